@@ -1,0 +1,33 @@
+//! The Carol node: a wasmtime component host that runs *machines* and serves their typed
+//! exports over HTTP.
+//!
+//! A machine is a WASI 0.2 component whose world includes `carol:machine/machine@0.1.0`. Each
+//! exported function is an *activation*: the node reads the component's types, turns every
+//! activation into a route, converts JSON and query arguments into WIT values, runs the call in
+//! a fresh instance and answers with the JSON of the result.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use carol_host::{Node, NodeConfig};
+//!
+//! let node = Node::new(NodeConfig::development())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! node.serve(listener).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The pieces, in the order a request meets them: [`routes`] (the HTTP API), [`values`] (WIT
+//! values ⇄ JSON), [`runtime`] (wasmtime), [`imports`] (the services a machine imports),
+//! [`store`] (binaries and machines); [`ids`] and [`bls`] are shared with clients.
+
+pub mod bls;
+pub mod ids;
+pub mod imports;
+mod node;
+pub mod policy;
+pub mod routes;
+pub mod runtime;
+pub mod store;
+pub mod values;
+
+pub use node::{Node, NodeConfig};

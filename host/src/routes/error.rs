@@ -1,0 +1,99 @@
+//! Errors as the HTTP API answers them: a status and a JSON body with an `error` field.
+
+use crate::node::CreateError;
+use crate::runtime::{ActivationError, LoadError};
+use crate::values::ArgsError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// An error answer: status, message, and any further fields that help the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    details: Map<String, Value>,
+}
+
+impl ApiError {
+    /// An error with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), details: Map::new() }
+    }
+
+    /// Adds a field to the JSON body.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("error".into(), Value::String(self.message));
+        body.extend(self.details);
+        (self.status, Json(Value::Object(body))).into_response()
+    }
+}
+
+impl From<LoadError> for ApiError {
+    fn from(error: LoadError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error.to_string())
+    }
+}
+
+impl From<CreateError> for ApiError {
+    fn from(error: CreateError) -> Self {
+        let status = match error {
+            CreateError::UnknownBinary(_) => StatusCode::NOT_FOUND,
+            CreateError::ParamsTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+        Self::new(status, error.to_string())
+    }
+}
+
+impl From<ArgsError> for ApiError {
+    fn from(error: ArgsError) -> Self {
+        let param = match &error {
+            ArgsError::Missing { param, .. } | ArgsError::Repeated { param } | ArgsError::Invalid { param, .. } => Some(param.clone()),
+            ArgsError::Unexpected { given, .. } => Some(given.clone()),
+            ArgsError::NotAnObject { .. } => None,
+        };
+        let answer = Self::new(StatusCode::BAD_REQUEST, error.to_string());
+        match param {
+            Some(param) => answer.with("parameter", param),
+            None => answer,
+        }
+    }
+}
+
+impl From<ActivationError> for ApiError {
+    fn from(error: ActivationError) -> Self {
+        let message = error.to_string();
+        match error {
+            ActivationError::Trap { machine, activation, message: panic, trap, stderr } => {
+                tracing::warn!(%machine, activation, "activation trapped: {trap}");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+                    .with("panic", panic)
+                    .with("trap", trap)
+                    .with("stderr", stderr)
+            }
+            ActivationError::Timeout { machine, activation, limit } => {
+                tracing::warn!(%machine, activation, "activation timed out after {limit:?}");
+                Self::new(StatusCode::GATEWAY_TIMEOUT, message)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+                    .with("limit_ms", json!(limit.as_millis() as u64))
+            }
+        }
+    }
+}

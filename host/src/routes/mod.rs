@@ -1,0 +1,92 @@
+//! The HTTP API, derived from the machines' types: nothing is registered per machine.
+//!
+//! | route | does |
+//! | --- | --- |
+//! | `GET /` | the node's public key and what a client needs to know |
+//! | `POST /binaries` | stores a component |
+//! | `GET /binaries/{id}` | describes its activations |
+//! | `POST /binaries/{id}` | creates a machine with the body as params |
+//! | `GET /machines/{id}` | describes a machine |
+//! | `GET`, `POST /machines/{id}/activate/{name}` | runs an activation (also under `/http/{name}`) |
+
+mod activate;
+mod binaries;
+mod error;
+mod machines;
+
+pub use error::ApiError;
+
+use crate::Node;
+use crate::bls::DST;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Value, json};
+
+/// How many ids a "not found" answer lists at most.
+const LISTED_IDS: usize = 100;
+
+/// The node's HTTP API.
+pub fn router(node: Node) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/binaries", post(binaries::upload))
+        .route("/binaries/{id}", get(binaries::describe).post(binaries::create_machine))
+        .route("/machines/{id}", get(machines::describe))
+        .route("/machines/{id}/activate/{*name}", get(activate::by_query).post(activate::by_json))
+        .route("/machines/{id}/http/{*name}", get(activate::by_query).post(activate::by_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(node)
+}
+
+async fn root(State(node): State<Node>) -> Json<Value> {
+    let config = node.config();
+    let (binaries, machines) = node.store().counts();
+    Json(json!({
+        "public_key": hex::encode(node.public_key().to_bytes()),
+        "name": "carol",
+        "version": env!("CARGO_PKG_VERSION"),
+        "signatures": {
+            "scheme": "BLS12-381, IETF basic scheme, minimal-pubkey-size",
+            "ciphersuite": String::from_utf8_lossy(DST),
+            "message": "machine_id (32 bytes) || message",
+        },
+        "wit": "carol:machine@0.1.0",
+        "limits": {
+            "max_binary_bytes": config.max_binary_bytes,
+            "max_params_bytes": config.max_params_bytes,
+            "max_request_bytes": config.max_request_bytes,
+            "activation_timeout_ms": config.limits.activation_timeout.as_millis() as u64,
+        },
+        "binaries": binaries,
+        "machines": machines,
+    }))
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("no route for {}", uri.path())).with(
+        "routes",
+        json!(["GET /", "POST /binaries", "GET /binaries/{id}", "POST /binaries/{id}", "GET /machines/{id}", "GET|POST /machines/{id}/activate/{name}", "GET|POST /machines/{id}/http/{name}"]),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not supported on {}", uri.path()))
+}
+
+/// Reads a request body of at most `limit` bytes; `what` names it in the 413 answer.
+async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{what} is larger than this node's limit of {limit} bytes"),
+        )
+        .with("limit", limit)),
+        Err(error) => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("reading the {what} failed: {error}"))),
+    }
+}

@@ -1,0 +1,161 @@
+//! Loading a component: compiling it, checking its imports against what the node provides, and
+//! reading its exports into activation descriptions.
+
+use super::Runtime;
+use super::activation::HostState;
+use crate::ids::BinaryId;
+use crate::values::{Activation, NamedTypes, Param, TypeDesc, UnsupportedType};
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+
+/// Why bytes cannot be a machine's binary.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not WebAssembly at all.
+    #[error("not a WebAssembly component: the bytes do not start with the WebAssembly magic number")]
+    NotWasm,
+    /// A core module rather than a component.
+    #[error(
+        "this is a core WebAssembly module, not a component: build machines for wasm32-wasip2 (`cargo carol build`)"
+    )]
+    CoreModule,
+    /// wasmtime could not compile or validate it.
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    /// It imports something the node does not provide.
+    #[error(
+        "the component imports something this node does not provide: {0}. A machine may import carol:machine@0.1.0 and WASI 0.2"
+    )]
+    Imports(String),
+    /// An export whose types have no HTTP form.
+    #[error("activation `{activation}` cannot be served over HTTP: {reason}")]
+    Unsupported {
+        /// The activation's name.
+        activation: String,
+        /// Which type is the problem.
+        reason: String,
+    },
+    /// Two exported interfaces give the same activation name.
+    #[error("two exports both give the activation name `{0}`: export interfaces with distinct names")]
+    Ambiguous(String),
+}
+
+/// A compiled, checked component, ready to be instantiated for any machine made from it.
+pub struct Binary {
+    id: BinaryId,
+    pre: InstancePre<HostState>,
+    activations: Vec<Activation>,
+    exports: Vec<ComponentExportIndex>,
+}
+
+impl Binary {
+    /// The binary's id.
+    pub fn id(&self) -> BinaryId {
+        self.id
+    }
+
+    /// Its activations, in export order.
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// Finds an activation by kebab-case or snake_case name; returns its index.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.activations.iter().position(|a| a.answers_to(name))
+    }
+
+    pub(super) fn pre(&self) -> &InstancePre<HostState> {
+        &self.pre
+    }
+
+    pub(super) fn export(&self, index: usize) -> &ComponentExportIndex {
+        &self.exports[index]
+    }
+}
+
+impl Runtime {
+    /// Compiles `bytes` and checks that it can run on this node and be served over HTTP.
+    pub fn load(&self, bytes: &[u8]) -> Result<Binary, LoadError> {
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(LoadError::CoreModule),
+            Some([0, b'a', b's', b'm', ..]) => {}
+            _ => return Err(LoadError::NotWasm),
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Imports(format!("{e:#}")))?;
+        let (activations, exports) = self.describe(&component)?;
+        Ok(Binary { id: BinaryId::of(bytes), pre, activations, exports })
+    }
+
+    /// Reads every exported function, at the top level or in an exported interface.
+    fn describe(&self, component: &Component) -> Result<(Vec<Activation>, Vec<ComponentExportIndex>), LoadError> {
+        let ty = component.component_type();
+        let top_names = NamedTypes::collect(ty.exports(&self.engine).map(|(name, e)| (name, e.ty)));
+        let mut found = Vec::new();
+        for (export, item) in ty.exports(&self.engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(func) => {
+                    let index = component.get_export_index(None, export).expect("listed export exists");
+                    found.push((activation(export, None, export, &func, &top_names)?, index));
+                }
+                ComponentItem::ComponentInstance(instance) => {
+                    let instance_index = component.get_export_index(None, export).expect("listed export exists");
+                    let names = NamedTypes::collect(instance.exports(&self.engine).map(|(name, e)| (name, e.ty)));
+                    let short = interface_short_name(export);
+                    for (function, item) in instance.exports(&self.engine) {
+                        let ComponentItem::ComponentFunc(func) = item.ty else { continue };
+                        let name = format!("{short}/{function}");
+                        let index = component.get_export_index(Some(&instance_index), function).expect("listed export exists");
+                        found.push((activation(&name, Some(export), function, &func, &names)?, index));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (i, (a, _)) in found.iter().enumerate() {
+            if found[..i].iter().any(|(b, _)| b.name == a.name) {
+                return Err(LoadError::Ambiguous(a.name.clone()));
+            }
+        }
+        Ok(found.into_iter().unzip())
+    }
+}
+
+/// `calc` for `example:calc/calc@0.1.0` or a plain `calc`.
+fn interface_short_name(export: &str) -> &str {
+    let path = export.rsplit('/').next().unwrap_or(export);
+    path.split('@').next().unwrap_or(path)
+}
+
+fn activation(name: &str, interface: Option<&str>, function: &str, func: &ComponentFunc, names: &NamedTypes) -> Result<Activation, LoadError> {
+    let unsupported = |what: &str, e: UnsupportedType| LoadError::Unsupported { activation: name.to_owned(), reason: format!("{what}: {e}") };
+    let params = func
+        .params()
+        .map(|(param, ty)| {
+            TypeDesc::from_wasmtime(&ty, names)
+                .map(|ty| Param { name: param.to_owned(), ty })
+                .map_err(|e| unsupported(&format!("parameter `{param}`"), e))
+        })
+        .collect::<Result<_, _>>()?;
+    let result = func.results().next().map(|ty| TypeDesc::from_wasmtime(&ty, names)).transpose().map_err(|e| unsupported("the result", e))?;
+    Ok(Activation {
+        name: name.to_owned(),
+        interface: interface.map(str::to_owned),
+        function: function.to_owned(),
+        params,
+        result,
+        docs: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interface_short_name;
+
+    #[test]
+    fn interface_short_names() {
+        assert_eq!(interface_short_name("example:calc/calc@0.1.0"), "calc");
+        assert_eq!(interface_short_name("example:calc/calc"), "calc");
+        assert_eq!(interface_short_name("calc"), "calc");
+    }
+}

@@ -1,0 +1,82 @@
+//! The wasmtime side of the node: one engine and linker, components loaded and checked into
+//! [`Binary`]s, and activations run each in a fresh instance.
+
+mod activation;
+mod binary;
+
+pub use activation::{ActivationError, Machine};
+pub use binary::{Binary, LoadError};
+
+use crate::imports::{self, Services};
+use activation::HostState;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine};
+
+/// How often the engine's epoch advances; activation deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bounds on what one activation may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for one activation, host calls included.
+    pub activation_timeout: Duration,
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Bytes of stdout and of stderr kept from one activation.
+    pub output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { activation_timeout: Duration::from_secs(30), memory_bytes: 256 * 1024 * 1024, output_bytes: 1024 * 1024 }
+    }
+}
+
+/// Compiles, checks and runs machines.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    services: Arc<Services>,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// A runtime whose machines use `services` within `limits`.
+    pub fn new(services: Services, limits: Limits) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        imports::add_to_linker(&mut linker, |state: &mut HostState| &mut state.machine)?;
+        spawn_epoch_ticker(&engine);
+        Ok(Self { engine, linker, services: Arc::new(services), limits })
+    }
+
+    /// The services machines on this runtime use.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// The limits every activation runs within.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("carol-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
