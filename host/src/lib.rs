@@ -21,6 +21,7 @@
 //! [`store`] (binaries and machines); [`ids`] and [`bls`] are shared with clients.
 
 pub mod bls;
+pub mod doc_section;
 pub mod ids;
 pub mod imports;
 mod node;
@@ -30,4 +31,7 @@ pub mod runtime;
 pub mod store;
 pub mod values;
 
-pub use node::{Node, NodeConfig};
+pub use node::{CreateError, Node, NodeConfig};
+
+/// The text of the `carol:machine` WIT package this node provides.
+pub const WIT: &str = include_str!("../../wit/machine.wit");

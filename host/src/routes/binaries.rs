@@ -39,8 +39,7 @@ pub(super) async fn upload(State(node): State<Node>, body: Body) -> Result<(Stat
 
 /// `GET /binaries/{id}`: the activations of a binary.
 pub(super) async fn describe(State(node): State<Node>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let binary = find(&node, &id)?;
-    Ok(Json(json!({ "id": binary.id(), "activations": binary.activations() })))
+    Ok(Json(json!(*find(&node, &id)?)))
 }
 
 /// `POST /binaries/{id}`: creates the machine with the body as params; 201 when new, 200 when it existed.

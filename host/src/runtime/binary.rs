@@ -3,6 +3,7 @@
 
 use super::Runtime;
 use super::activation::HostState;
+use crate::doc_section::Docs;
 use crate::ids::BinaryId;
 use crate::values::{Activation, NamedTypes, Param, TypeDesc, UnsupportedType};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
@@ -73,6 +74,17 @@ impl Binary {
     }
 }
 
+/// The JSON description of a binary: `{"id": .., "activations": [..]}`.
+impl serde::Serialize for Binary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Binary", 2)?;
+        s.serialize_field("id", &self.id)?;
+        s.serialize_field("activations", &self.activations)?;
+        s.end()
+    }
+}
+
 impl Runtime {
     /// Compiles `bytes` and checks that it can run on this node and be served over HTTP.
     pub fn load(&self, bytes: &[u8]) -> Result<Binary, LoadError> {
@@ -83,7 +95,12 @@ impl Runtime {
         }
         let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Imports(format!("{e:#}")))?;
-        let (activations, exports) = self.describe(&component)?;
+        let (mut activations, exports) = self.describe(&component)?;
+        if let Some(mut docs) = Docs::read(bytes) {
+            for activation in &mut activations {
+                activation.docs = docs.activations.remove(&activation.name);
+            }
+        }
         Ok(Binary { id: BinaryId::of(bytes), pre, activations, exports })
     }
 

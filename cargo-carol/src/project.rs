@@ -1,0 +1,178 @@
+//! Machine crates: finding them with `cargo metadata`, building them with `cargo build`, and
+//! giving the component its WIT doc comments.
+
+use anyhow::{Context, bail};
+use carol_host::doc_section::Docs;
+use carol_host::{Node, NodeConfig};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The compilation target of machines.
+const TARGET: &str = "wasm32-wasip2";
+
+/// A machine crate.
+struct Package {
+    name: String,
+    manifest_path: PathBuf,
+    target_directory: PathBuf,
+}
+
+impl Package {
+    fn dir(&self) -> &Path {
+        self.manifest_path.parent().expect("a manifest path has a parent")
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Finds the package named `requested`, or the one whose directory holds the current directory.
+fn find_package(requested: Option<&str>) -> anyhow::Result<Package> {
+    let output = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run `cargo metadata`: is cargo installed?")?;
+    if !output.status.success() {
+        bail!("`cargo metadata` failed: run `cargo carol` inside a Cargo project");
+    }
+    let metadata: Value = serde_json::from_slice(&output.stdout).context("`cargo metadata` printed something that is not JSON")?;
+    let target_directory = PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
+    let packages = metadata["packages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let is_machine = |p: &Value| {
+        p["targets"].as_array().is_some_and(|targets| targets.iter().any(|t| t["crate_types"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib"))))
+    };
+    let machines: Vec<&str> = packages.iter().filter(|p| is_machine(p)).filter_map(|p| p["name"].as_str()).collect();
+    let package = match requested {
+        Some(name) => packages.iter().find(|p| p["name"] == name).with_context(|| {
+            format!("no package `{name}` in this workspace; machine crates here: {}", list(&machines))
+        })?,
+        None => {
+            let cwd = std::env::current_dir()?;
+            packages
+                .iter()
+                .filter(|p| p["manifest_path"].as_str().and_then(|m| Path::new(m).parent()).is_some_and(|dir| cwd.starts_with(dir)))
+                .max_by_key(|p| p["manifest_path"].as_str().map_or(0, str::len))
+                .with_context(|| format!("the current directory is in no package: pass -p PACKAGE (machine crates here: {})", list(&machines)))?
+        }
+    };
+    let name = package["name"].as_str().unwrap_or_default().to_owned();
+    if !is_machine(package) {
+        bail!("package `{name}` is not a machine crate: its [lib] needs crate-type = [\"cdylib\"] (machine crates here: {})", list(&machines));
+    }
+    Ok(Package {
+        name,
+        manifest_path: PathBuf::from(package["manifest_path"].as_str().unwrap_or_default()),
+        target_directory,
+    })
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+/// Builds a machine crate and returns the path of its component, with doc comments embedded
+/// and checked against what a node provides.
+pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
+    let package = find_package(requested)?;
+    let wit_dir = package.dir().join("wit");
+    ensure_carol_wit(&wit_dir)?;
+    let compiled = compile(&package, quiet)?;
+    let bytes = std::fs::read(&compiled).with_context(|| format!("cannot read {}", compiled.display()))?;
+    let docs = if wit_dir.is_dir() { wit_docs(&wit_dir)? } else { Docs::default() };
+    let component = docs.embed(&bytes);
+
+    let node = Node::new(NodeConfig::development())?;
+    node.add_binary(&component).with_context(|| format!("`{}` built, but a Carol node would refuse it", package.name))?;
+
+    let out_dir = package.target_directory.join("carol");
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let path = out_dir.join(format!("{}.wasm", package.name));
+    std::fs::write(&path, &component).with_context(|| format!("cannot write {}", path.display()))?;
+    if !quiet {
+        eprintln!("    Machine `{}` built: {} ({} bytes)", package.name, path.display(), component.len());
+    }
+    Ok(path)
+}
+
+/// Writes the `carol:machine` WIT into `wit/deps/carol-machine/` if the crate has a `wit/`
+/// directory without it, so that `include carol:machine/machine@0.1.0` resolves.
+fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
+    let dep = wit_dir.join("deps").join("carol-machine");
+    if !wit_dir.is_dir() || dep.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dep).with_context(|| format!("cannot create {}", dep.display()))?;
+    std::fs::write(dep.join("machine.wit"), carol_host::WIT).with_context(|| format!("cannot write {}", dep.display()))
+}
+
+/// Runs `cargo build --release --target wasm32-wasip2` and returns the `.wasm` it produced.
+fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
+    let mut command = cargo();
+    command
+        .args(["build", "--release", "--target", TARGET, "--message-format=json-render-diagnostics", "--manifest-path"])
+        .arg(&package.manifest_path)
+        .args(["-p", &package.name])
+        .stdout(Stdio::piped())
+        .stderr(if quiet { Stdio::piped() } else { Stdio::inherit() });
+    if quiet {
+        command.arg("--quiet");
+    }
+    let output = command.output().context("cannot run `cargo build`")?;
+    if !output.status.success() {
+        if quiet {
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        }
+        bail!(
+            "`cargo build --release --target {TARGET} -p {}` failed (see above); if the target is missing, run `rustup target add {TARGET}`",
+            package.name
+        );
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter(|message| message["target"]["crate_types"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))
+        .filter_map(|message| message["filenames"].as_array().cloned())
+        .flatten()
+        .filter_map(|file| file.as_str().map(PathBuf::from))
+        .rfind(|file| file.extension().is_some_and(|e| e == "wasm"))
+        .with_context(|| format!("`cargo build` produced no .wasm for `{}`", package.name))
+}
+
+/// The doc comments of the exports of the worlds in `wit_dir`'s package.
+fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
+    use wit_parser::{Resolve, WorldItem, WorldKey};
+    let mut resolve = Resolve::default();
+    let (package, _) = resolve.push_path(wit_dir).with_context(|| format!("cannot read the WIT in {}", wit_dir.display()))?;
+    let mut docs = Docs { version: 1, ..Docs::default() };
+    for world in resolve.packages[package].worlds.values() {
+        let world = &resolve.worlds[*world];
+        docs.world = docs.world.or_else(|| world.docs.contents.clone());
+        for (key, item) in &world.exports {
+            match item {
+                WorldItem::Function(function) => {
+                    if let Some(text) = &function.docs.contents {
+                        docs.activations.entry(function.name.clone()).or_insert_with(|| text.trim().to_owned());
+                    }
+                }
+                WorldItem::Interface { id, .. } => {
+                    let interface = &resolve.interfaces[*id];
+                    let short = match key {
+                        WorldKey::Name(name) => name.clone(),
+                        WorldKey::Interface(_) => interface.name.clone().unwrap_or_default(),
+                    };
+                    for (name, function) in &interface.functions {
+                        if let Some(text) = &function.docs.contents {
+                            docs.activations.entry(format!("{short}/{name}")).or_insert_with(|| text.trim().to_owned());
+                        }
+                    }
+                }
+                WorldItem::Type { .. } => {}
+            }
+        }
+    }
+    Ok(docs)
+}

@@ -1,0 +1,70 @@
+//! `cargo carol run`.
+
+use crate::source::Source;
+use anyhow::Context;
+use carol_host::{Node, NodeConfig};
+use std::net::SocketAddr;
+
+/// Arguments of `cargo carol run`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    source: Source,
+    /// The machine's params, as hex.
+    #[arg(long, value_name = "HEX", default_value = "")]
+    params: String,
+    /// Where the node listens; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+    /// Let the machine fetch from loopback addresses (for local price sources and tests).
+    #[arg(long)]
+    allow_loopback: bool,
+}
+
+/// Starts a development node with the machine and serves until Ctrl-C.
+pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
+    let params = hex::decode(args.params.trim()).context("--params must be hex, e.g. --params 7b7d for `{}`")?;
+    let (path, bytes) = args.source.load(quiet)?;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+
+    let mut config = NodeConfig::development();
+    config.policy.allow_loopback = args.allow_loopback;
+    let node = Node::new(config)?;
+    let (binary, _) = node.add_binary(&bytes).with_context(|| format!("{} cannot run on a Carol node", path.display()))?;
+    let (machine, _) = node.create_machine(&binary.id(), params)?;
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}: is another node running there? Pick another with --listen 127.0.0.1:PORT", args.listen))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let machine_url = format!("{url}/machines/{}", machine.id());
+        println!("node        {url}");
+        println!("public key  {}", hex::encode(node.public_key().to_bytes()));
+        println!("binary id   {}", binary.id());
+        println!("machine id  {}", machine.id());
+        println!("machine     {machine_url}");
+        if !quiet {
+            eprintln!("note: this node signs with the publicly known development key; its signatures prove nothing");
+            println!("activations");
+            for activation in binary.activations() {
+                let query: Vec<String> = activation.params.iter().map(|p| format!("{}=<{}>", p.name, p.ty)).collect();
+                let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+                println!("  {}", activation.signature());
+                println!("      {machine_url}/activate/{}{query}", activation.name);
+            }
+            eprintln!("Serving until Ctrl-C.");
+        }
+        let shutdown = async {
+            // If Ctrl-C cannot be watched, serve until killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        node.serve_until(listener, shutdown).await.context("the node stopped serving")
+    })
+}
