@@ -60,7 +60,7 @@ macro_rules! generate {
     ({ $($options:tt)* }) => {
         $crate::__private::wit_bindgen::generate!({
             runtime_path: "::carol_guest::__private::wit_bindgen::rt",
-            bitflags_path: "::carol_guest::__private::wit_bindgen::bitflags",
+            bitflags_path: "::carol_guest::__private::wit_bindgen::rt::bitflags",
             with: {
                 "carol:machine/bls-sign@0.1.0": ::carol_guest::bls_sign,
                 "carol:machine/http-fetch@0.1.0": ::carol_guest::http_fetch,

@@ -121,7 +121,7 @@ impl HttpClient {
         }
         Err(match (last_error, denied) {
             (Some(error), _) => Error::Connection(error),
-            (None, Some(reason)) => Error::Denied(format!("`{}` resolves to {reason}", target.host)),
+            (None, Some(reason)) => Error::Denied(format!("`{}`: {reason}", target.host)),
             (None, None) => Error::Connection(format!("`{}` resolves to no address", target.host)),
         })
     }

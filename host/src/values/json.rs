@@ -112,11 +112,12 @@ fn int_range(ty: &TypeDesc) -> (i128, i128) {
     }
 }
 
-/// Parses an integer of type `ty` from a JSON number or a string of digits.
-fn int_from_json(ty: &TypeDesc, json: &Value) -> Result<i128, ValueError> {
+/// Parses an integer of type `ty` from a JSON number, or from a string of digits where
+/// `digits_ok` (64-bit integers in JSON, every integer in query text).
+fn int_from_json(ty: &TypeDesc, json: &Value, digits_ok: bool) -> Result<i128, ValueError> {
     let value = match json {
         Value::Number(n) => n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)),
-        Value::String(s) => int_from_text(s),
+        Value::String(s) if digits_ok => int_from_text(s),
         _ => None,
     };
     let (min, max) = int_range(ty);
@@ -172,7 +173,7 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
     match ty {
         TypeDesc::Bool => json.as_bool().map(Val::Bool).ok_or_else(mismatch),
         TypeDesc::S8 | TypeDesc::U8 | TypeDesc::S16 | TypeDesc::U16 | TypeDesc::S32 | TypeDesc::U32 | TypeDesc::S64 | TypeDesc::U64 => {
-            int_from_json(ty, json).map(|v| int_val(ty, v))
+            int_from_json(ty, json, matches!(ty, TypeDesc::S64 | TypeDesc::U64)).map(|v| int_val(ty, v))
         }
         TypeDesc::F32 | TypeDesc::F64 => {
             let v = match json {
@@ -319,7 +320,7 @@ fn record_from_object(ty: &TypeDesc, fields: &[(String, TypeDesc)], object: &Map
 }
 
 /// Converts a query parameter's text to a value of type `ty`: bool, numbers, char, string and
-/// enum take the raw text; every other type takes JSON text.
+/// enum take the raw text; `list<u8>` takes raw hex or JSON text; every other type takes JSON text.
 pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
     let raw = || Value::String(text.to_owned());
     match ty {
@@ -329,7 +330,7 @@ pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
             _ => Err(ValueError::mismatch(ty, &raw())),
         },
         TypeDesc::S8 | TypeDesc::U8 | TypeDesc::S16 | TypeDesc::U16 | TypeDesc::S32 | TypeDesc::U32 | TypeDesc::S64 | TypeDesc::U64 => {
-            int_from_json(ty, &raw()).map(|v| int_val(ty, v))
+            int_from_json(ty, &raw(), true).map(|v| int_val(ty, v))
         }
         TypeDesc::F32 | TypeDesc::F64 => float_from_text(text)
             .or_else(|| text.parse::<f64>().ok().filter(|v| v.is_finite()))
@@ -338,6 +339,10 @@ pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
         TypeDesc::Char => single_char(text).map(Val::Char).ok_or_else(|| ValueError::mismatch(ty, &raw())),
         TypeDesc::String => Ok(Val::String(text.to_owned())),
         TypeDesc::Enum { cases, .. } => enum_case(ty, cases, text),
+        // Raw hex is the natural query spelling of bytes; JSON text is accepted too.
+        TypeDesc::List(inner) if **inner == TypeDesc::U8 && hex::decode(text).is_ok() => {
+            Ok(Val::List(hex_bytes(text).unwrap_or_default()))
+        }
         _ => {
             let json: Value = serde_json::from_str(text).map_err(|e| {
                 ValueError::new(format!("JSON text for {}", expectation(ty)), format!("text that is not JSON ({e})"))

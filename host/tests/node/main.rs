@@ -1,0 +1,9 @@
+//! The node end to end: real components, built from `tests/guests`, through a real node over
+//! loopback HTTP.
+
+mod harness;
+
+mod api;
+mod errors;
+mod imports;
+mod values;
