@@ -1,0 +1,97 @@
+//! `cargo carol` as a user runs it: build, api and run on the repository's machine crates.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+fn cargo_carol(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .expect("running cargo-carol")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn build_prints_the_path_of_a_component_with_docs() {
+    let output = cargo_carol(&["carol", "build", "-p", "hello-world"]);
+    let path = stdout(&output).trim().to_owned();
+    assert!(path.ends_with("hello-world.wasm"), "{path}");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..8], b"\0asm\x0d\0\x01\0", "a component");
+    let docs = carol_host::doc_section::Docs::read(&bytes).expect("docs embedded");
+    assert_eq!(docs.activations["say"], "Answers `hello <message>`.");
+}
+
+#[test]
+fn api_lists_typed_signatures_with_docs() {
+    let text = stdout(&cargo_carol(&["api", "-p", "hello-world"]));
+    assert_eq!(text, "say(message: string) -> string\n    Answers `hello <message>`.\n");
+    let json: Value = serde_json::from_str(&stdout(&cargo_carol(&["api", "-p", "hello-world", "--json"]))).unwrap();
+    assert_eq!(json["activations"][0]["signature"], json!("say(message: string) -> string"));
+    assert_eq!(json["activations"][0]["docs"], json!("Answers `hello <message>`."));
+    assert_eq!(json["id"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn api_of_interface_exports() {
+    let text = stdout(&cargo_carol(&["-q", "api", "-p", "all-types"]));
+    assert!(text.contains("calc/mul(a: s32, b: s32) -> s32\n    Multiplies two numbers.\n"), "{text}");
+    assert!(text.contains("nothing()\n    Returns nothing.\n"), "{text}");
+}
+
+#[test]
+fn unknown_packages_and_files_are_clear_errors() {
+    let output = cargo_carol(&["build", "-p", "no-such-machine"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no package `no-such-machine`") && stderr.contains("hello-world"), "{stderr}");
+    let output = cargo_carol(&["build", "-p", "carol-host"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a machine crate"));
+    let output = cargo_carol(&["api", "--binary", "no/such/file.wasm"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the component no/such/file.wasm"));
+}
+
+/// A `cargo carol run` child, killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn run_serves_the_machine_over_http() {
+    let child = Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
+        .args(["carol", "run", "-p", "hello-world", "--listen", "127.0.0.1:0"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let mut lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
+    let mut field = |name: &str| {
+        let line = lines.next().expect("run prints its URLs").unwrap();
+        line.strip_prefix(name).unwrap_or_else(|| panic!("{line:?} should start with {name:?}")).trim().to_owned()
+    };
+    let url = field("node");
+    let public_key = field("public key");
+    let binary = field("binary id");
+    let machine = field("machine id");
+    assert_eq!(field("machine"), format!("{url}/machines/{machine}"));
+
+    let get = |path: &str| -> Value { ureq::get(&format!("{url}{path}")).call().unwrap().body_mut().read_json().unwrap() };
+    assert_eq!(get(&format!("/machines/{machine}/activate/say?message=world")), json!("hello world"));
+    assert_eq!(get("/")["public_key"], json!(public_key));
+    let description = get(&format!("/binaries/{binary}"));
+    assert_eq!(description["activations"][0]["docs"], json!("Answers `hello <message>`."));
+}
