@@ -18,7 +18,9 @@ pub struct Args {
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let (path, bytes) = args.source.load(quiet)?;
     let node = Node::new(NodeConfig::development())?;
-    let (binary, _) = node.add_binary(&bytes).with_context(|| format!("{} cannot run on a Carol node", path.display()))?;
+    let (binary, _) = node
+        .add_binary(&bytes)
+        .with_context(|| format!("{} cannot run on a Carol node", path.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&*binary)?);
         return Ok(());

@@ -35,7 +35,10 @@ enum Command {
 
 fn main() -> ExitCode {
     // `cargo carol x` runs `cargo-carol carol x`; the alias in this repository runs `cargo-carol x`.
-    let args = std::env::args_os().enumerate().filter(|(i, arg)| !(*i == 1 && arg == "carol")).map(|(_, arg)| arg);
+    let args = std::env::args_os()
+        .enumerate()
+        .filter(|(i, arg)| !(*i == 1 && arg == "carol"))
+        .map(|(_, arg)| arg);
     let cli = Cli::parse_from(args);
     let result = match cli.command {
         Command::Build(args) => build::run(args, cli.quiet),

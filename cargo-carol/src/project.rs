@@ -20,7 +20,9 @@ struct Package {
 
 impl Package {
     fn dir(&self) -> &Path {
-        self.manifest_path.parent().expect("a manifest path has a parent")
+        self.manifest_path
+            .parent()
+            .expect("a manifest path has a parent")
     }
 }
 
@@ -38,17 +40,37 @@ fn find_package(requested: Option<&str>) -> anyhow::Result<Package> {
     if !output.status.success() {
         bail!("`cargo metadata` failed: run `cargo carol` inside a Cargo project");
     }
-    let metadata: Value = serde_json::from_slice(&output.stdout).context("`cargo metadata` printed something that is not JSON")?;
+    let metadata: Value = serde_json::from_slice(&output.stdout)
+        .context("`cargo metadata` printed something that is not JSON")?;
     let target_directory = PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
-    let packages = metadata["packages"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let packages = metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let is_machine = |p: &Value| {
-        p["targets"].as_array().is_some_and(|targets| targets.iter().any(|t| t["crate_types"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib"))))
+        p["targets"].as_array().is_some_and(|targets| {
+            targets.iter().any(|t| {
+                t["crate_types"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+            })
+        })
     };
-    let machines: Vec<&str> = packages.iter().filter(|p| is_machine(p)).filter_map(|p| p["name"].as_str()).collect();
+    let machines: Vec<&str> = packages
+        .iter()
+        .filter(|p| is_machine(p))
+        .filter_map(|p| p["name"].as_str())
+        .collect();
     let package = match requested {
-        Some(name) => packages.iter().find(|p| p["name"] == name).with_context(|| {
-            format!("no package `{name}` in this workspace; machine crates here: {}", list(&machines))
-        })?,
+        Some(name) => packages
+            .iter()
+            .find(|p| p["name"] == name)
+            .with_context(|| {
+                format!(
+                    "no package `{name}` in this workspace; machine crates here: {}",
+                    list(&machines)
+                )
+            })?,
         None => {
             let cwd = std::env::current_dir()?;
             packages
@@ -60,7 +82,10 @@ fn find_package(requested: Option<&str>) -> anyhow::Result<Package> {
     };
     let name = package["name"].as_str().unwrap_or_default().to_owned();
     if !is_machine(package) {
-        bail!("package `{name}` is not a machine crate: its [lib] needs crate-type = [\"cdylib\"] (machine crates here: {})", list(&machines));
+        bail!(
+            "package `{name}` is not a machine crate: its [lib] needs crate-type = [\"cdylib\"] (machine crates here: {})",
+            list(&machines)
+        );
     }
     Ok(Package {
         name,
@@ -70,7 +95,11 @@ fn find_package(requested: Option<&str>) -> anyhow::Result<Package> {
 }
 
 fn list(names: &[&str]) -> String {
-    if names.is_empty() { "none".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Builds a machine crate and returns the path of its component, with doc comments embedded
@@ -80,19 +109,32 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
     let wit_dir = package.dir().join("wit");
     ensure_carol_wit(&wit_dir)?;
     let compiled = compile(&package, quiet)?;
-    let bytes = std::fs::read(&compiled).with_context(|| format!("cannot read {}", compiled.display()))?;
-    let docs = if wit_dir.is_dir() { wit_docs(&wit_dir)? } else { Docs::default() };
+    let bytes =
+        std::fs::read(&compiled).with_context(|| format!("cannot read {}", compiled.display()))?;
+    let docs = if wit_dir.is_dir() {
+        wit_docs(&wit_dir)?
+    } else {
+        Docs::default()
+    };
     let component = docs.embed(&bytes);
 
     let node = Node::new(NodeConfig::development())?;
-    node.add_binary(&component).with_context(|| format!("`{}` built, but a Carol node would refuse it", package.name))?;
+    node.add_binary(&component)
+        .with_context(|| format!("`{}` built, but a Carol node would refuse it", package.name))?;
 
     let out_dir = package.target_directory.join("carol");
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let path = out_dir.join(format!("{}.wasm", package.name));
-    std::fs::write(&path, &component).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, &component)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     if !quiet {
-        eprintln!("    Machine `{}` built: {} ({} bytes)", package.name, path.display(), component.len());
+        eprintln!(
+            "    Machine `{}` built: {} ({} bytes)",
+            package.name,
+            path.display(),
+            component.len()
+        );
     }
     Ok(path)
 }
@@ -105,18 +147,30 @@ fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     std::fs::create_dir_all(&dep).with_context(|| format!("cannot create {}", dep.display()))?;
-    std::fs::write(dep.join("machine.wit"), carol_host::WIT).with_context(|| format!("cannot write {}", dep.display()))
+    std::fs::write(dep.join("machine.wit"), carol_host::WIT)
+        .with_context(|| format!("cannot write {}", dep.display()))
 }
 
 /// Runs `cargo build --release --target wasm32-wasip2` and returns the `.wasm` it produced.
 fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
     let mut command = cargo();
     command
-        .args(["build", "--release", "--target", TARGET, "--message-format=json-render-diagnostics", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            TARGET,
+            "--message-format=json-render-diagnostics",
+            "--manifest-path",
+        ])
         .arg(&package.manifest_path)
         .args(["-p", &package.name])
         .stdout(Stdio::piped())
-        .stderr(if quiet { Stdio::piped() } else { Stdio::inherit() });
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        });
     if quiet {
         command.arg("--quiet");
     }
@@ -134,7 +188,11 @@ fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|message| message["reason"] == "compiler-artifact")
-        .filter(|message| message["target"]["crate_types"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))
+        .filter(|message| {
+            message["target"]["crate_types"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+        })
         .filter_map(|message| message["filenames"].as_array().cloned())
         .flatten()
         .filter_map(|file| file.as_str().map(PathBuf::from))
@@ -146,8 +204,13 @@ fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
 fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
     use wit_parser::{Resolve, WorldItem, WorldKey};
     let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_path(wit_dir).with_context(|| format!("cannot read the WIT in {}", wit_dir.display()))?;
-    let mut docs = Docs { version: 1, ..Docs::default() };
+    let (package, _) = resolve
+        .push_path(wit_dir)
+        .with_context(|| format!("cannot read the WIT in {}", wit_dir.display()))?;
+    let mut docs = Docs {
+        version: 1,
+        ..Docs::default()
+    };
     for world in resolve.packages[package].worlds.values() {
         let world = &resolve.worlds[*world];
         docs.world = docs.world.or_else(|| world.docs.contents.clone());
@@ -155,7 +218,9 @@ fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
             match item {
                 WorldItem::Function(function) => {
                     if let Some(text) = &function.docs.contents {
-                        docs.activations.entry(function.name.clone()).or_insert_with(|| text.trim().to_owned());
+                        docs.activations
+                            .entry(function.name.clone())
+                            .or_insert_with(|| text.trim().to_owned());
                     }
                 }
                 WorldItem::Interface { id, .. } => {
@@ -166,7 +231,9 @@ fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
                     };
                     for (name, function) in &interface.functions {
                         if let Some(text) = &function.docs.contents {
-                            docs.activations.entry(format!("{short}/{name}")).or_insert_with(|| text.trim().to_owned());
+                            docs.activations
+                                .entry(format!("{short}/{name}"))
+                                .or_insert_with(|| text.trim().to_owned());
                         }
                     }
                 }

@@ -23,17 +23,22 @@ pub struct Args {
 
 /// Starts a development node with the machine and serves until Ctrl-C.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
-    let params = hex::decode(args.params.trim()).context("--params must be hex, e.g. --params 7b7d for `{}`")?;
+    let params = hex::decode(args.params.trim())
+        .context("--params must be hex, e.g. --params 7b7d for `{}`")?;
     let (path, bytes) = args.source.load(quiet)?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
 
     let mut config = NodeConfig::development();
     config.policy.allow_loopback = args.allow_loopback;
     let node = Node::new(config)?;
-    let (binary, _) = node.add_binary(&bytes).with_context(|| format!("{} cannot run on a Carol node", path.display()))?;
+    let (binary, _) = node
+        .add_binary(&bytes)
+        .with_context(|| format!("{} cannot run on a Carol node", path.display()))?;
     let (machine, _) = node.create_machine(&binary.id(), params)?;
 
     let runtime = tokio::runtime::Runtime::new()?;

@@ -22,7 +22,8 @@ impl Source {
             Some(path) => path.clone(),
             None => project::build(self.package.as_deref(), quiet)?,
         };
-        let bytes = std::fs::read(&path).with_context(|| format!("cannot read the component {}", path.display()))?;
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("cannot read the component {}", path.display()))?;
         Ok((path, bytes))
     }
 }

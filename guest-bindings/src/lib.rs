@@ -84,7 +84,9 @@ pub fn sign(message: &[u8]) -> Vec<u8> {
 
 /// This machine's id: SHA-256(binary id || params).
 pub fn machine_id() -> [u8; 32] {
-    identity::machine_id().try_into().expect("the node gives 32-byte machine ids")
+    identity::machine_id()
+        .try_into()
+        .expect("the node gives 32-byte machine ids")
 }
 
 /// The params this machine was created with.
@@ -110,6 +112,9 @@ impl http_fetch::Response {
 
     /// The value of the first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }

@@ -77,7 +77,10 @@ impl SecretKey {
 
     /// Signs the concatenation of `parts` (the ciphersuite's `Sign`).
     pub fn sign_parts(&self, parts: &[&[u8]]) -> Signature {
-        let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(parts.iter().copied(), DST);
+        let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(
+            parts.iter().copied(),
+            DST,
+        );
         Signature(G2Affine::from(point * self.0))
     }
 
@@ -106,7 +109,8 @@ impl PublicKey {
     /// Reads a compressed point, rejecting the identity and points outside the subgroup.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
         let bytes: &[u8; 48] = bytes.try_into().map_err(|_| BlsError::PublicKey)?;
-        let point = Option::<G1Affine>::from(G1Affine::from_compressed(bytes)).ok_or(BlsError::PublicKey)?;
+        let point = Option::<G1Affine>::from(G1Affine::from_compressed(bytes))
+            .ok_or(BlsError::PublicKey)?;
         if bool::from(point.is_identity()) {
             return Err(BlsError::PublicKey);
         }
@@ -115,12 +119,20 @@ impl PublicKey {
 
     /// Checks `signature` over the concatenation of `parts` (the ciphersuite's `Verify`).
     pub fn verify_parts(&self, parts: &[&[u8]], signature: &Signature) -> bool {
-        let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(parts.iter().copied(), DST);
+        let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(
+            parts.iter().copied(),
+            DST,
+        );
         pairing(&self.0, &G2Affine::from(point)) == pairing(&G1Affine::generator(), &signature.0)
     }
 
     /// Checks a signature that a machine's `bls-sign.sign(message)` produced.
-    pub fn verify_for_machine(&self, machine: &MachineId, message: &[u8], signature: &Signature) -> bool {
+    pub fn verify_for_machine(
+        &self,
+        machine: &MachineId,
+        message: &[u8],
+        signature: &Signature,
+    ) -> bool {
         self.verify_parts(&[machine.as_bytes(), message], signature)
     }
 }
@@ -138,7 +150,9 @@ impl Signature {
     /// Reads a compressed point, rejecting points outside the subgroup.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
         let bytes: &[u8; 96] = bytes.try_into().map_err(|_| BlsError::Signature)?;
-        Option::<G2Affine>::from(G2Affine::from_compressed(bytes)).map(Self).ok_or(BlsError::Signature)
+        Option::<G2Affine>::from(G2Affine::from_compressed(bytes))
+            .map(Self)
+            .ok_or(BlsError::Signature)
     }
 }
 
@@ -162,17 +176,38 @@ mod tests {
     #[test]
     fn secret_key_bytes_round_trip_and_reject_bad_input() {
         let sk = SecretKey::generate();
-        assert_eq!(SecretKey::from_bytes(&sk.to_bytes()).unwrap().to_bytes(), sk.to_bytes());
-        assert_eq!(SecretKey::from_bytes(&[0; 32]).unwrap_err(), BlsError::SecretKey);
-        assert_eq!(SecretKey::from_bytes(&[0xff; 32]).unwrap_err(), BlsError::SecretKey);
-        assert_eq!(SecretKey::from_bytes(&[1; 31]).unwrap_err(), BlsError::SecretKey);
+        assert_eq!(
+            SecretKey::from_bytes(&sk.to_bytes()).unwrap().to_bytes(),
+            sk.to_bytes()
+        );
+        assert_eq!(
+            SecretKey::from_bytes(&[0; 32]).unwrap_err(),
+            BlsError::SecretKey
+        );
+        assert_eq!(
+            SecretKey::from_bytes(&[0xff; 32]).unwrap_err(),
+            BlsError::SecretKey
+        );
+        assert_eq!(
+            SecretKey::from_bytes(&[1; 31]).unwrap_err(),
+            BlsError::SecretKey
+        );
         assert!(!format!("{sk:?}").contains(&hex::encode(sk.to_bytes())));
     }
 
     #[test]
     fn public_key_rejects_garbage() {
-        assert_eq!(PublicKey::from_bytes(&[0; 48]).unwrap_err(), BlsError::PublicKey);
-        assert_eq!(PublicKey::from_bytes(&[1; 3]).unwrap_err(), BlsError::PublicKey);
-        assert_eq!(Signature::from_bytes(&[0; 96]).unwrap_err(), BlsError::Signature);
+        assert_eq!(
+            PublicKey::from_bytes(&[0; 48]).unwrap_err(),
+            BlsError::PublicKey
+        );
+        assert_eq!(
+            PublicKey::from_bytes(&[1; 3]).unwrap_err(),
+            BlsError::PublicKey
+        );
+        assert_eq!(
+            Signature::from_bytes(&[0; 96]).unwrap_err(),
+            BlsError::Signature
+        );
     }
 }

@@ -34,14 +34,17 @@ const HEADER_LEN: usize = 8;
 impl Docs {
     /// Reads the section from a component's top level, if it is there and well-formed.
     pub fn read(component: &[u8]) -> Option<Self> {
-        custom_sections(component).find(|(name, _)| *name == SECTION_NAME).and_then(|(_, data)| serde_json::from_slice(data).ok())
+        custom_sections(component)
+            .find(|(name, _)| *name == SECTION_NAME)
+            .and_then(|(_, data)| serde_json::from_slice(data).ok())
     }
 
     /// Returns `component` with this section in place of any earlier one.
     pub fn embed(&self, component: &[u8]) -> Vec<u8> {
         let mut out = component[..HEADER_LEN.min(component.len())].to_vec();
         for (id, section) in sections(component) {
-            let is_ours = id == 0 && custom_section(section).is_some_and(|(name, _)| name == SECTION_NAME);
+            let is_ours =
+                id == 0 && custom_section(section).is_some_and(|(name, _)| name == SECTION_NAME);
             if !is_ours {
                 out.push(id);
                 write_leb(&mut out, section.len());
@@ -106,7 +109,9 @@ fn custom_section(payload: &[u8]) -> Option<(&str, &[u8])> {
 }
 
 fn custom_sections(binary: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
-    sections(binary).filter(|(id, _)| *id == 0).filter_map(|(_, payload)| custom_section(payload))
+    sections(binary)
+        .filter(|(id, _)| *id == 0)
+        .filter_map(|(_, payload)| custom_section(payload))
 }
 
 #[cfg(test)]
@@ -118,10 +123,18 @@ mod tests {
 
     #[test]
     fn embeds_reads_and_replaces() {
-        let docs = Docs { version: 1, world: Some("w".into()), activations: BTreeMap::from([("say".into(), "Says.".into())]) };
+        let docs = Docs {
+            version: 1,
+            world: Some("w".into()),
+            activations: BTreeMap::from([("say".into(), "Says.".into())]),
+        };
         let once = docs.embed(EMPTY_COMPONENT);
         assert_eq!(Docs::read(&once), Some(docs.clone()));
-        let other = Docs { version: 1, world: None, activations: BTreeMap::new() };
+        let other = Docs {
+            version: 1,
+            world: None,
+            activations: BTreeMap::new(),
+        };
         let twice = other.embed(&once);
         assert_eq!(Docs::read(&twice), Some(other));
         assert_eq!(custom_sections(&twice).count(), 1);
@@ -130,7 +143,11 @@ mod tests {
 
     #[test]
     fn long_sections_use_multi_byte_lengths() {
-        let docs = Docs { version: 1, world: Some("x".repeat(70_000)), activations: BTreeMap::new() };
+        let docs = Docs {
+            version: 1,
+            world: Some("x".repeat(70_000)),
+            activations: BTreeMap::new(),
+        };
         assert_eq!(Docs::read(&docs.embed(EMPTY_COMPONENT)), Some(docs));
     }
 }

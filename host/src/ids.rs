@@ -112,14 +112,20 @@ mod tests {
         let binary = BinaryId::of(b"abc");
         let mut joined = binary.as_bytes().to_vec();
         joined.extend_from_slice(b"params");
-        assert_eq!(MachineId::of(&binary, b"params").as_bytes(), BinaryId::of(&joined).as_bytes());
+        assert_eq!(
+            MachineId::of(&binary, b"params").as_bytes(),
+            BinaryId::of(&joined).as_bytes()
+        );
     }
 
     #[test]
     fn parses_and_rejects() {
         let id = BinaryId::of(b"x");
         assert_eq!(id.to_string().parse::<BinaryId>().unwrap(), id);
-        assert_eq!(id.to_string().to_uppercase().parse::<BinaryId>().unwrap(), id);
+        assert_eq!(
+            id.to_string().to_uppercase().parse::<BinaryId>().unwrap(),
+            id
+        );
         let err = "abc".parse::<MachineId>().unwrap_err();
         assert!(err.to_string().contains("not a valid machine id"), "{err}");
         assert!("zz".repeat(32).parse::<BinaryId>().is_err());

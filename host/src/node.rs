@@ -55,7 +55,10 @@ impl NodeConfig {
         let scalar = bls12_381::Scalar::from_bytes_wide(&wide);
         let mut bytes = scalar.to_bytes();
         bytes.reverse();
-        Self::with_key(SecretKey::from_bytes(&bytes).expect("the development seed reduces to a non-zero scalar"))
+        Self::with_key(
+            SecretKey::from_bytes(&bytes)
+                .expect("the development seed reduces to a non-zero scalar"),
+        )
     }
 }
 
@@ -90,9 +93,18 @@ pub enum CreateError {
 impl Node {
     /// A node with nothing on it yet.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
-        let services = Services::new(config.key.clone(), HttpClient::new(config.policy.clone(), config.fetch.clone()));
+        let services = Services::new(
+            config.key.clone(),
+            HttpClient::new(config.policy.clone(), config.fetch.clone()),
+        );
         let runtime = Runtime::new(services, config.limits.clone())?;
-        Ok(Self { inner: Arc::new(Inner { runtime, store: Store::default(), config }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                runtime,
+                store: Store::default(),
+                config,
+            }),
+        })
     }
 
     /// The node's public key.
@@ -126,13 +138,27 @@ impl Node {
     }
 
     /// Creates the machine of a stored binary with `params`; returns it and whether it is new.
-    pub fn create_machine(&self, binary: &BinaryId, params: Vec<u8>) -> Result<(Machine, bool), CreateError> {
+    pub fn create_machine(
+        &self,
+        binary: &BinaryId,
+        params: Vec<u8>,
+    ) -> Result<(Machine, bool), CreateError> {
         let limit = self.inner.config.max_params_bytes;
         if params.len() > limit {
-            return Err(CreateError::ParamsTooLarge { size: params.len(), limit });
+            return Err(CreateError::ParamsTooLarge {
+                size: params.len(),
+                limit,
+            });
         }
-        let binary = self.inner.store.binary(binary).ok_or(CreateError::UnknownBinary(*binary))?;
-        Ok(self.inner.store.insert_machine(Machine::new(binary, params)))
+        let binary = self
+            .inner
+            .store
+            .binary(binary)
+            .ok_or(CreateError::UnknownBinary(*binary))?;
+        Ok(self
+            .inner
+            .store
+            .insert_machine(Machine::new(binary, params)))
     }
 
     /// Serves the HTTP API on `listener` until the process ends.
@@ -141,7 +167,13 @@ impl Node {
     }
 
     /// Serves the HTTP API on `listener` until `shutdown` completes, then lets open requests finish.
-    pub async fn serve_until(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(listener, crate::routes::router(self)).with_graceful_shutdown(shutdown).await
+    pub async fn serve_until(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, crate::routes::router(self))
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }

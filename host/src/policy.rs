@@ -69,7 +69,9 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
         (224..=239, ..) => AddressClass::Multicast,
         // 192.0.0/24 protocol assignments, 192.0.2/24, 198.51.100/24, 203.0.113/24 documentation,
         // 198.18/15 benchmarking, 240/4 reserved.
-        (192, 0, 0 | 2) | (198, 51, 100) | (203, 0, 113) | (198, 18..=19, _) | (240..=255, ..) => AddressClass::Reserved,
+        (192, 0, 0 | 2) | (198, 51, 100) | (203, 0, 113) | (198, 18..=19, _) | (240..=255, ..) => {
+            AddressClass::Reserved
+        }
         _ => AddressClass::Public,
     }
 }
@@ -184,7 +186,14 @@ mod tests {
 
     #[test]
     fn boundaries_of_private_ranges_are_public() {
-        for ip in ["172.15.255.255", "172.32.0.0", "100.63.255.255", "100.128.0.0", "169.253.255.255", "11.0.0.0"] {
+        for ip in [
+            "172.15.255.255",
+            "172.32.0.0",
+            "100.63.255.255",
+            "100.128.0.0",
+            "169.253.255.255",
+            "11.0.0.0",
+        ] {
             assert_eq!(class(ip), AddressClass::Public, "{ip}");
         }
     }
@@ -192,7 +201,9 @@ mod tests {
     #[test]
     fn loopback_only_by_opt_in() {
         let strict = OutboundPolicy::default();
-        let local = OutboundPolicy { allow_loopback: true };
+        let local = OutboundPolicy {
+            allow_loopback: true,
+        };
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
         let metadata: IpAddr = "169.254.169.254".parse().unwrap();
@@ -202,6 +213,9 @@ mod tests {
         assert!(local.check(metadata).is_err());
         assert!(local.check("0.0.0.0".parse().unwrap()).is_err());
         let message = strict.check(metadata).unwrap_err().to_string();
-        assert!(message.contains("169.254.169.254") && message.contains("link-local"), "{message}");
+        assert!(
+            message.contains("169.254.169.254") && message.contains("link-local"),
+            "{message}"
+        );
     }
 }

@@ -46,16 +46,31 @@ impl Store {
 
     /// Ids of the binaries held, at most `limit` of them.
     pub fn binary_ids(&self, limit: usize) -> Vec<BinaryId> {
-        self.binaries.read().expect("store lock").keys().take(limit).copied().collect()
+        self.binaries
+            .read()
+            .expect("store lock")
+            .keys()
+            .take(limit)
+            .copied()
+            .collect()
     }
 
     /// Ids of the machines held, at most `limit` of them.
     pub fn machine_ids(&self, limit: usize) -> Vec<MachineId> {
-        self.machines.read().expect("store lock").keys().take(limit).copied().collect()
+        self.machines
+            .read()
+            .expect("store lock")
+            .keys()
+            .take(limit)
+            .copied()
+            .collect()
     }
 
     /// How many binaries and machines are held.
     pub fn counts(&self) -> (usize, usize) {
-        (self.binaries.read().expect("store lock").len(), self.machines.read().expect("store lock").len())
+        (
+            self.binaries.read().expect("store lock").len(),
+            self.machines.read().expect("store lock").len(),
+        )
     }
 }

@@ -14,7 +14,11 @@ fn cargo_carol(args: &[&str]) -> Output {
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
@@ -32,17 +36,35 @@ fn build_prints_the_path_of_a_component_with_docs() {
 #[test]
 fn api_lists_typed_signatures_with_docs() {
     let text = stdout(&cargo_carol(&["api", "-p", "hello-world"]));
-    assert_eq!(text, "say(message: string) -> string\n    Answers `hello <message>`.\n");
-    let json: Value = serde_json::from_str(&stdout(&cargo_carol(&["api", "-p", "hello-world", "--json"]))).unwrap();
-    assert_eq!(json["activations"][0]["signature"], json!("say(message: string) -> string"));
-    assert_eq!(json["activations"][0]["docs"], json!("Answers `hello <message>`."));
+    assert_eq!(
+        text,
+        "say(message: string) -> string\n    Answers `hello <message>`.\n"
+    );
+    let json: Value = serde_json::from_str(&stdout(&cargo_carol(&[
+        "api",
+        "-p",
+        "hello-world",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        json["activations"][0]["signature"],
+        json!("say(message: string) -> string")
+    );
+    assert_eq!(
+        json["activations"][0]["docs"],
+        json!("Answers `hello <message>`.")
+    );
     assert_eq!(json["id"].as_str().unwrap().len(), 64);
 }
 
 #[test]
 fn api_of_interface_exports() {
     let text = stdout(&cargo_carol(&["-q", "api", "-p", "all-types"]));
-    assert!(text.contains("calc/mul(a: s32, b: s32) -> s32\n    Multiplies two numbers.\n"), "{text}");
+    assert!(
+        text.contains("calc/mul(a: s32, b: s32) -> s32\n    Multiplies two numbers.\n"),
+        "{text}"
+    );
     assert!(text.contains("nothing()\n    Returns nothing.\n"), "{text}");
 }
 
@@ -51,11 +73,17 @@ fn unknown_packages_and_files_are_clear_errors() {
     let output = cargo_carol(&["build", "-p", "no-such-machine"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no package `no-such-machine`") && stderr.contains("hello-world"), "{stderr}");
+    assert!(
+        stderr.contains("no package `no-such-machine`") && stderr.contains("hello-world"),
+        "{stderr}"
+    );
     let output = cargo_carol(&["build", "-p", "carol-host"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a machine crate"));
     let output = cargo_carol(&["api", "--binary", "no/such/file.wasm"]);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the component no/such/file.wasm"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("cannot read the component no/such/file.wasm")
+    );
 }
 
 /// A `cargo carol run` child, killed when dropped.
@@ -71,7 +99,14 @@ impl Drop for Running {
 #[test]
 fn run_serves_the_machine_over_http() {
     let child = Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
-        .args(["carol", "run", "-p", "hello-world", "--listen", "127.0.0.1:0"])
+        .args([
+            "carol",
+            "run",
+            "-p",
+            "hello-world",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -81,7 +116,10 @@ fn run_serves_the_machine_over_http() {
     let mut lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
     let mut field = |name: &str| {
         let line = lines.next().expect("run prints its URLs").unwrap();
-        line.strip_prefix(name).unwrap_or_else(|| panic!("{line:?} should start with {name:?}")).trim().to_owned()
+        line.strip_prefix(name)
+            .unwrap_or_else(|| panic!("{line:?} should start with {name:?}"))
+            .trim()
+            .to_owned()
     };
     let url = field("node");
     let public_key = field("public key");
@@ -89,9 +127,22 @@ fn run_serves_the_machine_over_http() {
     let machine = field("machine id");
     assert_eq!(field("machine"), format!("{url}/machines/{machine}"));
 
-    let get = |path: &str| -> Value { ureq::get(&format!("{url}{path}")).call().unwrap().body_mut().read_json().unwrap() };
-    assert_eq!(get(&format!("/machines/{machine}/activate/say?message=world")), json!("hello world"));
+    let get = |path: &str| -> Value {
+        ureq::get(&format!("{url}{path}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    assert_eq!(
+        get(&format!("/machines/{machine}/activate/say?message=world")),
+        json!("hello world")
+    );
     assert_eq!(get("/")["public_key"], json!(public_key));
     let description = get(&format!("/binaries/{binary}"));
-    assert_eq!(description["activations"][0]["docs"], json!("Answers `hello <message>`."));
+    assert_eq!(
+        description["activations"][0]["docs"],
+        json!("Answers `hello <message>`.")
+    );
 }

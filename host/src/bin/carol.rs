@@ -31,19 +31,28 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
-    let Command::Run { listen, allow_loopback } = Cli::parse().command;
+    let Command::Run {
+        listen,
+        allow_loopback,
+    } = Cli::parse().command;
     let mut config = NodeConfig::with_key(SecretKey::generate());
     config.policy.allow_loopback = allow_loopback;
     let node = Node::new(config)?;
     tracing::warn!("signing with a fresh key that lasts until this node stops");
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(url = %format!("http://{}", listener.local_addr()?), public_key = %hex::encode(node.public_key().to_bytes()), "serving");
     let shutdown = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    node.serve_until(listener, shutdown).await.context("the node stopped serving")
+    node.serve_until(listener, shutdown)
+        .await
+        .context("the node stopped serving")
 }

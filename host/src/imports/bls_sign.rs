@@ -9,6 +9,10 @@ impl Host for MachineContext {
     }
 
     fn sign(&mut self, message: Vec<u8>) -> Vec<u8> {
-        self.services.key.sign_for_machine(&self.machine, &message).to_bytes().to_vec()
+        self.services
+            .key
+            .sign_for_machine(&self.machine, &message)
+            .to_bytes()
+            .to_vec()
     }
 }

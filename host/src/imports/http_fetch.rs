@@ -59,10 +59,16 @@ impl HttpClient {
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("the ring provider supports the default TLS versions")
-            .with_root_certificates(RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() })
+            .with_root_certificates(RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            })
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Self { policy, limits, tls: TlsConnector::from(Arc::new(config)) }
+        Self {
+            policy,
+            limits,
+            tls: TlsConnector::from(Arc::new(config)),
+        }
     }
 
     /// The limits this client enforces.
@@ -72,21 +78,27 @@ impl HttpClient {
 
     /// Performs `request`, following redirects, within the time limit.
     pub async fn fetch(&self, request: Request) -> Result<Response, Error> {
-        tokio::time::timeout(self.limits.timeout, self.fetch_following(request)).await.unwrap_or(Err(Error::Timeout))
+        tokio::time::timeout(self.limits.timeout, self.fetch_following(request))
+            .await
+            .unwrap_or(Err(Error::Timeout))
     }
 
     async fn fetch_following(&self, mut request: Request) -> Result<Response, Error> {
         let mut target = Target::parse(&request.url)?;
         for _ in 0..=self.limits.max_redirects {
             let response = self.send(&target, &request).await?;
-            let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok());
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok());
             let Some(location) = location.filter(|_| response.status().is_redirection()) else {
                 return self.read(response).await;
             };
             // 303, and 301/302 after a POST, continue as GET without body, as browsers do.
             let status = response.status();
             if status == StatusCode::SEE_OTHER
-                || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND) && request.method == Method::Post)
+                || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                    && request.method == Method::Post)
             {
                 request.method = Method::Get;
                 request.body.clear();
@@ -94,12 +106,19 @@ impl HttpClient {
             request.url = target.join(location);
             target = Target::parse(&request.url)?;
         }
-        Err(Error::Connection(format!("more than {} redirects", self.limits.max_redirects)))
+        Err(Error::Connection(format!(
+            "more than {} redirects",
+            self.limits.max_redirects
+        )))
     }
 
     /// Resolves the target's host, keeps the addresses the policy allows, and sends the request
     /// to the first that accepts a connection.
-    async fn send(&self, target: &Target, request: &Request) -> Result<hyper::Response<Incoming>, Error> {
+    async fn send(
+        &self,
+        target: &Target,
+        request: &Request,
+    ) -> Result<hyper::Response<Incoming>, Error> {
         let addrs: Vec<SocketAddr> = match target.host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, target.port)],
             Err(_) => tokio::net::lookup_host((target.host.as_str(), target.port))
@@ -126,14 +145,22 @@ impl HttpClient {
         })
     }
 
-    async fn exchange(&self, target: &Target, stream: TcpStream, request: &Request) -> Result<hyper::Response<Incoming>, Error> {
+    async fn exchange(
+        &self,
+        target: &Target,
+        stream: TcpStream,
+        request: &Request,
+    ) -> Result<hyper::Response<Incoming>, Error> {
         let request = target.build(request)?;
         if !target.https {
             return send_over(stream, request).await;
         }
-        let name = ServerName::try_from(target.host.clone())
-            .map_err(|_| Error::InvalidUrl(format!("`{}` is not a valid TLS server name", target.host)))?;
-        let stream = self.tls.connect(name, stream).await.map_err(|e| Error::Connection(format!("TLS handshake with `{}` failed: {e}", target.host)))?;
+        let name = ServerName::try_from(target.host.clone()).map_err(|_| {
+            Error::InvalidUrl(format!("`{}` is not a valid TLS server name", target.host))
+        })?;
+        let stream = self.tls.connect(name, stream).await.map_err(|e| {
+            Error::Connection(format!("TLS handshake with `{}` failed: {e}", target.host))
+        })?;
         send_over(stream, request).await
     }
 
@@ -142,12 +169,18 @@ impl HttpClient {
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = response.into_body();
         let mut bytes = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| Error::Connection(format!("reading the response body failed: {e}")))?;
+            let frame = frame
+                .map_err(|e| Error::Connection(format!("reading the response body failed: {e}")))?;
             if let Some(data) = frame.data_ref() {
                 if bytes.len() + data.len() > self.limits.max_response_bytes {
                     return Err(Error::TooLarge);
@@ -155,11 +188,18 @@ impl HttpClient {
                 bytes.extend_from_slice(data);
             }
         }
-        Ok(Response { status, headers, body: bytes })
+        Ok(Response {
+            status,
+            headers,
+            body: bytes,
+        })
     }
 }
 
-async fn send_over<S>(stream: S, request: hyper::Request<Full<Bytes>>) -> Result<hyper::Response<Incoming>, Error>
+async fn send_over<S>(
+    stream: S,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<hyper::Response<Incoming>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -168,7 +208,10 @@ where
         .map_err(|e| Error::Connection(format!("HTTP handshake failed: {e}")))?;
     // The connection task ends when the response body has been read or dropped.
     tokio::spawn(connection);
-    sender.send_request(request).await.map_err(|e| Error::Connection(format!("request failed: {e}")))
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| Error::Connection(format!("request failed: {e}")))
 }
 
 /// A parsed `http` or `https` URL.
@@ -187,19 +230,36 @@ impl Target {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            Some(other) => return Err(invalid(&format!("scheme `{other}` is not supported; use http or https"))),
+            Some(other) => {
+                return Err(invalid(&format!(
+                    "scheme `{other}` is not supported; use http or https"
+                )));
+            }
             None => return Err(invalid("an absolute http:// or https:// URL is required")),
         };
-        let authority = uri.authority().ok_or_else(|| invalid("the URL has no host"))?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let authority = uri
+            .authority()
+            .ok_or_else(|| invalid("the URL has no host"))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         if host.is_empty() {
             return Err(invalid("the URL has no host"));
         }
         Ok(Self {
             https,
             port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
-            authority: authority.as_str().rsplit('@').next().unwrap_or_default().to_owned(),
-            path_and_query: uri.path_and_query().map_or("/".to_owned(), |p| p.as_str().to_owned()),
+            authority: authority
+                .as_str()
+                .rsplit('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            path_and_query: uri
+                .path_and_query()
+                .map_or("/".to_owned(), |p| p.as_str().to_owned()),
             host,
         })
     }
@@ -229,18 +289,31 @@ impl Target {
             Method::Patch => hyper::Method::PATCH,
             Method::Delete => hyper::Method::DELETE,
         };
-        let mut builder = hyper::Request::builder().method(method).uri(self.path_and_query.as_str());
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(self.path_and_query.as_str());
         let headers = builder.headers_mut().expect("the builder has no error yet");
         for (name, value) in &request.headers {
-            let name = HeaderName::try_from(name.as_str()).map_err(|_| Error::InvalidUrl(format!("invalid header name `{name}`")))?;
-            let value = HeaderValue::try_from(value.as_str()).map_err(|_| Error::InvalidUrl(format!("invalid value for header `{name}`")))?;
+            let name = HeaderName::try_from(name.as_str())
+                .map_err(|_| Error::InvalidUrl(format!("invalid header name `{name}`")))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| Error::InvalidUrl(format!("invalid value for header `{name}`")))?;
             // The node sets Host from the URL so that a machine cannot misdirect virtual hosting.
             if name != HOST {
                 headers.append(name, value);
             }
         }
-        headers.insert(HOST, HeaderValue::try_from(self.authority.as_str()).map_err(|_| Error::InvalidUrl(format!("invalid host `{}`", self.authority)))?);
-        headers.entry(USER_AGENT).or_insert(HeaderValue::from_static(concat!("carol/", env!("CARGO_PKG_VERSION"))));
+        headers.insert(
+            HOST,
+            HeaderValue::try_from(self.authority.as_str())
+                .map_err(|_| Error::InvalidUrl(format!("invalid host `{}`", self.authority)))?,
+        );
+        headers
+            .entry(USER_AGENT)
+            .or_insert(HeaderValue::from_static(concat!(
+                "carol/",
+                env!("CARGO_PKG_VERSION")
+            )));
         builder
             .body(Full::new(Bytes::copy_from_slice(&request.body)))
             .map_err(|e| Error::InvalidUrl(format!("cannot build the request: {e}")))
@@ -251,7 +324,9 @@ impl Host for MachineContext {
     async fn fetch(&mut self, request: Request) -> Result<Response, Error> {
         let limit = self.services.http.limits.max_requests_per_activation;
         if self.fetches >= limit {
-            return Err(Error::Denied(format!("an activation may make at most {limit} outbound requests")));
+            return Err(Error::Denied(format!(
+                "an activation may make at most {limit} outbound requests"
+            )));
         }
         self.fetches += 1;
         let result = self.services.http.fetch(request).await;
@@ -270,13 +345,22 @@ mod tests {
     fn parses_urls() {
         let t = Target::parse("https://example.com/api/v1/x?filter=%7B%7D").unwrap();
         assert!(t.https);
-        assert_eq!((t.host.as_str(), t.port, t.path_and_query.as_str()), ("example.com", 443, "/api/v1/x?filter=%7B%7D"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path_and_query.as_str()),
+            ("example.com", 443, "/api/v1/x?filter=%7B%7D")
+        );
         let t = Target::parse("http://[::1]:8080").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.path_and_query.as_str()), ("::1", 8080, "/"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path_and_query.as_str()),
+            ("::1", 8080, "/")
+        );
         let t = Target::parse("http://user:pw@example.com:81/").unwrap();
         assert_eq!(t.authority, "example.com:81");
         for bad in ["ftp://example.com/", "/relative", "http://", "not a url"] {
-            assert!(matches!(Target::parse(bad), Err(Error::InvalidUrl(_))), "{bad}");
+            assert!(
+                matches!(Target::parse(bad), Err(Error::InvalidUrl(_))),
+                "{bad}"
+            );
         }
     }
 

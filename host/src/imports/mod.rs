@@ -20,7 +20,11 @@ pub struct Services {
 impl Services {
     /// Services signing with `key` and fetching through `http`.
     pub fn new(key: SecretKey, http: HttpClient) -> Self {
-        Self { public_key: key.public_key(), key, http }
+        Self {
+            public_key: key.public_key(),
+            key,
+            http,
+        }
     }
 
     /// The node's public key.
@@ -44,5 +48,7 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut wasmtime::component::Linker<T>,
     project: fn(&mut T) -> &mut MachineContext,
 ) -> wasmtime::Result<()> {
-    bindings::Machine::add_to_linker::<T, wasmtime::component::HasSelf<MachineContext>>(linker, project)
+    bindings::Machine::add_to_linker::<T, wasmtime::component::HasSelf<MachineContext>>(
+        linker, project,
+    )
 }

@@ -15,19 +15,39 @@ use wasmtime::component::Val;
 fn find(node: &Node, id: &str, name: &str) -> Result<(Machine, usize), ApiError> {
     let machine = machines::find(node, id)?;
     let index = machine.binary().find(name).ok_or_else(|| {
-        let known: Vec<String> = machine.binary().activations().iter().map(|a| a.signature()).collect();
-        ApiError::new(StatusCode::NOT_FOUND, format!("machine {} has no activation `{name}`", machine.id())).with("activations", known)
+        let known: Vec<String> = machine
+            .binary()
+            .activations()
+            .iter()
+            .map(|a| a.signature())
+            .collect();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("machine {} has no activation `{name}`", machine.id()),
+        )
+        .with("activations", known)
     })?;
     Ok((machine, index))
 }
 
-fn args_from_query(machine: &Machine, index: usize, query: Option<&str>) -> Result<Vec<Val>, ApiError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    Ok(machine.binary().activations()[index].args_from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
+fn args_from_query(
+    machine: &Machine,
+    index: usize,
+    query: Option<&str>,
+) -> Result<Vec<Val>, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    Ok(machine.binary().activations()[index]
+        .args_from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
 }
 
 /// `GET`: arguments from the query string.
-pub(super) async fn by_query(State(node): State<Node>, Path((id, name)): Path<(String, String)>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub(super) async fn by_query(
+    State(node): State<Node>,
+    Path((id, name)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let (machine, index) = find(&node, &id, &name)?;
     let args = args_from_query(&machine, index, query.as_deref())?;
     run(&node, &machine, index, args).await
@@ -46,7 +66,12 @@ pub(super) async fn by_json(
         args_from_query(&machine, index, query.as_deref())?
     } else {
         let json: Value = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, format!("the request body is not JSON ({e}): send a JSON object keyed by parameter name"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the request body is not JSON ({e}): send a JSON object keyed by parameter name"
+                ),
+            )
         })?;
         machine.binary().activations()[index].args_from_json(&json)?
     };
@@ -54,9 +79,18 @@ pub(super) async fn by_json(
 }
 
 /// Runs the activation; `result` errors answer 422, everything else that returns answers 200.
-async fn run(node: &Node, machine: &Machine, index: usize, args: Vec<Val>) -> Result<Response, ApiError> {
+async fn run(
+    node: &Node,
+    machine: &Machine,
+    index: usize,
+    args: Vec<Val>,
+) -> Result<Response, ApiError> {
     let result = node.runtime().activate(machine, index, &args).await?;
-    let status = if matches!(result, Some(Val::Result(Err(_)))) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if matches!(result, Some(Val::Result(Err(_)))) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let json = machine.binary().activations()[index].result_to_json(result.as_ref());
     Ok((status, Json(json)).into_response())
 }

@@ -21,16 +21,28 @@ pub(super) fn find(node: &Node, id: &str) -> Result<Arc<Binary>, ApiError> {
 }
 
 fn created(new: bool) -> StatusCode {
-    if new { StatusCode::CREATED } else { StatusCode::OK }
+    if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// `POST /binaries`: stores a component; 201 when new, 200 when it was already there.
-pub(super) async fn upload(State(node): State<Node>, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub(super) async fn upload(
+    State(node): State<Node>,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let bytes = read_body(body, node.config().max_binary_bytes, "component").await?;
     let loader = node.clone();
     let (binary, new) = tokio::task::spawn_blocking(move || loader.add_binary(&bytes))
         .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("compiling the component failed: {e}")))??;
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("compiling the component failed: {e}"),
+            )
+        })??;
     if new {
         tracing::info!(binary = %binary.id(), activations = binary.activations().len(), "binary stored");
     }
@@ -38,17 +50,27 @@ pub(super) async fn upload(State(node): State<Node>, body: Body) -> Result<(Stat
 }
 
 /// `GET /binaries/{id}`: the activations of a binary.
-pub(super) async fn describe(State(node): State<Node>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn describe(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(*find(&node, &id)?)))
 }
 
 /// `POST /binaries/{id}`: creates the machine with the body as params; 201 when new, 200 when it existed.
-pub(super) async fn create_machine(State(node): State<Node>, Path(id): Path<String>, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub(super) async fn create_machine(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let binary = find(&node, &id)?;
     let params = read_body(body, node.config().max_params_bytes, "params").await?;
     let (machine, new) = node.create_machine(&binary.id(), params.to_vec())?;
     if new {
         tracing::info!(machine = %machine.id(), binary = %binary.id(), params = params.len(), "machine created");
     }
-    Ok((created(new), Json(json!({ "id": machine.id(), "binary_id": binary.id() }))))
+    Ok((
+        created(new),
+        Json(json!({ "id": machine.id(), "binary_id": binary.id() })),
+    ))
 }

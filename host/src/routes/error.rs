@@ -19,7 +19,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status` and `message`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), details: Map::new() }
+        Self {
+            status,
+            message: message.into(),
+            details: Map::new(),
+        }
     }
 
     /// Adds a field to the JSON body.
@@ -62,7 +66,9 @@ impl From<CreateError> for ApiError {
 impl From<ArgsError> for ApiError {
     fn from(error: ArgsError) -> Self {
         let param = match &error {
-            ArgsError::Missing { param, .. } | ArgsError::Repeated { param } | ArgsError::Invalid { param, .. } => Some(param.clone()),
+            ArgsError::Missing { param, .. }
+            | ArgsError::Repeated { param }
+            | ArgsError::Invalid { param, .. } => Some(param.clone()),
             ArgsError::Unexpected { given, .. } => Some(given.clone()),
             ArgsError::NotAnObject { .. } => None,
         };
@@ -78,7 +84,13 @@ impl From<ActivationError> for ApiError {
     fn from(error: ActivationError) -> Self {
         let message = error.to_string();
         match error {
-            ActivationError::Trap { machine, activation, message: panic, trap, stderr } => {
+            ActivationError::Trap {
+                machine,
+                activation,
+                message: panic,
+                trap,
+                stderr,
+            } => {
                 tracing::warn!(%machine, activation, "activation trapped: {trap}");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
                     .with("machine", machine.to_string())
@@ -87,7 +99,11 @@ impl From<ActivationError> for ApiError {
                     .with("trap", trap)
                     .with("stderr", stderr)
             }
-            ActivationError::Timeout { machine, activation, limit } => {
+            ActivationError::Timeout {
+                machine,
+                activation,
+                limit,
+            } => {
                 tracing::warn!(%machine, activation, "activation timed out after {limit:?}");
                 Self::new(StatusCode::GATEWAY_TIMEOUT, message)
                     .with("machine", machine.to_string())

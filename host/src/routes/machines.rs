@@ -11,15 +11,31 @@ use serde_json::{Value, json};
 
 /// Finds a machine by its id's text, or answers 404 with the ids that exist.
 pub(super) fn find(node: &Node, id: &str) -> Result<Machine, ApiError> {
-    id.parse::<MachineId>().ok().and_then(|id| node.store().machine(&id)).ok_or_else(|| {
-        let ids: Vec<String> = node.store().machine_ids(LISTED_IDS).iter().map(ToString::to_string).collect();
-        ApiError::new(StatusCode::NOT_FOUND, format!("no machine `{id}` on this node (create one with POST /binaries/{{binary_id}})"))
+    id.parse::<MachineId>()
+        .ok()
+        .and_then(|id| node.store().machine(&id))
+        .ok_or_else(|| {
+            let ids: Vec<String> = node
+                .store()
+                .machine_ids(LISTED_IDS)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no machine `{id}` on this node (create one with POST /binaries/{{binary_id}})"
+                ),
+            )
             .with("machines", ids)
-    })
+        })
 }
 
 /// `GET /machines/{id}`: binary id, params and activations.
-pub(super) async fn describe(State(node): State<Node>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn describe(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let machine = find(&node, &id)?;
     Ok(Json(json!({
         "id": machine.id(),

@@ -34,10 +34,19 @@ pub fn router(node: Node) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/binaries", post(binaries::upload))
-        .route("/binaries/{id}", get(binaries::describe).post(binaries::create_machine))
+        .route(
+            "/binaries/{id}",
+            get(binaries::describe).post(binaries::create_machine),
+        )
         .route("/machines/{id}", get(machines::describe))
-        .route("/machines/{id}/activate/{*name}", get(activate::by_query).post(activate::by_json))
-        .route("/machines/{id}/http/{*name}", get(activate::by_query).post(activate::by_json))
+        .route(
+            "/machines/{id}/activate/{*name}",
+            get(activate::by_query).post(activate::by_json),
+        )
+        .route(
+            "/machines/{id}/http/{*name}",
+            get(activate::by_query).post(activate::by_json),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(node)
@@ -68,14 +77,29 @@ async fn root(State(node): State<Node>) -> Json<Value> {
 }
 
 async fn not_found(uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("no route for {}", uri.path())).with(
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no route for {}", uri.path()),
+    )
+    .with(
         "routes",
-        json!(["GET /", "POST /binaries", "GET /binaries/{id}", "POST /binaries/{id}", "GET /machines/{id}", "GET|POST /machines/{id}/activate/{name}", "GET|POST /machines/{id}/http/{name}"]),
+        json!([
+            "GET /",
+            "POST /binaries",
+            "GET /binaries/{id}",
+            "POST /binaries/{id}",
+            "GET /machines/{id}",
+            "GET|POST /machines/{id}/activate/{name}",
+            "GET|POST /machines/{id}/http/{name}"
+        ]),
     )
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not supported on {}", uri.path()))
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not supported on {}", uri.path()),
+    )
 }
 
 /// Reads a request body of at most `limit` bytes; `what` names it in the 413 answer.
@@ -87,6 +111,9 @@ async fn read_body(body: Body, limit: usize, what: &str) -> Result<Bytes, ApiErr
             format!("{what} is larger than this node's limit of {limit} bytes"),
         )
         .with("limit", limit)),
-        Err(error) => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("reading the {what} failed: {error}"))),
+        Err(error) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("reading the {what} failed: {error}"),
+        )),
     }
 }

@@ -1,7 +1,7 @@
 //! Running one activation: a fresh store and instance, the call, and what became of it.
 
-use super::{EPOCH_TICK, Runtime};
 use super::binary::Binary;
+use super::{EPOCH_TICK, Runtime};
 use crate::ids::{BinaryId, MachineId};
 use crate::imports::MachineContext;
 use std::sync::Arc;
@@ -21,7 +21,10 @@ pub(crate) struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -37,7 +40,11 @@ impl Machine {
     /// The machine made of `binary` and `params`.
     pub fn new(binary: Arc<Binary>, params: impl Into<Arc<[u8]>>) -> Self {
         let params = params.into();
-        Self { id: MachineId::of(&binary.id(), &params), binary, params }
+        Self {
+            id: MachineId::of(&binary.id(), &params),
+            binary,
+            params,
+        }
     }
 
     /// The machine's id.
@@ -79,7 +86,9 @@ pub enum ActivationError {
         stderr: String,
     },
     /// The activation ran past its time limit.
-    #[error("machine {machine} did not finish activation `{activation}` within the {limit:?} limit")]
+    #[error(
+        "machine {machine} did not finish activation `{activation}` within the {limit:?} limit"
+    )]
     Timeout {
         /// The machine that ran too long.
         machine: MachineId,
@@ -93,12 +102,20 @@ pub enum ActivationError {
 impl Runtime {
     /// Runs activation `index` of `machine` with `args` in a fresh instance and returns its
     /// result, `None` for a function without one.
-    pub async fn activate(&self, machine: &Machine, index: usize, args: &[Val]) -> Result<Option<Val>, ActivationError> {
+    pub async fn activate(
+        &self,
+        machine: &Machine,
+        index: usize,
+        args: &[Val],
+    ) -> Result<Option<Val>, ActivationError> {
         let activation = &machine.binary.activations()[index];
         let stdout = MemoryOutputPipe::new(self.limits.output_bytes);
         let stderr = MemoryOutputPipe::new(self.limits.output_bytes);
         let state = HostState {
-            wasi: WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build(),
+            wasi: WasiCtx::builder()
+                .stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .build(),
             table: ResourceTable::new(),
             machine: MachineContext {
                 machine: machine.id,
@@ -107,18 +124,28 @@ impl Runtime {
                 services: self.services.clone(),
                 fetches: 0,
             },
-            limits: StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).trap_on_grow_failure(true).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let ticks = self.limits.activation_timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1);
+        let ticks = self
+            .limits
+            .activation_timeout
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis())
+            .max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
 
         let binary = &machine.binary;
         let call = async {
             let instance = binary.pre().instantiate_async(&mut store).await?;
-            let func = instance.get_func(&mut store, binary.export(index)).expect("export indices come from this component");
+            let func = instance
+                .get_func(&mut store, binary.export(index))
+                .expect("export indices come from this component");
             let mut results = vec![Val::Bool(false); usize::from(activation.result.is_some())];
             func.call_async(&mut store, args, &mut results).await?;
             wasmtime::Result::<Option<Val>>::Ok(results.pop())
@@ -135,7 +162,9 @@ impl Runtime {
         match outcome {
             Err(_elapsed) => Err(timeout()),
             Ok(Ok(result)) => Ok(result),
-            Ok(Err(error)) if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(timeout()),
+            Ok(Err(error)) if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
+                Err(timeout())
+            }
             Ok(Err(error)) => {
                 let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
                 let trap = format!("{error:#}");
@@ -153,7 +182,10 @@ impl Runtime {
 
 /// Sends what a guest printed to the node's log, a line at a time, tagged with the machine.
 fn log_output(machine: MachineId, activation: &str, stream: &str, bytes: &[u8]) {
-    for line in String::from_utf8_lossy(bytes).lines().filter(|line| !line.is_empty()) {
+    for line in String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|line| !line.is_empty())
+    {
         tracing::info!(target: "carol::guest", %machine, activation, stream, "{line}");
     }
 }
@@ -164,7 +196,10 @@ fn panic_message(stderr: &str) -> Option<String> {
     let start = stderr.rfind("panicked at ")?;
     let rest = &stderr[start..];
     let body = rest.split_once('\n').map_or("", |(_, body)| body);
-    let message: Vec<&str> = body.lines().take_while(|line| !line.starts_with("note: run with `RUST_BACKTRACE")).collect();
+    let message: Vec<&str> = body
+        .lines()
+        .take_while(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect();
     let message = message.join("\n").trim().to_owned();
     (!message.is_empty()).then_some(message)
 }
@@ -179,6 +214,9 @@ mod tests {
         assert_eq!(panic_message(stderr).as_deref(), Some("the answer is 42"));
         assert_eq!(panic_message("some log line\n"), None);
         let two_lines = "thread 'main' panicked at src/lib.rs:1:1:\nline one\nline two\n";
-        assert_eq!(panic_message(two_lines).as_deref(), Some("line one\nline two"));
+        assert_eq!(
+            panic_message(two_lines).as_deref(),
+            Some("line one\nline two")
+        );
     }
 }

@@ -13,7 +13,9 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// Not WebAssembly at all.
-    #[error("not a WebAssembly component: the bytes do not start with the WebAssembly magic number")]
+    #[error(
+        "not a WebAssembly component: the bytes do not start with the WebAssembly magic number"
+    )]
     NotWasm,
     /// A core module rather than a component.
     #[error(
@@ -37,7 +39,9 @@ pub enum LoadError {
         reason: String,
     },
     /// Two exported interfaces give the same activation name.
-    #[error("two exports both give the activation name `{0}`: export interfaces with distinct names")]
+    #[error(
+        "two exports both give the activation name `{0}`: export interfaces with distinct names"
+    )]
     Ambiguous(String),
 }
 
@@ -93,37 +97,62 @@ impl Runtime {
             Some([0, b'a', b's', b'm', ..]) => {}
             _ => return Err(LoadError::NotWasm),
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Imports(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
         let (mut activations, exports) = self.describe(&component)?;
         if let Some(mut docs) = Docs::read(bytes) {
             for activation in &mut activations {
                 activation.docs = docs.activations.remove(&activation.name);
             }
         }
-        Ok(Binary { id: BinaryId::of(bytes), pre, activations, exports })
+        Ok(Binary {
+            id: BinaryId::of(bytes),
+            pre,
+            activations,
+            exports,
+        })
     }
 
     /// Reads every exported function, at the top level or in an exported interface.
-    fn describe(&self, component: &Component) -> Result<(Vec<Activation>, Vec<ComponentExportIndex>), LoadError> {
+    fn describe(
+        &self,
+        component: &Component,
+    ) -> Result<(Vec<Activation>, Vec<ComponentExportIndex>), LoadError> {
         let ty = component.component_type();
         let top_names = NamedTypes::collect(ty.exports(&self.engine).map(|(name, e)| (name, e.ty)));
         let mut found = Vec::new();
         for (export, item) in ty.exports(&self.engine) {
             match item.ty {
                 ComponentItem::ComponentFunc(func) => {
-                    let index = component.get_export_index(None, export).expect("listed export exists");
+                    let index = component
+                        .get_export_index(None, export)
+                        .expect("listed export exists");
                     found.push((activation(export, None, export, &func, &top_names)?, index));
                 }
                 ComponentItem::ComponentInstance(instance) => {
-                    let instance_index = component.get_export_index(None, export).expect("listed export exists");
-                    let names = NamedTypes::collect(instance.exports(&self.engine).map(|(name, e)| (name, e.ty)));
+                    let instance_index = component
+                        .get_export_index(None, export)
+                        .expect("listed export exists");
+                    let names = NamedTypes::collect(
+                        instance.exports(&self.engine).map(|(name, e)| (name, e.ty)),
+                    );
                     let short = interface_short_name(export);
                     for (function, item) in instance.exports(&self.engine) {
-                        let ComponentItem::ComponentFunc(func) = item.ty else { continue };
+                        let ComponentItem::ComponentFunc(func) = item.ty else {
+                            continue;
+                        };
                         let name = format!("{short}/{function}");
-                        let index = component.get_export_index(Some(&instance_index), function).expect("listed export exists");
-                        found.push((activation(&name, Some(export), function, &func, &names)?, index));
+                        let index = component
+                            .get_export_index(Some(&instance_index), function)
+                            .expect("listed export exists");
+                        found.push((
+                            activation(&name, Some(export), function, &func, &names)?,
+                            index,
+                        ));
                     }
                 }
                 _ => {}
@@ -144,17 +173,34 @@ fn interface_short_name(export: &str) -> &str {
     path.split('@').next().unwrap_or(path)
 }
 
-fn activation(name: &str, interface: Option<&str>, function: &str, func: &ComponentFunc, names: &NamedTypes) -> Result<Activation, LoadError> {
-    let unsupported = |what: &str, e: UnsupportedType| LoadError::Unsupported { activation: name.to_owned(), reason: format!("{what}: {e}") };
+fn activation(
+    name: &str,
+    interface: Option<&str>,
+    function: &str,
+    func: &ComponentFunc,
+    names: &NamedTypes,
+) -> Result<Activation, LoadError> {
+    let unsupported = |what: &str, e: UnsupportedType| LoadError::Unsupported {
+        activation: name.to_owned(),
+        reason: format!("{what}: {e}"),
+    };
     let params = func
         .params()
         .map(|(param, ty)| {
             TypeDesc::from_wasmtime(&ty, names)
-                .map(|ty| Param { name: param.to_owned(), ty })
+                .map(|ty| Param {
+                    name: param.to_owned(),
+                    ty,
+                })
                 .map_err(|e| unsupported(&format!("parameter `{param}`"), e))
         })
         .collect::<Result<_, _>>()?;
-    let result = func.results().next().map(|ty| TypeDesc::from_wasmtime(&ty, names)).transpose().map_err(|e| unsupported("the result", e))?;
+    let result = func
+        .results()
+        .next()
+        .map(|ty| TypeDesc::from_wasmtime(&ty, names))
+        .transpose()
+        .map_err(|e| unsupported("the result", e))?;
     Ok(Activation {
         name: name.to_owned(),
         interface: interface.map(str::to_owned),

@@ -30,7 +30,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { activation_timeout: Duration::from_secs(30), memory_bytes: 256 * 1024 * 1024, output_bytes: 1024 * 1024 }
+        Self {
+            activation_timeout: Duration::from_secs(30),
+            memory_bytes: 256 * 1024 * 1024,
+            output_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -52,7 +56,12 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         imports::add_to_linker(&mut linker, |state: &mut HostState| &mut state.machine)?;
         spawn_epoch_ticker(&engine);
-        Ok(Self { engine, linker, services: Arc::new(services), limits })
+        Ok(Self {
+            engine,
+            linker,
+            services: Arc::new(services),
+            limits,
+        })
     }
 
     /// The services machines on this runtime use.

@@ -34,7 +34,11 @@ pub struct ValueError {
 
 impl ValueError {
     fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
-        Self { path: String::new(), expected: expected.into(), found: found.into() }
+        Self {
+            path: String::new(),
+            expected: expected.into(),
+            found: found.into(),
+        }
     }
 
     fn mismatch(ty: &TypeDesc, json: &Value) -> Self {
@@ -62,17 +66,31 @@ impl std::error::Error for ValueError {}
 fn expectation(ty: &TypeDesc) -> String {
     match ty {
         TypeDesc::Bool => "bool (true or false)".into(),
-        TypeDesc::S8 | TypeDesc::U8 | TypeDesc::S16 | TypeDesc::U16 | TypeDesc::S32 | TypeDesc::U32 | TypeDesc::S64 | TypeDesc::U64 => {
+        TypeDesc::S8
+        | TypeDesc::U8
+        | TypeDesc::S16
+        | TypeDesc::U16
+        | TypeDesc::S32
+        | TypeDesc::U32
+        | TypeDesc::S64
+        | TypeDesc::U64 => {
             let (min, max) = int_range(ty);
             format!("{ty} (an integer from {min} to {max})")
         }
-        TypeDesc::F32 | TypeDesc::F64 => format!("{ty} (a number, or \"NaN\", \"Infinity\", \"-Infinity\")"),
+        TypeDesc::F32 | TypeDesc::F64 => {
+            format!("{ty} (a number, or \"NaN\", \"Infinity\", \"-Infinity\")")
+        }
         TypeDesc::Char => "char (a string of exactly one Unicode character)".into(),
         TypeDesc::String => "string".into(),
-        TypeDesc::List(inner) if **inner == TypeDesc::U8 => "list<u8> (a hex string or an array of bytes)".into(),
+        TypeDesc::List(inner) if **inner == TypeDesc::U8 => {
+            "list<u8> (a hex string or an array of bytes)".into()
+        }
         TypeDesc::List(_) | TypeDesc::Tuple(_) => format!("{ty} (an array)"),
         TypeDesc::Record { .. } => format!("{} (an object)", ty.definition()),
-        TypeDesc::Variant { .. } => format!("{} (`{{\"case\": payload}}`, or `\"case\"` without payload)", ty.definition()),
+        TypeDesc::Variant { .. } => format!(
+            "{} (`{{\"case\": payload}}`, or `\"case\"` without payload)",
+            ty.definition()
+        ),
         TypeDesc::Enum { .. } => format!("{} (one of the case names)", ty.definition()),
         TypeDesc::Flags { .. } => format!("{} (an array of flag names)", ty.definition()),
         TypeDesc::Option(_) => format!("{ty} (null or the value)"),
@@ -116,12 +134,17 @@ fn int_range(ty: &TypeDesc) -> (i128, i128) {
 /// `digits_ok` (64-bit integers in JSON, every integer in query text).
 fn int_from_json(ty: &TypeDesc, json: &Value, digits_ok: bool) -> Result<i128, ValueError> {
     let value = match json {
-        Value::Number(n) => n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from)),
         Value::String(s) if digits_ok => int_from_text(s),
         _ => None,
     };
     let (min, max) = int_range(ty);
-    value.filter(|v| (min..=max).contains(v)).ok_or_else(|| ValueError::mismatch(ty, json))
+    value
+        .filter(|v| (min..=max).contains(v))
+        .ok_or_else(|| ValueError::mismatch(ty, json))
 }
 
 fn int_from_text(text: &str) -> Option<i128> {
@@ -164,7 +187,9 @@ fn float_val(ty: &TypeDesc, v: f64) -> Option<Val> {
 }
 
 fn hex_bytes(text: &str) -> Option<Vec<Val>> {
-    hex::decode(text).ok().map(|bytes| bytes.into_iter().map(Val::U8).collect())
+    hex::decode(text)
+        .ok()
+        .map(|bytes| bytes.into_iter().map(Val::U8).collect())
 }
 
 /// Converts JSON to a value of type `ty`.
@@ -172,9 +197,15 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
     let mismatch = || ValueError::mismatch(ty, json);
     match ty {
         TypeDesc::Bool => json.as_bool().map(Val::Bool).ok_or_else(mismatch),
-        TypeDesc::S8 | TypeDesc::U8 | TypeDesc::S16 | TypeDesc::U16 | TypeDesc::S32 | TypeDesc::U32 | TypeDesc::S64 | TypeDesc::U64 => {
-            int_from_json(ty, json, matches!(ty, TypeDesc::S64 | TypeDesc::U64)).map(|v| int_val(ty, v))
-        }
+        TypeDesc::S8
+        | TypeDesc::U8
+        | TypeDesc::S16
+        | TypeDesc::U16
+        | TypeDesc::S32
+        | TypeDesc::U32
+        | TypeDesc::S64
+        | TypeDesc::U64 => int_from_json(ty, json, matches!(ty, TypeDesc::S64 | TypeDesc::U64))
+            .map(|v| int_val(ty, v)),
         TypeDesc::F32 | TypeDesc::F64 => {
             let v = match json {
                 Value::Number(n) => n.as_f64(),
@@ -183,10 +214,19 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
             };
             v.and_then(|v| float_val(ty, v)).ok_or_else(mismatch)
         }
-        TypeDesc::Char => json.as_str().and_then(single_char).map(Val::Char).ok_or_else(mismatch),
-        TypeDesc::String => json.as_str().map(|s| Val::String(s.to_owned())).ok_or_else(mismatch),
+        TypeDesc::Char => json
+            .as_str()
+            .and_then(single_char)
+            .map(Val::Char)
+            .ok_or_else(mismatch),
+        TypeDesc::String => json
+            .as_str()
+            .map(|s| Val::String(s.to_owned()))
+            .ok_or_else(mismatch),
         TypeDesc::List(inner) => match json {
-            Value::String(text) if **inner == TypeDesc::U8 => hex_bytes(text).map(Val::List).ok_or_else(mismatch),
+            Value::String(text) if **inner == TypeDesc::U8 => {
+                hex_bytes(text).map(Val::List).ok_or_else(mismatch)
+            }
             Value::Array(items) => items
                 .iter()
                 .enumerate()
@@ -211,19 +251,30 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
         }
         TypeDesc::Variant { cases, .. } => {
             let (case, payload) = single_case(json).ok_or_else(mismatch)?;
-            let (name, case_ty) = cases.iter().find(|(name, _)| names_match(name, case)).ok_or_else(|| {
-                ValueError::new(expectation(ty), format!("unknown case `{case}`"))
-            })?;
+            let (name, case_ty) = cases
+                .iter()
+                .find(|(name, _)| names_match(name, case))
+                .ok_or_else(|| {
+                    ValueError::new(expectation(ty), format!("unknown case `{case}`"))
+                })?;
             let payload = match (case_ty, payload) {
-                (Some(case_ty), Some(payload)) => {
-                    Some(Box::new(from_json(case_ty, payload).map_err(|e| e.at(format_args!(".{name}")))?))
-                }
+                (Some(case_ty), Some(payload)) => Some(Box::new(
+                    from_json(case_ty, payload).map_err(|e| e.at(format_args!(".{name}")))?,
+                )),
                 (Some(case_ty), None) => {
-                    return Err(ValueError::new(format!("case `{name}` with a payload of type {case_ty}"), "no payload").at(format_args!(".{name}")));
+                    return Err(ValueError::new(
+                        format!("case `{name}` with a payload of type {case_ty}"),
+                        "no payload",
+                    )
+                    .at(format_args!(".{name}")));
                 }
                 (None, None | Some(Value::Null)) => None,
                 (None, Some(other)) => {
-                    return Err(ValueError::new(format!("case `{name}` without payload (null)"), describe(other)).at(format_args!(".{name}")));
+                    return Err(ValueError::new(
+                        format!("case `{name}` without payload (null)"),
+                        describe(other),
+                    )
+                    .at(format_args!(".{name}")));
                 }
             };
             Ok(Val::Variant(name.clone(), payload))
@@ -238,10 +289,17 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let text = item.as_str().ok_or_else(|| ValueError::mismatch(ty, item).at(format_args!("[{i}]")))?;
-                    flags.iter().find(|flag| names_match(flag, text)).cloned().ok_or_else(|| {
-                        ValueError::new(expectation(ty), format!("unknown flag `{text}`")).at(format_args!("[{i}]"))
-                    })
+                    let text = item
+                        .as_str()
+                        .ok_or_else(|| ValueError::mismatch(ty, item).at(format_args!("[{i}]")))?;
+                    flags
+                        .iter()
+                        .find(|flag| names_match(flag, text))
+                        .cloned()
+                        .ok_or_else(|| {
+                            ValueError::new(expectation(ty), format!("unknown flag `{text}`"))
+                                .at(format_args!("[{i}]"))
+                        })
                 })
                 .collect::<Result<_, _>>()
                 .map(Val::Flags)
@@ -252,7 +310,11 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
         },
         TypeDesc::Result { ok, err } => {
             let (case, payload) = match json {
-                Value::Object(object) if object.len() == 1 => object.iter().next().map(|(k, v)| (k.as_str(), v)).ok_or_else(mismatch)?,
+                Value::Object(object) if object.len() == 1 => object
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.as_str(), v))
+                    .ok_or_else(mismatch)?,
                 _ => return Err(mismatch()),
             };
             let side = match case {
@@ -261,11 +323,22 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
                 _ => return Err(mismatch()),
             };
             let payload = match (side, payload) {
-                (Some(side), payload) => Some(Box::new(from_json(side, payload).map_err(|e| e.at(format_args!(".{case}")))?)),
+                (Some(side), payload) => Some(Box::new(
+                    from_json(side, payload).map_err(|e| e.at(format_args!(".{case}")))?,
+                )),
                 (None, Value::Null) => None,
-                (None, other) => return Err(ValueError::new("null (this side has no payload)", describe(other)).at(format_args!(".{case}"))),
+                (None, other) => {
+                    return Err(
+                        ValueError::new("null (this side has no payload)", describe(other))
+                            .at(format_args!(".{case}")),
+                    );
+                }
             };
-            Ok(Val::Result(if case == "ok" { Ok(payload) } else { Err(payload) }))
+            Ok(Val::Result(if case == "ok" {
+                Ok(payload)
+            } else {
+                Err(payload)
+            }))
         }
     }
 }
@@ -282,7 +355,9 @@ fn single_char(text: &str) -> Option<char> {
 fn single_case(json: &Value) -> Option<(&str, Option<&Value>)> {
     match json {
         Value::String(case) => Some((case, None)),
-        Value::Object(object) if object.len() == 1 => object.iter().next().map(|(k, v)| (k.as_str(), Some(v))),
+        Value::Object(object) if object.len() == 1 => {
+            object.iter().next().map(|(k, v)| (k.as_str(), Some(v)))
+        }
         _ => None,
     }
 }
@@ -295,8 +370,15 @@ fn enum_case(ty: &TypeDesc, cases: &[String], text: &str) -> Result<Val, ValueEr
         .ok_or_else(|| ValueError::new(expectation(ty), format!("unknown case `{text}`")))
 }
 
-fn record_from_object(ty: &TypeDesc, fields: &[(String, TypeDesc)], object: &Map<String, Value>) -> Result<Val, ValueError> {
-    if let Some(unknown) = object.keys().find(|key| !fields.iter().any(|(name, _)| names_match(name, key))) {
+fn record_from_object(
+    ty: &TypeDesc,
+    fields: &[(String, TypeDesc)],
+    object: &Map<String, Value>,
+) -> Result<Val, ValueError> {
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !fields.iter().any(|(name, _)| names_match(name, key)))
+    {
         let known: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
         return Err(ValueError::new(
             format!("{} (fields: {})", ty.definition(), known.join(", ")),
@@ -311,8 +393,14 @@ fn record_from_object(ty: &TypeDesc, fields: &[(String, TypeDesc)], object: &Map
                 (Some((_, value)), None) => from_json(field_ty, value)
                     .map(|v| (name.clone(), v))
                     .map_err(|e| e.at(format_args!(".{name}"))),
-                (None, _) => Err(ValueError::new(format!("field `{name}` of type {field_ty}"), "nothing")),
-                (Some(_), Some(_)) => Err(ValueError::new(format!("field `{name}` once"), "it twice (kebab-case and snake_case)")),
+                (None, _) => Err(ValueError::new(
+                    format!("field `{name}` of type {field_ty}"),
+                    "nothing",
+                )),
+                (Some(_), Some(_)) => Err(ValueError::new(
+                    format!("field `{name}` once"),
+                    "it twice (kebab-case and snake_case)",
+                )),
             }
         })
         .collect::<Result<_, _>>()
@@ -329,14 +417,21 @@ pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
             "false" => Ok(Val::Bool(false)),
             _ => Err(ValueError::mismatch(ty, &raw())),
         },
-        TypeDesc::S8 | TypeDesc::U8 | TypeDesc::S16 | TypeDesc::U16 | TypeDesc::S32 | TypeDesc::U32 | TypeDesc::S64 | TypeDesc::U64 => {
-            int_from_json(ty, &raw(), true).map(|v| int_val(ty, v))
-        }
+        TypeDesc::S8
+        | TypeDesc::U8
+        | TypeDesc::S16
+        | TypeDesc::U16
+        | TypeDesc::S32
+        | TypeDesc::U32
+        | TypeDesc::S64
+        | TypeDesc::U64 => int_from_json(ty, &raw(), true).map(|v| int_val(ty, v)),
         TypeDesc::F32 | TypeDesc::F64 => float_from_text(text)
             .or_else(|| text.parse::<f64>().ok().filter(|v| v.is_finite()))
             .and_then(|v| float_val(ty, v))
             .ok_or_else(|| ValueError::mismatch(ty, &raw())),
-        TypeDesc::Char => single_char(text).map(Val::Char).ok_or_else(|| ValueError::mismatch(ty, &raw())),
+        TypeDesc::Char => single_char(text)
+            .map(Val::Char)
+            .ok_or_else(|| ValueError::mismatch(ty, &raw())),
         TypeDesc::String => Ok(Val::String(text.to_owned())),
         TypeDesc::Enum { cases, .. } => enum_case(ty, cases, text),
         // Raw hex is the natural query spelling of bytes; JSON text is accepted too.
@@ -345,7 +440,10 @@ pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
         }
         _ => {
             let json: Value = serde_json::from_str(text).map_err(|e| {
-                ValueError::new(format!("JSON text for {}", expectation(ty)), format!("text that is not JSON ({e})"))
+                ValueError::new(
+                    format!("JSON text for {}", expectation(ty)),
+                    format!("text that is not JSON ({e})"),
+                )
             })?;
             from_json(ty, &json)
         }
@@ -359,22 +457,44 @@ pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
 pub fn to_json(ty: &TypeDesc, val: &Val) -> Value {
     match (ty, val) {
         (TypeDesc::List(inner), Val::List(items)) if **inner == TypeDesc::U8 => {
-            let bytes: Vec<u8> = items.iter().filter_map(|v| if let Val::U8(b) = v { Some(*b) } else { None }).collect();
+            let bytes: Vec<u8> = items
+                .iter()
+                .filter_map(|v| if let Val::U8(b) = v { Some(*b) } else { None })
+                .collect();
             Value::String(hex::encode(bytes))
         }
-        (TypeDesc::List(inner), Val::List(items)) => Value::Array(items.iter().map(|v| to_json(inner, v)).collect()),
-        (TypeDesc::Tuple(types), Val::Tuple(items)) => Value::Array(types.iter().zip(items).map(|(t, v)| to_json(t, v)).collect()),
+        (TypeDesc::List(inner), Val::List(items)) => {
+            Value::Array(items.iter().map(|v| to_json(inner, v)).collect())
+        }
+        (TypeDesc::Tuple(types), Val::Tuple(items)) => Value::Array(
+            types
+                .iter()
+                .zip(items)
+                .map(|(t, v)| to_json(t, v))
+                .collect(),
+        ),
         (TypeDesc::Record { fields, .. }, Val::Record(values)) => Value::Object(
-            fields.iter().zip(values).map(|((name, t), (_, v))| (name.clone(), to_json(t, v))).collect(),
+            fields
+                .iter()
+                .zip(values)
+                .map(|((name, t), (_, v))| (name.clone(), to_json(t, v)))
+                .collect(),
         ),
         (TypeDesc::Variant { cases, .. }, Val::Variant(case, payload)) => {
-            let case_ty = cases.iter().find(|(name, _)| name == case).and_then(|(_, t)| t.as_ref());
+            let case_ty = cases
+                .iter()
+                .find(|(name, _)| name == case)
+                .and_then(|(_, t)| t.as_ref());
             match (case_ty, payload) {
-                (Some(t), Some(v)) => Value::Object(Map::from_iter([(case.clone(), to_json(t, v))])),
+                (Some(t), Some(v)) => {
+                    Value::Object(Map::from_iter([(case.clone(), to_json(t, v))]))
+                }
                 _ => Value::String(case.clone()),
             }
         }
-        (TypeDesc::Option(inner), Val::Option(value)) => value.as_ref().map_or(Value::Null, |v| to_json(inner, v)),
+        (TypeDesc::Option(inner), Val::Option(value)) => {
+            value.as_ref().map_or(Value::Null, |v| to_json(inner, v))
+        }
         (TypeDesc::Result { ok, err }, Val::Result(result)) => {
             let (case, side, payload) = match result {
                 Ok(payload) => ("ok", ok, payload),

@@ -59,12 +59,19 @@ pub enum ArgsError {
 }
 
 fn expected_params(params: &[String]) -> String {
-    if params.is_empty() { "this activation takes no arguments".into() } else { format!("its parameters are {}", params.join(", ")) }
+    if params.is_empty() {
+        "this activation takes no arguments".into()
+    } else {
+        format!("its parameters are {}", params.join(", "))
+    }
 }
 
 impl Activation {
     fn param_list(&self) -> Vec<String> {
-        self.params.iter().map(|p| format!("{}: {}", p.name, p.ty)).collect()
+        self.params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.ty))
+            .collect()
     }
 
     /// Builds the argument values from named raw values, converting each with `convert`.
@@ -76,11 +83,16 @@ impl Activation {
         let mut slots: Vec<Option<Val>> = vec![None; self.params.len()];
         for (name, raw) in given {
             let Some(index) = self.params.iter().position(|p| names_match(&p.name, name)) else {
-                return Err(ArgsError::Unexpected { given: name.to_owned(), params: self.param_list() });
+                return Err(ArgsError::Unexpected {
+                    given: name.to_owned(),
+                    params: self.param_list(),
+                });
             };
             let param = &self.params[index];
             if slots[index].is_some() {
-                return Err(ArgsError::Repeated { param: param.name.clone() });
+                return Err(ArgsError::Repeated {
+                    param: param.name.clone(),
+                });
             }
             let value = convert(&param.ty, raw).map_err(|error| ArgsError::Invalid {
                 param: param.name.clone(),
@@ -93,24 +105,35 @@ impl Activation {
             .into_iter()
             .zip(&self.params)
             .map(|(slot, param)| {
-                slot.ok_or_else(|| ArgsError::Missing { param: param.name.clone(), expected: param.ty.to_string() })
+                slot.ok_or_else(|| ArgsError::Missing {
+                    param: param.name.clone(),
+                    expected: param.ty.to_string(),
+                })
             })
             .collect()
     }
 
     /// Arguments from query parameters (`GET`): raw text for bool, numbers, char, string and
     /// enum, JSON text for every other type.
-    pub fn args_from_query<'a>(&self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Val>, ArgsError> {
+    pub fn args_from_query<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Vec<Val>, ArgsError> {
         self.args_from(pairs, from_query_text)
     }
 
     /// Arguments from a JSON object keyed by parameter name (`POST`).
     pub fn args_from_json(&self, body: &Value) -> Result<Vec<Val>, ArgsError> {
         match body {
-            Value::Object(object) => self.args_from(object.iter().map(|(k, v)| (k.as_str(), v)), from_json),
+            Value::Object(object) => {
+                self.args_from(object.iter().map(|(k, v)| (k.as_str(), v)), from_json)
+            }
             // An empty body is an empty object for activations without parameters.
             Value::Null => self.args_from(std::iter::empty::<(&str, &Value)>(), from_json),
-            other => Err(ArgsError::NotAnObject { found: other.to_string(), params: self.param_list() }),
+            other => Err(ArgsError::NotAnObject {
+                found: other.to_string(),
+                params: self.param_list(),
+            }),
         }
     }
 

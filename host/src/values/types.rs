@@ -103,13 +103,19 @@ impl NamedTypes {
     }
 
     fn name_of(&self, ty: &types::Type) -> Option<String> {
-        self.0.iter().find(|(_, named)| named == ty).map(|(name, _)| name.clone())
+        self.0
+            .iter()
+            .find(|(_, named)| named == ty)
+            .map(|(name, _)| name.clone())
     }
 }
 
 impl TypeDesc {
     /// Describes a wasmtime component type, naming the types found in `names`.
-    pub(crate) fn from_wasmtime(ty: &types::Type, names: &NamedTypes) -> Result<Self, UnsupportedType> {
+    pub(crate) fn from_wasmtime(
+        ty: &types::Type,
+        names: &NamedTypes,
+    ) -> Result<Self, UnsupportedType> {
         use types::Type as T;
         let boxed = |ty: &types::Type| Self::from_wasmtime(ty, names).map(Box::new);
         Ok(match ty {
@@ -131,26 +137,48 @@ impl TypeDesc {
                 name: names.name_of(ty),
                 fields: record
                     .fields()
-                    .map(|field| Ok((field.name.to_owned(), Self::from_wasmtime(&field.ty, names)?)))
+                    .map(|field| {
+                        Ok((
+                            field.name.to_owned(),
+                            Self::from_wasmtime(&field.ty, names)?,
+                        ))
+                    })
                     .collect::<Result<_, _>>()?,
             },
             T::Tuple(tuple) => Self::Tuple(
-                tuple.types().map(|ty| Self::from_wasmtime(&ty, names)).collect::<Result<_, _>>()?,
+                tuple
+                    .types()
+                    .map(|ty| Self::from_wasmtime(&ty, names))
+                    .collect::<Result<_, _>>()?,
             ),
             T::Variant(variant) => Self::Variant {
                 name: names.name_of(ty),
                 cases: variant
                     .cases()
-                    .map(|case| Ok((case.name.to_owned(), case.ty.as_ref().map(|ty| Self::from_wasmtime(ty, names)).transpose()?)))
+                    .map(|case| {
+                        Ok((
+                            case.name.to_owned(),
+                            case.ty
+                                .as_ref()
+                                .map(|ty| Self::from_wasmtime(ty, names))
+                                .transpose()?,
+                        ))
+                    })
                     .collect::<Result<_, _>>()?,
             },
-            T::Enum(cases) => Self::Enum { name: names.name_of(ty), cases: cases.names().map(str::to_owned).collect() },
+            T::Enum(cases) => Self::Enum {
+                name: names.name_of(ty),
+                cases: cases.names().map(str::to_owned).collect(),
+            },
             T::Option(option) => Self::Option(boxed(&option.ty())?),
             T::Result(result) => Self::Result {
                 ok: result.ok().as_ref().map(boxed).transpose()?,
                 err: result.err().as_ref().map(boxed).transpose()?,
             },
-            T::Flags(flags) => Self::Flags { name: names.name_of(ty), flags: flags.names().map(str::to_owned).collect() },
+            T::Flags(flags) => Self::Flags {
+                name: names.name_of(ty),
+                flags: flags.names().map(str::to_owned).collect(),
+            },
             T::Own(_) | T::Borrow(_) => return Err(UnsupportedType("a resource handle")),
             T::Future(_) => return Err(UnsupportedType("a future")),
             T::Stream(_) => return Err(UnsupportedType("a stream")),
@@ -163,9 +191,10 @@ impl TypeDesc {
     /// The name this type is exported under, for records, variants, enums and flags that have one.
     pub fn name(&self) -> Option<&str> {
         match self {
-            Self::Record { name, .. } | Self::Variant { name, .. } | Self::Enum { name, .. } | Self::Flags { name, .. } => {
-                name.as_deref()
-            }
+            Self::Record { name, .. }
+            | Self::Variant { name, .. }
+            | Self::Enum { name, .. }
+            | Self::Flags { name, .. } => name.as_deref(),
             _ => None,
         }
     }
@@ -214,7 +243,10 @@ impl TypeDesc {
             Self::List(inner) | Self::Option(inner) => inner.collect_named(out),
             Self::Record { fields, .. } => fields.iter().for_each(|(_, ty)| ty.collect_named(out)),
             Self::Tuple(items) => items.iter().for_each(|ty| ty.collect_named(out)),
-            Self::Variant { cases, .. } => cases.iter().flat_map(|(_, ty)| ty).for_each(|ty| ty.collect_named(out)),
+            Self::Variant { cases, .. } => cases
+                .iter()
+                .flat_map(|(_, ty)| ty)
+                .for_each(|ty| ty.collect_named(out)),
             Self::Result { ok, err } => ok.iter().chain(err).for_each(|ty| ty.collect_named(out)),
             _ => {}
         }
@@ -300,7 +332,11 @@ pub struct Activation {
 impl Activation {
     /// The typed signature, as in WIT: `say(message: string) -> string`.
     pub fn signature(&self) -> String {
-        let params: Vec<String> = self.params.iter().map(|p| format!("{}: {}", p.name, p.ty)).collect();
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.ty))
+            .collect();
         match &self.result {
             Some(result) => format!("{}({}) -> {result}", self.name, params.join(", ")),
             None => format!("{}({})", self.name, params.join(", ")),
@@ -320,7 +356,11 @@ impl Activation {
     /// The definitions of the named types this activation uses, by name.
     pub fn named_types(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        self.params.iter().map(|p| &p.ty).chain(&self.result).for_each(|ty| ty.collect_named(&mut out));
+        self.params
+            .iter()
+            .map(|p| &p.ty)
+            .chain(&self.result)
+            .for_each(|ty| ty.collect_named(&mut out));
         out
     }
 }
@@ -328,7 +368,10 @@ impl Activation {
 /// Compares a WIT kebab-case name with a requested spelling that may use snake_case.
 pub(crate) fn names_match(wit: &str, requested: &str) -> bool {
     wit.len() == requested.len()
-        && wit.bytes().zip(requested.bytes()).all(|(w, r)| w == r || (w == b'-' && r == b'_'))
+        && wit
+            .bytes()
+            .zip(requested.bytes())
+            .all(|(w, r)| w == r || (w == b'-' && r == b'_'))
 }
 
 impl Serialize for Activation {
@@ -356,16 +399,36 @@ mod tests {
         let ty = TypeDesc::Result {
             ok: Some(Box::new(TypeDesc::Record {
                 name: Some("price".into()),
-                fields: vec![("value".into(), TypeDesc::U64), ("sig".into(), TypeDesc::List(Box::new(TypeDesc::U8)))],
+                fields: vec![
+                    ("value".into(), TypeDesc::U64),
+                    ("sig".into(), TypeDesc::List(Box::new(TypeDesc::U8))),
+                ],
             })),
-            err: Some(Box::new(TypeDesc::Enum { name: None, cases: vec!["a".into(), "b".into()] })),
+            err: Some(Box::new(TypeDesc::Enum {
+                name: None,
+                cases: vec!["a".into(), "b".into()],
+            })),
         };
         assert_eq!(ty.to_string(), "result<price, enum { a, b }>");
         let mut named = BTreeMap::new();
         ty.collect_named(&mut named);
         assert_eq!(named["price"], "record price { value: u64, sig: list<u8> }");
-        assert_eq!(TypeDesc::Result { ok: None, err: None }.to_string(), "result");
-        assert_eq!(TypeDesc::Result { ok: None, err: Some(Box::new(TypeDesc::String)) }.to_string(), "result<_, string>");
+        assert_eq!(
+            TypeDesc::Result {
+                ok: None,
+                err: None
+            }
+            .to_string(),
+            "result"
+        );
+        assert_eq!(
+            TypeDesc::Result {
+                ok: None,
+                err: Some(Box::new(TypeDesc::String))
+            }
+            .to_string(),
+            "result<_, string>"
+        );
     }
 
     #[test]

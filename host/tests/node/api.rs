@@ -49,15 +49,29 @@ fn binary_description_lists_every_activation_with_types() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], json!(shared().binary));
     let activations = body["activations"].as_array().unwrap();
-    let find = |name: &str| activations.iter().find(|a| a["name"] == name).unwrap_or_else(|| panic!("no {name} in {body}"));
+    let find = |name: &str| {
+        activations
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    };
     // World-level types are not exported by name from a component: they read structurally.
     let point = "record { x: s32, y: s32, label: string }";
     let record = find("echo-record");
     assert_eq!(record["params"], json!([{"name": "v", "type": point}]));
     assert_eq!(record["result"], json!(point));
-    assert_eq!(record["signature"], json!(format!("echo-record(v: {point}) -> {point}")));
-    assert_eq!(find("echo-enum")["signature"], json!("echo-enum(v: enum { red, green, light-blue }) -> enum { red, green, light-blue }"));
-    assert_eq!(find("echo-result")["signature"], json!("echo-result(v: result<string, u32>) -> result<string, u32>"));
+    assert_eq!(
+        record["signature"],
+        json!(format!("echo-record(v: {point}) -> {point}"))
+    );
+    assert_eq!(
+        find("echo-enum")["signature"],
+        json!("echo-enum(v: enum { red, green, light-blue }) -> enum { red, green, light-blue }")
+    );
+    assert_eq!(
+        find("echo-result")["signature"],
+        json!("echo-result(v: result<string, u32>) -> result<string, u32>")
+    );
     assert_eq!(find("nothing")["result"], json!(null));
     let mul = find("calc/mul");
     assert_eq!(mul["interface"], json!("test:all-types/calc"));
@@ -68,24 +82,44 @@ fn binary_description_lists_every_activation_with_types() {
 
 #[test]
 fn machine_description() {
-    let (status, body) = shared().node.get(&format!("/machines/{}", shared().machine));
+    let (status, body) = shared()
+        .node
+        .get(&format!("/machines/{}", shared().machine));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["binary_id"], json!(shared().binary));
     assert_eq!(body["params"], json!(hex::encode(b"p1")));
-    assert!(body["activations"].as_array().unwrap().iter().any(|a| a["name"] == "echo-flags"));
+    assert!(
+        body["activations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "echo-flags")
+    );
 }
 
 #[test]
 fn interface_exports_are_named_interface_slash_function() {
-    assert_eq!(shared().get("calc/mul", &[("a", "6"), ("b", "-7")]), (200, json!(-42)));
-    assert_eq!(shared().post("calc/mul", &json!({"a": 3, "b": 4})), (200, json!(12)));
+    assert_eq!(
+        shared().get("calc/mul", &[("a", "6"), ("b", "-7")]),
+        (200, json!(-42))
+    );
+    assert_eq!(
+        shared().post("calc/mul", &json!({"a": 3, "b": 4})),
+        (200, json!(12))
+    );
 }
 
 #[test]
 fn http_route_and_snake_case_spellings() {
     let path = format!("/machines/{}/http/echo_string?v=seed", shared().machine);
     assert_eq!(shared().node.get(&path), (200, json!("seed")));
-    assert_eq!(shared().get("bare_result", &[("fail", "false")]), (200, json!({"ok": null})));
+    assert_eq!(
+        shared().get("bare_result", &[("fail", "false")]),
+        (200, json!({"ok": null}))
+    );
     let path = format!("/machines/{}/http/add", shared().machine);
-    assert_eq!(shared().node.post_json(&path, &json!({"a": 1, "b": 2})), (200, json!(3)));
+    assert_eq!(
+        shared().node.post_json(&path, &json!({"a": 1, "b": 2})),
+        (200, json!(3))
+    );
 }

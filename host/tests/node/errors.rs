@@ -5,7 +5,9 @@ use carol_host::NodeConfig;
 use serde_json::{Value, json};
 
 fn error_text(body: &Value) -> &str {
-    body["error"].as_str().unwrap_or_else(|| panic!("no `error` field in {body}"))
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no `error` field in {body}"))
 }
 
 /// Asserts a 400 whose message contains every one of `needles`.
@@ -36,7 +38,10 @@ fn uploads_that_are_not_machines_are_refused_and_nothing_is_stored() {
     assert_eq!(node.get("/").1["binaries"], json!(0));
     // A truncated component is refused too, and the node still takes the whole one.
     let whole = guest("all-types");
-    assert_400(node.post_bytes("/binaries", &whole[..whole.len() / 2]), &["invalid component"]);
+    assert_400(
+        node.post_bytes("/binaries", &whole[..whole.len() / 2]),
+        &["invalid component"],
+    );
     assert_eq!(node.post_bytes("/binaries", &whole).0, 201);
 }
 
@@ -44,13 +49,31 @@ fn uploads_that_are_not_machines_are_refused_and_nothing_is_stored() {
 fn missing_extra_repeated_and_ill_typed_arguments() {
     let s = shared();
     assert_400(s.get("echo-u8", &[]), &["missing argument `v`", "u8"]);
-    assert_400(s.post("add", &json!({"a": 1})), &["missing argument `b`", "u64"]);
-    assert_400(s.get("echo-u8", &[("v", "1"), ("w", "2")]), &["unexpected argument `w`", "v: u8"]);
-    assert_400(s.get("echo-u8", &[("v", "1"), ("v", "2")]), &["`v` is given more than once"]);
-    assert_400(s.post("echo-string", &json!({"v": 5})), &["argument `v`", "expected string", "found number 5"]);
-    assert_400(s.post("echo-string", &json!(["v"])), &["JSON object keyed by parameter name", "v: string"]);
+    assert_400(
+        s.post("add", &json!({"a": 1})),
+        &["missing argument `b`", "u64"],
+    );
+    assert_400(
+        s.get("echo-u8", &[("v", "1"), ("w", "2")]),
+        &["unexpected argument `w`", "v: u8"],
+    );
+    assert_400(
+        s.get("echo-u8", &[("v", "1"), ("v", "2")]),
+        &["`v` is given more than once"],
+    );
+    assert_400(
+        s.post("echo-string", &json!({"v": 5})),
+        &["argument `v`", "expected string", "found number 5"],
+    );
+    assert_400(
+        s.post("echo-string", &json!(["v"])),
+        &["JSON object keyed by parameter name", "v: string"],
+    );
     assert_400(s.get("echo-bool", &[("v", "yes")]), &["expected bool"]);
-    assert_400(s.get("echo-char", &[("v", "ab")]), &["exactly one Unicode character"]);
+    assert_400(
+        s.get("echo-char", &[("v", "ab")]),
+        &["exactly one Unicode character"],
+    );
     let (status, body) = s.get("echo-u8", &[]);
     assert_eq!((status, &body["parameter"]), (400, &json!("v")));
 }
@@ -58,10 +81,16 @@ fn missing_extra_repeated_and_ill_typed_arguments() {
 #[test]
 fn out_of_range_numbers() {
     let s = shared();
-    assert_400(s.get("echo-u8", &[("v", "256")]), &["expected u8 (an integer from 0 to 255)", "256"]);
+    assert_400(
+        s.get("echo-u8", &[("v", "256")]),
+        &["expected u8 (an integer from 0 to 255)", "256"],
+    );
     assert_400(s.get("echo-s8", &[("v", "-129")]), &["s8"]);
     assert_400(s.post("echo-u64", &json!({"v": -1})), &["u64"]);
-    assert_400(s.post("echo-u64", &json!({"v": "18446744073709551616"})), &["u64"]);
+    assert_400(
+        s.post("echo-u64", &json!({"v": "18446744073709551616"})),
+        &["u64"],
+    );
     assert_400(s.post("echo-s64", &json!({"v": 9.5})), &["s64"]);
     assert_400(s.post("echo-u32", &json!({"v": 1.0})), &["u32"]);
     assert_400(s.post("echo-f32", &json!({"v": 1e300})), &["f32"]);
@@ -70,20 +99,65 @@ fn out_of_range_numbers() {
 #[test]
 fn wrong_shapes_unknown_fields_and_cases() {
     let s = shared();
-    assert_400(s.post("echo-record", &json!({"v": {"x": 1, "y": 2, "label": "a", "z": 3}})), &["unknown field `z`", "x, y, label"]);
-    assert_400(s.post("echo-record", &json!({"v": {"x": 1, "label": "a"}})), &["field `y`"]);
-    assert_400(s.post("echo-record", &json!({"v": {"x": "1", "y": 2, "label": "a"}})), &["at `.x`", "s32"]);
-    assert_400(s.post("echo-enum", &json!({"v": "purple"})), &["unknown case `purple`", "light-blue"]);
-    assert_400(s.get("echo-enum", &[("v", "purple")]), &["unknown case `purple`"]);
-    assert_400(s.post("echo-variant", &json!({"v": {"square": 1}})), &["unknown case `square`"]);
-    assert_400(s.post("echo-variant", &json!({"v": "circle"})), &["payload"]);
-    assert_400(s.post("echo-flags", &json!({"v": ["read", "fly"]})), &["unknown flag `fly`", "at `[1]`"]);
-    assert_400(s.post("echo-tuple", &json!({"v": [1, "x"]})), &["tuple<u32, string, bool>"]);
-    assert_400(s.post("echo-result", &json!({"v": {"maybe": 1}})), &["result<string, u32>"]);
+    assert_400(
+        s.post(
+            "echo-record",
+            &json!({"v": {"x": 1, "y": 2, "label": "a", "z": 3}}),
+        ),
+        &["unknown field `z`", "x, y, label"],
+    );
+    assert_400(
+        s.post("echo-record", &json!({"v": {"x": 1, "label": "a"}})),
+        &["field `y`"],
+    );
+    assert_400(
+        s.post(
+            "echo-record",
+            &json!({"v": {"x": "1", "y": 2, "label": "a"}}),
+        ),
+        &["at `.x`", "s32"],
+    );
+    assert_400(
+        s.post("echo-enum", &json!({"v": "purple"})),
+        &["unknown case `purple`", "light-blue"],
+    );
+    assert_400(
+        s.get("echo-enum", &[("v", "purple")]),
+        &["unknown case `purple`"],
+    );
+    assert_400(
+        s.post("echo-variant", &json!({"v": {"square": 1}})),
+        &["unknown case `square`"],
+    );
+    assert_400(
+        s.post("echo-variant", &json!({"v": "circle"})),
+        &["payload"],
+    );
+    assert_400(
+        s.post("echo-flags", &json!({"v": ["read", "fly"]})),
+        &["unknown flag `fly`", "at `[1]`"],
+    );
+    assert_400(
+        s.post("echo-tuple", &json!({"v": [1, "x"]})),
+        &["tuple<u32, string, bool>"],
+    );
+    assert_400(
+        s.post("echo-result", &json!({"v": {"maybe": 1}})),
+        &["result<string, u32>"],
+    );
     assert_400(s.post("echo-bytes", &json!({"v": "xyz"})), &["list<u8>"]);
-    assert_400(s.post("echo-list", &json!({"v": ["a", 1]})), &["at `[1]`", "string"]);
+    assert_400(
+        s.post("echo-list", &json!({"v": ["a", 1]})),
+        &["at `[1]`", "string"],
+    );
     assert_400(s.get("echo-list", &[("v", "not json")]), &["JSON text"]);
-    assert_400(s.post("echo-nested", &json!({"v": [null, {"x": 1, "y": 2, "label": 3}]})), &["at `[1].label`"]);
+    assert_400(
+        s.post(
+            "echo-nested",
+            &json!({"v": [null, {"x": 1, "y": 2, "label": 3}]}),
+        ),
+        &["at `[1].label`"],
+    );
 }
 
 #[test]
@@ -98,18 +172,33 @@ fn unknown_machine_binary_activation_and_route_are_404s_listing_what_exists() {
     let (status, body) = node.get(&format!("/machines/{}", "0".repeat(64)));
     assert_eq!(status, 404);
     assert!(error_text(&body).contains("no machine"));
-    assert!(body["machines"].as_array().unwrap().contains(&json!(shared().machine)));
+    assert!(
+        body["machines"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(shared().machine))
+    );
     let (status, body) = node.get("/machines/not-an-id/activate/say");
     assert_eq!(status, 404, "{body}");
     let (status, body) = node.get(&format!("/binaries/{}", "f".repeat(64)));
     assert_eq!(status, 404);
-    assert!(body["binaries"].as_array().unwrap().contains(&json!(shared().binary)));
+    assert!(
+        body["binaries"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(shared().binary))
+    );
     let (status, body) = node.post_bytes(&format!("/binaries/{}", "f".repeat(64)), b"");
     assert_eq!(status, 404, "{body}");
     let (status, body) = shared().get("no-such-thing", &[]);
     assert_eq!(status, 404);
     assert!(error_text(&body).contains("no activation `no-such-thing`"));
-    assert!(body["activations"].as_array().unwrap().contains(&json!("echo-u8(v: u8) -> u8")));
+    assert!(
+        body["activations"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("echo-u8(v: u8) -> u8"))
+    );
     let (status, body) = node.get("/nowhere");
     assert_eq!(status, 404);
     assert!(error_text(&body).contains("no route"));
@@ -125,7 +214,11 @@ fn a_panic_is_a_500_with_the_message_and_the_machine_keeps_working() {
     assert_eq!(body["machine"], json!(shared().machine));
     assert_eq!(body["activation"], json!("fail"));
     assert_eq!(body["panic"], json!("the answer is 42"));
-    assert!(error_text(&body).contains(&shared().machine) && error_text(&body).contains("the answer is 42"), "{body}");
+    assert!(
+        error_text(&body).contains(&shared().machine)
+            && error_text(&body).contains("the answer is 42"),
+        "{body}"
+    );
     assert_eq!(shared().get("echo-u8", &[("v", "1")]), (200, json!(1)));
 }
 
@@ -137,7 +230,10 @@ fn an_endless_loop_is_a_504_and_others_are_served_meanwhile() {
     assert_eq!(shared().get("echo-u8", &[("v", "9")]), (200, json!(9)));
     let (status, body) = spinner.join().unwrap();
     assert_eq!(status, 504, "{body}");
-    assert!(error_text(&body).contains(&shared().machine) && error_text(&body).contains("limit"), "{body}");
+    assert!(
+        error_text(&body).contains(&shared().machine) && error_text(&body).contains("limit"),
+        "{body}"
+    );
     assert_eq!(body["limit_ms"], json!(SHARED_TIMEOUT.as_millis() as u64));
     assert!(started.elapsed() >= SHARED_TIMEOUT);
 }

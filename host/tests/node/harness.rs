@@ -16,13 +16,18 @@ pub fn guest(name: &str) -> Vec<u8> {
     let dir = BUILT.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        command.current_dir(&root).args(["build", "--release", "--target", "wasm32-wasip2"]);
+        command
+            .current_dir(&root)
+            .args(["build", "--release", "--target", "wasm32-wasip2"]);
         for guest in GUESTS {
             command.args(["-p", guest]);
         }
-        let status = command.status().expect("running cargo to build the test guests");
+        let status = command
+            .status()
+            .expect("running cargo to build the test guests");
         assert!(status.success(), "building the test guests failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
         target.join("wasm32-wasip2").join("release")
     });
     let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
@@ -39,12 +44,22 @@ pub struct TestNode {
 impl TestNode {
     /// Starts a node with `config`.
     pub fn start(config: NodeConfig) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let node = Node::new(config).unwrap();
         runtime.spawn(node.clone().serve(listener));
-        Self { url, node, _runtime: runtime }
+        Self {
+            url,
+            node,
+            _runtime: runtime,
+        }
     }
 
     /// `GET path`: status and JSON body.
@@ -65,23 +80,33 @@ impl TestNode {
     /// Uploads a component and creates its machine with `params`; returns (binary id, machine id).
     pub fn machine(&self, component: &[u8], params: &[u8]) -> (String, String) {
         let (status, body) = self.post_bytes("/binaries", component);
-        assert!(status == 201 || status == 200, "upload answered {status}: {body}");
+        assert!(
+            status == 201 || status == 200,
+            "upload answered {status}: {body}"
+        );
         let binary = body["id"].as_str().unwrap().to_owned();
         let (status, body) = self.post_bytes(&format!("/binaries/{binary}"), params);
-        assert!(status == 201 || status == 200, "create answered {status}: {body}");
+        assert!(
+            status == 201 || status == 200,
+            "create answered {status}: {body}"
+        );
         (binary, body["id"].as_str().unwrap().to_owned())
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
     let mut response = response.expect("the node answers");
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"));
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"));
     (status, json)
 }
 
@@ -104,19 +129,29 @@ pub fn shared() -> &'static Shared {
         config.limits.activation_timeout = SHARED_TIMEOUT;
         let node = TestNode::start(config);
         let (binary, machine) = node.machine(&guest("all-types"), b"p1");
-        Shared { node, binary, machine }
+        Shared {
+            node,
+            binary,
+            machine,
+        }
     })
 }
 
 impl Shared {
     /// `GET /machines/{id}/activate/{name}?query`.
     pub fn get(&self, name: &str, query: &[(&str, &str)]) -> (u16, Value) {
-        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
-        self.node.get(&format!("/machines/{}/activate/{name}?{query}", self.machine))
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        self.node.get(&format!(
+            "/machines/{}/activate/{name}?{query}",
+            self.machine
+        ))
     }
 
     /// `POST /machines/{id}/activate/{name}` with a JSON body.
     pub fn post(&self, name: &str, body: &Value) -> (u16, Value) {
-        self.node.post_json(&format!("/machines/{}/activate/{name}", self.machine), body)
+        self.node
+            .post_json(&format!("/machines/{}/activate/{name}", self.machine), body)
     }
 }

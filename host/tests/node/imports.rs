@@ -15,7 +15,10 @@ const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
 #[test]
 fn signatures_verify_with_blst_under_the_public_key_from_root() {
     let public_key = hex::decode(shared().node.get("/").1["public_key"].as_str().unwrap()).unwrap();
-    assert_eq!(shared().get("public-key", &[]), (200, json!(hex::encode(&public_key))));
+    assert_eq!(
+        shared().get("public-key", &[]),
+        (200, json!(hex::encode(&public_key)))
+    );
     let message = b"price=30264";
     let (status, body) = shared().get("sign", &[("message", &hex::encode(message))]);
     assert_eq!(status, 200, "{body}");
@@ -26,24 +29,39 @@ fn signatures_verify_with_blst_under_the_public_key_from_root() {
     let sig = blst::min_pk::Signature::from_bytes(&signature).unwrap();
     let mut signed = hex::decode(&shared().machine).unwrap();
     signed.extend_from_slice(message);
-    assert_eq!(sig.verify(true, &signed, DST, &[], &pk, true), blst::BLST_ERROR::BLST_SUCCESS);
+    assert_eq!(
+        sig.verify(true, &signed, DST, &[], &pk, true),
+        blst::BLST_ERROR::BLST_SUCCESS
+    );
     // Not over the message alone, and not for another machine.
-    assert_ne!(sig.verify(true, message, DST, &[], &pk, true), blst::BLST_ERROR::BLST_SUCCESS);
+    assert_ne!(
+        sig.verify(true, message, DST, &[], &pk, true),
+        blst::BLST_ERROR::BLST_SUCCESS
+    );
     let mut other = vec![0u8; 32];
     other.extend_from_slice(message);
-    assert_ne!(sig.verify(true, &other, DST, &[], &pk, true), blst::BLST_ERROR::BLST_SUCCESS);
+    assert_ne!(
+        sig.verify(true, &other, DST, &[], &pk, true),
+        blst::BLST_ERROR::BLST_SUCCESS
+    );
 }
 
 #[test]
 fn identity_is_the_machine_binary_and_params() {
     let (status, body) = shared().get("whoami", &[]);
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!({"machine-id": shared().machine, "binary-id": shared().binary, "params": hex::encode(b"p1")}));
+    assert_eq!(
+        body,
+        json!({"machine-id": shared().machine, "binary-id": shared().binary, "params": hex::encode(b"p1")})
+    );
 }
 
 #[test]
 fn guest_output_does_not_disturb_the_answer() {
-    assert_eq!(shared().get("log", &[("message", "line")]), (200, json!("line")));
+    assert_eq!(
+        shared().get("log", &[("message", "line")]),
+        (200, json!("line"))
+    );
 }
 
 /// A local HTTP server for machines to fetch from; returns its base URL.
@@ -52,15 +70,25 @@ fn local_server() -> &'static str {
     URL.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 let app = Router::new()
                     .route("/price", get(|| async { "30264" }))
-                    .route("/missing", get(|| async { (StatusCode::NOT_FOUND, "no such price") }))
-                    .route("/redirect", get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/price")]) }))
+                    .route(
+                        "/missing",
+                        get(|| async { (StatusCode::NOT_FOUND, "no such price") }),
+                    )
+                    .route(
+                        "/redirect",
+                        get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/price")]) }),
+                    )
                     .route("/big", get(|| async { vec![b'x'; 9 * 1024 * 1024] }));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(format!("http://{}", listener.local_addr().unwrap())).unwrap();
+                tx.send(format!("http://{}", listener.local_addr().unwrap()))
+                    .unwrap();
                 axum::serve(listener, app).await.unwrap();
             });
         });
@@ -71,14 +99,29 @@ fn local_server() -> &'static str {
 #[test]
 fn fetch_from_an_allowed_local_server() {
     let base = local_server();
-    assert_eq!(shared().get("fetch", &[("url", &format!("{base}/price"))]), (200, json!({"ok": [200, "30264"]})));
-    assert_eq!(shared().get("fetch", &[("url", &format!("{base}/missing"))]), (200, json!({"ok": [404, "no such price"]})));
-    assert_eq!(shared().get("fetch", &[("url", &format!("{base}/redirect"))]), (200, json!({"ok": [200, "30264"]})));
+    assert_eq!(
+        shared().get("fetch", &[("url", &format!("{base}/price"))]),
+        (200, json!({"ok": [200, "30264"]}))
+    );
+    assert_eq!(
+        shared().get("fetch", &[("url", &format!("{base}/missing"))]),
+        (200, json!({"ok": [404, "no such price"]}))
+    );
+    assert_eq!(
+        shared().get("fetch", &[("url", &format!("{base}/redirect"))]),
+        (200, json!({"ok": [200, "30264"]}))
+    );
     let (status, body) = shared().get("fetch", &[("url", &format!("{base}/big"))]);
     assert_eq!((status, body), (422, json!({"err": "Error::TooLarge"})));
     let (status, body) = shared().get("fetch", &[("url", "ftp://127.0.0.1/")]);
     assert_eq!(status, 422);
-    assert!(body["err"].as_str().unwrap().starts_with("Error::InvalidUrl"), "{body}");
+    assert!(
+        body["err"]
+            .as_str()
+            .unwrap()
+            .starts_with("Error::InvalidUrl"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -86,9 +129,20 @@ fn fetch_to_loopback_is_denied_without_the_opt_in() {
     let node = TestNode::start(NodeConfig::development());
     let (_, machine) = node.machine(&guest("all-types"), b"");
     let port = local_server().rsplit(':').next().unwrap();
-    for host in ["127.0.0.1", "127.1.2.3", "localhost", "[::1]", "0.0.0.0", "2130706433", "0x7f.1", "[::ffff:127.0.0.1]"] {
+    for host in [
+        "127.0.0.1",
+        "127.1.2.3",
+        "localhost",
+        "[::1]",
+        "0.0.0.0",
+        "2130706433",
+        "0x7f.1",
+        "[::ffff:127.0.0.1]",
+    ] {
         let url = format!("http://{host}:{port}/price");
-        let query = form_urlencoded::Serializer::new(String::new()).append_pair("url", &url).finish();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("url", &url)
+            .finish();
         let (status, body) = node.get(&format!("/machines/{machine}/activate/fetch?{query}"));
         assert_eq!(status, 422, "{url}: {body}");
         let err = body["err"].as_str().unwrap();

@@ -27,25 +27,69 @@ fn small_integers_at_their_limits() {
     echo("u8", json!(0), "0", json!(0));
     echo("s16", json!(-32768), "-32768", json!(-32768));
     echo("u16", json!(65535), "65535", json!(65535));
-    echo("s32", json!(-2147483648i64), "-2147483648", json!(-2147483648i64));
-    echo("u32", json!(4294967295u64), "4294967295", json!(4294967295u64));
+    echo(
+        "s32",
+        json!(-2147483648i64),
+        "-2147483648",
+        json!(-2147483648i64),
+    );
+    echo(
+        "u32",
+        json!(4294967295u64),
+        "4294967295",
+        json!(4294967295u64),
+    );
 }
 
 #[test]
 fn sixty_four_bit_integers_are_exact() {
-    echo("u64", json!(u64::MAX), "18446744073709551615", json!(u64::MAX));
-    echo("u64", json!("18446744073709551615"), "18446744073709551615", json!(u64::MAX));
-    echo("u64", json!(9007199254740993u64), "9007199254740993", json!(9007199254740993u64));
-    echo("s64", json!(i64::MIN), "-9223372036854775808", json!(i64::MIN));
-    echo("s64", json!("-9223372036854775808"), "-9223372036854775808", json!(i64::MIN));
-    echo("s64", json!(i64::MAX), "9223372036854775807", json!(i64::MAX));
+    echo(
+        "u64",
+        json!(u64::MAX),
+        "18446744073709551615",
+        json!(u64::MAX),
+    );
+    echo(
+        "u64",
+        json!("18446744073709551615"),
+        "18446744073709551615",
+        json!(u64::MAX),
+    );
+    echo(
+        "u64",
+        json!(9007199254740993u64),
+        "9007199254740993",
+        json!(9007199254740993u64),
+    );
+    echo(
+        "s64",
+        json!(i64::MIN),
+        "-9223372036854775808",
+        json!(i64::MIN),
+    );
+    echo(
+        "s64",
+        json!("-9223372036854775808"),
+        "-9223372036854775808",
+        json!(i64::MIN),
+    );
+    echo(
+        "s64",
+        json!(i64::MAX),
+        "9223372036854775807",
+        json!(i64::MAX),
+    );
     // The exact text on the wire, not only the parsed value.
-    let response = ureq::get(&format!("{}/machines/{}/activate/echo-u64?v=18446744073709551615", shared().node.url, shared().machine))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let response = ureq::get(&format!(
+        "{}/machines/{}/activate/echo-u64?v=18446744073709551615",
+        shared().node.url,
+        shared().machine
+    ))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_to_string()
+    .unwrap();
     assert_eq!(response, "18446744073709551615");
 }
 
@@ -73,7 +117,12 @@ fn floats_with_nan_and_infinities() {
 fn chars_and_strings() {
     echo("char", json!("é"), "é", json!("é"));
     echo("char", json!("😀"), "😀", json!("😀"));
-    echo("string", json!("hello wörld & more"), "hello wörld & more", json!("hello wörld & more"));
+    echo(
+        "string",
+        json!("hello wörld & more"),
+        "hello wörld & more",
+        json!("hello wörld & more"),
+    );
     echo("string", json!(""), "", json!(""));
 }
 
@@ -89,7 +138,12 @@ fn bytes_are_hex() {
 fn lists_and_tuples_are_arrays() {
     echo("list", json!(["a", "b"]), r#"["a","b"]"#, json!(["a", "b"]));
     echo("list", json!([]), "[]", json!([]));
-    echo("tuple", json!([7, "x", true]), r#"[7,"x",true]"#, json!([7, "x", true]));
+    echo(
+        "tuple",
+        json!([7, "x", true]),
+        r#"[7,"x",true]"#,
+        json!([7, "x", true]),
+    );
 }
 
 #[test]
@@ -100,23 +154,48 @@ fn records_are_objects() {
 
 #[test]
 fn variants() {
-    echo("variant", json!({"circle": 1.5}), r#"{"circle":1.5}"#, json!({"circle": 1.5}));
+    echo(
+        "variant",
+        json!({"circle": 1.5}),
+        r#"{"circle":1.5}"#,
+        json!({"circle": 1.5}),
+    );
     let rect = json!({"rect": {"x": 0, "y": 1, "label": ""}});
     echo("variant", rect.clone(), &rect.to_string(), rect);
     echo("variant", json!("empty"), r#""empty""#, json!("empty"));
-    echo("variant", json!({"empty": null}), r#"{"empty":null}"#, json!("empty"));
+    echo(
+        "variant",
+        json!({"empty": null}),
+        r#"{"empty":null}"#,
+        json!("empty"),
+    );
 }
 
 #[test]
 fn enums_are_case_names() {
-    echo("enum", json!("light-blue"), "light-blue", json!("light-blue"));
-    echo("enum", json!("light_blue"), "light_blue", json!("light-blue"));
+    echo(
+        "enum",
+        json!("light-blue"),
+        "light-blue",
+        json!("light-blue"),
+    );
+    echo(
+        "enum",
+        json!("light_blue"),
+        "light_blue",
+        json!("light-blue"),
+    );
     echo("enum", json!("red"), "red", json!("red"));
 }
 
 #[test]
 fn flags_are_arrays_of_names() {
-    echo("flags", json!(["read", "exec"]), r#"["read","exec"]"#, json!(["read", "exec"]));
+    echo(
+        "flags",
+        json!(["read", "exec"]),
+        r#"["read","exec"]"#,
+        json!(["read", "exec"]),
+    );
     echo("flags", json!([]), "[]", json!([]));
 }
 
@@ -150,6 +229,12 @@ fn no_result_is_null() {
 
 #[test]
 fn post_with_empty_body_takes_the_query() {
-    let path = format!("/machines/{}/activate/echo-string?v=from-query", shared().machine);
-    assert_eq!(shared().node.post_bytes(&path, b""), (200, json!("from-query")));
+    let path = format!(
+        "/machines/{}/activate/echo-string?v=from-query",
+        shared().machine
+    );
+    assert_eq!(
+        shared().node.post_bytes(&path, b""),
+        (200, json!("from-query"))
+    );
 }
