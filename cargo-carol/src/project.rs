@@ -151,8 +151,38 @@ fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", dep.display()))
 }
 
+/// Installs the wasm32-wasip2 target with rustup when the toolchain lacks it: rustup adds the
+/// targets of `rust-toolchain.toml` only when it installs the toolchain itself.
+fn ensure_target(dir: &Path, quiet: bool) -> anyhow::Result<()> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(dir)
+        .output()
+        .context("cannot run `rustc`")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if sysroot.join("lib").join("rustlib").join(TARGET).is_dir() {
+        return Ok(());
+    }
+    if !quiet {
+        eprintln!("  Installing the {TARGET} target (rustup target add {TARGET})");
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(if quiet { Stdio::null() } else { Stdio::inherit() })
+        .status()
+        .with_context(|| format!("the {TARGET} target is missing and rustup is not available to add it: install it for your Rust toolchain"))?;
+    if !status.success() {
+        bail!("`rustup target add {TARGET}` failed");
+    }
+    Ok(())
+}
+
 /// Runs `cargo build --release --target wasm32-wasip2` and returns the `.wasm` it produced.
 fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
+    ensure_target(package.dir(), quiet)?;
     let mut command = cargo();
     command
         .args([
@@ -180,7 +210,7 @@ fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
             eprint!("{}", String::from_utf8_lossy(&output.stderr));
         }
         bail!(
-            "`cargo build --release --target {TARGET} -p {}` failed (see above); if the target is missing, run `rustup target add {TARGET}`",
+            "`cargo build --release --target {TARGET} -p {}` failed (see above)",
             package.name
         );
     }

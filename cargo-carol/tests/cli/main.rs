@@ -4,8 +4,20 @@ use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
 
+/// Runs `cargo carol` in the repository. The first call adds the wasm32-wasip2 target if it
+/// is missing, so that tests in parallel do not all install it at once.
 fn cargo_carol(args: &[&str]) -> Output {
+    static TARGET: Once = Once::new();
+    TARGET.call_once(|| {
+        let output = cargo_carol_unprepared(&["build", "-p", "hello-world"]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    });
+    cargo_carol_unprepared(args)
+}
+
+fn cargo_carol_unprepared(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
         .args(args)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
@@ -98,6 +110,7 @@ impl Drop for Running {
 
 #[test]
 fn run_serves_the_machine_over_http() {
+    stdout(&cargo_carol(&["build", "-p", "hello-world"]));
     let child = Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
         .args([
             "carol",

@@ -328,10 +328,11 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
                 )),
                 (None, Value::Null) => None,
                 (None, other) => {
-                    return Err(
-                        ValueError::new("null (this side has no payload)", describe(other))
-                            .at(format_args!(".{case}")),
-                    );
+                    return Err(ValueError::new(
+                        "null (this side has no payload)",
+                        describe(other),
+                    )
+                    .at(format_args!(".{case}")));
                 }
             };
             Ok(Val::Result(if case == "ok" {

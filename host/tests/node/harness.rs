@@ -15,6 +15,11 @@ pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        // rustup adds the toolchain file's targets only when it installs the toolchain itself.
+        let _ = Command::new("rustup")
+            .current_dir(&root)
+            .args(["target", "add", "wasm32-wasip2"])
+            .status();
         let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
         command
             .current_dir(&root)
