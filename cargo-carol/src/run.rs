@@ -26,12 +26,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let params = hex::decode(args.params.trim())
         .context("--params must be hex, e.g. --params 7b7d for `{}`")?;
     let (path, bytes) = args.source.load(quiet)?;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    carol_host::logging::init();
 
     let mut config = NodeConfig::development();
     config.policy.allow_loopback = args.allow_loopback;

@@ -24,6 +24,7 @@ pub mod bls;
 pub mod doc_section;
 pub mod ids;
 pub mod imports;
+pub mod logging;
 mod node;
 pub mod policy;
 pub mod routes;

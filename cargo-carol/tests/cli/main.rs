@@ -1,10 +1,11 @@
 //! `cargo carol` as a user runs it: build, api and run on the repository's machine crates.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::Once;
+use std::time::Duration;
 
 /// Runs `cargo carol` in the repository. The first call adds the wasm32-wasip2 target if it
 /// is missing, so that tests in parallel do not all install it at once.
@@ -12,7 +13,11 @@ fn cargo_carol(args: &[&str]) -> Output {
     static TARGET: Once = Once::new();
     TARGET.call_once(|| {
         let output = cargo_carol_unprepared(&["build", "-p", "hello-world"]);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     });
     cargo_carol_unprepared(args)
 }
@@ -108,25 +113,88 @@ impl Drop for Running {
     }
 }
 
-#[test]
-fn run_serves_the_machine_over_http() {
-    stdout(&cargo_carol(&["build", "-p", "hello-world"]));
+/// Starts `cargo carol run` with `args`; returns the child and its stdout lines.
+fn start_run(args: &[&str], stderr: Stdio) -> (Running, Lines<BufReader<ChildStdout>>) {
     let child = Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
-        .args([
-            "carol",
-            "run",
-            "-p",
-            "hello-world",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["carol", "run", "--listen", "127.0.0.1:0"])
+        .args(args)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut running = Running(child);
-    let mut lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
+    (running, lines)
+}
+
+#[test]
+fn build_refuses_what_a_node_would_refuse() {
+    let output = cargo_carol(&["build", "-p", "bad-import"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("a Carol node would refuse it"), "{stderr}");
+    assert!(stderr.contains("test:bad-import/unknown"), "{stderr}");
+    let output = cargo_carol(&["build", "-p", "resource-export"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("resource"));
+}
+
+#[test]
+fn run_logs_guest_output_tagged_with_the_machine() {
+    stdout(&cargo_carol(&["build", "-p", "all-types"]));
+    let (mut running, mut lines) = start_run(&["-q", "-p", "all-types"], Stdio::piped());
+    let mut field = |name: &str| {
+        let line = lines.next().expect("run prints its URLs").unwrap();
+        line.strip_prefix(name)
+            .unwrap_or_else(|| panic!("{line:?} should start with {name:?}"))
+            .trim()
+            .to_owned()
+    };
+    let url = field("node");
+    field("public key");
+    field("binary id");
+    let machine = field("machine id");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = running.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let answer: Value = ureq::get(&format!(
+        "{url}/machines/{machine}/activate/log?message=marker-7"
+    ))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_json()
+    .unwrap();
+    assert_eq!(answer, json!("marker-7"));
+    let mut seen = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        let done = line.contains("stderr: marker-7");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    for stream in ["stdout", "stderr"] {
+        let line = seen
+            .iter()
+            .find(|l| l.contains(&format!("{stream}: marker-7")))
+            .unwrap_or_else(|| panic!("no guest {stream} line in {seen:#?}"));
+        assert!(
+            line.contains(&machine) && line.contains("activation=\"log\""),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn run_serves_the_machine_over_http() {
+    stdout(&cargo_carol(&["build", "-p", "hello-world"]));
+    let (_running, mut lines) = start_run(&["-p", "hello-world"], Stdio::null());
     let mut field = |name: &str| {
         let line = lines.next().expect("run prints its URLs").unwrap();
         line.strip_prefix(name)

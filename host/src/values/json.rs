@@ -62,18 +62,25 @@ impl fmt::Display for ValueError {
 
 impl std::error::Error for ValueError {}
 
+/// The pattern of the integer types, `s8` to `u64`.
+macro_rules! integer {
+    () => {
+        TypeDesc::S8
+            | TypeDesc::U8
+            | TypeDesc::S16
+            | TypeDesc::U16
+            | TypeDesc::S32
+            | TypeDesc::U32
+            | TypeDesc::S64
+            | TypeDesc::U64
+    };
+}
+
 /// What a user must send for `ty`, in words.
 fn expectation(ty: &TypeDesc) -> String {
     match ty {
         TypeDesc::Bool => "bool (true or false)".into(),
-        TypeDesc::S8
-        | TypeDesc::U8
-        | TypeDesc::S16
-        | TypeDesc::U16
-        | TypeDesc::S32
-        | TypeDesc::U32
-        | TypeDesc::S64
-        | TypeDesc::U64 => {
+        integer!() => {
             let (min, max) = int_range(ty);
             format!("{ty} (an integer from {min} to {max})")
         }
@@ -197,14 +204,7 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
     let mismatch = || ValueError::mismatch(ty, json);
     match ty {
         TypeDesc::Bool => json.as_bool().map(Val::Bool).ok_or_else(mismatch),
-        TypeDesc::S8
-        | TypeDesc::U8
-        | TypeDesc::S16
-        | TypeDesc::U16
-        | TypeDesc::S32
-        | TypeDesc::U32
-        | TypeDesc::S64
-        | TypeDesc::U64 => int_from_json(ty, json, matches!(ty, TypeDesc::S64 | TypeDesc::U64))
+        integer!() => int_from_json(ty, json, matches!(ty, TypeDesc::S64 | TypeDesc::U64))
             .map(|v| int_val(ty, v)),
         TypeDesc::F32 | TypeDesc::F64 => {
             let v = match json {
@@ -418,14 +418,7 @@ pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
             "false" => Ok(Val::Bool(false)),
             _ => Err(ValueError::mismatch(ty, &raw())),
         },
-        TypeDesc::S8
-        | TypeDesc::U8
-        | TypeDesc::S16
-        | TypeDesc::U16
-        | TypeDesc::S32
-        | TypeDesc::U32
-        | TypeDesc::S64
-        | TypeDesc::U64 => int_from_json(ty, &raw(), true).map(|v| int_val(ty, v)),
+        integer!() => int_from_json(ty, &raw(), true).map(|v| int_val(ty, v)),
         TypeDesc::F32 | TypeDesc::F64 => float_from_text(text)
             .or_else(|| text.parse::<f64>().ok().filter(|v| v.is_finite()))
             .and_then(|v| float_val(ty, v))
