@@ -48,8 +48,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         println!("binary id   {}", binary.id());
         println!("machine id  {}", machine.id());
         println!("machine     {machine_url}");
+        eprintln!("note: this node signs with the publicly known development key; its signatures prove nothing");
         if !quiet {
-            eprintln!("note: this node signs with the publicly known development key; its signatures prove nothing");
             println!("activations");
             for activation in binary.activations() {
                 let query: Vec<String> = activation.params.iter().map(|p| format!("{}=<{}>", p.name, p.ty)).collect();
