@@ -103,8 +103,9 @@ fn unknown_packages_and_files_are_clear_errors() {
     );
 }
 
-/// A `cargo carol run` child, killed when dropped.
-struct Running(Child);
+/// A `cargo carol run` child, killed when dropped. Holds its stdout open, since the node
+/// keeps printing after the header.
+struct Running(Child, Option<Lines<BufReader<ChildStdout>>>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -113,8 +114,17 @@ impl Drop for Running {
     }
 }
 
-/// Starts `cargo carol run` with `args`; returns the child and its stdout lines.
-fn start_run(args: &[&str], stderr: Stdio) -> (Running, Lines<BufReader<ChildStdout>>) {
+/// What `cargo carol run` prints first, before it serves.
+struct Header {
+    url: String,
+    public_key: String,
+    binary: String,
+    machine: String,
+    machine_url: String,
+}
+
+/// Starts `cargo carol run` with `args` and reads the header it prints.
+fn start_run(args: &[&str], stderr: Stdio) -> (Running, Header) {
     let child = Command::new(env!("CARGO_BIN_EXE_cargo-carol"))
         .args(["carol", "run", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -123,9 +133,24 @@ fn start_run(args: &[&str], stderr: Stdio) -> (Running, Lines<BufReader<ChildStd
         .stderr(stderr)
         .spawn()
         .unwrap();
-    let mut running = Running(child);
-    let lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
-    (running, lines)
+    let mut running = Running(child, None);
+    let mut lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
+    let mut field = |name: &str| {
+        let line = lines.next().expect("run prints its URLs").unwrap();
+        line.strip_prefix(name)
+            .unwrap_or_else(|| panic!("{line:?} should start with {name:?}"))
+            .trim()
+            .to_owned()
+    };
+    let header = Header {
+        url: field("node"),
+        public_key: field("public key"),
+        binary: field("binary id"),
+        machine: field("machine id"),
+        machine_url: field("machine"),
+    };
+    running.1 = Some(lines);
+    (running, header)
 }
 
 #[test]
@@ -143,18 +168,8 @@ fn build_refuses_what_a_node_would_refuse() {
 #[test]
 fn run_logs_guest_output_tagged_with_the_machine() {
     stdout(&cargo_carol(&["build", "-p", "all-types"]));
-    let (mut running, mut lines) = start_run(&["-q", "-p", "all-types"], Stdio::piped());
-    let mut field = |name: &str| {
-        let line = lines.next().expect("run prints its URLs").unwrap();
-        line.strip_prefix(name)
-            .unwrap_or_else(|| panic!("{line:?} should start with {name:?}"))
-            .trim()
-            .to_owned()
-    };
-    let url = field("node");
-    field("public key");
-    field("binary id");
-    let machine = field("machine id");
+    let (mut running, Header { url, machine, .. }) =
+        start_run(&["-q", "-p", "all-types"], Stdio::piped());
     let (tx, rx) = std::sync::mpsc::channel();
     let stderr = running.0.stderr.take().unwrap();
     std::thread::spawn(move || {
@@ -194,19 +209,15 @@ fn run_logs_guest_output_tagged_with_the_machine() {
 #[test]
 fn run_serves_the_machine_over_http() {
     stdout(&cargo_carol(&["build", "-p", "hello-world"]));
-    let (_running, mut lines) = start_run(&["-p", "hello-world"], Stdio::null());
-    let mut field = |name: &str| {
-        let line = lines.next().expect("run prints its URLs").unwrap();
-        line.strip_prefix(name)
-            .unwrap_or_else(|| panic!("{line:?} should start with {name:?}"))
-            .trim()
-            .to_owned()
-    };
-    let url = field("node");
-    let public_key = field("public key");
-    let binary = field("binary id");
-    let machine = field("machine id");
-    assert_eq!(field("machine"), format!("{url}/machines/{machine}"));
+    let (_running, header) = start_run(&["-p", "hello-world"], Stdio::null());
+    let Header {
+        url,
+        public_key,
+        binary,
+        machine,
+        machine_url,
+    } = header;
+    assert_eq!(machine_url, format!("{url}/machines/{machine}"));
 
     let get = |path: &str| -> Value {
         ureq::get(&format!("{url}{path}"))
