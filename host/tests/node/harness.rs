@@ -7,10 +7,16 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The test guests, built once per test run.
-const GUESTS: &[&str] = &["all-types", "bad-import", "resource-export"];
+/// The test guests and the examples the tests run, built once per test run.
+const GUESTS: &[&str] = &[
+    "all-types",
+    "bad-import",
+    "resource-export",
+    "bitmex-oracle",
+];
 
-/// The component of a test guest (`all-types`, `bad-import`, `resource-export`).
+/// The component of a test guest (`all-types`, `bad-import`, `resource-export`) or example
+/// (`bitmex-oracle`).
 pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {

@@ -6,4 +6,5 @@ mod harness;
 mod api;
 mod errors;
 mod imports;
+mod oracle;
 mod values;
