@@ -21,6 +21,7 @@
 //! [`store`] (binaries and machines); [`ids`] and [`bls`] are shared with clients.
 
 pub mod bls;
+pub mod config;
 pub mod doc_section;
 pub mod ids;
 pub mod imports;
