@@ -1,18 +1,35 @@
-//! `cargo carol`: build, inspect and run Carol machines.
+//! `cargo carol`: build, inspect, run, upload and call Carol machines.
 //!
 //! Installed (`cargo install --path cargo-carol`), cargo runs it as `cargo-carol carol ...`;
 //! inside this repository an alias in `.cargo/config.toml` runs it as `cargo carol ...` too.
 
+mod activations;
 mod api;
 mod build;
+mod call;
+mod client;
+mod create;
+mod new;
 mod project;
 mod run;
 mod source;
+mod upload;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Build, inspect and run Carol machines.
+/// Prints a line on stdout. A closed stdout (`| head -1`) is not an error worth stopping for:
+/// `cargo carol run` keeps serving after its header is read.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Build, inspect, run, upload and call Carol machines.
 #[derive(Parser)]
 #[command(name = "cargo carol", bin_name = "cargo carol", version, about)]
 struct Cli {
@@ -31,6 +48,16 @@ enum Command {
     Api(api::Args),
     /// Start a local node with the machine on it and serve until stopped.
     Run(run::Args),
+    /// Create a machine crate that builds as it stands.
+    New(new::Args),
+    /// Upload a component to a node and print its binary id (checked against its SHA-256).
+    Upload(upload::Args),
+    /// Create a machine on a node (uploading its binary first where needed) and print its id.
+    Create(create::Args),
+    /// Activate a machine and print the JSON result; an `err` result or an HTTP error fails.
+    Call(call::Args),
+    /// Check a node's signature over machine id || message; succeeds only if it verifies.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +71,11 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(args, cli.quiet),
         Command::Api(args) => api::run(args, cli.quiet),
         Command::Run(args) => run::run(args, cli.quiet),
+        Command::New(args) => new::run(args, cli.quiet),
+        Command::Upload(args) => upload::run(args, cli.quiet),
+        Command::Create(args) => create::run(args, cli.quiet),
+        Command::Call(args) => call::run(args, cli.quiet),
+        Command::Verify(args) => verify::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

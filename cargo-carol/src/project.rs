@@ -64,7 +64,12 @@ fn find_package(requested: Option<&str>) -> anyhow::Result<Package> {
     let package = match requested {
         Some(name) => packages
             .iter()
-            .find(|p| p["name"] == name)
+            // The original prototype's examples were spelled with underscores (`bitmex_oracle`).
+            .find(|p| {
+                p["name"]
+                    .as_str()
+                    .is_some_and(|n| n.replace('_', "-") == name.replace('_', "-"))
+            })
             .with_context(|| {
                 format!(
                     "no package `{name}` in this workspace; machine crates here: {}",
@@ -141,7 +146,7 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
 
 /// Writes the `carol:machine` WIT into `wit/deps/carol-machine/` if the crate has a `wit/`
 /// directory without it, so that `include carol:machine/machine@0.1.0` resolves.
-fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
+pub fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
     let dep = wit_dir.join("deps").join("carol-machine");
     if !wit_dir.is_dir() || dep.exists() {
         return Ok(());

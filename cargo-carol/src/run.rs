@@ -1,5 +1,7 @@
 //! `cargo carol run`.
 
+use crate::activations;
+use crate::outln;
 use crate::source::Source;
 use anyhow::Context;
 use carol_host::{Node, NodeConfig};
@@ -43,20 +45,15 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}: is another node running there? Pick another with --listen 127.0.0.1:PORT", args.listen))?;
         let url = format!("http://{}", listener.local_addr()?);
         let machine_url = format!("{url}/machines/{}", machine.id());
-        println!("node        {url}");
-        println!("public key  {}", hex::encode(node.public_key().to_bytes()));
-        println!("binary id   {}", binary.id());
-        println!("machine id  {}", machine.id());
-        println!("machine     {machine_url}");
+        outln!("node        {url}");
+        outln!("public key  {}", hex::encode(node.public_key().to_bytes()));
+        outln!("binary id   {}", binary.id());
+        outln!("machine id  {}", machine.id());
+        outln!("machine     {machine_url}");
         eprintln!("note: this node signs with the publicly known development key; its signatures prove nothing");
         if !quiet {
-            println!("activations");
-            for activation in binary.activations() {
-                let query: Vec<String> = activation.params.iter().map(|p| format!("{}=<{}>", p.name, p.ty)).collect();
-                let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
-                println!("  {}", activation.signature());
-                println!("      {machine_url}/activate/{}{query}", activation.name);
-            }
+            let listed = serde_json::to_value(binary.activations())?;
+            activations::print_urls(&machine_url, listed.as_array().map(Vec::as_slice).unwrap_or_default());
             eprintln!("Serving until Ctrl-C.");
         }
         let shutdown = async {

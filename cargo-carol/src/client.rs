@@ -1,0 +1,163 @@
+//! Talking to a Carol node over its HTTP API, checking every id it answers against the one
+//! computed here.
+
+use anyhow::{Context, anyhow, bail};
+use carol_host::bls::PublicKey;
+use carol_host::ids::{BinaryId, MachineId};
+use serde_json::Value;
+use std::time::Duration;
+
+/// `--carol-url URL`: the node to talk to.
+#[derive(clap::Args, Debug)]
+pub struct NodeUrl {
+    /// The node's base URL, e.g. http://127.0.0.1:8000.
+    #[arg(long = "carol-url", value_name = "URL")]
+    pub url: String,
+}
+
+/// A node's HTTP API.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// A node's answer: its status and JSON body.
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, as JSON.
+    pub body: Value,
+}
+
+impl Answer {
+    /// The node's own explanation of an error answer.
+    pub fn message(&self) -> String {
+        match self.body["error"].as_str() {
+            Some(message) => message.to_owned(),
+            None => self.body.to_string(),
+        }
+    }
+
+    /// The `id` field of a created binary or machine.
+    fn id(&self, what: &str) -> anyhow::Result<&str> {
+        if !matches!(self.status, 200 | 201) {
+            bail!(
+                "the node refused to create the {what} ({}): {}",
+                self.status,
+                self.message()
+            );
+        }
+        self.body["id"]
+            .as_str()
+            .with_context(|| format!("the node's answer has no {what} id: {}", self.body))
+    }
+}
+
+impl Client {
+    /// A client of the node at `url`.
+    pub fn new(url: &NodeUrl) -> anyhow::Result<Self> {
+        let base = url.url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("--carol-url must start with http:// or https://, e.g. http://127.0.0.1:8000");
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        Ok(Self { base, agent })
+    }
+
+    /// The node's base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn answer(
+        &self,
+        path: &str,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> anyhow::Result<Answer> {
+        let mut response = response.with_context(|| {
+            format!(
+                "cannot reach the Carol node at {}{path}: is it running, and is --carol-url right?",
+                self.base
+            )
+        })?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .with_context(|| format!("reading the node's answer to {path}"))?;
+        let body = serde_json::from_str(&text).map_err(|_| {
+            anyhow!(
+                "{}{path} answered {status} with something that is not JSON: is --carol-url a Carol node? {}",
+                self.base,
+                text.chars().take(200).collect::<String>()
+            )
+        })?;
+        Ok(Answer { status, body })
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> anyhow::Result<Answer> {
+        self.answer(path, self.agent.get(format!("{}{path}", self.base)).call())
+    }
+
+    /// `POST path` with raw bytes.
+    pub fn post_bytes(&self, path: &str, body: &[u8]) -> anyhow::Result<Answer> {
+        let request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/octet-stream");
+        self.answer(path, request.send(body))
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Answer> {
+        let request = self.agent.post(format!("{}{path}", self.base));
+        self.answer(path, request.send_json(body))
+    }
+
+    /// The node's public key, from `GET /`.
+    pub fn public_key(&self) -> anyhow::Result<PublicKey> {
+        let answer = self.get("/")?;
+        let key = answer.body["public_key"].as_str().with_context(|| {
+            format!(
+                "{}/ answered {} without a public key: is this a Carol node?",
+                self.base, answer.status
+            )
+        })?;
+        let bytes = hex::decode(key).context("the node's public key is not hex")?;
+        PublicKey::from_bytes(&bytes).context("the node's public key is not a BLS12-381 G1 point")
+    }
+
+    /// Uploads a component; fails unless the node names it by its SHA-256.
+    pub fn upload(&self, component: &[u8]) -> anyhow::Result<BinaryId> {
+        let expected = BinaryId::of(component);
+        let answer = self.post_bytes("/binaries", component)?;
+        check_id(answer.id("binary")?, &expected.to_string(), "binary")?;
+        Ok(expected)
+    }
+
+    /// Creates the machine of an uploaded binary; fails unless the node names it
+    /// SHA-256(binary id || params).
+    pub fn create(&self, binary: &BinaryId, params: &[u8]) -> anyhow::Result<MachineId> {
+        let expected = MachineId::of(binary, params);
+        let answer = self.post_bytes(&format!("/binaries/{binary}"), params)?;
+        check_id(answer.id("machine")?, &expected.to_string(), "machine")?;
+        Ok(expected)
+    }
+}
+
+fn check_id(answered: &str, expected: &str, what: &str) -> anyhow::Result<()> {
+    if answered != expected {
+        bail!(
+            "the node answered {what} id {answered}, but the id computed here is {expected}: \
+             this node does not name {what}s as Carol specifies, so do not rely on it"
+        );
+    }
+    Ok(())
+}
