@@ -6,6 +6,7 @@ use crate::source::Source;
 use anyhow::Context;
 use carol_host::{Node, NodeConfig};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Arguments of `cargo carol run`.
 #[derive(clap::Args)]
@@ -21,6 +22,9 @@ pub struct Args {
     /// Let the machine fetch from loopback addresses (for local price sources and tests).
     #[arg(long)]
     allow_loopback: bool,
+    /// Keep binaries and machines in this directory [default: in memory, gone when stopped].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// Starts a development node with the machine and serves until Ctrl-C.
@@ -32,6 +36,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
 
     let mut config = NodeConfig::development();
     config.policy.allow_loopback = args.allow_loopback;
+    config.data_dir = args.data_dir;
     let node = Node::new(config)?;
     let (binary, _) = node
         .add_binary(&bytes)

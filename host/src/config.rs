@@ -14,6 +14,9 @@ use std::time::Duration;
 /// Where the node listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
 
+/// The data directory unless told otherwise, relative to the configuration file's directory.
+pub const DEFAULT_DATA_DIR: &str = "carol-data";
+
 /// A configuration file, read and checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,6 +69,8 @@ struct File {
     secret_key: String,
     #[serde(default = "default_listen")]
     listen: SocketAddr,
+    #[serde(default = "default_data_dir")]
+    data_dir: PathBuf,
     #[serde(default)]
     http_fetch: HttpFetch,
     #[serde(default)]
@@ -92,6 +97,13 @@ struct LimitsSection {
     max_binary_bytes: Option<usize>,
     max_params_bytes: Option<usize>,
     max_request_bytes: Option<usize>,
+    max_concurrent_activations: Option<usize>,
+    max_waiting_activations: Option<usize>,
+    max_wait_ms: Option<u64>,
+}
+
+fn default_data_dir() -> PathBuf {
+    DEFAULT_DATA_DIR.into()
 }
 
 fn default_listen() -> SocketAddr {
@@ -105,10 +117,18 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+        let mut config = Self::parse(&text).map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),
             message,
-        })
+        })?;
+        // A relative data directory is where the configuration file is, wherever the node runs.
+        if let Some(dir) = &mut config.node.data_dir
+            && dir.is_relative()
+        {
+            let base = path.parent().unwrap_or(Path::new(""));
+            *dir = base.join(&*dir);
+        }
+        Ok(config)
     }
 
     /// Checks the text of a configuration file; the error names the setting at fault.
@@ -123,6 +143,7 @@ impl Config {
                     .to_owned()
             })?;
         let mut node = NodeConfig::with_key(key);
+        node.data_dir = Some(file.data_dir);
         let fetch = file.http_fetch;
         node.policy.allow_loopback = fetch.allow_loopback;
         set(
@@ -145,6 +166,18 @@ impl Config {
         set(&mut node.max_binary_bytes, limits.max_binary_bytes);
         set(&mut node.max_params_bytes, limits.max_params_bytes);
         set(&mut node.max_request_bytes, limits.max_request_bytes);
+        set(
+            &mut node.concurrency.running,
+            limits.max_concurrent_activations,
+        );
+        set(
+            &mut node.concurrency.waiting,
+            limits.max_waiting_activations,
+        );
+        set(
+            &mut node.concurrency.wait,
+            limits.max_wait_ms.map(Duration::from_millis),
+        );
         for (name, value) in [
             ("http_fetch.timeout_ms", node.fetch.timeout.as_millis()),
             (
@@ -156,6 +189,9 @@ impl Config {
                 return Err(format!("{name}: must be more than 0"));
             }
         }
+        if node.concurrency.running == 0 {
+            return Err("limits.max_concurrent_activations: must be more than 0".into());
+        }
         Ok(Self {
             listen: file.listen,
             node,
@@ -164,7 +200,7 @@ impl Config {
 
     /// The text of a fresh configuration file: a new random key and every other setting at its
     /// default, each explained.
-    pub fn generate() -> String {
+    pub fn generate(data_dir: &str) -> String {
         let node = NodeConfig::with_key(SecretKey::generate());
         let fetch = &node.fetch;
         let limits = &node.limits;
@@ -179,6 +215,10 @@ secret_key = "{secret_key}"
 
 # Where the HTTP API listens; `carol run --listen ADDR` overrides it.
 listen = "{listen}"
+
+# Where binaries, machines and their compiled code are kept (a redb database,
+# carol.redb). A relative path is relative to this file's directory.
+data_dir = "{data_dir}"
 
 # Outbound HTTP from machines (the http-fetch import).
 [http_fetch]
@@ -209,10 +249,16 @@ max_binary_bytes = {max_binary_bytes}
 max_params_bytes = {max_params_bytes}
 # Largest activation request body, in bytes.
 max_request_bytes = {max_request_bytes}
+# Activations running at once; more wait, up to max_waiting_activations of them
+# for at most max_wait_ms each, then get 503 with Retry-After.
+max_concurrent_activations = {running}
+max_waiting_activations = {waiting}
+max_wait_ms = {wait_ms}
 "#,
             public_key = hex::encode(node.key.public_key().to_bytes()),
             secret_key = hex::encode(node.key.to_bytes()),
             listen = DEFAULT_LISTEN,
+            data_dir = data_dir.replace('\\', "\\\\").replace('"', "\\\""),
             timeout_ms = fetch.timeout.as_millis(),
             max_response_bytes = fetch.max_response_bytes,
             max_requests = fetch.max_requests_per_activation,
@@ -223,14 +269,18 @@ max_request_bytes = {max_request_bytes}
             max_binary_bytes = node.max_binary_bytes,
             max_params_bytes = node.max_params_bytes,
             max_request_bytes = node.max_request_bytes,
+            running = node.concurrency.running,
+            waiting = node.concurrency.waiting,
+            wait_ms = node.concurrency.wait.as_millis(),
         )
     }
 
-    /// Writes a fresh configuration to `path`, readable by its owner alone; an existing file is
-    /// replaced only when `overwrite` is set. Returns the checked configuration.
-    pub fn write_new(path: &Path, overwrite: bool) -> Result<Self, ConfigError> {
-        let text = Self::generate();
-        let config = Self::parse(&text).expect("a generated configuration is valid");
+    /// Writes a fresh configuration to `path`, readable by its owner alone, with `data_dir`
+    /// (relative to the file's directory); an existing file is replaced only when `overwrite`
+    /// is set. Returns the checked configuration.
+    pub fn write_new(path: &Path, data_dir: &str, overwrite: bool) -> Result<Self, ConfigError> {
+        let text = Self::generate(data_dir);
+        Self::parse(&text).expect("a generated configuration is valid");
         let write_error = |source| ConfigError::Write {
             path: path.to_owned(),
             source,
@@ -261,7 +311,7 @@ max_request_bytes = {max_request_bytes}
         std::io::Write::write_all(&mut file, text.as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(write_error)?;
-        Ok(config)
+        Self::load(path)
     }
 }
 
@@ -303,16 +353,17 @@ mod tests {
 
     #[test]
     fn generated_configuration_reads_back_with_its_defaults() {
-        let text = Config::generate();
+        let text = Config::generate(DEFAULT_DATA_DIR);
         let config = Config::parse(&text).unwrap();
         assert_eq!(config.listen, default_listen());
         let defaults = NodeConfig::with_key(SecretKey::generate());
         assert_eq!(config.node.limits, defaults.limits);
         assert_eq!(config.node.fetch, defaults.fetch);
         assert_eq!(config.node.policy, defaults.policy);
+        assert_eq!(config.node.concurrency, defaults.concurrency);
         assert!(text.contains(&hex::encode(config.node.key.to_bytes())));
         assert_ne!(
-            Config::parse(&Config::generate())
+            Config::parse(&Config::generate(DEFAULT_DATA_DIR))
                 .unwrap()
                 .node
                 .key

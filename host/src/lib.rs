@@ -20,6 +20,7 @@
 //! values ⇄ JSON), [`runtime`] (wasmtime), [`imports`] (the services a machine imports),
 //! [`store`] (binaries and machines); [`ids`] and [`bls`] are shared with clients.
 
+pub mod admission;
 pub mod bls;
 pub mod config;
 pub mod doc_section;
@@ -33,7 +34,7 @@ pub mod runtime;
 pub mod store;
 pub mod values;
 
-pub use node::{CreateError, Node, NodeConfig};
+pub use node::{AddError, CreateError, Node, NodeConfig, NodeStats};
 
 /// The text of the `carol:machine` WIT package this node provides.
 pub const WIT: &str = include_str!("../../wit/machine.wit");

@@ -1,14 +1,17 @@
 //! A node: its configuration, what it holds, and the operations its routes and tools use.
 
+use crate::admission::{Admission, ConcurrencyLimits};
 use crate::bls::{PublicKey, SecretKey};
 use crate::ids::BinaryId;
 use crate::imports::Services;
 use crate::imports::http_fetch::{FetchLimits, HttpClient};
 use crate::policy::OutboundPolicy;
 use crate::runtime::{Binary, Limits, LoadError, Machine, Runtime};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Everything a node is configured with.
 #[derive(Debug, Clone)]
@@ -27,6 +30,10 @@ pub struct NodeConfig {
     pub max_params_bytes: usize,
     /// Largest activation request body, in bytes.
     pub max_request_bytes: usize,
+    /// Where binaries, machines and compiled code are kept; `None` keeps them in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Activations running and waiting at once.
+    pub concurrency: ConcurrencyLimits,
 }
 
 /// The publicly known development key's seed: signatures made with it prove nothing.
@@ -43,6 +50,8 @@ impl NodeConfig {
             max_binary_bytes: 64 * 1024 * 1024,
             max_params_bytes: 64 * 1024,
             max_request_bytes: 4 * 1024 * 1024,
+            data_dir: None,
+            concurrency: ConcurrencyLimits::default(),
         }
     }
 
@@ -71,7 +80,36 @@ pub struct Node {
 struct Inner {
     runtime: Runtime,
     store: Store,
+    admission: Admission,
     config: NodeConfig,
+    stats: Stats,
+}
+
+/// What the node did since it started, for `GET /healthz`.
+#[derive(Default)]
+struct Stats {
+    compiled: AtomicU64,
+    cache_loads: AtomicU64,
+}
+
+/// Counts of what the node did since it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct NodeStats {
+    /// Components compiled to machine code (uploads, and restarts without a usable cache entry).
+    pub compiled: u64,
+    /// Components loaded from the compiled-code cache instead.
+    pub cache_loads: u64,
+}
+
+/// Why a binary cannot be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The component cannot run on this node.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// It could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why a machine cannot be created.
@@ -88,23 +126,95 @@ pub enum CreateError {
         /// The limit.
         limit: usize,
     },
+    /// It could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl Node {
-    /// A node with nothing on it yet.
+    /// A node with what its data directory holds (nothing, the first time). Binaries are
+    /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
         let services = Services::new(
             config.key.clone(),
             HttpClient::new(config.policy.clone(), config.fetch.clone()),
         );
         let runtime = Runtime::new(services, config.limits.clone())?;
-        Ok(Self {
+        let store = Store::open(config.data_dir.as_deref())?;
+        let node = Self {
             inner: Arc::new(Inner {
                 runtime,
-                store: Store::default(),
+                store,
+                admission: Admission::new(config.concurrency.clone()),
                 config,
+                stats: Stats::default(),
             }),
-        })
+        };
+        node.restore()?;
+        Ok(node)
+    }
+
+    /// Serves what the store holds.
+    fn restore(&self) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        for (id, bytes) in store.stored_binaries()? {
+            match self.compiled(&id, &bytes) {
+                Ok(binary) => {
+                    store.insert_binary(binary);
+                }
+                // Kept on disk: a node that provides its imports again will serve it.
+                Err(error) => {
+                    tracing::error!(binary = %id, %error, "a stored binary cannot run on this node; its machines are not served")
+                }
+            }
+        }
+        for (id, stored) in store.stored_machines()? {
+            match store.binary(&stored.binary) {
+                Some(binary) => {
+                    store.insert_machine(Machine::new(binary, stored.params));
+                }
+                None => {
+                    tracing::error!(machine = %id, binary = %stored.binary, "a stored machine's binary is not served; the machine is not either")
+                }
+            }
+        }
+        let (binaries, machines) = store.counts();
+        if binaries + machines > 0 {
+            tracing::info!(binaries, machines, "restored from the data directory");
+        }
+        Ok(())
+    }
+
+    /// A stored binary, from the compiled-code cache if it holds a usable entry, else compiled
+    /// (and cached) again.
+    fn compiled(&self, id: &BinaryId, bytes: &[u8]) -> Result<Binary, AddError> {
+        let runtime = &self.inner.runtime;
+        let store = &self.inner.store;
+        let key = runtime.cache_key(id);
+        if let Some(component) = store
+            .compiled(&key)?
+            .and_then(|code| runtime.deserialize(&code))
+        {
+            self.inner.stats.cache_loads.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(binary = %id, "loaded compiled code from the cache");
+            return Ok(runtime.prepare(bytes, &component)?);
+        }
+        let component = runtime.compile(bytes)?;
+        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(binary = %id, "compiled (no usable cache entry)");
+        let binary = runtime.prepare(bytes, &component)?;
+        if let Some(code) = runtime.serialize(&component) {
+            store.put_compiled(&key, &code)?;
+        }
+        Ok(binary)
+    }
+
+    /// What the node did since it started.
+    pub fn stats(&self) -> NodeStats {
+        NodeStats {
+            compiled: self.inner.stats.compiled.load(Ordering::Relaxed),
+            cache_loads: self.inner.stats.cache_loads.load(Ordering::Relaxed),
+        }
     }
 
     /// The node's public key.
@@ -122,22 +232,38 @@ impl Node {
         &self.inner.runtime
     }
 
+    /// The turnstile activations pass to run.
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
+    }
+
     /// The binaries and machines held.
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
 
-    /// Compiles and checks a component and keeps it; returns it and whether it is new.
-    /// Compiling takes a while: call this off the async executor.
-    pub fn add_binary(&self, bytes: &[u8]) -> Result<(Arc<Binary>, bool), LoadError> {
-        if let Some(existing) = self.inner.store.binary(&BinaryId::of(bytes)) {
+    /// Compiles and checks a component and stores it, with its compiled code, before it is
+    /// served; returns it and whether it is new. Compiling and syncing to disk take a while:
+    /// call this off the async executor.
+    pub fn add_binary(&self, bytes: &[u8]) -> Result<(Arc<Binary>, bool), AddError> {
+        let store = &self.inner.store;
+        let id = BinaryId::of(bytes);
+        if let Some(existing) = store.binary(&id) {
             return Ok((existing, false));
         }
-        let binary = self.inner.runtime.load(bytes)?;
-        Ok(self.inner.store.insert_binary(binary))
+        let runtime = &self.inner.runtime;
+        let component = runtime.compile(bytes)?;
+        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        let binary = runtime.prepare(bytes, &component)?;
+        let key = runtime.cache_key(&id);
+        let code = runtime.serialize(&component);
+        store.put_binary(&id, bytes, code.as_deref().map(|code| (&key, code)))?;
+        Ok((store.insert_binary(binary), true))
     }
 
-    /// Creates the machine of a stored binary with `params`; returns it and whether it is new.
+    /// Creates the machine of a stored binary with `params` and stores it before it is
+    /// served; returns it and whether it is new. Syncing to disk takes a while: call this off
+    /// the async executor.
     pub fn create_machine(
         &self,
         binary: &BinaryId,
@@ -150,15 +276,16 @@ impl Node {
                 limit,
             });
         }
-        let binary = self
-            .inner
-            .store
+        let store = &self.inner.store;
+        let binary = store
             .binary(binary)
             .ok_or(CreateError::UnknownBinary(*binary))?;
-        Ok(self
-            .inner
-            .store
-            .insert_machine(Machine::new(binary, params)))
+        let machine = Machine::new(binary, params);
+        if let Some(existing) = store.machine(&machine.id()) {
+            return Ok((existing, false));
+        }
+        store.put_machine(&machine)?;
+        Ok((store.insert_machine(machine), true))
     }
 
     /// Serves the HTTP API on `listener` until the process ends.

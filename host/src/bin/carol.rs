@@ -1,13 +1,13 @@
 //! `carol`: the Carol node.
 
 use anyhow::Context;
-use carol_host::bls::SecretKey;
-use carol_host::config::{Config, DEFAULT_LISTEN};
-use carol_host::{Node, NodeConfig};
+use carol_host::Node;
+use carol_host::config::{Config, DEFAULT_DATA_DIR};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// A Carol node: runs uploaded machines and serves their activations over HTTP.
 #[derive(Parser)]
@@ -28,9 +28,10 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Serve the HTTP API.
+    /// Serve the HTTP API. Without --cfg, uses ./carol-data/carol.toml, created with a fresh
+    /// key on the first start.
     Run {
-        /// Where to listen [default: the configuration's `listen`, or 127.0.0.1:8000].
+        /// Where to listen [default: the configuration's `listen`].
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
         /// Let machines fetch from loopback addresses (for local development and tests).
@@ -69,7 +70,7 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn config_gen(path: &Path, force: bool) -> anyhow::Result<()> {
-    let config = Config::write_new(path, force)?;
+    let config = Config::write_new(path, DEFAULT_DATA_DIR, force)?;
     eprintln!(
         "wrote {} (readable by you alone)\npublic key: {}\nrun the node with: carol run --cfg {}",
         path.display(),
@@ -84,21 +85,15 @@ async fn run(
     listen: Option<SocketAddr>,
     allow_loopback: bool,
 ) -> anyhow::Result<()> {
-    let (mut config, configured_listen) = match cfg {
-        Some(path) => {
-            let config = Config::load(path)?;
-            warn_if_readable_by_others(path);
-            (config.node, config.listen)
-        }
-        None => {
-            tracing::warn!(
-                "no --cfg given: signing with a fresh key that lasts until this node stops; \
-                 write a configuration with `carol config-gen --cfg FILE`"
-            );
-            let listen = DEFAULT_LISTEN.parse().expect("the default address parses");
-            (NodeConfig::with_key(SecretKey::generate()), listen)
-        }
+    let path = match cfg {
+        Some(path) => path.to_owned(),
+        None => default_configuration()?,
     };
+    let Config {
+        node: mut config,
+        listen: configured_listen,
+    } = Config::load(&path)?;
+    warn_if_readable_by_others(&path);
     config.policy.allow_loopback |= allow_loopback;
     let listen = listen.unwrap_or(configured_listen);
     let node = Node::new(config).context("cannot start the node's runtime")?;
@@ -109,16 +104,71 @@ async fn run(
         url = %format!("http://{}", listener.local_addr()?),
         public_key = %hex::encode(node.public_key().to_bytes()),
         allow_loopback = node.config().policy.allow_loopback,
+        data_dir = %node.config().data_dir.as_deref().unwrap_or(Path::new("(memory)")).display(),
         "serving"
     );
-    let shutdown = async {
-        if tokio::signal::ctrl_c().await.is_err() {
+    // In-flight activations end within their own time limit; give them that, and a little more.
+    let grace = node.config().limits.activation_timeout + Duration::from_secs(5);
+    let (stopping, stopped) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        let signal = stop_signal().await;
+        tracing::info!(
+            signal,
+            grace_ms = grace.as_millis() as u64,
+            "stopping: no new connections; letting requests in flight finish"
+        );
+        let _ = stopping.send(());
+    };
+    let serving = node.serve_until(listener, shutdown);
+    let deadline = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
             std::future::pending::<()>().await;
         }
     };
-    node.serve_until(listener, shutdown)
-        .await
-        .context("the node stopped serving")
+    tokio::select! {
+        served = serving => served.context("the node stopped serving")?,
+        () = deadline => tracing::warn!("requests still in flight after the grace period were cut off"),
+    }
+    // Every write was committed and synced before it was answered: nothing is left to flush.
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM; returns which.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => "SIGINT",
+        // No signal can be watched: serve until killed.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// `./carol-data/carol.toml`, written with a fresh key on the first start.
+fn default_configuration() -> anyhow::Result<PathBuf> {
+    let dir = Path::new(DEFAULT_DATA_DIR);
+    let path = dir.join("carol.toml");
+    if !path.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        Config::write_new(&path, ".", false)?;
+        tracing::info!(
+            config = %path.display(),
+            "first start without --cfg: created the data directory with a configuration and a fresh key; later starts here use them"
+        );
+    }
+    Ok(path)
 }
 
 /// The secret key is in the file: say so when others can read it.

@@ -85,7 +85,10 @@ async fn run(
     index: usize,
     args: Vec<Val>,
 ) -> Result<Response, ApiError> {
-    let result = node.runtime().activate(machine, index, &args).await?;
+    let turn = node.admission().enter().await?;
+    let result = node.runtime().activate(machine, index, &args).await;
+    drop(turn);
+    let result = result?;
     let status = if matches!(result, Some(Val::Result(Err(_)))) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -65,9 +65,19 @@ pub(super) async fn create_machine(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let binary = find(&node, &id)?;
     let params = read_body(body, node.config().max_params_bytes, "params").await?;
-    let (machine, new) = node.create_machine(&binary.id(), params.to_vec())?;
+    let creator = node.clone();
+    let binary_id = binary.id();
+    let (machine, new) =
+        tokio::task::spawn_blocking(move || creator.create_machine(&binary_id, params.to_vec()))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("creating the machine failed: {e}"),
+                )
+            })??;
     if new {
-        tracing::info!(machine = %machine.id(), binary = %binary.id(), params = params.len(), "machine created");
+        tracing::info!(machine = %machine.id(), binary = %binary.id(), params = machine.params().len(), "machine created");
     }
     Ok((
         created(new),

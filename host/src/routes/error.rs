@@ -1,10 +1,12 @@
 //! Errors as the HTTP API answers them: a status and a JSON body with an `error` field.
 
-use crate::node::CreateError;
+use crate::admission::Busy;
+use crate::node::{AddError, CreateError};
 use crate::runtime::{ActivationError, LoadError};
+use crate::store::StoreError;
 use crate::values::ArgsError;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -14,6 +16,7 @@ pub struct ApiError {
     status: StatusCode,
     message: String,
     details: Map<String, Value>,
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -23,6 +26,7 @@ impl ApiError {
             status,
             message: message.into(),
             details: Map::new(),
+            retry_after: None,
         }
     }
 
@@ -43,7 +47,13 @@ impl IntoResponse for ApiError {
         let mut body = Map::new();
         body.insert("error".into(), Value::String(self.message));
         body.extend(self.details);
-        (self.status, Json(Value::Object(body))).into_response()
+        let mut response = (self.status, Json(Value::Object(body))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -53,11 +63,39 @@ impl From<LoadError> for ApiError {
     }
 }
 
+impl From<Busy> for ApiError {
+    fn from(error: Busy) -> Self {
+        let mut answer = Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
+        answer.retry_after = Some(1);
+        answer
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "storing failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the node could not store this ({error}); nothing was stored: try again later"),
+        )
+    }
+}
+
+impl From<AddError> for ApiError {
+    fn from(error: AddError) -> Self {
+        match error {
+            AddError::Load(error) => error.into(),
+            AddError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<CreateError> for ApiError {
     fn from(error: CreateError) -> Self {
         let status = match error {
             CreateError::UnknownBinary(_) => StatusCode::NOT_FOUND,
             CreateError::ParamsTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            CreateError::Store(error) => return error.into(),
         };
         Self::new(status, error.to_string())
     }
@@ -98,6 +136,17 @@ impl From<ActivationError> for ApiError {
                     .with("panic", panic)
                     .with("trap", trap)
                     .with("stderr", stderr)
+            }
+            ActivationError::MemoryLimit {
+                machine,
+                activation,
+                limit,
+            } => {
+                tracing::warn!(%machine, activation, limit, "activation hit the memory limit");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+                    .with("limit_bytes", json!(limit))
             }
             ActivationError::Timeout {
                 machine,

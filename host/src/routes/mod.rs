@@ -3,6 +3,7 @@
 //! | route | does |
 //! | --- | --- |
 //! | `GET /` | the node's public key and what a client needs to know |
+//! | `GET /healthz` | 200 while serving, with counts |
 //! | `POST /binaries` | stores a component |
 //! | `GET /binaries/{id}` | describes its activations |
 //! | `POST /binaries/{id}` | creates a machine with the body as params |
@@ -19,12 +20,17 @@ pub use error::ApiError;
 use crate::Node;
 use crate::bls::DST;
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 
 /// How many ids a "not found" answer lists at most.
 const LISTED_IDS: usize = 100;
@@ -47,8 +53,10 @@ pub fn router(node: Node) -> Router {
             "/machines/{id}/http/{*name}",
             get(activate::by_query).post(activate::by_json),
         )
+        .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(request_span))
         .with_state(node)
 }
 
@@ -76,6 +84,37 @@ async fn root(State(node): State<Node>) -> Json<Value> {
     }))
 }
 
+/// `GET /healthz`: 200 while the node serves, with what it holds and does.
+async fn healthz(State(node): State<Node>) -> Json<Value> {
+    let (binaries, machines) = node.store().counts();
+    let (running, waiting) = node.admission().load();
+    Json(json!({
+        "status": "ok",
+        "binaries": binaries,
+        "machines": machines,
+        "activations": { "running": running, "waiting": waiting },
+        "compiled": node.stats(),
+    }))
+}
+
+/// Gives every request an id, on every log line made while serving it (guest output
+/// included) and in the `x-request-id` answer header, so one activation's lines can be found.
+async fn request_span(request: Request, next: Next) -> Response {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = format!("{:x}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -85,6 +124,7 @@ async fn not_found(uri: Uri) -> ApiError {
         "routes",
         json!([
             "GET /",
+            "GET /healthz",
             "POST /binaries",
             "GET /binaries/{id}",
             "POST /binaries/{id}",

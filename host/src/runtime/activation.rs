@@ -1,13 +1,14 @@
 //! Running one activation: a fresh store and instance, the call, and what became of it.
 
+use super::Runtime;
 use super::binary::Binary;
-use super::{EPOCH_TICK, Runtime};
 use crate::ids::{BinaryId, MachineId};
 use crate::imports::MachineContext;
 use std::sync::Arc;
 use std::time::Duration;
+use std::time::Instant;
 use wasmtime::component::{ResourceTable, Val};
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -16,7 +17,43 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) machine: MachineContext,
-    limits: StoreLimits,
+    limits: MemoryLimit,
+}
+
+/// Bounds an instance's linear memory, and remembers whether the guest ran into the bound, so
+/// that the error can say so.
+struct MemoryLimit {
+    bytes: usize,
+    hit: bool,
+}
+
+/// Table elements one instance may grow to; far beyond what compiled Rust needs.
+const TABLE_ELEMENTS: usize = 1_000_000;
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.bytes {
+            self.hit = true;
+            // Trap rather than fail the growth: a guest's allocator would abort with a message
+            // that does not name the node's limit.
+            wasmtime::bail!("memory limit of {} bytes reached", self.bytes);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= TABLE_ELEMENTS)
+    }
 }
 
 impl WasiView for HostState {
@@ -86,6 +123,18 @@ pub enum ActivationError {
         stderr: String,
     },
     /// The activation ran past its time limit.
+    /// The instance tried to grow its memory past the node's limit.
+    #[error(
+        "machine {machine} hit the memory limit of {limit} bytes per instance in activation `{activation}`"
+    )]
+    MemoryLimit {
+        /// The machine.
+        machine: MachineId,
+        /// The activation.
+        activation: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     #[error(
         "machine {machine} did not finish activation `{activation}` within the {limit:?} limit"
     )]
@@ -124,21 +173,24 @@ impl Runtime {
                 services: self.services.clone(),
                 fetches: 0,
             },
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: MemoryLimit {
+                bytes: self.limits.memory_bytes,
+                hit: false,
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let ticks = self
-            .limits
-            .activation_timeout
-            .as_millis()
-            .div_ceil(EPOCH_TICK.as_millis())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // At every epoch tick, guest code either yields to the executor, so that a busy
+        // machine never holds a worker thread away from other requests, or, past its time, stops.
+        let deadline = Instant::now() + self.limits.activation_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
 
         let binary = &machine.binary;
         let call = async {
@@ -165,6 +217,11 @@ impl Runtime {
             Ok(Err(error)) if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
                 Err(timeout())
             }
+            Ok(Err(_)) if store.data().limits.hit => Err(ActivationError::MemoryLimit {
+                machine: machine.id,
+                activation: activation.name.clone(),
+                limit: self.limits.memory_bytes,
+            }),
             Ok(Err(error)) => {
                 let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
                 let trap = format!("{error:#}");

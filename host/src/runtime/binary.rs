@@ -6,6 +6,8 @@ use super::activation::HostState;
 use crate::doc_section::Docs;
 use crate::ids::BinaryId;
 use crate::values::{Activation, NamedTypes, Param, TypeDesc, UnsupportedType};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
@@ -78,6 +80,21 @@ impl Binary {
     }
 }
 
+/// Feeds what `Hash` writes into SHA-256, which, unlike std's hashers, is stable across
+/// processes and Rust versions, as a key stored on disk must be.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_be_bytes(digest[..8].try_into().expect("a digest has 8 bytes"))
+    }
+}
+
 /// The JSON description of a binary: `{"id": .., "activations": [..]}`.
 impl serde::Serialize for Binary {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -92,18 +109,28 @@ impl serde::Serialize for Binary {
 impl Runtime {
     /// Compiles `bytes` and checks that it can run on this node and be served over HTTP.
     pub fn load(&self, bytes: &[u8]) -> Result<Binary, LoadError> {
+        let component = self.compile(bytes)?;
+        self.prepare(bytes, &component)
+    }
+
+    /// Compiles a component to machine code.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
         match bytes.get(..8) {
             Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(LoadError::CoreModule),
             Some([0, b'a', b's', b'm', ..]) => {}
             _ => return Err(LoadError::NotWasm),
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))
+    }
+
+    /// Links a compiled component against the node's imports and reads its activations;
+    /// `bytes` are the component's own bytes, for its id and docs.
+    pub fn prepare(&self, bytes: &[u8], component: &Component) -> Result<Binary, LoadError> {
         let pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
-        let (mut activations, exports) = self.describe(&component)?;
+        let (mut activations, exports) = self.describe(component)?;
         if let Some(mut docs) = Docs::read(bytes) {
             for activation in &mut activations {
                 activation.docs = docs.activations.remove(&activation.name);
@@ -115,6 +142,31 @@ impl Runtime {
             activations,
             exports,
         })
+    }
+
+    /// The key of a binary's compiled code in the cache: another wasmtime version or engine
+    /// configuration gives another key, so it recompiles instead of loading foreign code.
+    pub fn cache_key(&self, binary: &BinaryId) -> [u8; 32] {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
+        let mut digest = hasher.0;
+        digest.update(binary.as_bytes());
+        digest.finalize().into()
+    }
+
+    /// wasmtime's serialized form of a compiled component, for the cache.
+    pub fn serialize(&self, component: &Component) -> Option<Vec<u8>> {
+        component.serialize().ok()
+    }
+
+    /// A component from its serialized form, or `None` if this engine cannot use it.
+    pub fn deserialize(&self, code: &[u8]) -> Option<Component> {
+        // SAFETY: the code comes from this node's own cache, written by `serialize` and checked
+        // against its SHA-256 when read back (`Store::compiled`); wasmtime itself refuses code
+        // from another version or configuration.
+        unsafe { Component::deserialize(&self.engine, code) }.ok()
     }
 
     /// Reads every exported function, at the top level or in an exported interface.

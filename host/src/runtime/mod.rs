@@ -14,7 +14,8 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
-/// How often the engine's epoch advances; activation deadlines are counted in these ticks.
+/// How often the engine's epoch advances: guest code yields to the executor, and is checked
+/// against its deadline, this often.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Bounds on what one activation may use.
