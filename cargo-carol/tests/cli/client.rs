@@ -228,7 +228,10 @@ fn call_prints_results_and_fails_on_err_results_and_http_errors() {
     };
     assert_eq!(json_of(&call(&["calc/mul", "a=6", "b=7"])), json!(42));
     assert_eq!(
-        json_of(&call(&["echo-record", r#"v={"x": 1, "y": -2, "label": "p"}"#])),
+        json_of(&call(&[
+            "echo-record",
+            r#"v={"x": 1, "y": -2, "label": "p"}"#
+        ])),
         json!({"x": 1, "y": -2, "label": "p"})
     );
     assert_eq!(

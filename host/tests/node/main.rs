@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod durability;
 mod errors;
 mod imports;
 mod oracle;

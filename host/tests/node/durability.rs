@@ -1,0 +1,367 @@
+//! The `carol` binary as an operator runs it: what it acknowledged survives `kill -9`, a
+//! restart serves from the compiled-code cache, a cut-off upload leaves nothing, SIGTERM lets
+//! requests in flight finish.
+
+use crate::harness::{TestNode, guest};
+use carol_host::NodeConfig;
+use carol_host::config::Config;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `carol config-gen --cfg DIR/carol.toml`, with `extra` appended to the `[limits]` section.
+fn configure(dir: &Path, limits: &str) -> PathBuf {
+    let cfg = dir.join("carol.toml");
+    let status = Command::new(env!("CARGO_BIN_EXE_carol"))
+        .args(["config-gen", "--cfg"])
+        .arg(&cfg)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(limits);
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+/// A running `carol`, killed with SIGKILL when dropped, its log collected.
+struct Carol {
+    url: String,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Carol {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Carol {
+    /// `carol run ARGS --listen 127.0.0.1:0` in `dir`, once it serves.
+    fn start(dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_carol"))
+            .arg("run")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let lines = log.clone();
+        // Drain the log for the node's whole life: a full pipe would block it.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(url) = line.split(" url=").nth(1) {
+                    let _ = tx.send(url.split_whitespace().next().unwrap_or("").to_owned());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("carol did not serve: {:#?}", log.lock().unwrap()));
+        Self { url, child, log }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    fn answer(response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let text = response.into_body().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap())
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        Self::answer(
+            Self::agent()
+                .get(&format!("{}{path}", self.url))
+                .call()
+                .unwrap(),
+        )
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        Self::answer(
+            Self::agent()
+                .post(&format!("{}{path}", self.url))
+                .send(body)
+                .unwrap(),
+        )
+    }
+}
+
+#[test]
+fn what_was_acknowledged_survives_kill_9_and_restart_serves_from_the_cache() {
+    let dir = scratch("durable");
+    let cfg = configure(&dir, "");
+    let cfg = cfg.to_str().unwrap();
+    let component = guest("all-types");
+
+    let node = Carol::start(&dir, &["--cfg", cfg]);
+    let (status, body) = node.post("/binaries", &component);
+    assert_eq!(status, 201, "{body}");
+    let binary = body["id"].as_str().unwrap().to_owned();
+    let mut machines = Vec::new();
+    for params in [&b""[..], b"p1", b"\x00\xff"] {
+        let (status, body) = node.post(&format!("/binaries/{binary}"), params);
+        assert_eq!(status, 201, "{body}");
+        machines.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let calls = [
+        "whoami",
+        "calc/mul?a=6&b=7",
+        "sign?message=c0ffee",
+        "echo-u64?v=18446744073709551615",
+    ];
+    let answers = |node: &Carol| -> Vec<(u16, Value)> {
+        machines
+            .iter()
+            .flat_map(|m| {
+                calls
+                    .iter()
+                    .map(move |c| node.get(&format!("/machines/{m}/activate/{c}")))
+            })
+            .collect()
+    };
+    let before = answers(&node);
+    assert!(
+        before.iter().all(|(status, _)| *status == 200),
+        "{before:?}"
+    );
+    let descriptions: Vec<Value> = machines
+        .iter()
+        .map(|m| node.get(&format!("/machines/{m}")).1)
+        .chain([node.get(&format!("/binaries/{binary}")).1])
+        .collect();
+    assert_eq!(
+        node.get("/healthz").1["compiled"],
+        json!({"compiled": 1, "cache_loads": 0})
+    );
+    drop(node); // SIGKILL: no chance to flush anything
+
+    let node = Carol::start(&dir, &["--cfg", cfg]);
+    let (_, health) = node.get("/healthz");
+    assert_eq!(health["binaries"], 1);
+    assert_eq!(health["machines"], 3);
+    assert_eq!(
+        health["compiled"],
+        json!({"compiled": 0, "cache_loads": 1}),
+        "the restart loads compiled code instead of compiling"
+    );
+    assert!(
+        node.log()
+            .iter()
+            .any(|l| l.contains("loaded compiled code from the cache") && l.contains(&binary)),
+        "{:#?}",
+        node.log()
+    );
+    let after: Vec<Value> = machines
+        .iter()
+        .map(|m| node.get(&format!("/machines/{m}")).1)
+        .chain([node.get(&format!("/binaries/{binary}")).1])
+        .collect();
+    assert_eq!(after, descriptions, "the same binaries, machines and ids");
+    assert_eq!(
+        answers(&node),
+        before,
+        "the same activations, signatures included"
+    );
+    // Uploading and creating again are no-ops that say so.
+    assert_eq!(node.post("/binaries", &component).0, 200);
+    assert_eq!(node.post(&format!("/binaries/{binary}"), b"p1").0, 200);
+}
+
+#[test]
+fn a_cut_off_upload_stores_nothing() {
+    let dir = scratch("cut-off");
+    let cfg = configure(&dir, "");
+    let cfg = cfg.to_str().unwrap();
+    let component = guest("all-types");
+    let node = Carol::start(&dir, &["--cfg", cfg]);
+
+    let address = node.url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "POST /binaries HTTP/1.1\r\nhost: {address}\r\ncontent-length: {}\r\n\r\n",
+        component.len()
+    )
+    .unwrap();
+    stream.write_all(&component[..component.len() / 2]).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(!answer.starts_with("HTTP/1.1 20"), "{answer}");
+    assert_eq!(node.get("/healthz").1["binaries"], 0);
+    drop(node);
+
+    let node = Carol::start(&dir, &["--cfg", cfg]);
+    assert_eq!(
+        node.get("/healthz").1["binaries"],
+        0,
+        "nothing half-written"
+    );
+    assert_eq!(node.post("/binaries", &component).0, 201);
+}
+
+#[test]
+fn a_cache_entry_the_engine_refuses_is_recompiled() {
+    let dir = scratch("bad-cache");
+    let mut config = NodeConfig::development();
+    config.data_dir = Some(dir.clone());
+    let node = TestNode::start(config.clone());
+    let (binary, machine) = node.machine(&guest("all-types"), b"");
+    let id = binary.parse().unwrap();
+    let key = node.node.runtime().cache_key(&id);
+    // An entry whose checksum matches but which is not compiled code.
+    node.node
+        .store()
+        .put_compiled(&key, b"not machine code")
+        .unwrap();
+    drop(node);
+
+    let node = TestNode::start(config);
+    assert_eq!(node.node.stats().compiled, 1);
+    assert_eq!(node.node.stats().cache_loads, 0);
+    let (status, body) = node.get(&format!("/machines/{machine}/activate/calc/mul?a=2&b=3"));
+    assert_eq!((status, body), (200, json!(6)));
+    drop(node);
+    // The recompiled code replaced the bad entry.
+    let node = TestNode::start({
+        let mut config = NodeConfig::development();
+        config.data_dir = Some(dir);
+        config
+    });
+    assert_eq!(node.node.stats().cache_loads, 1);
+}
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
+    let dir = scratch("sigterm");
+    let cfg = configure(&dir, "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "activation_timeout_ms = 30000",
+        "activation_timeout_ms = 1500",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let mut node = Carol::start(&dir, &["--cfg", cfg.to_str().unwrap()]);
+    let (_, machine) = {
+        let (_, body) = node.post("/binaries", &guest("all-types"));
+        let binary = body["id"].as_str().unwrap().to_owned();
+        let (_, body) = node.post(&format!("/binaries/{binary}"), b"");
+        (binary, body["id"].as_str().unwrap().to_owned())
+    };
+    // A request that runs until its time limit, in flight when the signal comes.
+    let url = format!("{}/machines/{machine}/activate/spin", node.url);
+    let in_flight =
+        std::thread::spawn(move || Carol::answer(Carol::agent().get(&url).call().unwrap()));
+    while node.get("/healthz").1["activations"]["running"] != 1 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &node.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (status, body) = in_flight.join().unwrap();
+    assert_eq!(status, 504, "the request in flight got its answer: {body}");
+    let exit = node.child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "{:#?}", node.log());
+    assert!(node.log().iter().any(|l| l.contains("SIGTERM")));
+    assert!(std::net::TcpStream::connect(node.url.trim_start_matches("http://")).is_err());
+}
+
+#[test]
+fn first_start_without_cfg_creates_its_data_directory_and_key_and_keeps_them() {
+    let dir = scratch("no-cfg");
+    let first = Carol::start(&dir, &[]);
+    let key = first.get("/").1["public_key"].clone();
+    let (_, body) = first.post("/binaries", &guest("all-types"));
+    let binary = body["id"].as_str().unwrap().to_owned();
+    assert!(
+        first.log().iter().any(|l| l.contains("first start")),
+        "it says so: {:#?}",
+        first.log()
+    );
+    drop(first);
+    let cfg = dir.join("carol-data").join("carol.toml");
+    let config = Config::load(&cfg).unwrap();
+    assert_eq!(
+        config.node.data_dir.as_deref(),
+        Some(dir.join("carol-data").join(".").as_path())
+    );
+    assert!(dir.join("carol-data").join("carol.redb").is_file());
+
+    let second = Carol::start(&dir, &[]);
+    assert_eq!(second.get("/").1["public_key"], key, "the same key");
+    assert_eq!(second.get(&format!("/binaries/{binary}")).0, 200);
+    assert!(!second.log().iter().any(|l| l.contains("first start")));
+}
+
+#[test]
+fn every_line_of_an_activation_carries_its_request_id_and_no_line_the_key() {
+    let dir = scratch("request-ids");
+    let cfg = configure(&dir, "");
+    let secret = hex::encode(Config::load(&cfg).unwrap().node.key.to_bytes());
+    let node = Carol::start(&dir, &["--cfg", cfg.to_str().unwrap()]);
+    let (_, body) = node.post("/binaries", &guest("all-types"));
+    let binary = body["id"].as_str().unwrap().to_owned();
+    let (_, body) = node.post(&format!("/binaries/{binary}"), b"");
+    let machine = body["id"].as_str().unwrap().to_owned();
+    let response = Carol::agent()
+        .get(&format!(
+            "{}/machines/{machine}/activate/log?message=marker-42",
+            node.url
+        ))
+        .call()
+        .unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut lines = Vec::new();
+    for _ in 0..500 {
+        lines = node
+            .log()
+            .into_iter()
+            .filter(|l| l.contains("marker-42"))
+            .collect();
+        if lines.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(lines.len(), 2, "{:#?}", node.log());
+    for line in &lines {
+        assert!(line.contains(&format!("request{{id={id} ")), "{line}");
+        assert!(line.contains(&machine), "{line}");
+    }
+    assert!(node.log().iter().all(|l| !l.contains(&secret)));
+}
