@@ -6,6 +6,7 @@
 
 use crate::bls::SecretKey;
 use crate::node::NodeConfig;
+use crate::policy::Rule;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,12 @@ struct File {
 struct HttpFetch {
     #[serde(default)]
     allow_loopback: bool,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    deny: Vec<String>,
+    #[serde(default)]
+    allow_only_listed: bool,
     timeout_ms: Option<u64>,
     max_response_bytes: Option<usize>,
     max_requests_per_activation: Option<u32>,
@@ -146,6 +153,20 @@ impl Config {
         node.data_dir = Some(file.data_dir);
         let fetch = file.http_fetch;
         node.policy.allow_loopback = fetch.allow_loopback;
+        node.policy.allow_only_listed = fetch.allow_only_listed;
+        let rules = |list: &str, entries: &[String]| {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    entry
+                        .parse::<Rule>()
+                        .map_err(|e| format!("http_fetch.{list}[{i}]: {e}"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        node.policy.allow = rules("allow", &fetch.allow)?;
+        node.policy.deny = rules("deny", &fetch.deny)?;
         set(
             &mut node.fetch.timeout,
             fetch.timeout_ms.map(Duration::from_millis),
@@ -222,10 +243,20 @@ data_dir = "{data_dir}"
 
 # Outbound HTTP from machines (the http-fetch import).
 [http_fetch]
-# Machines may reach public unicast addresses only. Loopback is for local
-# development and tests (`carol run --allow-loopback` turns it on too);
-# private, link-local, shared and multicast addresses are always refused.
+# Machines may reach public unicast addresses only, unless the lists below say
+# otherwise. Loopback is for local development and tests (`carol run
+# --allow-loopback` turns it on too); no allow entry opens it without this.
 allow_loopback = false
+# Destinations machines may reach besides public addresses, such as an internal
+# price server: host names ("prices.internal", "*.example.com" for subdomains),
+# addresses and networks ("10.1.2.3", "10.1.0.0/16", "2001:db8::/32"), each
+# optionally with a port ("10.1.2.3:8080", "[2001:db8::1]:8443"; no port or
+# ":*" is any port). Host names are trusted for whatever they resolve to.
+allow = []
+# Destinations machines may never reach, whatever else allows them; same forms.
+deny = []
+# true: machines may reach only what `allow` lists, not every public address.
+allow_only_listed = false
 # Time for one request, redirects included, in milliseconds.
 timeout_ms = {timeout_ms}
 # Largest response body a machine may receive, in bytes.
@@ -383,6 +414,66 @@ mod tests {
         assert_eq!(hex::encode(config.node.key.to_bytes()), key);
         assert_eq!(config.node.fetch.timeout, Duration::from_millis(1500));
         assert!(!config.node.policy.allow_loopback);
+    }
+
+    #[test]
+    fn outbound_lists_are_read() {
+        let key = hex::encode(SecretKey::generate().to_bytes());
+        let config = Config::parse(&format!(
+            r#"secret_key = "{key}"
+[http_fetch]
+allow = ["10.1.2.3:8080", "*.prices.internal", "[fd00::7]:443"]
+deny = ["api.example.com", "203.0.113.0/24"]
+allow_only_listed = true
+"#
+        ))
+        .unwrap();
+        let policy = &config.node.policy;
+        assert!(policy.allow_only_listed && !policy.allow_loopback);
+        let written = |rules: &[Rule]| rules.iter().map(Rule::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            written(&policy.allow),
+            ["10.1.2.3:8080", "*.prices.internal", "[fd00::7]:443"]
+        );
+        assert_eq!(written(&policy.deny), ["api.example.com", "203.0.113.0/24"]);
+        let to = |ip: &str, port| SocketAddr::new(ip.parse().unwrap(), port);
+        assert_eq!(policy.check(None, to("10.1.2.3", 8080)), Ok(()));
+        assert!(policy.check(None, to("10.1.2.3", 8081)).is_err());
+        assert!(
+            policy
+                .check(Some("api.example.com"), to("8.8.8.8", 443))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_list_entries_are_named() {
+        let key = hex::encode(SecretKey::generate().to_bytes());
+        for (lists, named) in [
+            (
+                r#"allow = ["10.1.2.3", "example.com", "10.0.0.1/8"]"#,
+                "http_fetch.allow[2]: `10.0.0.1/8`: 10.0.0.1 has bits set past the /8 prefix; \
+                 the network is 10.0.0.0/8",
+            ),
+            (
+                r#"deny = ["example.com:http"]"#,
+                "http_fetch.deny[0]: `example.com:http`: the port `http` is not a number",
+            ),
+            (
+                r#"deny = ["2130706433"]"#,
+                "http_fetch.deny[0]: `2130706433`: write the address as 127.0.0.1",
+            ),
+            (r#"deny = [80]"#, "`http_fetch.deny`"),
+            (r#"deny = "example.com""#, "`http_fetch.deny`"),
+            (
+                "allow_only_listed = \"yes\"",
+                "`http_fetch.allow_only_listed`",
+            ),
+        ] {
+            let text = format!("secret_key = \"{key}\"\n[http_fetch]\n{lists}\n");
+            let error = Config::parse(&text).unwrap_err();
+            assert!(error.contains(named), "{lists} gave {error:?}");
+        }
     }
 
     #[test]

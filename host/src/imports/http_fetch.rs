@@ -6,7 +6,7 @@
 
 use super::MachineContext;
 use super::bindings::carol::machine::http_fetch::{Error, Host, Method, Request, Response};
-use crate::policy::OutboundPolicy;
+use crate::policy::{OutboundPolicy, host_address};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HOST, HeaderName, HeaderValue, LOCATION, USER_AGENT};
@@ -119,17 +119,28 @@ impl HttpClient {
         target: &Target,
         request: &Request,
     ) -> Result<hyper::Response<Incoming>, Error> {
-        let addrs: Vec<SocketAddr> = match target.host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, target.port)],
-            Err(_) => tokio::net::lookup_host((target.host.as_str(), target.port))
-                .await
-                .map_err(|e| Error::Connection(format!("cannot resolve `{}`: {e}", target.host)))?
-                .collect(),
+        let deny = |reason| Error::Denied(format!("`{}`: {reason}", target.host));
+        let addrs: Vec<SocketAddr> = match target.ip {
+            Some(ip) => vec![SocketAddr::new(ip, target.port)],
+            None => {
+                self.policy
+                    .check_name(&target.host, target.port)
+                    .map_err(deny)?;
+                tokio::net::lookup_host((target.host.as_str(), target.port))
+                    .await
+                    .map_err(|e| {
+                        Error::Connection(format!("cannot resolve `{}`: {e}", target.host))
+                    })?
+                    .collect()
+            }
         };
+        // Host name rules apply to names only: an address spelled in the URL has none.
+        let name = target.ip.is_none().then_some(target.host.as_str());
         let mut denied = None;
         let mut last_error = None;
         for addr in addrs {
-            if let Err(reason) = self.policy.check(addr.ip()) {
+            // The address checked is the address connected to: nothing is resolved again.
+            if let Err(reason) = self.policy.check(name, addr) {
                 denied.get_or_insert(reason);
                 continue;
             }
@@ -140,7 +151,7 @@ impl HttpClient {
         }
         Err(match (last_error, denied) {
             (Some(error), _) => Error::Connection(error),
-            (None, Some(reason)) => Error::Denied(format!("`{}`: {reason}", target.host)),
+            (None, Some(reason)) => deny(reason),
             (None, None) => Error::Connection(format!("`{}` resolves to no address", target.host)),
         })
     }
@@ -218,6 +229,8 @@ where
 struct Target {
     https: bool,
     host: String,
+    /// The address the host spells, in whatever numeric form; `None` for a name to resolve.
+    ip: Option<IpAddr>,
     port: u16,
     authority: String,
     path_and_query: String,
@@ -250,6 +263,7 @@ impl Target {
         }
         Ok(Self {
             https,
+            ip: host_address(&host).map_err(|why| invalid(&why))?,
             port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
             authority: authority
                 .as_str()
@@ -324,9 +338,13 @@ impl Host for MachineContext {
     async fn fetch(&mut self, request: Request) -> Result<Response, Error> {
         let limit = self.services.http.limits.max_requests_per_activation;
         if self.fetches >= limit {
-            return Err(Error::Denied(format!(
-                "an activation may make at most {limit} outbound requests"
-            )));
+            let reason = format!("an activation may make at most {limit} outbound requests");
+            // Logged once per activation: a machine that keeps calling must not flood the log.
+            if self.fetches == limit {
+                tracing::warn!(machine = %self.machine, "outbound request denied: {reason}");
+                self.fetches += 1;
+            }
+            return Err(Error::Denied(reason));
         }
         self.fetches += 1;
         let result = self.services.http.fetch(request).await;
@@ -356,12 +374,108 @@ mod tests {
         );
         let t = Target::parse("http://user:pw@example.com:81/").unwrap();
         assert_eq!(t.authority, "example.com:81");
-        for bad in ["ftp://example.com/", "/relative", "http://", "not a url"] {
+        assert_eq!(t.ip, None);
+        for bad in [
+            "ftp://example.com/",
+            "/relative",
+            "http://",
+            "not a url",
+            "http://1.2.3.4.5/",
+        ] {
             assert!(
                 matches!(Target::parse(bad), Err(Error::InvalidUrl(_))),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn numeric_hosts_are_addresses_not_names() {
+        for (url, ip) in [
+            ("http://2130706433/", "127.0.0.1"),
+            ("http://0x7f.1:8080/", "127.0.0.1"),
+            ("http://127.1.2.3/", "127.1.2.3"),
+            ("http://[::ffff:127.0.0.1]/", "::ffff:127.0.0.1"),
+            ("https://0xA9FEA9FE/latest/meta-data/", "169.254.169.254"),
+        ] {
+            let target = Target::parse(url).unwrap();
+            assert_eq!(target.ip, Some(ip.parse().unwrap()), "{url}");
+        }
+    }
+
+    /// A denied fetch is logged at warn with the machine id, and a machine that keeps calling
+    /// past its request limit is logged once, not once per call.
+    #[test]
+    fn denied_fetches_are_logged_with_the_machine_id() {
+        use crate::bls::SecretKey;
+        use crate::ids::{BinaryId, MachineId};
+        use crate::imports::Services;
+        use std::sync::Mutex;
+
+        struct Capture(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Capture {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || Capture(writer.clone()))
+            .with_ansi(false)
+            .finish();
+        let binary = BinaryId::of(b"component");
+        let machine = MachineId::of(&binary, b"");
+        let limits = FetchLimits {
+            max_requests_per_activation: 1,
+            ..FetchLimits::default()
+        };
+        let mut context = MachineContext {
+            machine,
+            binary,
+            params: Arc::from(&b""[..]),
+            services: Arc::new(Services::new(
+                SecretKey::generate(),
+                HttpClient::new(OutboundPolicy::default(), limits),
+            )),
+            fetches: 0,
+        };
+        let request = Request {
+            method: Method::Get,
+            url: "http://127.0.0.1:9/".to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(async {
+                for _ in 0..3 {
+                    let result = Host::fetch(&mut context, request.clone()).await;
+                    assert!(matches!(result, Err(Error::Denied(_))), "{result:?}");
+                }
+            })
+        });
+        let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        for line in &lines {
+            assert!(
+                line.contains("WARN") && line.contains(&format!("machine={machine}")),
+                "{line}"
+            );
+        }
+        assert!(
+            lines[0].contains("127.0.0.1 is a loopback address"),
+            "{log}"
+        );
+        assert!(lines[1].contains("at most 1 outbound requests"), "{log}");
     }
 
     #[test]

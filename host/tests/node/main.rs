@@ -8,4 +8,5 @@ mod durability;
 mod errors;
 mod imports;
 mod oracle;
+mod policy;
 mod values;
