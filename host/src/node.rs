@@ -191,10 +191,12 @@ impl Node {
         let runtime = &self.inner.runtime;
         let store = &self.inner.store;
         let key = runtime.cache_key(id);
-        if let Some(component) = store
-            .compiled(&key)?
-            .and_then(|code| runtime.deserialize(&code))
-        {
+        // The cache only saves time: an entry that cannot be read is compiled again.
+        let cached = store.compiled(&key).unwrap_or_else(|error| {
+            tracing::warn!(binary = %id, %error, "cannot read the compiled-code cache");
+            None
+        });
+        if let Some(component) = cached.and_then(|code| runtime.deserialize(&code)) {
             self.inner.stats.cache_loads.fetch_add(1, Ordering::Relaxed);
             tracing::info!(binary = %id, "loaded compiled code from the cache");
             return Ok(runtime.prepare(bytes, &component)?);

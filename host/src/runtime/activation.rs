@@ -2,6 +2,7 @@
 
 use super::Runtime;
 use super::binary::Binary;
+use super::output::OutputBuffer;
 use crate::ids::{BinaryId, MachineId};
 use crate::imports::MachineContext;
 use std::sync::Arc;
@@ -9,7 +10,6 @@ use std::time::Duration;
 use std::time::Instant;
 use wasmtime::component::{ResourceTable, Val};
 use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The data of one activation's store.
@@ -158,8 +158,8 @@ impl Runtime {
         args: &[Val],
     ) -> Result<Option<Val>, ActivationError> {
         let activation = &machine.binary.activations()[index];
-        let stdout = MemoryOutputPipe::new(self.limits.output_bytes);
-        let stderr = MemoryOutputPipe::new(self.limits.output_bytes);
+        let stdout = OutputBuffer::new(self.limits.output_bytes);
+        let stderr = OutputBuffer::new(self.limits.output_bytes);
         let state = HostState {
             wasi: WasiCtx::builder()
                 .stdout(stdout.clone())
@@ -204,8 +204,8 @@ impl Runtime {
         };
         // Epoch interruption stops guest code; the timeout also covers time spent in host calls.
         let outcome = tokio::time::timeout(self.limits.activation_timeout, call).await;
-        log_output(machine.id, &activation.name, "stdout", &stdout.contents());
-        log_output(machine.id, &activation.name, "stderr", &stderr.contents());
+        log_output(machine.id, &activation.name, "stdout", &stdout);
+        log_output(machine.id, &activation.name, "stderr", &stderr);
         let timeout = || ActivationError::Timeout {
             machine: machine.id,
             activation: activation.name.clone(),
@@ -223,7 +223,7 @@ impl Runtime {
                 limit: self.limits.memory_bytes,
             }),
             Ok(Err(error)) => {
-                let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
+                let stderr = String::from_utf8_lossy(&stderr.contents().0).into_owned();
                 let trap = format!("{error:#}");
                 Err(ActivationError::Trap {
                     machine: machine.id,
@@ -238,8 +238,12 @@ impl Runtime {
 }
 
 /// Sends what a guest printed to the node's log, a line at a time, tagged with the machine.
-fn log_output(machine: MachineId, activation: &str, stream: &str, bytes: &[u8]) {
-    for line in String::from_utf8_lossy(bytes)
+fn log_output(machine: MachineId, activation: &str, stream: &str, output: &OutputBuffer) {
+    let (bytes, dropped) = output.contents();
+    if dropped > 0 {
+        tracing::warn!(target: "carol::guest", %machine, activation, stream, dropped, "output past the node's limit was dropped");
+    }
+    for line in String::from_utf8_lossy(&bytes)
         .lines()
         .filter(|line| !line.is_empty())
     {

@@ -3,6 +3,7 @@
 
 mod activation;
 mod binary;
+mod output;
 
 pub use activation::{ActivationError, Machine};
 pub use binary::{Binary, LoadError};
