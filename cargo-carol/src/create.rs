@@ -4,6 +4,7 @@ use crate::activations;
 use crate::client::{Client, NodeUrl};
 use crate::outln;
 use crate::source::Source;
+use crate::upload;
 use anyhow::{Context, bail};
 use carol_host::ids::BinaryId;
 use std::path::PathBuf;
@@ -48,18 +49,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             }
             id
         }
-        None => {
-            let (path, bytes) = args.source.load(quiet)?;
-            if !quiet {
-                eprintln!(
-                    "   Uploading {} ({} bytes) to {}",
-                    path.display(),
-                    bytes.len(),
-                    client.base()
-                );
-            }
-            client.upload(&bytes)?
-        }
+        None => upload::upload(&client, &args.source, quiet)?,
     };
     let machine = client.create(&binary, &params)?;
     if quiet {

@@ -3,6 +3,7 @@
 use crate::client::{Client, NodeUrl};
 use crate::outln;
 use crate::source::Source;
+use carol_host::ids::BinaryId;
 
 /// Arguments of `cargo carol upload`.
 #[derive(clap::Args)]
@@ -16,7 +17,20 @@ pub struct Args {
 /// Uploads the component and prints its binary id, checked against its SHA-256.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let client = Client::new(&args.node)?;
-    let (path, bytes) = args.source.load(quiet)?;
+    let id = upload(&client, &args.source, quiet)?;
+    if quiet {
+        outln!("{id}");
+    } else {
+        outln!("binary id   {id}");
+        outln!("binary      {}/binaries/{id}", client.base());
+    }
+    Ok(())
+}
+
+/// Builds or reads the component, uploads it with progress on stderr, and returns its id
+/// (checked against its SHA-256).
+pub fn upload(client: &Client, source: &Source, quiet: bool) -> anyhow::Result<BinaryId> {
+    let (path, bytes) = source.load(quiet)?;
     if !quiet {
         eprintln!(
             "   Uploading {} ({} bytes) to {}",
@@ -25,12 +39,5 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             client.base()
         );
     }
-    let id = client.upload(&bytes)?;
-    if quiet {
-        outln!("{id}");
-    } else {
-        outln!("binary id   {id}");
-        outln!("binary      {}/binaries/{id}", client.base());
-    }
-    Ok(())
+    client.upload(&bytes)
 }
