@@ -7,6 +7,7 @@ mod api;
 mod durability;
 mod errors;
 mod imports;
+mod limits;
 mod oracle;
 mod policy;
 mod values;

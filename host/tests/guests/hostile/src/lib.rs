@@ -1,0 +1,75 @@
+//! A test machine that misbehaves in every way a machine can, to prove the node's limits, and
+//! one well-behaved activation to prove the node is fine afterwards.
+
+carol_guest::generate!({ world: "hostile" });
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const MIB: usize = 1024 * 1024;
+
+/// Lives as long as the instance does.
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+struct Hostile;
+
+impl Guest for Hostile {
+    #[allow(clippy::empty_loop)]
+    fn spin() {
+        loop {}
+    }
+
+    fn allocate(megabytes: u32) -> u32 {
+        let mut memory = vec![0u8; megabytes as usize * MIB];
+        // Touch every page, so that nothing is left unused.
+        for (i, page) in memory.chunks_mut(4096).enumerate() {
+            page[0] = i as u8;
+        }
+        let memory = std::hint::black_box(memory);
+        memory.chunks(4096).fold(0u32, |sum, page| {
+            sum.wrapping_mul(31).wrapping_add(page[0].into())
+        })
+    }
+
+    fn fetch_flood(url: String, count: u32) -> Vec<String> {
+        (0..count)
+            .map(|_| match carol_guest::get(&url) {
+                Ok(response) => format!("ok {}", response.status),
+                Err(error) => format!("{error:?}"),
+            })
+            .collect()
+    }
+
+    fn huge_result(megabytes: u32) -> String {
+        "x".repeat(megabytes as usize * MIB)
+    }
+
+    fn shout(bytes: u32) {
+        let mut line = [b'!'; 1024];
+        let mut stdout = std::io::stdout().lock();
+        let mut written = 0;
+        while written < bytes as usize {
+            let n = (bytes as usize - written).min(line.len());
+            line[n - 1] = b'\n';
+            if let Err(error) = stdout.write_all(&line[..n]).and_then(|()| stdout.flush()) {
+                panic!("stdout refused a write after {written} bytes: {error}");
+            }
+            written += n;
+        }
+    }
+
+    fn nap(ms: u32) -> u32 {
+        std::thread::sleep(std::time::Duration::from_millis(ms.into()));
+        ms
+    }
+
+    fn echo(message: String) -> String {
+        message
+    }
+
+    fn count() -> u32 {
+        COUNTER.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+export!(Hostile);
