@@ -206,6 +206,7 @@ impl Runtime {
         let outcome = tokio::time::timeout(self.limits.activation_timeout, call).await;
         log_output(machine.id, &activation.name, "stdout", &stdout);
         log_output(machine.id, &activation.name, "stderr", &stderr);
+        let stderr_tail = stderr.tail();
         let timeout = || ActivationError::Timeout {
             machine: machine.id,
             activation: activation.name.clone(),
@@ -224,11 +225,12 @@ impl Runtime {
             }),
             Ok(Err(error)) => {
                 let stderr = String::from_utf8_lossy(&stderr.contents().0).into_owned();
+                let tail = String::from_utf8_lossy(&stderr_tail).into_owned();
                 let trap = format!("{error:#}");
                 Err(ActivationError::Trap {
                     machine: machine.id,
                     activation: activation.name.clone(),
-                    message: panic_message(&stderr).unwrap_or_else(|| trap.clone()),
+                    message: panic_message(&tail).unwrap_or_else(|| trap.clone()),
                     trap,
                     stderr,
                 })

@@ -13,6 +13,9 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 /// How much one write may carry; the guest's writes are split to fit.
 const WRITE_PERMIT: usize = 64 * 1024;
 
+/// How much of the end of the output is kept besides its beginning: a panic message comes last.
+const TAIL: usize = 8 * 1024;
+
 /// One output stream of one activation. Clones share the buffer.
 #[derive(Clone)]
 pub struct OutputBuffer {
@@ -24,6 +27,8 @@ pub struct OutputBuffer {
 struct Kept {
     bytes: Vec<u8>,
     dropped: usize,
+    /// The last bytes written, once more than `bytes` holds were written.
+    tail: Vec<u8>,
 }
 
 impl OutputBuffer {
@@ -41,12 +46,38 @@ impl OutputBuffer {
         (kept.bytes.clone(), kept.dropped)
     }
 
+    /// The last bytes written (at most 8 KiB): where a panic message is, however much came
+    /// before it.
+    pub fn tail(&self) -> Vec<u8> {
+        let kept = self.inner.lock().expect("output lock");
+        if kept.dropped == 0 {
+            let start = kept.bytes.len().saturating_sub(TAIL);
+            kept.bytes[start..].to_vec()
+        } else {
+            let start = kept.tail.len().saturating_sub(TAIL);
+            kept.tail[start..].to_vec()
+        }
+    }
+
     fn keep(&self, bytes: &[u8]) {
         let mut kept = self.inner.lock().expect("output lock");
         let room = self.capacity.saturating_sub(kept.bytes.len());
         let taken = room.min(bytes.len());
         kept.bytes.extend_from_slice(&bytes[..taken]);
         kept.dropped += bytes.len() - taken;
+        if taken < bytes.len() {
+            if kept.tail.is_empty() {
+                let start = kept.bytes.len().saturating_sub(TAIL);
+                let end = kept.bytes[start..].to_vec();
+                kept.tail = end;
+            }
+            kept.tail.extend_from_slice(&bytes[taken..]);
+            // Trimmed in halves, so each byte is moved a bounded number of times.
+            if kept.tail.len() > 2 * TAIL {
+                let excess = kept.tail.len() - TAIL;
+                kept.tail.drain(..excess);
+            }
+        }
     }
 }
 
@@ -122,5 +153,23 @@ mod tests {
         output.write(Bytes::from_static(b"hel")).unwrap();
         output.write(Bytes::from_static(b"lo world")).unwrap();
         assert_eq!(output.contents(), (b"hello".to_vec(), 6));
+        assert_eq!(output.tail(), b"hello world");
+    }
+
+    #[test]
+    fn keeps_the_end_of_a_long_output() {
+        let mut output = OutputBuffer::new(16);
+        for _ in 0..1000 {
+            output
+                .write(Bytes::from_static(b"0123456789abcdef"))
+                .unwrap();
+        }
+        output
+            .write(Bytes::from_static(b"panicked at: last words"))
+            .unwrap();
+        let tail = output.tail();
+        assert!(tail.len() <= TAIL);
+        assert!(tail.ends_with(b"panicked at: last words"));
+        assert_eq!(output.contents().0, b"0123456789abcdef");
     }
 }

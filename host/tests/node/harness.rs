@@ -167,3 +167,21 @@ impl Shared {
             .post_json(&format!("/machines/{}/activate/{name}", self.machine), body)
     }
 }
+
+/// Serves `app` on a free loopback port from a thread of its own; returns its base URL.
+pub fn serve_locally(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}

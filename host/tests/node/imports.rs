@@ -1,7 +1,7 @@
 //! The services a machine imports: signatures checked by an independent BLS implementation,
 //! identity, and outbound HTTP to a local server, allowed and denied.
 
-use crate::harness::{TestNode, guest, shared};
+use crate::harness::{TestNode, guest, serve_locally, shared};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::get;
@@ -68,31 +68,18 @@ fn guest_output_does_not_disturb_the_answer() {
 fn local_server() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let app = Router::new()
-                    .route("/price", get(|| async { "30264" }))
-                    .route(
-                        "/missing",
-                        get(|| async { (StatusCode::NOT_FOUND, "no such price") }),
-                    )
-                    .route(
-                        "/redirect",
-                        get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/price")]) }),
-                    )
-                    .route("/big", get(|| async { vec![b'x'; 9 * 1024 * 1024] }));
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        rx.recv().unwrap()
+        let app = Router::new()
+            .route("/price", get(|| async { "30264" }))
+            .route(
+                "/missing",
+                get(|| async { (StatusCode::NOT_FOUND, "no such price") }),
+            )
+            .route(
+                "/redirect",
+                get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/price")]) }),
+            )
+            .route("/big", get(|| async { vec![b'x'; 9 * 1024 * 1024] }));
+        serve_locally(app)
     })
 }
 

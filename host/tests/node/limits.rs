@@ -1,7 +1,7 @@
 //! Machines that misbehave meet the node's limits: each gets a clear JSON error, and the node
 //! keeps serving everyone else, during and after, losing nothing.
 
-use crate::harness::{TestNode, guest};
+use crate::harness::{TestNode, guest, serve_locally};
 use axum::Router;
 use axum::routing::get;
 use carol_host::NodeConfig;
@@ -211,35 +211,22 @@ fn a_huge_result_hits_the_memory_limit_and_a_large_one_is_returned_whole() {
 fn counting_server() -> (String, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let counted = count.clone();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let app = Router::new()
-                .route(
-                    "/count",
-                    get(move || async move {
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        "counted"
-                    }),
-                )
-                .route(
-                    "/stall",
-                    get(|| async {
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                        "too late"
-                    }),
-                );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                .unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (rx.recv().unwrap(), count)
+    let app = Router::new()
+        .route(
+            "/count",
+            get(move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                "counted"
+            }),
+        )
+        .route(
+            "/stall",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        );
+    (serve_locally(app), count)
 }
 
 #[test]
@@ -305,6 +292,13 @@ fn an_output_flood_is_cut_at_the_limit_and_the_node_stays_healthy() {
         node.call("shout", json!({"bytes": 10 * MIB})),
         (200, json!(null))
     );
+    // A panic after more stderr than is kept still gets its message into the answer.
+    let (status, body) = node.call(
+        "last-words",
+        json!({"bytes": 2 * MIB, "message": "final words 7"}),
+    );
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["panic"], "final words 7", "{body}");
     node.assert_healthy();
 }
 

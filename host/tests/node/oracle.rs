@@ -2,7 +2,7 @@
 //! loopback: signatures checked by an independent BLS implementation over messages rebuilt as
 //! `docs/oracle.md` describes them, the request it sends upstream, and every error it answers.
 
-use crate::harness::{TestNode, guest};
+use crate::harness::{TestNode, guest, serve_locally};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery};
@@ -98,24 +98,11 @@ static QUERIES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 fn mock() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let app = Router::new().route(
-                    "/{mode}/api/v1/instrument/compositeIndex",
-                    get(composite_index),
-                );
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                    .unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        rx.recv().unwrap()
+        let app = Router::new().route(
+            "/{mode}/api/v1/instrument/compositeIndex",
+            get(composite_index),
+        );
+        serve_locally(app)
     })
 }
 

@@ -1,7 +1,7 @@
 //! The outbound policy's allow- and deny-lists, end to end. Every destination here is a loopback
 //! address: nothing these tests do can reach another host, even if the policy were broken.
 
-use crate::harness::{TestNode, guest};
+use crate::harness::{TestNode, guest, serve_locally};
 use axum::Router;
 use axum::extract::Query;
 use axum::http::{StatusCode, header};
@@ -14,30 +14,23 @@ use std::collections::HashMap;
 /// Starts a local HTTP server on 127.0.0.1 and returns its port. `/price` answers `30264`;
 /// `/to?url=URL` redirects to URL.
 fn local_server() -> u16 {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let app = Router::new()
-                .route("/price", get(|| async { "30264" }))
-                .route(
-                    "/to",
-                    get(|Query(query): Query<HashMap<String, String>>| async move {
-                        (
-                            StatusCode::FOUND,
-                            [(header::LOCATION, query["url"].clone())],
-                        )
-                    }),
-                );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap().port()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    let app = Router::new()
+        .route("/price", get(|| async { "30264" }))
+        .route(
+            "/to",
+            get(|Query(query): Query<HashMap<String, String>>| async move {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, query["url"].clone())],
+                )
+            }),
+        );
+    serve_locally(app)
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// A URL on the server at `port` that redirects to `target`.

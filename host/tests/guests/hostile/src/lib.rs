@@ -44,6 +44,16 @@ impl Guest for Hostile {
         "x".repeat(megabytes as usize * MIB)
     }
 
+    fn last_words(bytes: u32, message: String) {
+        let line = [b'?'; 1024];
+        let mut stderr = std::io::stderr().lock();
+        for _ in 0..bytes.div_ceil(1024) {
+            let _ = stderr.write_all(&line);
+        }
+        drop(stderr);
+        panic!("{message}");
+    }
+
     fn shout(bytes: u32) {
         let mut line = [b'!'; 1024];
         let mut stdout = std::io::stdout().lock();
