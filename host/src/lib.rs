@@ -28,6 +28,7 @@ pub mod ids;
 pub mod imports;
 pub mod logging;
 mod node;
+pub mod openapi;
 pub mod policy;
 pub mod routes;
 pub mod runtime;

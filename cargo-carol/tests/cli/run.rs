@@ -79,3 +79,26 @@ fn run_serves_the_machine_over_http() {
         json!("Answers `hello <message>`.")
     );
 }
+
+#[test]
+fn api_openapi_is_the_document_the_node_serves() {
+    let local: Value = serde_json::from_str(&stdout(&cargo_carol(&[
+        "api",
+        "-p",
+        "hello-world",
+        "--openapi",
+        "--params",
+        "7031",
+    ])))
+    .unwrap();
+    let (_running, Header { url, machine, .. }) =
+        start_run(&["-p", "hello-world", "--params", "7031"], Stdio::null());
+    let served: Value = ureq::get(&format!("{url}/machines/{machine}/openapi.json"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(local, served);
+    assert!(local["paths"][format!("/machines/{machine}/activate/say")]["post"].is_object());
+}

@@ -8,12 +8,14 @@
 //! | `GET /binaries/{id}` | describes its activations |
 //! | `POST /binaries/{id}` | creates a machine with the body as params |
 //! | `GET /machines/{id}` | describes a machine |
+//! | `GET /machines/{id}/openapi.json` | its OpenAPI 3.1 document |
 //! | `GET`, `POST /machines/{id}/activate/{name}` | runs an activation (also under `/http/{name}`) |
 
 mod activate;
 mod binaries;
 mod error;
 mod machines;
+mod openapi;
 
 pub use error::ApiError;
 
@@ -45,6 +47,7 @@ pub fn router(node: Node) -> Router {
             get(binaries::describe).post(binaries::create_machine),
         )
         .route("/machines/{id}", get(machines::describe))
+        .route("/machines/{id}/openapi.json", get(openapi::document))
         .route(
             "/machines/{id}/activate/{*name}",
             get(activate::by_query).post(activate::by_json),
@@ -129,6 +132,7 @@ async fn not_found(uri: Uri) -> ApiError {
             "GET /binaries/{id}",
             "POST /binaries/{id}",
             "GET /machines/{id}",
+            "GET /machines/{id}/openapi.json",
             "GET|POST /machines/{id}/activate/{name}",
             "GET|POST /machines/{id}/http/{name}"
         ]),

@@ -4,6 +4,7 @@
 //! so a WIT type is taught to the project here and nowhere else.
 
 mod json;
+pub mod schema;
 mod types;
 
 pub use json::{ValueError, from_json, from_query_text, to_json};

@@ -303,13 +303,24 @@ impl Serialize for TypeDesc {
 }
 
 /// One parameter of an activation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Param {
     /// The WIT (kebab-case) name.
     pub name: String,
     /// Its type.
-    #[serde(rename = "type")]
     pub ty: TypeDesc,
+}
+
+/// `{"name", "type", "schema"}`: the WIT type and the JSON Schema of its JSON form.
+impl Serialize for Param {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Param", 3)?;
+        s.serialize_field("name", &self.name)?;
+        s.serialize_field("type", &self.ty)?;
+        s.serialize_field("schema", &super::schema::schema(&self.ty))?;
+        s.end()
+    }
 }
 
 /// One exported function of a machine, callable over HTTP.
@@ -377,13 +388,17 @@ pub(crate) fn names_match(wit: &str, requested: &str) -> bool {
 impl Serialize for Activation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Activation", 8)?;
+        let mut s = serializer.serialize_struct("Activation", 9)?;
         s.serialize_field("name", &self.name)?;
         s.serialize_field("interface", &self.interface)?;
         s.serialize_field("function", &self.function)?;
         s.serialize_field("signature", &self.signature())?;
         s.serialize_field("params", &self.params)?;
         s.serialize_field("result", &self.result)?;
+        s.serialize_field(
+            "result_schema",
+            &self.result.as_ref().map(super::schema::schema),
+        )?;
         s.serialize_field("types", &self.named_types())?;
         s.serialize_field("docs", &self.docs)?;
         s.end()

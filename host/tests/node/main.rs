@@ -8,6 +8,7 @@ mod durability;
 mod errors;
 mod imports;
 mod limits;
+mod openapi;
 mod oracle;
 mod policy;
 mod values;

@@ -1,0 +1,194 @@
+//! JSON Schemas (draft 2020-12, the dialect of OpenAPI 3.1) of WIT types, describing exactly the
+//! JSON mapping the node speaks (`super::json`): what a value of each type looks like in a
+//! request body and in an answer.
+//!
+//! Schemas are inline, with no `$ref`: WIT types cannot be recursive, and a self-contained schema
+//! per parameter is what clients and form builders want. Named types carry their name as `title`.
+
+use super::types::{Activation, TypeDesc};
+use serde_json::{Map, Value, json};
+
+/// The schema of values of `ty`.
+pub fn schema(ty: &TypeDesc) -> Value {
+    let mut schema = match ty {
+        TypeDesc::Bool => json!({"type": "boolean"}),
+        TypeDesc::S8 => integer(i8::MIN.into(), i8::MAX.into()),
+        TypeDesc::U8 => integer(0, u8::MAX.into()),
+        TypeDesc::S16 => integer(i16::MIN.into(), i16::MAX.into()),
+        TypeDesc::U16 => integer(0, u16::MAX.into()),
+        TypeDesc::S32 => integer(i32::MIN.into(), i32::MAX.into()),
+        TypeDesc::U32 => integer(0, u32::MAX.into()),
+        TypeDesc::S64 => integer(i64::MIN.into(), i64::MAX.into()),
+        TypeDesc::U64 => integer(0, u64::MAX.into()),
+        TypeDesc::F32 => float(Some(f64::from(f32::MAX))),
+        TypeDesc::F64 => float(None),
+        TypeDesc::Char => json!({"type": "string", "minLength": 1, "maxLength": 1}),
+        TypeDesc::String => json!({"type": "string"}),
+        TypeDesc::List(inner) if **inner == TypeDesc::U8 => json!({
+            "anyOf": [
+                {"type": "string", "pattern": "^([0-9a-fA-F]{2})*$", "description": "bytes as hex"},
+                {"type": "array", "items": integer(0, u8::MAX.into())},
+            ]
+        }),
+        TypeDesc::List(inner) => json!({"type": "array", "items": schema(inner)}),
+        TypeDesc::Tuple(items) => json!({
+            "type": "array",
+            "prefixItems": items.iter().map(schema).collect::<Vec<_>>(),
+            "items": false,
+            "minItems": items.len(),
+            "maxItems": items.len(),
+        }),
+        TypeDesc::Record { fields, .. } => {
+            object(fields.iter().map(|(name, ty)| (name.as_str(), schema(ty))))
+        }
+        TypeDesc::Variant { cases, .. } => json!({
+            "oneOf": cases
+                .iter()
+                .map(|(case, payload)| match payload {
+                    Some(payload) => object([(case.as_str(), schema(payload))]),
+                    None => json!({"const": case}),
+                })
+                .collect::<Vec<_>>()
+        }),
+        TypeDesc::Enum { cases, .. } => json!({"type": "string", "enum": cases}),
+        TypeDesc::Flags { flags, .. } => json!({
+            "type": "array",
+            "items": {"type": "string", "enum": flags},
+            "uniqueItems": true,
+        }),
+        TypeDesc::Option(inner) => json!({"anyOf": [{"type": "null"}, schema(inner)]}),
+        TypeDesc::Result { ok, err } => json!({
+            "oneOf": [
+                result_case("ok", ok.as_deref()),
+                result_case("err", err.as_deref()),
+            ]
+        }),
+    };
+    if let (Some(name), Some(object)) = (ty.name(), schema.as_object_mut()) {
+        object.insert("title".into(), name.into());
+    }
+    schema
+}
+
+/// The schema of the JSON object a POST sends: one member per parameter, all required.
+pub fn params_schema(activation: &Activation) -> Value {
+    object(
+        activation
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), schema(&p.ty))),
+    )
+}
+
+/// The schema of a 200 answer: the result (its `ok` case for a `result`), or `null`.
+pub fn ok_schema(activation: &Activation) -> Value {
+    match &activation.result {
+        Some(TypeDesc::Result { ok, .. }) => result_case("ok", ok.as_deref()),
+        Some(ty) => schema(ty),
+        None => json!({"type": "null"}),
+    }
+}
+
+/// The schema of a 422 answer (`{"err": ..}`), for an activation returning a `result`.
+pub fn err_schema(activation: &Activation) -> Option<Value> {
+    match &activation.result {
+        Some(TypeDesc::Result { err, .. }) => Some(result_case("err", err.as_deref())),
+        _ => None,
+    }
+}
+
+/// Whether a query parameter of this type is plain text (else it is JSON text).
+pub fn is_plain_text(ty: &TypeDesc) -> bool {
+    matches!(
+        ty,
+        TypeDesc::Bool
+            | TypeDesc::S8
+            | TypeDesc::U8
+            | TypeDesc::S16
+            | TypeDesc::U16
+            | TypeDesc::S32
+            | TypeDesc::U32
+            | TypeDesc::S64
+            | TypeDesc::U64
+            | TypeDesc::F32
+            | TypeDesc::F64
+            | TypeDesc::Char
+            | TypeDesc::String
+            | TypeDesc::Enum { .. }
+    )
+}
+
+fn integer(minimum: i128, maximum: i128) -> Value {
+    // 64-bit bounds are written as exact JSON integers, never through f64.
+    json!({"type": "integer", "minimum": minimum, "maximum": maximum})
+}
+
+fn float(limit: Option<f64>) -> Value {
+    let mut number = json!({"type": "number"});
+    if let Some(limit) = limit {
+        number["minimum"] = json!(-limit);
+        number["maximum"] = json!(limit);
+    }
+    json!({"anyOf": [number, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]})
+}
+
+fn result_case(case: &str, payload: Option<&TypeDesc>) -> Value {
+    let payload = payload.map_or_else(|| json!({"type": "null"}), schema);
+    object([(case, payload)])
+}
+
+/// A closed object whose members are all required.
+fn object<'a>(members: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, schema) in members {
+        required.push(Value::String(name.to_owned()));
+        properties.insert(name.to_owned(), schema);
+    }
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixty_four_bit_bounds_are_exact() {
+        assert_eq!(
+            schema(&TypeDesc::U64).to_string(),
+            r#"{"type":"integer","minimum":0,"maximum":18446744073709551615}"#
+        );
+        assert_eq!(schema(&TypeDesc::S64)["minimum"], json!(i64::MIN));
+    }
+
+    #[test]
+    fn composite_types() {
+        let variant = TypeDesc::Variant {
+            name: Some("shape".into()),
+            cases: vec![
+                ("circle".into(), Some(TypeDesc::F64)),
+                ("none".into(), None),
+            ],
+        };
+        let variant = schema(&variant);
+        assert_eq!(variant["title"], "shape");
+        assert_eq!(variant["oneOf"][1], json!({"const": "none"}));
+        assert_eq!(variant["oneOf"][0]["required"], json!(["circle"]));
+        let result = schema(&TypeDesc::Result {
+            ok: None,
+            err: Some(Box::new(TypeDesc::String)),
+        });
+        assert_eq!(
+            result["oneOf"][0]["properties"]["ok"],
+            json!({"type": "null"})
+        );
+        let tuple = schema(&TypeDesc::Tuple(vec![TypeDesc::U8, TypeDesc::Bool]));
+        assert_eq!(tuple["minItems"], 2);
+        assert_eq!(tuple["items"], false);
+    }
+}
