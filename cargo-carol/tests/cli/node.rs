@@ -112,6 +112,9 @@ fn run_serves_with_the_configured_key_and_flags_override_the_file() {
         "the secret key is never logged"
     );
 
+    // One node per data directory: this one stops before the next starts.
+    drop(node);
+
     // The listen address comes from the file unless --listen overrides it.
     let text = std::fs::read_to_string(&cfg).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

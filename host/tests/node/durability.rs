@@ -365,3 +365,23 @@ fn every_line_of_an_activation_carries_its_request_id_and_no_line_the_key() {
     }
     assert!(node.log().iter().all(|l| !l.contains(&secret)));
 }
+
+#[test]
+fn a_second_node_on_the_same_data_directory_is_refused_clearly() {
+    let dir = scratch("two-nodes");
+    let cfg = configure(&dir, "");
+    let _first = Carol::start(&dir, &["--cfg", cfg.to_str().unwrap()]);
+    let output = Command::new(env!("CARGO_BIN_EXE_carol"))
+        .args(["run", "--listen", "127.0.0.1:0", "--cfg"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another node")
+            && stderr.contains("carol.redb")
+            && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
