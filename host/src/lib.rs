@@ -29,6 +29,7 @@ pub mod imports;
 pub mod logging;
 mod node;
 pub mod openapi;
+pub mod page;
 pub mod policy;
 pub mod routes;
 pub mod runtime;

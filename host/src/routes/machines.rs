@@ -1,13 +1,15 @@
 //! `/machines/{id}`: what a machine is.
 
-use super::{ApiError, LISTED_IDS};
+use super::{ApiError, LISTED_IDS, pages};
 use crate::Node;
 use crate::ids::MachineId;
+use crate::page;
 use crate::runtime::Machine;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use serde_json::{Value, json};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 /// Finds a machine by its id's text, or answers 404 with the ids that exist.
 pub(super) fn find(node: &Node, id: &str) -> Result<Machine, ApiError> {
@@ -31,16 +33,23 @@ pub(super) fn find(node: &Node, id: &str) -> Result<Machine, ApiError> {
         })
 }
 
-/// `GET /machines/{id}`: binary id, params and activations.
+/// `GET /machines/{id}`: binary id, params and activations; the machine's page for a browser.
 pub(super) async fn describe(
     State(node): State<Node>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let machine = find(&node, &id)?;
-    Ok(Json(json!({
-        "id": machine.id(),
-        "binary_id": machine.binary_id(),
-        "params": hex::encode(machine.params()),
-        "activations": machine.binary().activations(),
-    })))
+    let response = if page::prefers_html(&headers) {
+        pages::machine_page(&node, &machine)
+    } else {
+        Json(json!({
+            "id": machine.id(),
+            "binary_id": machine.binary_id(),
+            "params": hex::encode(machine.params()),
+            "activations": machine.binary().activations(),
+        }))
+        .into_response()
+    };
+    Ok(pages::vary_on_accept(response))
 }

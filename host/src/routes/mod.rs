@@ -2,12 +2,13 @@
 //!
 //! | route | does |
 //! | --- | --- |
-//! | `GET /` | the node's public key and what a client needs to know |
+//! | `GET /` | the node's public key and what a client needs to know (a page for browsers) |
 //! | `GET /healthz` | 200 while serving, with counts |
 //! | `POST /binaries` | stores a component |
 //! | `GET /binaries/{id}` | describes its activations |
 //! | `POST /binaries/{id}` | creates a machine with the body as params |
-//! | `GET /machines/{id}` | describes a machine |
+//! | `GET /machines/{id}` | describes a machine (a page with a form per activation for browsers) |
+//! | `GET /machines/{id}/http/` | the machine's page |
 //! | `GET /machines/{id}/openapi.json` | its OpenAPI 3.1 document |
 //! | `GET`, `POST /machines/{id}/activate/{name}` | runs an activation (also under `/http/{name}`) |
 
@@ -16,6 +17,7 @@ mod binaries;
 mod error;
 mod machines;
 mod openapi;
+mod pages;
 
 pub use error::ApiError;
 
@@ -40,7 +42,7 @@ const LISTED_IDS: usize = 100;
 /// The node's HTTP API.
 pub fn router(node: Node) -> Router {
     Router::new()
-        .route("/", get(root))
+        .route("/", get(pages::root))
         .route("/binaries", post(binaries::upload))
         .route(
             "/binaries/{id}",
@@ -48,6 +50,8 @@ pub fn router(node: Node) -> Router {
         )
         .route("/machines/{id}", get(machines::describe))
         .route("/machines/{id}/openapi.json", get(openapi::document))
+        .route("/machines/{id}/http", get(pages::machine))
+        .route("/machines/{id}/http/", get(pages::machine))
         .route(
             "/machines/{id}/activate/{*name}",
             get(activate::by_query).post(activate::by_json),
@@ -133,6 +137,7 @@ async fn not_found(uri: Uri) -> ApiError {
             "POST /binaries/{id}",
             "GET /machines/{id}",
             "GET /machines/{id}/openapi.json",
+            "GET /machines/{id}/http/",
             "GET|POST /machines/{id}/activate/{name}",
             "GET|POST /machines/{id}/http/{name}"
         ]),

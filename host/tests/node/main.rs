@@ -10,5 +10,6 @@ mod imports;
 mod limits;
 mod openapi;
 mod oracle;
+mod pages;
 mod policy;
 mod values;
