@@ -13,6 +13,7 @@ const GUESTS: &[&str] = &[
     "bad-import",
     "resource-export",
     "hostile",
+    "hostile-docs",
     "bitmex-oracle",
 ];
 

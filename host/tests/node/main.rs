@@ -4,11 +4,13 @@
 mod harness;
 
 mod api;
+mod browser;
 mod durability;
 mod errors;
 mod imports;
 mod limits;
 mod openapi;
+mod openapi_tools;
 mod oracle;
 mod pages;
 mod policy;
