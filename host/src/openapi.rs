@@ -72,8 +72,9 @@ fn operation(activation: &Activation, method: &str) -> Value {
         let parameters: Vec<Value> = activation.params.iter().map(query_parameter).collect();
         operation["parameters"] = parameters.into();
     } else {
+        // An empty body reads the query instead, which suits a function without parameters.
         operation["requestBody"] = json!({
-            "required": true,
+            "required": !activation.params.is_empty(),
             "description": "The arguments, keyed by parameter name",
             "content": {"application/json": {"schema": params_schema(activation)}},
         });

@@ -144,7 +144,15 @@ fn int_from_json(ty: &TypeDesc, json: &Value, digits_ok: bool) -> Result<i128, V
         Value::Number(n) => n
             .as_i64()
             .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from)),
+            .or_else(|| n.as_u64().map(i128::from))
+            // `695.0` is an integer to JSON Schema too. Plain digits are read exactly; a number
+            // with a fraction or exponent is read as a double, exact only up to 2^53, so
+            // beyond that only plain digits are taken.
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|v| v.fract() == 0.0 && v.abs() <= 2f64.powi(53))
+                    .map(|v| v as i128)
+            }),
         Value::String(s) if digits_ok => int_from_text(s),
         _ => None,
     };
@@ -187,7 +195,8 @@ fn float_from_text(text: &str) -> Option<f64> {
 
 fn float_val(ty: &TypeDesc, v: f64) -> Option<Val> {
     match ty {
-        TypeDesc::F32 if v.is_finite() && v.abs() > f64::from(f32::MAX) => None,
+        // Finite doubles that round to infinity as f32 do not fit.
+        TypeDesc::F32 if v.is_finite() && (v as f32).is_infinite() => None,
         TypeDesc::F32 => Some(Val::Float32(v as f32)),
         _ => Some(Val::Float64(v)),
     }

@@ -129,8 +129,6 @@ impl Activation {
             Value::Object(object) => {
                 self.args_from(object.iter().map(|(k, v)| (k.as_str(), v)), from_json)
             }
-            // An empty body is an empty object for activations without parameters.
-            Value::Null => self.args_from(std::iter::empty::<(&str, &Value)>(), from_json),
             other => Err(ArgsError::NotAnObject {
                 found: other.to_string(),
                 params: self.param_list(),

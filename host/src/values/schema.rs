@@ -20,7 +20,7 @@ pub fn schema(ty: &TypeDesc) -> Value {
         TypeDesc::U32 => integer(0, u32::MAX.into()),
         TypeDesc::S64 => integer(i64::MIN.into(), i64::MAX.into()),
         TypeDesc::U64 => integer(0, u64::MAX.into()),
-        TypeDesc::F32 => float(Some(f64::from(f32::MAX))),
+        TypeDesc::F32 => float(Some(F32_ROUNDS_TO_INFINITY)),
         TypeDesc::F64 => float(None),
         TypeDesc::Char => json!({"type": "string", "minLength": 1, "maxLength": 1}),
         TypeDesc::String => json!({"type": "string"}),
@@ -51,10 +51,10 @@ pub fn schema(ty: &TypeDesc) -> Value {
                 .collect::<Vec<_>>()
         }),
         TypeDesc::Enum { cases, .. } => json!({"type": "string", "enum": cases}),
+        // A flag named twice is set, as once.
         TypeDesc::Flags { flags, .. } => json!({
             "type": "array",
             "items": {"type": "string", "enum": flags},
-            "uniqueItems": true,
         }),
         TypeDesc::Option(inner) => json!({"anyOf": [{"type": "null"}, schema(inner)]}),
         TypeDesc::Result { ok, err } => json!({
@@ -123,11 +123,15 @@ fn integer(minimum: i128, maximum: i128) -> Value {
     json!({"type": "integer", "minimum": minimum, "maximum": maximum})
 }
 
+/// 2^128 − 2^103: the f32 rounding of this and anything larger is infinity; anything smaller
+/// rounds to at most f32::MAX (whose shortest spelling, `3.4028235e38`, is above f32::MAX).
+const F32_ROUNDS_TO_INFINITY: f64 = 3.402_823_567_797_336_6e38;
+
 fn float(limit: Option<f64>) -> Value {
     let mut number = json!({"type": "number"});
     if let Some(limit) = limit {
-        number["minimum"] = json!(-limit);
-        number["maximum"] = json!(limit);
+        number["exclusiveMinimum"] = json!(-limit);
+        number["exclusiveMaximum"] = json!(limit);
     }
     json!({"anyOf": [number, {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}]})
 }
@@ -164,6 +168,16 @@ mod tests {
             r#"{"type":"integer","minimum":0,"maximum":18446744073709551615}"#
         );
         assert_eq!(schema(&TypeDesc::S64)["minimum"], json!(i64::MIN));
+    }
+
+    #[test]
+    fn f32_bound_is_where_rounding_reaches_infinity() {
+        assert_eq!(F32_ROUNDS_TO_INFINITY, 2f64.powi(128) - 2f64.powi(103));
+        assert!((F32_ROUNDS_TO_INFINITY as f32).is_infinite());
+        let below = f64::from_bits(F32_ROUNDS_TO_INFINITY.to_bits() - 1);
+        assert_eq!(below as f32, f32::MAX);
+        let shortest: f64 = f32::MAX.to_string().parse().unwrap();
+        assert!(shortest < F32_ROUNDS_TO_INFINITY);
     }
 
     #[test]

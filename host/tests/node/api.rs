@@ -58,7 +58,12 @@ fn binary_description_lists_every_activation_with_types() {
     // World-level types are not exported by name from a component: they read structurally.
     let point = "record { x: s32, y: s32, label: string }";
     let record = find("echo-record");
-    assert_eq!(record["params"], json!([{"name": "v", "type": point}]));
+    assert_eq!(record["params"][0]["name"], "v");
+    assert_eq!(record["params"][0]["type"], point);
+    assert_eq!(
+        record["params"][0]["schema"]["required"],
+        json!(["x", "y", "label"])
+    );
     assert_eq!(record["result"], json!(point));
     assert_eq!(
         record["signature"],

@@ -167,6 +167,13 @@ impl Shared {
         self.node
             .post_json(&format!("/machines/{}/activate/{name}", self.machine), body)
     }
+
+    /// `POST /machines/{id}/activate/{name}` with a body as written (JSON that `Value` cannot
+    /// hold as is, such as integers beyond 64 bits).
+    pub fn post_raw(&self, name: &str, body: &[u8]) -> (u16, Value) {
+        self.node
+            .post_bytes(&format!("/machines/{}/activate/{name}", self.machine), body)
+    }
 }
 
 /// Serves `app` on a free loopback port from a thread of its own; returns its base URL.

@@ -75,7 +75,7 @@ fn binary_descriptions_carry_the_schema_of_each_parameter_and_result() {
         .iter()
         .find(|a| a["name"] == "echo-flags")
         .unwrap();
-    assert_eq!(flags["params"][0]["schema"]["uniqueItems"], true);
+    assert_eq!(flags["params"][0]["schema"]["items"]["enum"][0], "read");
 }
 
 #[test]
