@@ -17,8 +17,8 @@ const GUESTS: &[&str] = &[
     "bitmex-oracle",
 ];
 
-/// The component of a test guest (`all-types`, `bad-import`, `resource-export`, `hostile`) or
-/// example (`bitmex-oracle`).
+/// The component of a test guest (`all-types`, `bad-import`, `resource-export`, `hostile`,
+/// `hostile-docs`) or example (`bitmex-oracle`).
 pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
