@@ -370,7 +370,7 @@ fn write_param(out: &mut String, id: &str, param: &Param) -> fmt::Result {
     match kind {
         Kind::Bool => write!(out, "<input type=\"checkbox\" {common}>")?,
         Kind::Int => {
-            let (min, max) = int_range(ty);
+            let (min, max) = ty.int_range().expect("an integer type");
             write!(
                 out,
                 "<input type=\"number\" {common} min=\"{min}\" max=\"{max}\" step=\"1\" \
@@ -455,18 +455,6 @@ fn write_param(out: &mut String, id: &str, param: &Param) -> fmt::Result {
         "</div>"
     });
     Ok(())
-}
-
-/// The range of the integer types edited with number inputs.
-fn int_range(ty: &TypeDesc) -> (i64, i64) {
-    match ty {
-        TypeDesc::S8 => (i8::MIN.into(), i8::MAX.into()),
-        TypeDesc::U8 => (0, u8::MAX.into()),
-        TypeDesc::S16 => (i16::MIN.into(), i16::MAX.into()),
-        TypeDesc::U16 => (0, u16::MAX.into()),
-        TypeDesc::S32 => (i32::MIN.into(), i32::MAX.into()),
-        _ => (0, u32::MAX.into()),
-    }
 }
 
 /// How a type edited as JSON is written, in a few words (fixed text, nothing from the

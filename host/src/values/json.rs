@@ -75,6 +75,7 @@ macro_rules! integer {
             | TypeDesc::U64
     };
 }
+pub(super) use integer;
 
 /// What a user must send for `ty`, in words.
 fn expectation(ty: &TypeDesc) -> String {
@@ -125,16 +126,7 @@ fn describe(json: &Value) -> String {
 }
 
 fn int_range(ty: &TypeDesc) -> (i128, i128) {
-    match ty {
-        TypeDesc::S8 => (i8::MIN.into(), i8::MAX.into()),
-        TypeDesc::U8 => (0, u8::MAX.into()),
-        TypeDesc::S16 => (i16::MIN.into(), i16::MAX.into()),
-        TypeDesc::U16 => (0, u16::MAX.into()),
-        TypeDesc::S32 => (i32::MIN.into(), i32::MAX.into()),
-        TypeDesc::U32 => (0, u32::MAX.into()),
-        TypeDesc::S64 => (i64::MIN.into(), i64::MAX.into()),
-        _ => (0, u64::MAX.into()),
-    }
+    ty.int_range().expect("called for integer types only")
 }
 
 /// Parses an integer of type `ty` from a JSON number, or from a string of digits where

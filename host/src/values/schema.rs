@@ -5,6 +5,7 @@
 //! Schemas are inline, with no `$ref`: WIT types cannot be recursive, and a self-contained schema
 //! per parameter is what clients and form builders want. Named types carry their name as `title`.
 
+use super::json::integer;
 use super::types::{Activation, TypeDesc};
 use serde_json::{Map, Value, json};
 
@@ -12,14 +13,10 @@ use serde_json::{Map, Value, json};
 pub fn schema(ty: &TypeDesc) -> Value {
     let mut schema = match ty {
         TypeDesc::Bool => json!({"type": "boolean"}),
-        TypeDesc::S8 => integer(i8::MIN.into(), i8::MAX.into()),
-        TypeDesc::U8 => integer(0, u8::MAX.into()),
-        TypeDesc::S16 => integer(i16::MIN.into(), i16::MAX.into()),
-        TypeDesc::U16 => integer(0, u16::MAX.into()),
-        TypeDesc::S32 => integer(i32::MIN.into(), i32::MAX.into()),
-        TypeDesc::U32 => integer(0, u32::MAX.into()),
-        TypeDesc::S64 => integer(i64::MIN.into(), i64::MAX.into()),
-        TypeDesc::U64 => integer(0, u64::MAX.into()),
+        integer!() => {
+            let (min, max) = ty.int_range().expect("an integer type");
+            integer(min, max)
+        }
         TypeDesc::F32 => float(Some(F32_ROUNDS_TO_INFINITY)),
         TypeDesc::F64 => float(None),
         TypeDesc::Char => json!({"type": "string", "minLength": 1, "maxLength": 1}),
@@ -27,7 +24,7 @@ pub fn schema(ty: &TypeDesc) -> Value {
         TypeDesc::List(inner) if **inner == TypeDesc::U8 => json!({
             "anyOf": [
                 {"type": "string", "pattern": "^([0-9a-fA-F]{2})*$", "description": "bytes as hex"},
-                {"type": "array", "items": integer(0, u8::MAX.into())},
+                {"type": "array", "items": schema(&TypeDesc::U8)},
             ]
         }),
         TypeDesc::List(inner) => json!({"type": "array", "items": schema(inner)}),
@@ -102,14 +99,7 @@ pub fn is_plain_text(ty: &TypeDesc) -> bool {
     matches!(
         ty,
         TypeDesc::Bool
-            | TypeDesc::S8
-            | TypeDesc::U8
-            | TypeDesc::S16
-            | TypeDesc::U16
-            | TypeDesc::S32
-            | TypeDesc::U32
-            | TypeDesc::S64
-            | TypeDesc::U64
+            | integer!()
             | TypeDesc::F32
             | TypeDesc::F64
             | TypeDesc::Char

@@ -188,6 +188,21 @@ impl TypeDesc {
         })
     }
 
+    /// The smallest and largest value of an integer type; `None` for every other type.
+    pub fn int_range(&self) -> Option<(i128, i128)> {
+        Some(match self {
+            Self::S8 => (i8::MIN.into(), i8::MAX.into()),
+            Self::U8 => (0, u8::MAX.into()),
+            Self::S16 => (i16::MIN.into(), i16::MAX.into()),
+            Self::U16 => (0, u16::MAX.into()),
+            Self::S32 => (i32::MIN.into(), i32::MAX.into()),
+            Self::U32 => (0, u32::MAX.into()),
+            Self::S64 => (i64::MIN.into(), i64::MAX.into()),
+            Self::U64 => (0, u64::MAX.into()),
+            _ => return None,
+        })
+    }
+
     /// The name this type is exported under, for records, variants, enums and flags that have one.
     pub fn name(&self) -> Option<&str> {
         match self {
