@@ -139,7 +139,7 @@ impl Node {
             config.key.clone(),
             HttpClient::new(config.policy.clone(), config.fetch.clone()),
         );
-        let runtime = Runtime::new(services, config.limits.clone())?;
+        let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
         let store = Store::open(config.data_dir.as_deref())?;
         let node = Self {
             inner: Arc::new(Inner {

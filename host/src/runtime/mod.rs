@@ -13,7 +13,7 @@ use activation::HostState;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the engine's epoch advances: guest code yields to the executor, and is checked
 /// against its deadline, this often.
@@ -49,10 +49,14 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime whose machines use `services` within `limits`.
-    pub fn new(services: Services, limits: Limits) -> anyhow::Result<Self> {
+    /// A runtime whose machines use `services` within `limits`, at most `concurrent` instances
+    /// at a time.
+    pub fn new(services: Services, limits: Limits, concurrent: usize) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(
+            &limits, concurrent,
+        )));
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -75,6 +79,20 @@ impl Runtime {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+}
+
+/// Slots for `concurrent` instances, reused from one activation to the next instead of mapped
+/// and unmapped each time; a component of a Rust guest has a few core instances, memories and
+/// tables (its own, and WASI's adapter).
+fn pool(limits: &Limits, concurrent: usize) -> PoolingAllocationConfig {
+    let instances = u32::try_from(concurrent).unwrap_or(u32::MAX).max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .max_memory_size(limits.memory_bytes);
+    pool
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
