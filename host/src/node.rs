@@ -201,14 +201,22 @@ impl Node {
             tracing::info!(binary = %id, "loaded compiled code from the cache");
             return Ok(runtime.prepare(bytes, &component)?);
         }
-        let component = runtime.compile(bytes)?;
-        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        let (binary, code) = self.compile(bytes)?;
         tracing::info!(binary = %id, "compiled (no usable cache entry)");
-        let binary = runtime.prepare(bytes, &component)?;
-        if let Some(code) = runtime.serialize(&component) {
+        if let Some(code) = code {
             store.put_compiled(&key, &code)?;
         }
         Ok(binary)
+    }
+
+    /// Compiles and links a component, counting it; returns it with its serialized code for
+    /// the cache.
+    fn compile(&self, bytes: &[u8]) -> Result<(Binary, Option<Vec<u8>>), LoadError> {
+        let runtime = &self.inner.runtime;
+        let component = runtime.compile(bytes)?;
+        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        let binary = runtime.prepare(bytes, &component)?;
+        Ok((binary, runtime.serialize(&component)))
     }
 
     /// What the node did since it started.
@@ -253,12 +261,8 @@ impl Node {
         if let Some(existing) = store.binary(&id) {
             return Ok((existing, false));
         }
-        let runtime = &self.inner.runtime;
-        let component = runtime.compile(bytes)?;
-        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
-        let binary = runtime.prepare(bytes, &component)?;
-        let key = runtime.cache_key(&id);
-        let code = runtime.serialize(&component);
+        let (binary, code) = self.compile(bytes)?;
+        let key = self.inner.runtime.cache_key(&id);
         store.put_binary(&id, bytes, code.as_deref().map(|code| (&key, code)))?;
         Ok((store.insert_binary(binary), true))
     }

@@ -378,19 +378,16 @@ fn write_param(out: &mut String, id: &str, param: &Param) -> fmt::Result {
             )?;
         }
         Kind::Int64 => {
-            let (pattern, mode, range) = if *ty == TypeDesc::S64 {
-                (
-                    "-?[0-9]{1,19}",
-                    "text",
-                    "-9223372036854775808 to 9223372036854775807",
-                )
+            let (pattern, mode) = if *ty == TypeDesc::S64 {
+                ("-?[0-9]{1,19}", "text")
             } else {
-                ("[0-9]{1,20}", "numeric", "0 to 18446744073709551615")
+                ("[0-9]{1,20}", "numeric")
             };
+            let (min, max) = ty.int_range().expect("an integer type");
             write!(
                 out,
                 "<input type=\"text\" {common} pattern=\"{pattern}\" inputmode=\"{mode}\" \
-                 autocomplete=\"off\" spellcheck=\"false\" placeholder=\"{range}\">"
+                 autocomplete=\"off\" spellcheck=\"false\" placeholder=\"{min} to {max}\">"
             )?;
         }
         Kind::Float => {

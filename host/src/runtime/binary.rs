@@ -8,6 +8,7 @@ use crate::ids::BinaryId;
 use crate::values::{Activation, NamedTypes, Param, TypeDesc, UnsupportedType};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
+use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
@@ -80,6 +81,14 @@ impl Binary {
     }
 }
 
+/// SHA-256 fed with the engine's compatibility hash: the prefix of every cache key, computed
+/// once per engine.
+pub(super) fn compatibility_digest(engine: &Engine) -> Sha256 {
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0
+}
+
 /// Feeds what `Hash` writes into SHA-256, which, unlike std's hashers, is stable across
 /// processes and Rust versions, as a key stored on disk must be.
 struct Sha256Hasher(Sha256);
@@ -147,11 +156,7 @@ impl Runtime {
     /// The key of a binary's compiled code in the cache: another wasmtime version or engine
     /// configuration gives another key, so it recompiles instead of loading foreign code.
     pub fn cache_key(&self, binary: &BinaryId) -> [u8; 32] {
-        let mut hasher = Sha256Hasher(Sha256::new());
-        self.engine
-            .precompile_compatibility_hash()
-            .hash(&mut hasher);
-        let mut digest = hasher.0;
+        let mut digest = self.compatibility.clone();
         digest.update(binary.as_bytes());
         digest.finalize().into()
     }

@@ -10,6 +10,7 @@ pub use binary::{Binary, LoadError};
 
 use crate::imports::{self, Services};
 use activation::HostState;
+use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Linker;
@@ -43,6 +44,8 @@ impl Default for Limits {
 /// Compiles, checks and runs machines.
 pub struct Runtime {
     engine: Engine,
+    /// The engine's part of every compiled-code cache key (`Runtime::cache_key`).
+    compatibility: Sha256,
     linker: Linker<HostState>,
     services: Arc<Services>,
     limits: Limits,
@@ -63,6 +66,7 @@ impl Runtime {
         imports::add_to_linker(&mut linker, |state: &mut HostState| &mut state.machine)?;
         spawn_epoch_ticker(&engine);
         Ok(Self {
+            compatibility: binary::compatibility_digest(&engine),
             engine,
             linker,
             services: Arc::new(services),

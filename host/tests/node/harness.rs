@@ -131,6 +131,19 @@ pub struct Shared {
     pub machine: String,
 }
 
+/// Hosts that all reach this machine: the usual, the numeric and the IPv6 spellings of
+/// loopback, `0.0.0.0` among them.
+pub const LOOPBACK_SPELLINGS: [&str; 8] = [
+    "127.0.0.1",
+    "127.1.2.3",
+    "localhost",
+    "[::1]",
+    "0.0.0.0",
+    "2130706433",
+    "0x7f.1",
+    "[::ffff:127.0.0.1]",
+];
+
 /// Activation time limit of the shared node.
 pub const SHARED_TIMEOUT: Duration = Duration::from_secs(2);
 

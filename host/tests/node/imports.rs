@@ -1,7 +1,7 @@
 //! The services a machine imports: signatures checked by an independent BLS implementation,
 //! identity, and outbound HTTP to a local server, allowed and denied.
 
-use crate::harness::{TestNode, guest, serve_locally, shared};
+use crate::harness::{LOOPBACK_SPELLINGS, TestNode, guest, serve_locally, shared};
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::get;
@@ -116,16 +116,7 @@ fn fetch_to_loopback_is_denied_without_the_opt_in() {
     let node = TestNode::start(NodeConfig::development());
     let (_, machine) = node.machine(&guest("all-types"), b"");
     let port = local_server().rsplit(':').next().unwrap();
-    for host in [
-        "127.0.0.1",
-        "127.1.2.3",
-        "localhost",
-        "[::1]",
-        "0.0.0.0",
-        "2130706433",
-        "0x7f.1",
-        "[::ffff:127.0.0.1]",
-    ] {
+    for host in LOOPBACK_SPELLINGS {
         let url = format!("http://{host}:{port}/price");
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("url", &url)

@@ -1,7 +1,7 @@
 //! The outbound policy's allow- and deny-lists, end to end. Every destination here is a loopback
 //! address: nothing these tests do can reach another host, even if the policy were broken.
 
-use crate::harness::{TestNode, guest, serve_locally};
+use crate::harness::{LOOPBACK_SPELLINGS, TestNode, guest, serve_locally};
 use axum::Router;
 use axum::extract::Query;
 use axum::http::{StatusCode, header};
@@ -150,16 +150,7 @@ fn the_allow_list_does_not_open_loopback() {
             format!("127.0.0.1:{port}"),
         ]);
     });
-    for host in [
-        "127.0.0.1",
-        "127.1.2.3",
-        "localhost",
-        "[::1]",
-        "0.0.0.0",
-        "2130706433",
-        "0x7f.1",
-        "[::ffff:127.0.0.1]",
-    ] {
+    for host in LOOPBACK_SPELLINGS {
         assert_denied(
             &node,
             &machine,
