@@ -14,7 +14,7 @@ use sha2::Sha256;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often the engine's epoch advances: guest code yields to the executor, and is checked
 /// against its deadline, this often.
@@ -95,9 +95,15 @@ fn pool(limits: &Limits, concurrent: usize) -> PoolingAllocationConfig {
         .total_core_instances(instances.saturating_mul(8))
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(8))
-        .max_memory_size(limits.memory_bytes);
+        .max_memory_size(limits.memory_bytes)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(Enabled::Auto);
     pool
 }
+
+/// Bytes of each pooled memory and table reset in place rather than decommitted.
+const KEEP_RESIDENT: usize = 1 << 20;
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
 fn spawn_epoch_ticker(engine: &Engine) {
