@@ -6,8 +6,8 @@
 //! `machine_id (32 raw bytes) || message`, so it can only be attributed to the machine it names.
 
 use crate::ids::MachineId;
-use bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
-use bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective, Scalar, pairing};
+use blst::BLST_ERROR;
+use blst::min_pk;
 use std::fmt;
 
 /// The ciphersuite's domain separation tag.
@@ -31,7 +31,7 @@ pub enum BlsError {
 
 /// A node's secret key. Its `Debug` never shows the key.
 #[derive(Clone)]
-pub struct SecretKey(Scalar);
+pub struct SecretKey(min_pk::SecretKey);
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,59 +40,65 @@ impl fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
-    /// A fresh key from the operating system's random source.
+    /// A fresh key from the operating system's random source (the IETF `KeyGen` over 32 random
+    /// bytes).
     pub fn generate() -> Self {
-        loop {
-            let mut wide = [0u8; 64];
-            getrandom::fill(&mut wide).expect("the operating system's random source failed");
-            let scalar = Scalar::from_bytes_wide(&wide);
-            if scalar != Scalar::zero() {
-                return Self(scalar);
-            }
+        let mut ikm = [0u8; 32];
+        getrandom::fill(&mut ikm).expect("the operating system's random source failed");
+        Self::key_gen(&ikm)
+    }
+
+    /// The IETF `KeyGen` over 32 bytes of secret key material.
+    pub fn key_gen(ikm: &[u8; 32]) -> Self {
+        Self(min_pk::SecretKey::key_gen(ikm, &[]).expect("32 bytes of key material suffice"))
+    }
+
+    /// The key whose scalar is `bytes`, read as a little-endian integer, modulo the group order;
+    /// `None` if that is zero.
+    pub fn from_le_bytes_reduced(bytes: &[u8]) -> Option<Self> {
+        let mut scalar = blst::blst_scalar::default();
+        let mut big_endian = [0u8; 32];
+        // SAFETY: both pointers are to live values of the sizes blst expects, and `len` is the
+        // length of `bytes`.
+        unsafe {
+            blst::blst_scalar_from_le_bytes(&mut scalar, bytes.as_ptr(), bytes.len());
+            blst::blst_bendian_from_scalar(big_endian.as_mut_ptr(), &scalar);
         }
+        Self::from_bytes(&big_endian).ok()
     }
 
     /// Reads a key from its 32-byte big-endian form (as IETF `I2OSP` and other BLS libraries write it).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
-        let mut le: [u8; 32] = bytes.try_into().map_err(|_| BlsError::SecretKey)?;
-        le.reverse();
-        let scalar = Option::<Scalar>::from(Scalar::from_bytes(&le)).ok_or(BlsError::SecretKey)?;
-        if scalar == Scalar::zero() {
-            return Err(BlsError::SecretKey);
-        }
-        Ok(Self(scalar))
+        min_pk::SecretKey::from_bytes(bytes)
+            .map(Self)
+            .map_err(|_| BlsError::SecretKey)
     }
 
     /// The 32-byte big-endian form of the key.
     pub fn to_bytes(&self) -> [u8; 32] {
-        let mut bytes = self.0.to_bytes();
-        bytes.reverse();
-        bytes
+        self.0.to_bytes()
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(G1Affine::from(G1Projective::generator() * self.0))
+        PublicKey(self.0.sk_to_pk())
     }
 
-    /// Signs the concatenation of `parts` (the ciphersuite's `Sign`).
-    pub fn sign_parts(&self, parts: &[&[u8]]) -> Signature {
-        let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(
-            parts.iter().copied(),
-            DST,
-        );
-        Signature(G2Affine::from(point * self.0))
+    /// Signs `message` alone (the ciphersuite's `Sign`), as a machine's own key does.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.0.sign(message, DST, &[]))
     }
 
     /// Signs `machine_id || message`, as the `bls-sign` import does for that machine.
     pub fn sign_for_machine(&self, machine: &MachineId, message: &[u8]) -> Signature {
-        self.sign_parts(&[machine.as_bytes(), message])
+        // The ciphersuite hashes `aug || msg`, so the machine id goes in front without a copy.
+        Signature(self.0.sign(message, DST, machine.as_bytes()))
     }
 }
 
 /// A node's public key: a compressed G1 point.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PublicKey(G1Affine);
+pub struct PublicKey(min_pk::PublicKey);
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,27 +109,23 @@ impl fmt::Debug for PublicKey {
 impl PublicKey {
     /// The 48-byte compressed form.
     pub fn to_bytes(&self) -> [u8; 48] {
-        self.0.to_compressed()
+        self.0.compress()
     }
 
     /// Reads a compressed point, rejecting the identity and points outside the subgroup.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
-        let bytes: &[u8; 48] = bytes.try_into().map_err(|_| BlsError::PublicKey)?;
-        let point = Option::<G1Affine>::from(G1Affine::from_compressed(bytes))
-            .ok_or(BlsError::PublicKey)?;
-        if bool::from(point.is_identity()) {
+        if bytes.len() != 48 {
             return Err(BlsError::PublicKey);
         }
-        Ok(Self(point))
+        min_pk::PublicKey::key_validate(bytes)
+            .map(Self)
+            .map_err(|_| BlsError::PublicKey)
     }
 
-    /// Checks `signature` over the concatenation of `parts` (the ciphersuite's `Verify`).
-    pub fn verify_parts(&self, parts: &[&[u8]], signature: &Signature) -> bool {
-        let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(
-            parts.iter().copied(),
-            DST,
-        );
-        pairing(&self.0, &G2Affine::from(point)) == pairing(&G1Affine::generator(), &signature.0)
+    /// Checks a signature over `message` alone (the ciphersuite's `Verify`).
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
+        // The key was validated when it was read and the signature's subgroup when it was read.
+        signature.0.verify(false, message, DST, &[], &self.0, false) == BLST_ERROR::BLST_SUCCESS
     }
 
     /// Checks a signature that a machine's `bls-sign.sign(message)` produced.
@@ -133,26 +135,32 @@ impl PublicKey {
         message: &[u8],
         signature: &Signature,
     ) -> bool {
-        self.verify_parts(&[machine.as_bytes(), message], signature)
+        // The key was validated when it was read and the signature's subgroup when it was read.
+        signature
+            .0
+            .verify(false, message, DST, machine.as_bytes(), &self.0, false)
+            == BLST_ERROR::BLST_SUCCESS
     }
 }
 
 /// A signature: a compressed G2 point.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Signature(G2Affine);
+pub struct Signature(min_pk::Signature);
 
 impl Signature {
     /// The 96-byte compressed form.
     pub fn to_bytes(&self) -> [u8; 96] {
-        self.0.to_compressed()
+        self.0.compress()
     }
 
-    /// Reads a compressed point, rejecting points outside the subgroup.
+    /// Reads a compressed point, rejecting the identity and points outside the subgroup.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlsError> {
-        let bytes: &[u8; 96] = bytes.try_into().map_err(|_| BlsError::Signature)?;
-        Option::<G2Affine>::from(G2Affine::from_compressed(bytes))
+        if bytes.len() != 96 {
+            return Err(BlsError::Signature);
+        }
+        min_pk::Signature::sig_validate(bytes, true)
             .map(Self)
-            .ok_or(BlsError::Signature)
+            .map_err(|_| BlsError::Signature)
     }
 }
 
@@ -171,6 +179,47 @@ mod tests {
         assert!(!pk.verify_for_machine(&MachineId::from_bytes([8; 32]), b"price=30264", &sig));
         let round = Signature::from_bytes(&sig.to_bytes()).unwrap();
         assert!(pk.verify_for_machine(&machine, b"price=30264", &round));
+    }
+
+    /// The same key and signature as the `bls12_381` crate computes, an independent implementation.
+    #[test]
+    fn matches_an_independent_implementation() {
+        use bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
+        use bls12_381::{G1Affine, G1Projective, G2Affine, G2Projective, Scalar};
+        for seed in [[0x5a; 32], [0xff; 32]] {
+            let mut wide = [0u8; 64];
+            wide[..32].copy_from_slice(&seed);
+            let scalar = Scalar::from_bytes_wide(&wide);
+            let sk = SecretKey::from_le_bytes_reduced(&seed).unwrap();
+            let mut expected = scalar.to_bytes();
+            expected.reverse();
+            assert_eq!(sk.to_bytes(), expected);
+            assert_eq!(
+                sk.public_key().to_bytes(),
+                G1Affine::from(G1Projective::generator() * scalar).to_compressed()
+            );
+            let machine = MachineId::from_bytes([7; 32]);
+            let point = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(
+                [machine.as_bytes().as_slice(), b"price=30264"],
+                DST,
+            );
+            assert_eq!(
+                sk.sign_for_machine(&machine, b"price=30264").to_bytes(),
+                G2Affine::from(point * scalar).to_compressed()
+            );
+            let alone = <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve(
+                [b"price=30264"],
+                DST,
+            );
+            let signature = sk.sign(b"price=30264");
+            assert_eq!(
+                signature.to_bytes(),
+                G2Affine::from(alone * scalar).to_compressed()
+            );
+            assert!(sk.public_key().verify(b"price=30264", &signature));
+            assert!(!sk.public_key().verify(b"price=30265", &signature));
+        }
+        assert!(SecretKey::from_le_bytes_reduced(&[0; 32]).is_none());
     }
 
     #[test]

@@ -58,14 +58,9 @@ impl NodeConfig {
     /// A configuration with the publicly known development key, for local development only.
     pub fn development() -> Self {
         use sha2::Digest;
-        let seed: [u8; 32] = sha2::Sha256::digest(DEVELOPMENT_KEY_SEED).into();
-        let mut wide = [0u8; 64];
-        wide[..32].copy_from_slice(&seed);
-        let scalar = bls12_381::Scalar::from_bytes_wide(&wide);
-        let mut bytes = scalar.to_bytes();
-        bytes.reverse();
+        let seed = sha2::Sha256::digest(DEVELOPMENT_KEY_SEED);
         Self::with_key(
-            SecretKey::from_bytes(&bytes)
+            SecretKey::from_le_bytes_reduced(&seed)
                 .expect("the development seed reduces to a non-zero scalar"),
         )
     }

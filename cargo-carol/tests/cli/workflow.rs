@@ -2,14 +2,12 @@
 //! run it: a configured node, a local price source, the BitMEX oracle built, uploaded and
 //! created by scripts, activated with plain HTTP, and its signature checked on the client side.
 
-use crate::harness::{CarolNode, cargo_carol, stdout, workspace_binary};
+use crate::harness::{CarolNode, bls_verifies, cargo_carol, stdout, workspace_binary};
 use crate::node::{config_gen, scratch};
 use carol_host::ids::{BinaryId, MachineId};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-
-const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
 
 /// The local price source, killed when dropped.
 struct PriceSource(Child);
@@ -159,12 +157,10 @@ fn seed_full_workflow_with_the_bitmex_oracle() {
         .node
         .key
         .public_key();
-    let pk = blst::min_pk::PublicKey::from_bytes(&key.to_bytes()).unwrap();
     let verifies = |message: &[u8], signature: &str| {
-        let sig = blst::min_pk::Signature::from_bytes(&hex::decode(signature).unwrap()).unwrap();
         let mut signed = hex::decode(&machine_id).unwrap();
         signed.extend_from_slice(message);
-        sig.verify(true, &signed, DST, &[], &pk, true) == blst::BLST_ERROR::BLST_SUCCESS
+        bls_verifies(&key.to_bytes(), &signed, &hex::decode(signature).unwrap())
     };
     assert!(verifies(&message, signature));
 

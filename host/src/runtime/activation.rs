@@ -122,7 +122,6 @@ pub enum ActivationError {
         /// Everything the guest wrote to stderr.
         stderr: String,
     },
-    /// The activation ran past its time limit.
     /// The instance tried to grow its memory past the node's limit.
     #[error(
         "machine {machine} hit the memory limit of {limit} bytes per instance in activation `{activation}`"
@@ -135,6 +134,7 @@ pub enum ActivationError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The activation ran past its time limit.
     #[error(
         "machine {machine} did not finish activation `{activation}` within the {limit:?} limit"
     )]

@@ -206,3 +206,21 @@ pub fn serve_locally(app: axum::Router) -> String {
     });
     url
 }
+
+/// Whether `signature` is a valid BLS signature by `public_key` over `signed`, in the ciphersuite
+/// the node uses (`BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_`), checked with the `bls12_381`
+/// crate: an implementation independent of the node's.
+pub fn bls_verifies(public_key: &[u8], signed: &[u8], signature: &[u8]) -> bool {
+    use bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
+    use bls12_381::{G1Affine, G2Affine, G2Projective, pairing};
+    const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
+    let public_key: [u8; 48] = public_key.try_into().expect("a 48-byte public key");
+    let signature: [u8; 96] = signature.try_into().expect("a 96-byte signature");
+    let public_key = G1Affine::from_compressed(&public_key).expect("a valid public key");
+    let Some(signature) = Option::<G2Affine>::from(G2Affine::from_compressed(&signature)) else {
+        return false;
+    };
+    let hashed =
+        <G2Projective as HashToCurve<ExpandMsgXmd<sha2::Sha256>>>::hash_to_curve([signed], DST);
+    pairing(&public_key, &G2Affine::from(hashed)) == pairing(&G1Affine::generator(), &signature)
+}

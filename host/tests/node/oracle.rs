@@ -2,7 +2,7 @@
 //! loopback: signatures checked by an independent BLS implementation over messages rebuilt as
 //! `docs/oracle.md` describes them, the request it sends upstream, and every error it answers.
 
-use crate::harness::{TestNode, guest, serve_locally};
+use crate::harness::{TestNode, bls_verifies, guest, serve_locally};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery};
@@ -13,9 +13,6 @@ use carol_host::NodeConfig;
 use serde_json::{Map, Value, json};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-
-/// The ciphersuite the node signs with.
-const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
 
 /// The outbound time limit of the oracle node, and how long the stalling mock waits: well past it.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(1);
@@ -74,11 +71,9 @@ fn verifies(machine: &str, message: &[u8], signature: &Value) -> bool {
     let signature = hex::decode(signature.as_str().expect("a hex signature")).unwrap();
     assert_eq!(signature.len(), 96);
     let public_key = hex::decode(oracle().node.get("/").1["public_key"].as_str().unwrap()).unwrap();
-    let pk = blst::min_pk::PublicKey::from_bytes(&public_key).unwrap();
-    let sig = blst::min_pk::Signature::from_bytes(&signature).unwrap();
     let mut signed = hex::decode(machine).unwrap();
     signed.extend_from_slice(message);
-    sig.verify(true, &signed, DST, &[], &pk, true) == blst::BLST_ERROR::BLST_SUCCESS
+    bls_verifies(&public_key, &signed, &signature)
 }
 
 // ---------------------------------------------------------------------------------------------
