@@ -171,7 +171,7 @@ const WORLD: &str = r#"package local:{world};
 /// over HTTP at /machines/MACHINE_ID/activate/NAME, with its arguments and result as JSON.
 world {world} {
   /// The node's services: bls-sign, http-fetch, identity.
-  include carol:machine/machine@0.1.0;
+  include carol:machine/machine@0.1.1;
 
   /// A greeting signed by the node, bound to this machine.
   record greeting {

@@ -145,7 +145,7 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
 }
 
 /// Writes the `carol:machine` WIT into `wit/deps/carol-machine/` if the crate has a `wit/`
-/// directory without it, so that `include carol:machine/machine@0.1.0` resolves.
+/// directory without it, so that `include carol:machine/machine@0.1.1` resolves.
 pub fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
     let dep = wit_dir.join("deps").join("carol-machine");
     if !wit_dir.is_dir() || dep.exists() {

@@ -1,8 +1,9 @@
 //! Write Carol machines in Rust.
 //!
-//! A machine is a WASI 0.2 component whose world includes `carol:machine/machine@0.1.0` and
+//! A machine is a WASI 0.2 component whose world includes `carol:machine/machine@0.1.1` and
 //! exports functions; each exported function is an *activation* that the node serves over HTTP.
-//! This crate holds the bindings of the node's services (signing, outbound HTTP, identity) and
+//! This crate holds the bindings of the node's services (signing, outbound HTTP, identity, the
+//! machine's own state and keys) and
 //! a [`generate!`] macro that generates your own world's bindings on top of them.
 //!
 //! A machine crate is a `cdylib` with a `wit/` directory:
@@ -16,7 +17,7 @@
 //! package example:hello-world;
 //!
 //! world hello-world {
-//!   include carol:machine/machine@0.1.0;
+//!   include carol:machine/machine@0.1.1;
 //!
 //!   /// Greets whoever is named.
 //!   export say: func(message: string) -> string;
@@ -48,7 +49,7 @@ mod bindings {
     });
 }
 
-pub use bindings::carol::machine::{bls_sign, http_fetch, identity};
+pub use bindings::carol::machine::{bls_sign, http_fetch, identity, keys, state};
 
 /// Generates the bindings of a machine's own world, reusing this crate's bindings for the
 /// `carol:machine` interfaces it includes.
@@ -62,9 +63,11 @@ macro_rules! generate {
             runtime_path: "::carol_guest::__private::wit_bindgen::rt",
             bitflags_path: "::carol_guest::__private::wit_bindgen::rt::bitflags",
             with: {
-                "carol:machine/bls-sign@0.1.0": ::carol_guest::bls_sign,
-                "carol:machine/http-fetch@0.1.0": ::carol_guest::http_fetch,
-                "carol:machine/identity@0.1.0": ::carol_guest::identity,
+                "carol:machine/bls-sign@0.1.1": ::carol_guest::bls_sign,
+                "carol:machine/http-fetch@0.1.1": ::carol_guest::http_fetch,
+                "carol:machine/identity@0.1.1": ::carol_guest::identity,
+                "carol:machine/state@0.1.1": ::carol_guest::state,
+                "carol:machine/keys@0.1.1": ::carol_guest::keys,
             },
             $($options)*
         });

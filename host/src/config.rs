@@ -107,6 +107,7 @@ struct LimitsSection {
     max_concurrent_activations: Option<usize>,
     max_waiting_activations: Option<usize>,
     max_wait_ms: Option<u64>,
+    state_quota_bytes: Option<u64>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -199,6 +200,7 @@ impl Config {
             &mut node.concurrency.wait,
             limits.max_wait_ms.map(Duration::from_millis),
         );
+        set(&mut node.state_quota_bytes, limits.state_quota_bytes);
         for (name, value) in [
             ("http_fetch.timeout_ms", node.fetch.timeout.as_millis()),
             (
@@ -285,6 +287,9 @@ max_request_bytes = {max_request_bytes}
 max_concurrent_activations = {running}
 max_waiting_activations = {waiting}
 max_wait_ms = {wait_ms}
+# Bytes of keys and values each machine's state may hold; a write past it gets
+# quota-exceeded. Lowering it never deletes state, it only refuses growth.
+state_quota_bytes = {state_quota_bytes}
 "#,
             public_key = hex::encode(node.key.public_key().to_bytes()),
             secret_key = hex::encode(node.key.to_bytes()),
@@ -303,6 +308,7 @@ max_wait_ms = {wait_ms}
             running = node.concurrency.running,
             waiting = node.concurrency.waiting,
             wait_ms = node.concurrency.wait.as_millis(),
+            state_quota_bytes = node.state_quota_bytes,
         )
     }
 

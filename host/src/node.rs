@@ -34,6 +34,8 @@ pub struct NodeConfig {
     pub data_dir: Option<PathBuf>,
     /// Activations running and waiting at once.
     pub concurrency: ConcurrencyLimits,
+    /// Bytes of keys and values each machine's state may hold.
+    pub state_quota_bytes: u64,
 }
 
 /// The publicly known development key's seed: signatures made with it prove nothing.
@@ -52,6 +54,7 @@ impl NodeConfig {
             max_request_bytes: 4 * 1024 * 1024,
             data_dir: None,
             concurrency: ConcurrencyLimits::default(),
+            state_quota_bytes: crate::imports::state::DEFAULT_QUOTA_BYTES,
         }
     }
 
@@ -74,7 +77,7 @@ pub struct Node {
 
 struct Inner {
     runtime: Runtime,
-    store: Store,
+    store: Arc<Store>,
     admission: Admission,
     config: NodeConfig,
     stats: Stats,
@@ -130,12 +133,14 @@ impl Node {
     /// A node with what its data directory holds (nothing, the first time). Binaries are
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
+        let store = Arc::new(Store::open(config.data_dir.as_deref())?);
         let services = Services::new(
             config.key.clone(),
             HttpClient::new(config.policy.clone(), config.fetch.clone()),
+            store.clone(),
+            config.state_quota_bytes,
         );
         let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
-        let store = Store::open(config.data_dir.as_deref())?;
         let node = Self {
             inner: Arc::new(Inner {
                 runtime,

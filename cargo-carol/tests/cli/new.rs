@@ -46,7 +46,7 @@ fn scaffold_builds_and_runs_inside_and_outside_the_repository() {
     }
     let world = std::fs::read_to_string(dir.join("wit/world.wit")).unwrap();
     assert!(
-        world.contains("include carol:machine/machine@0.1.0;"),
+        world.contains("include carol:machine/machine@0.1.1;"),
         "{world}"
     );
     let component = build(&dir, &target);

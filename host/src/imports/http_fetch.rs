@@ -441,8 +441,11 @@ mod tests {
             services: Arc::new(Services::new(
                 SecretKey::generate(),
                 HttpClient::new(OutboundPolicy::default(), limits),
+                Arc::new(crate::store::Store::open(None).unwrap()),
+                0,
             )),
             fetches: 0,
+            state: None,
         };
         let request = Request {
             method: Method::Get,

@@ -530,7 +530,7 @@ impl NodePage<'_> {
              signs what they attest with its key.</p><dl class=\"facts\">\
              <dt>public key</dt><dd><code id=\"public-key\">{}</code></dd>\
              <dt>version</dt><dd><code id=\"version\">{}</code></dd>\
-             <dt>WIT package</dt><dd><code>carol:machine@0.1.0</code></dd>\
+             <dt>WIT package</dt><dd><code>{wit}</code></dd>\
              <dt>binaries</dt><dd>{}</dd><dt>machines</dt><dd>{}</dd></dl>\
              <h2>Upload a machine</h2><p>Build the component, upload it, then create a machine \
              from it with its params (hex); the last line prints the machine id.</p>\
@@ -546,7 +546,8 @@ impl NodePage<'_> {
             Escaped(self.public_key),
             Escaped(self.version),
             self.binaries,
-            self.machines
+            self.machines,
+            wit = crate::WIT_PACKAGE,
         )?;
         if self.machine_ids.is_empty() {
             out.push_str("<p class=\"muted\">None yet.</p>");

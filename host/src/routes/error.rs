@@ -148,6 +148,13 @@ impl From<ActivationError> for ApiError {
                     .with("activation", activation)
                     .with("limit_bytes", json!(limit))
             }
+            ActivationError::State {
+                machine,
+                activation,
+                error: _,
+            } => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+                .with("machine", machine.to_string())
+                .with("activation", activation),
             ActivationError::Timeout {
                 machine,
                 activation,

@@ -134,6 +134,18 @@ pub enum ActivationError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The activation returned, but its state writes could not be committed.
+    #[error(
+        "machine {machine} finished activation `{activation}` but the node could not store its state ({error}); its writes were discarded: try again later"
+    )]
+    State {
+        /// The machine.
+        machine: MachineId,
+        /// The activation.
+        activation: String,
+        /// What went wrong.
+        error: crate::store::StoreError,
+    },
     /// The activation ran past its time limit.
     #[error(
         "machine {machine} did not finish activation `{activation}` within the {limit:?} limit"
@@ -172,6 +184,7 @@ impl Runtime {
                 params: machine.params.clone(),
                 services: self.services.clone(),
                 fetches: 0,
+                state: None,
             },
             limits: MemoryLimit {
                 bytes: self.limits.memory_bytes,
@@ -202,7 +215,8 @@ impl Runtime {
             func.call_async(&mut store, args, &mut results).await?;
             wasmtime::Result::<Option<Val>>::Ok(results.pop())
         };
-        // Epoch interruption stops guest code; the timeout also covers time spent in host calls.
+        // Epoch interruption stops guest code; the timeout also covers time spent in host calls,
+        // waiting for the machine's state lock among them.
         let outcome = tokio::time::timeout(self.limits.activation_timeout, call).await;
         log_output(machine.id, &activation.name, "stdout", &stdout);
         log_output(machine.id, &activation.name, "stderr", &stderr);
@@ -214,7 +228,19 @@ impl Runtime {
         };
         match outcome {
             Err(_elapsed) => Err(timeout()),
-            Ok(Ok(result)) => Ok(result),
+            // State writes are committed only when the activation returned, and before it is
+            // answered; otherwise they are dropped with the store, and the state lock released.
+            Ok(Ok(result)) => match store.data_mut().machine.commit_state().await {
+                Ok(()) => Ok(result),
+                Err(error) => {
+                    tracing::error!(machine = %machine.id, activation = activation.name, %error, "committing state failed");
+                    Err(ActivationError::State {
+                        machine: machine.id,
+                        activation: activation.name.clone(),
+                        error,
+                    })
+                }
+            },
             Ok(Err(error)) if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
                 Err(timeout())
             }

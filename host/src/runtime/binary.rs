@@ -30,7 +30,7 @@ pub enum LoadError {
     Invalid(String),
     /// It imports something the node does not provide.
     #[error(
-        "the component imports something this node does not provide: {0}. A machine may import carol:machine@0.1.0 and WASI 0.2"
+        "the component imports something this node does not provide: {0}. A machine may import carol:machine@0.1.1 (or @0.1.0) and WASI 0.2"
     )]
     Imports(String),
     /// An export whose types have no HTTP form.

@@ -385,3 +385,54 @@ fn a_second_node_on_the_same_data_directory_is_refused_clearly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn state_keys_and_nonce_records_survive_kill_9() {
+    let dir = scratch("state");
+    let cfg = configure(&dir, "");
+    let cfg = cfg.to_str().unwrap();
+    let node = Carol::start(&dir, &["--cfg", cfg]);
+    let (_, body) = node.post("/binaries", &guest("stateful"));
+    let binary = body["id"].as_str().unwrap().to_owned();
+    let (_, body) = node.post(&format!("/binaries/{binary}"), b"");
+    let machine = body["id"].as_str().unwrap().to_owned();
+    let call = |node: &Carol, query: &str| {
+        let (status, body) = node.get(&format!("/machines/{machine}/activate/{query}"));
+        assert!(status == 200 || status == 422, "{query}: {status} {body}");
+        body
+    };
+    let m1 = hex::encode([1u8; 32]);
+    let m2 = hex::encode([2u8; 32]);
+    assert_eq!(call(&node, "put?key=6b&value=76"), json!({"ok": null}));
+    for _ in 0..3 {
+        call(&node, "increment?key=63");
+    }
+    let public_keys = |node: &Carol| (call(node, "secp-public-key"), call(node, "bls-public-key"));
+    let keys = public_keys(&node);
+    let signature = call(&node, &format!("sign-with-nonce?name=event&message={m1}"));
+    assert!(signature.get("ok").is_some(), "{signature}");
+    let (status, _) = node.get(&format!(
+        "/machines/{machine}/activate/sign-with-nonce-then-trap?name=trapped&message={m1}"
+    ));
+    assert_eq!(status, 500);
+    let description = node.get(&format!("/machines/{machine}")).1;
+    assert_eq!(description["state"]["bytes"], 1 + 1 + 1 + 8);
+    drop(node); // SIGKILL
+
+    let node = Carol::start(&dir, &["--cfg", cfg]);
+    assert_eq!(node.get(&format!("/machines/{machine}")).1, description);
+    assert_eq!(call(&node, "get?key=6b"), json!("76"));
+    assert_eq!(call(&node, "increment?key=63"), json!(4));
+    assert_eq!(public_keys(&node), keys, "the same keys, derived again");
+    assert_eq!(
+        call(&node, &format!("sign-with-nonce?name=event&message={m1}")),
+        signature
+    );
+    for name in ["event", "trapped"] {
+        assert_eq!(
+            call(&node, &format!("sign-with-nonce?name={name}&message={m2}")),
+            json!({"err": "Error::NonceUsed"}),
+            "{name} stays bound across the restart"
+        );
+    }
+}

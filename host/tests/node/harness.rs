@@ -14,11 +14,16 @@ const GUESTS: &[&str] = &[
     "resource-export",
     "hostile",
     "hostile-docs",
+    "stateful",
+    "legacy-0-1-0",
     "bitmex-oracle",
+    "counter",
+    "dlc-oracle",
 ];
 
 /// The component of a test guest (`all-types`, `bad-import`, `resource-export`, `hostile`,
-/// `hostile-docs`) or example (`bitmex-oracle`).
+/// `hostile-docs`, `stateful`, `legacy-0-1-0`) or example (`bitmex-oracle`, `counter`,
+/// `dlc-oracle`).
 pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {

@@ -114,3 +114,25 @@ fn fetch_to_loopback_is_denied_without_the_opt_in() {
         assert!(err.contains("may not reach"), "{url}: {err}");
     }
 }
+
+/// A binary built against `carol:machine@0.1.0` (before state and keys) uploads and runs: the
+/// node's 0.1.1 interfaces satisfy its 0.1.0 imports.
+#[test]
+fn machines_built_against_the_previous_package_version_still_run() {
+    let node = TestNode::start(NodeConfig::development());
+    let (_, machine) = node.machine(&guest("legacy-0-1-0"), b"");
+    let public_key = hex::decode(node.get("/").1["public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        node.get(&format!("/machines/{machine}/activate/public-key")),
+        (200, json!(hex::encode(&public_key)))
+    );
+    let (status, body) = node.get(&format!("/machines/{machine}/activate/sign?message=c0ffee"));
+    assert_eq!(status, 200, "{body}");
+    let mut signed = hex::decode(&machine).unwrap();
+    signed.extend_from_slice(&[0xc0, 0xff, 0xee]);
+    assert!(bls_verifies(
+        &public_key,
+        &signed,
+        &hex::decode(body.as_str().unwrap()).unwrap()
+    ));
+}

@@ -5,13 +5,16 @@ mod harness;
 
 mod api;
 mod browser;
+mod dlc_oracle;
 mod durability;
 mod errors;
 mod imports;
+mod keys;
 mod limits;
 mod openapi;
 mod openapi_tools;
 mod oracle;
 mod pages;
 mod policy;
+mod state;
 mod values;

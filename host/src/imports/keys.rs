@@ -1,0 +1,117 @@
+//! `carol:machine/keys`: keys of the machine's own, derived from the node's key and the machine
+//! id ([`crate::machine_keys`]), and committed nonces that never sign two messages.
+//!
+//! Which keys a machine has used is recorded (once) for `GET /machines/{id}`. A committed
+//! nonce's first message is recorded, and synced to disk, before its signature leaves the node,
+//! independently of the activation's state writes: a signature that may have been seen binds
+//! the nonce even if the activation then traps. Those records are never deleted.
+
+use super::MachineContext;
+use super::bindings::carol::machine::keys::{Error, Host};
+use crate::machine_keys::MachineKeys;
+use crate::store::{NonceBinding, StoreError, UsedKeys};
+use sha2::{Digest, Sha256};
+
+/// Longest nonce name, in bytes.
+pub const MAX_NONCE_NAME_BYTES: usize = 256;
+
+impl MachineContext {
+    fn keys(&self) -> MachineKeys {
+        self.services.machine_keys(&self.machine)
+    }
+
+    /// Records that the machine used `keys`, unless that is known already.
+    async fn record_used(&self, keys: UsedKeys) -> wasmtime::Result<()> {
+        let store = self.services.store.clone();
+        if store.used_keys(&self.machine).contains(keys) {
+            return Ok(());
+        }
+        let machine = self.machine;
+        tokio::task::spawn_blocking(move || store.record_used_keys(&machine, keys))
+            .await
+            .expect("recording used keys does not panic")
+            .map_err(|error| trap("recording which keys the machine used", error))
+    }
+}
+
+/// What a failed store write does to the activation: it traps rather than answer without the
+/// record the answer depends on.
+fn trap(what: &str, error: StoreError) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("{what} failed: {error}"))
+}
+
+/// The 32-byte message BIP340 signs, or the error naming the length given.
+fn message32(message: &[u8]) -> Result<[u8; 32], Error> {
+    message
+        .try_into()
+        .map_err(|_| Error::MessageLength(u32::try_from(message.len()).unwrap_or(u32::MAX)))
+}
+
+fn check_nonce_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name.len() > MAX_NONCE_NAME_BYTES {
+        return Err(Error::NonceName);
+    }
+    Ok(())
+}
+
+impl Host for MachineContext {
+    async fn secp256k1_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        self.record_used(UsedKeys::SECP256K1).await?;
+        Ok(self.keys().secp256k1_public_key().to_vec())
+    }
+
+    async fn secp256k1_sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        let message = match message32(&message) {
+            Ok(message) => message,
+            Err(error) => return Ok(Err(error)),
+        };
+        self.record_used(UsedKeys::SECP256K1).await?;
+        Ok(Ok(self.keys().secp256k1_sign(&message).to_vec()))
+    }
+
+    async fn bls_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        self.record_used(UsedKeys::BLS).await?;
+        Ok(self.keys().bls_key().public_key().to_bytes().to_vec())
+    }
+
+    async fn bls_sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        self.record_used(UsedKeys::BLS).await?;
+        Ok(self.keys().bls_key().sign(&message).to_bytes().to_vec())
+    }
+
+    async fn nonce(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        if let Err(error) = check_nonce_name(&name) {
+            return Ok(Err(error));
+        }
+        self.record_used(UsedKeys::SECP256K1).await?;
+        Ok(Ok(self.keys().nonce_point(&name).to_vec()))
+    }
+
+    async fn sign_with_nonce(
+        &mut self,
+        name: String,
+        message: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        if let Err(error) = check_nonce_name(&name) {
+            return Ok(Err(error));
+        }
+        let message = match message32(&message) {
+            Ok(message) => message,
+            Err(error) => return Ok(Err(error)),
+        };
+        self.record_used(UsedKeys::SECP256K1).await?;
+        let store = self.services.store.clone();
+        let machine = self.machine;
+        let digest: [u8; 32] = Sha256::digest(message).into();
+        let nonce = name.clone();
+        let binding =
+            tokio::task::spawn_blocking(move || store.bind_nonce(&machine, nonce.as_bytes(), &digest))
+                .await
+                .expect("binding a nonce does not panic")
+                .map_err(|error| trap(&format!("recording the use of nonce `{name}`"), error))?;
+        Ok(match binding {
+            NonceBinding::Bound => Ok(self.keys().sign_with_nonce(&name, &message).to_vec()),
+            NonceBinding::Used => Err(Error::NonceUsed),
+        })
+    }
+}

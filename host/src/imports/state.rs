@@ -1,0 +1,203 @@
+//! `carol:machine/state`: a key-value store private to each machine.
+//!
+//! An activation's writes go to an overlay that its own reads see first; they are committed in
+//! one transaction when the activation returns, and dropped with it when it traps or runs out
+//! of time. From its first state call to its end an activation holds its machine's state lock:
+//! the activations of one machine that use state run one after another, so they are
+//! serializable, and committed state cannot change under an activation that reads it.
+//! Activations that never call the state functions take no lock.
+
+use super::MachineContext;
+use super::bindings::carol::machine::state::{Error, Host};
+use crate::ids::MachineId;
+use crate::store::StoreError;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OwnedMutexGuard;
+
+/// Longest key, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+/// Longest value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+/// Most keys one `list-keys` call returns.
+pub const MAX_LIST_KEYS: usize = 1000;
+/// A machine's keys and values together, in bytes, unless the node is configured otherwise.
+pub const DEFAULT_QUOTA_BYTES: u64 = 16 * 1024 * 1024;
+
+/// One lock per machine, held by the activation that uses its state.
+#[derive(Default)]
+pub(crate) struct StateLocks(Mutex<HashMap<MachineId, Arc<tokio::sync::Mutex<()>>>>);
+
+impl StateLocks {
+    /// Waits for `machine`'s lock.
+    async fn lock(&self, machine: &MachineId) -> OwnedMutexGuard<()> {
+        let lock = self
+            .0
+            .lock()
+            .expect("state locks")
+            .entry(*machine)
+            .or_default()
+            .clone();
+        lock.lock_owned().await
+    }
+}
+
+/// An activation's use of its machine's state, from its first state call on.
+pub(crate) struct StateSession {
+    /// The machine's state lock, released when the writes are committed or dropped.
+    lock: OwnedMutexGuard<()>,
+    /// Bytes of keys and values the machine holds, as this activation sees it.
+    bytes: u64,
+    /// Writes not yet committed; `None` deletes.
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl MachineContext {
+    /// Opens the activation's state session, waiting for the machine's lock, unless it is open.
+    async fn open_state(&mut self) -> Result<&mut StateSession, StoreError> {
+        if self.state.is_none() {
+            let lock = self.services.state_locks.lock(&self.machine).await;
+            // Read under the lock: no other activation commits to this machine while it is held.
+            let bytes = self.services.store.state_bytes(&self.machine)?;
+            self.state = Some(StateSession {
+                lock,
+                bytes,
+                writes: BTreeMap::new(),
+            });
+        }
+        Ok(self.state.as_mut().expect("the session was just opened"))
+    }
+
+    /// The length of the value of `key` this activation sees, if it has one.
+    async fn visible_len(&mut self, key: &[u8]) -> Result<Option<usize>, StoreError> {
+        if let Some(write) = self.open_state().await?.writes.get(key) {
+            return Ok(write.as_ref().map(Vec::len));
+        }
+        Ok(self
+            .services
+            .store
+            .state_get(&self.machine, key)?
+            .map(|value| value.len()))
+    }
+
+    /// Commits the activation's writes, if it made any, in one transaction, then releases the
+    /// machine's lock.
+    pub(crate) async fn commit_state(&mut self) -> Result<(), StoreError> {
+        let Some(session) = self.state.take() else {
+            return Ok(());
+        };
+        if session.writes.is_empty() {
+            return Ok(());
+        }
+        let store = self.services.store.clone();
+        let machine = self.machine;
+        // The lock moves with the commit: were this future dropped (the client went away)
+        // while the commit runs, the next activation must still wait for it to finish.
+        tokio::task::spawn_blocking(move || {
+            let result = store.commit_state(&machine, &session.writes);
+            drop(session.lock);
+            result
+        })
+        .await
+        .expect("committing state does not panic")
+    }
+}
+
+/// What a failed store read does to the activation: it traps, since an answer without the data
+/// would be wrong.
+fn trap(error: StoreError) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("reading the machine's state failed: {error}"))
+}
+
+impl Host for MachineContext {
+    async fn get(&mut self, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
+        let session = self.open_state().await.map_err(trap)?;
+        if let Some(write) = session.writes.get(&key) {
+            return Ok(write.clone());
+        }
+        if key.len() > MAX_KEY_BYTES {
+            return Ok(None);
+        }
+        self.services
+            .store
+            .state_get(&self.machine, &key)
+            .map_err(trap)
+    }
+
+    async fn set(&mut self, key: Vec<u8>, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+        if key.len() > MAX_KEY_BYTES {
+            return Ok(Err(Error::KeyTooLarge(MAX_KEY_BYTES as u32)));
+        }
+        if value.len() > MAX_VALUE_BYTES {
+            return Ok(Err(Error::ValueTooLarge(MAX_VALUE_BYTES as u32)));
+        }
+        let old = self
+            .visible_len(&key)
+            .await
+            .map_err(trap)?
+            .map_or(0, |len| (key.len() + len) as u64);
+        let new = (key.len() + value.len()) as u64;
+        let quota = self.services.state_quota;
+        let session = self.open_state().await.map_err(trap)?;
+        let bytes = session.bytes.saturating_sub(old) + new;
+        // A write that does not grow the state is allowed even past the quota (which the
+        // operator may have lowered), so that a full machine can always shrink.
+        if new > old && bytes > quota {
+            return Ok(Err(Error::QuotaExceeded(quota)));
+        }
+        session.bytes = bytes;
+        session.writes.insert(key, Some(value));
+        Ok(Ok(()))
+    }
+
+    async fn delete(&mut self, key: Vec<u8>) -> wasmtime::Result<bool> {
+        let Some(len) = self.visible_len(&key).await.map_err(trap)? else {
+            return Ok(false);
+        };
+        let session = self.open_state().await.map_err(trap)?;
+        session.bytes = session.bytes.saturating_sub((key.len() + len) as u64);
+        session.writes.insert(key, None);
+        Ok(true)
+    }
+
+    async fn list_keys(
+        &mut self,
+        prefix: Vec<u8>,
+        start_after: Option<Vec<u8>>,
+        limit: u32,
+    ) -> wasmtime::Result<Vec<Vec<u8>>> {
+        let limit = usize::try_from(limit).map_or(MAX_LIST_KEYS, |l| l.min(MAX_LIST_KEYS));
+        let in_range = |key: &Vec<u8>| {
+            key.starts_with(&prefix) && start_after.as_ref().is_none_or(|after| key > after)
+        };
+        let session = self.open_state().await.map_err(trap)?;
+        let writes: Vec<(Vec<u8>, bool)> = session
+            .writes
+            .iter()
+            .filter(|(key, _)| in_range(key))
+            .map(|(key, value)| (key.clone(), value.is_some()))
+            .collect();
+        // Each key this activation deleted may hide one committed key, so that many more
+        // committed keys are read to be sure of `limit` visible ones.
+        let deleted = writes.iter().filter(|(_, set)| !set).count();
+        let committed = self
+            .services
+            .store
+            .state_keys(
+                &self.machine,
+                &prefix,
+                start_after.as_deref(),
+                limit + deleted,
+            )
+            .map_err(trap)?;
+        let mut keys: BTreeSet<Vec<u8>> = committed.into_iter().collect();
+        for (key, set) in writes {
+            if set {
+                keys.insert(key);
+            } else {
+                keys.remove(&key);
+            }
+        }
+        Ok(keys.into_iter().take(limit).collect())
+    }
+}
