@@ -323,7 +323,11 @@ impl Store {
 // A machine's state and the records of its keys.
 impl Store {
     /// The committed value of `key` in `machine`'s state.
-    pub fn state_get(&self, machine: &MachineId, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn state_get(
+        &self,
+        machine: &MachineId,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(STATE)?;
         Ok(table
@@ -348,10 +352,7 @@ impl Store {
             _ => Bound::Included(prefix.clone()),
         };
         let mut keys = Vec::new();
-        let range = (
-            start.as_ref().map(Vec::as_slice),
-            Bound::<&[u8]>::Unbounded,
-        );
+        let range = (start.as_ref().map(Vec::as_slice), Bound::<&[u8]>::Unbounded);
         for entry in table.range::<&[u8]>(range)? {
             if keys.len() >= limit {
                 break;

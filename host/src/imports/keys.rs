@@ -60,7 +60,10 @@ impl Host for MachineContext {
         Ok(self.keys().secp256k1_public_key().to_vec())
     }
 
-    async fn secp256k1_sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+    async fn secp256k1_sign(
+        &mut self,
+        message: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         let message = match message32(&message) {
             Ok(message) => message,
             Err(error) => return Ok(Err(error)),
@@ -104,11 +107,12 @@ impl Host for MachineContext {
         let machine = self.machine;
         let digest: [u8; 32] = Sha256::digest(message).into();
         let nonce = name.clone();
-        let binding =
-            tokio::task::spawn_blocking(move || store.bind_nonce(&machine, nonce.as_bytes(), &digest))
-                .await
-                .expect("binding a nonce does not panic")
-                .map_err(|error| trap(&format!("recording the use of nonce `{name}`"), error))?;
+        let binding = tokio::task::spawn_blocking(move || {
+            store.bind_nonce(&machine, nonce.as_bytes(), &digest)
+        })
+        .await
+        .expect("binding a nonce does not panic")
+        .map_err(|error| trap(&format!("recording the use of nonce `{name}`"), error))?;
         Ok(match binding {
             NonceBinding::Bound => Ok(self.keys().sign_with_nonce(&name, &message).to_vec()),
             NonceBinding::Used => Err(Error::NonceUsed),

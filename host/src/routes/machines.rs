@@ -5,11 +5,11 @@ use crate::Node;
 use crate::ids::MachineId;
 use crate::page;
 use crate::runtime::Machine;
+use crate::store::UsedKeys;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crate::store::UsedKeys;
 use serde_json::{Map, Value, json};
 
 /// Finds a machine by its id's text, or answers 404 with the ids that exist.

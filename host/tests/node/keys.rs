@@ -96,7 +96,10 @@ fn wrong_message_lengths_and_nonce_names_are_refused() {
         );
     }
     let longest = "é".repeat(128);
-    assert_eq!(ok_bytes(&machine.ok("nonce", json!({"name": longest}))).len(), 32);
+    assert_eq!(
+        ok_bytes(&machine.ok("nonce", json!({"name": longest}))).len(),
+        32
+    );
     // A refused message bound nothing: the nonce still signs the first message it is given.
     let signed = machine.ok(
         "sign-with-nonce",

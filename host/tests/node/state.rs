@@ -90,7 +90,10 @@ fn what_an_activation_writes_later_activations_read_list_and_delete() {
     let node = TestNode::start(NodeConfig::development());
     let machine = Stateful::create(&node, b"");
     assert_eq!(machine.get(b"a"), Value::Null);
-    assert_eq!(machine.usage(), json!({"bytes": 0, "quota": 16 * 1024 * 1024}));
+    assert_eq!(
+        machine.usage(),
+        json!({"bytes": 0, "quota": 16 * 1024 * 1024})
+    );
     for key in ["b/2", "a", "b/1", "b/3", "c"] {
         machine.put(key.as_bytes(), key.to_uppercase().as_bytes());
     }
@@ -189,7 +192,10 @@ fn thousands_of_concurrent_increments_lose_no_update() {
     // Serializable: each increment saw every earlier one, so each count was handed out once.
     let distinct: BTreeSet<u64> = counts.iter().copied().collect();
     assert_eq!(distinct, (1..=total).collect::<BTreeSet<u64>>());
-    assert_eq!(machine.get(b"counter"), json!(hex::encode(total.to_le_bytes())));
+    assert_eq!(
+        machine.get(b"counter"),
+        json!(hex::encode(total.to_le_bytes()))
+    );
 }
 
 #[test]
@@ -241,7 +247,11 @@ fn the_quota_and_size_limits_refuse_clearly_and_write_nothing() {
     // Replacing a value with a larger one counts only the difference; a write that does not
     // grow the state is always allowed.
     let (status, body) = machine.call("put-all", json!({"pairs": [pair("fits", 9_900)]}));
-    assert_eq!(body, json!({"err": [0, "Error::QuotaExceeded(10000)"]}), "{status}");
+    assert_eq!(
+        body,
+        json!({"err": [0, "Error::QuotaExceeded(10000)"]}),
+        "{status}"
+    );
     machine.put(b"fits", &[1; 4_000]);
     assert_eq!(machine.usage()["bytes"], 104 + 4 + 4_000);
     machine.put(b"fits", &[2; 10_000 - 104 - 4]);
@@ -257,7 +267,10 @@ fn the_quota_and_size_limits_refuse_clearly_and_write_nothing() {
         assert_eq!(status, 422, "{body}");
         body["err"].as_str().unwrap().to_owned()
     };
-    assert_eq!(refused(vec![b'k'; 1025], vec![]), "Error::KeyTooLarge(1024)");
+    assert_eq!(
+        refused(vec![b'k'; 1025], vec![]),
+        "Error::KeyTooLarge(1024)"
+    );
     assert_eq!(
         refused(b"v".to_vec(), vec![0; 1024 * 1024 + 1]),
         "Error::ValueTooLarge(1048576)"
