@@ -16,6 +16,7 @@ carol_guest::generate!({
 use carol_guest::{http_fetch, keys, state};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::time::{SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -60,7 +61,7 @@ impl Guest for DlcOracle {
     ) -> Result<Announcement, OracleError> {
         check_event_id(&event_id)?;
         check_symbol(&symbol)?;
-        if maturity % 60 != 0 {
+        if !maturity.is_multiple_of(60) {
             return Err(OracleError::BadInput(format!(
                 "maturity {maturity} is not the start of a minute; the price is a minute's, so \
                  give a multiple of 60 such as {}",
@@ -125,14 +126,16 @@ impl Guest for DlcOracle {
             return Ok(attested);
         }
         let announcement = Self::announcement(event_id)?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        if now < i64::from(announcement.maturity) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        if now < u64::from(announcement.maturity) {
             return Err(OracleError::TooEarly(format!(
                 "`{}` matures at {} (Unix time {}), {} seconds from now; ask again then",
                 announcement.event_id,
                 announcement.maturity_time,
                 announcement.maturity,
-                i64::from(announcement.maturity) - now
+                u64::from(announcement.maturity) - now
             )));
         }
         let params = Params::read()?;
@@ -234,9 +237,9 @@ fn tlv(kind: u64, value: &[u8]) -> Vec<u8> {
 fn big_size(n: u64) -> Vec<u8> {
     match n {
         0..0xfd => vec![n as u8],
-        0xfd..=0xffff => [&[0xfd][..], &(n as u16).to_be_bytes()].concat(),
-        0x1_0000..=0xffff_ffff => [&[0xfe][..], &(n as u32).to_be_bytes()].concat(),
-        _ => [&[0xff][..], &n.to_be_bytes()].concat(),
+        0xfd..=0xffff => [&[0xfd][..], &(n as u16).to_be_bytes()[..]].concat(),
+        0x1_0000..=0xffff_ffff => [&[0xfe][..], &(n as u32).to_be_bytes()[..]].concat(),
+        _ => [&[0xff][..], &n.to_be_bytes()[..]].concat(),
     }
 }
 
@@ -431,7 +434,12 @@ fn minute_of(unix_time: u32) -> OffsetDateTime {
 
 /// `2023-04-16T12:30:00Z`.
 fn rfc3339(minute: &OffsetDateTime) -> String {
-    format!("{}T{:02}:{:02}:00Z", date(minute), minute.hour(), minute.minute())
+    format!(
+        "{}T{:02}:{:02}:00Z",
+        date(minute),
+        minute.hour(),
+        minute.minute()
+    )
 }
 
 /// `2023-04-16`, as BitMEX's `timestamp.date` filter takes it.

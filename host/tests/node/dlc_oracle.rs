@@ -123,7 +123,7 @@ fn oracle() -> &'static Oracle {
 
 /// A machine of its own fetching from the mock source `source` at `price`, with the message
 /// hashing `message_hash` (the default when `None`).
-fn machine(source: &str, price: f64, message_hash: Option<&str>) -> String {
+fn new_machine(source: &str, price: f64, message_hash: Option<&str>) -> String {
     set_price(source, price);
     let mut params = json!({"api_base": format!("{}/{source}", mock())});
     if let Some(message_hash) = message_hash {
@@ -133,7 +133,10 @@ fn machine(source: &str, price: f64, message_hash: Option<&str>) -> String {
         &format!("/binaries/{}", oracle().binary),
         params.to_string().as_bytes(),
     );
-    assert!(status == 201 || status == 200, "create answered {status}: {body}");
+    assert!(
+        status == 201 || status == 200,
+        "create answered {status}: {body}"
+    );
     body["id"].as_str().unwrap().to_owned()
 }
 
@@ -182,7 +185,9 @@ fn err(answer: (u16, Value), case: &str) -> Value {
 }
 
 fn assert_mentions(text: &Value, needle: &str) {
-    let text = text.as_str().unwrap_or_else(|| panic!("not a string: {text}"));
+    let text = text
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {text}"));
     assert!(text.contains(needle), "{text:?} should mention {needle:?}");
 }
 
@@ -227,7 +232,13 @@ fn message(message: &[u8], tag: Option<&str>) -> Message {
 
 /// Parses an announcement answer, checks its JSON against its TLV, and (with the rust-dlc
 /// hashing) has dlc-messages validate it.
-fn check_announcement(answer: &Value, event: &str, maturity: u32, base: u16, digits: u16) -> OracleAnnouncement {
+fn check_announcement(
+    answer: &Value,
+    event: &str,
+    maturity: u32,
+    base: u16,
+    digits: u16,
+) -> OracleAnnouncement {
     let parsed: OracleAnnouncement = read_tlv(&bytes(&answer["tlv"]), ANNOUNCEMENT_TYPE);
     let event_of = &parsed.oracle_event;
     assert_eq!(event_of.event_id, event);
@@ -236,7 +247,11 @@ fn check_announcement(answer: &Value, event: &str, maturity: u32, base: u16, dig
         panic!("not a digit decomposition: {:?}", event_of.event_descriptor);
     };
     assert_eq!(
-        (descriptor.base, descriptor.is_signed, descriptor.unit.as_str()),
+        (
+            descriptor.base,
+            descriptor.is_signed,
+            descriptor.unit.as_str()
+        ),
         (base, false, "usd")
     );
     assert_eq!((descriptor.precision, descriptor.nb_digits), (0, digits));
@@ -257,7 +272,12 @@ fn check_announcement(answer: &Value, event: &str, maturity: u32, base: u16, dig
         bytes(&answer["signature"]),
         parsed.announcement_signature.as_ref()
     );
-    let nonces: Vec<Vec<u8>> = answer["nonces"].as_array().unwrap().iter().map(bytes).collect();
+    let nonces: Vec<Vec<u8>> = answer["nonces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(bytes)
+        .collect();
     let parsed_nonces: Vec<Vec<u8>> = event_of
         .oracle_nonces
         .iter()
@@ -293,7 +313,11 @@ fn check_announcement(answer: &Value, event: &str, maturity: u32, base: u16, dig
 /// Parses an attestation answer and checks it: its JSON against its TLV, every signature with
 /// libsecp256k1 (R is the announced nonce of its digit, BIP340 over the digit's hash), and,
 /// with the rust-dlc hashing, dlc-messages' own validation against the announcement.
-fn check_attestation(answer: &Value, announcement: &OracleAnnouncement, tag: Option<&str>) -> OracleAttestation {
+fn check_attestation(
+    answer: &Value,
+    announcement: &OracleAnnouncement,
+    tag: Option<&str>,
+) -> OracleAttestation {
     let parsed: OracleAttestation = read_tlv(&bytes(&answer["tlv"]), ATTESTATION_TYPE);
     assert_eq!(parsed.event_id, announcement.oracle_event.event_id);
     assert_eq!(parsed.oracle_public_key, announcement.oracle_public_key);
@@ -320,7 +344,8 @@ fn check_attestation(answer: &Value, announcement: &OracleAnnouncement, tag: Opt
     assert_eq!(parsed.signatures.len(), nonces.len());
     assert_eq!(parsed.outcomes.len(), nonces.len());
     let secp = Secp256k1::verification_only();
-    for ((signature, outcome), nonce) in parsed.signatures.iter().zip(&parsed.outcomes).zip(nonces) {
+    for ((signature, outcome), nonce) in parsed.signatures.iter().zip(&parsed.outcomes).zip(nonces)
+    {
         assert_eq!(
             XOnlyPublicKey::from_slice(&signature.as_ref()[..32]).unwrap(),
             *nonce,
@@ -364,19 +389,41 @@ fn signature_changed(signature: &Signature) -> Signature {
 
 #[test]
 fn the_announcement_is_a_dlcspecs_oracle_announcement_that_rust_dlc_validates() {
-    let machine = machine("announce", 30264.87, None);
-    let answer = ok(announce(&machine, "btcusd-2023-04-16T12:30Z", MATURITY, 2, 20));
+    let machine = new_machine("announce", 30264.87, None);
+    let answer = ok(announce(
+        &machine,
+        "btcusd-2023-04-16T12:30Z",
+        MATURITY,
+        2,
+        20,
+    ));
     let parsed = check_announcement(&answer, "btcusd-2023-04-16T12:30Z", MATURITY, 2, 20);
     assert_eq!(answer["maturity-time"], json!(MATURITY_TIME));
     assert_eq!(answer["max-outcome"], json!((1u64 << 20) - 1));
     assert_eq!(answer["message-hash"], json!("sha256"));
     assert_eq!(
-        ok(activate(&machine, "oracle-public-key", &[])),
-        answer["oracle-public-key"]
+        activate(&machine, "oracle-public-key", &[]),
+        (200, answer["oracle-public-key"].clone())
     );
     // The same announcement when looked up, and when announced again with the same terms.
-    assert_eq!(ok(activate(&machine, "announcement", &[("event-id", "btcusd-2023-04-16T12:30Z")])), answer);
-    assert_eq!(ok(announce(&machine, "btcusd-2023-04-16T12:30Z", MATURITY, 2, 20)), answer);
+    assert_eq!(
+        ok(activate(
+            &machine,
+            "announcement",
+            &[("event-id", "btcusd-2023-04-16T12:30Z")]
+        )),
+        answer
+    );
+    assert_eq!(
+        ok(announce(
+            &machine,
+            "btcusd-2023-04-16T12:30Z",
+            MATURITY,
+            2,
+            20
+        )),
+        answer
+    );
     // A tampered signature does not validate: the check above means something.
     let mut tampered = parsed.clone();
     tampered.announcement_signature = signature_changed(&parsed.announcement_signature);
@@ -387,25 +434,53 @@ fn the_announcement_is_a_dlcspecs_oracle_announcement_that_rust_dlc_validates() 
 
 #[test]
 fn each_event_has_its_own_nonces_and_other_machines_their_own_keys() {
-    let machine = machine("nonces", 30264.87, None);
-    let one = check_announcement(&ok(announce(&machine, "one", MATURITY, 10, 6)), "one", MATURITY, 10, 6);
-    let two = check_announcement(&ok(announce(&machine, "two", MATURITY, 10, 6)), "two", MATURITY, 10, 6);
+    let machine = new_machine("nonces", 30264.87, None);
+    let one = check_announcement(
+        &ok(announce(&machine, "one", MATURITY, 10, 6)),
+        "one",
+        MATURITY,
+        10,
+        6,
+    );
+    let two = check_announcement(
+        &ok(announce(&machine, "two", MATURITY, 10, 6)),
+        "two",
+        MATURITY,
+        10,
+        6,
+    );
     assert_eq!(one.oracle_public_key, two.oracle_public_key);
     for nonce in &one.oracle_event.oracle_nonces {
         assert!(!two.oracle_event.oracle_nonces.contains(nonce));
     }
-    let other = machine("nonces-elsewhere", 30264.87, None);
-    let three = check_announcement(&ok(announce(&other, "one", MATURITY, 10, 6)), "one", MATURITY, 10, 6);
+    let other = new_machine("nonces-elsewhere", 30264.87, None);
+    let three = check_announcement(
+        &ok(announce(&other, "one", MATURITY, 10, 6)),
+        "one",
+        MATURITY,
+        10,
+        6,
+    );
     assert_ne!(three.oracle_public_key, one.oracle_public_key);
-    assert_ne!(three.oracle_event.oracle_nonces, one.oracle_event.oracle_nonces);
+    assert_ne!(
+        three.oracle_event.oracle_nonces,
+        one.oracle_event.oracle_nonces
+    );
 }
 
 #[test]
 fn an_event_id_announced_with_other_terms_is_refused_with_the_announcement_it_has() {
-    let machine = machine("terms", 30264.87, None);
+    let machine = new_machine("terms", 30264.87, None);
     let first = ok(announce(&machine, "event", MATURITY, 2, 16));
-    for (maturity, base, digits) in [(MATURITY + 60, 2, 16), (MATURITY, 10, 16), (MATURITY, 2, 17)] {
-        let refused = err(announce(&machine, "event", maturity, base, digits), "announced-differently");
+    for (maturity, base, digits) in [
+        (MATURITY + 60, 2, 16),
+        (MATURITY, 10, 16),
+        (MATURITY, 2, 17),
+    ] {
+        let refused = err(
+            announce(&machine, "event", maturity, base, digits),
+            "announced-differently",
+        );
         assert_eq!(refused, first);
     }
     let other_symbol = activate(
@@ -424,7 +499,7 @@ fn an_event_id_announced_with_other_terms_is_refused_with_the_announcement_it_ha
 
 #[test]
 fn bad_announcements_are_refused() {
-    let machine = machine("bad-input", 30264.87, None);
+    let machine = new_machine("bad-input", 30264.87, None);
     for ((event, maturity, base, digits), needle) in [
         (("", MATURITY, 2, 8), "event id is 0 bytes"),
         ((&*"e".repeat(251), MATURITY, 2, 8), "event id is 251 bytes"),
@@ -434,7 +509,13 @@ fn bad_announcements_are_refused() {
         (("e", MATURITY, 2, 0), "nb-digits must be 1 to 64, not 0"),
         (("e", MATURITY, 2, 65), "nb-digits must be 1 to 64, not 65"),
     ] {
-        assert_mentions(&err(announce(&machine, event, maturity, base, digits), "bad-input"), needle);
+        assert_mentions(
+            &err(
+                announce(&machine, event, maturity, base, digits),
+                "bad-input",
+            ),
+            needle,
+        );
     }
     assert_mentions(
         &err(attest(&machine, "never-announced"), "not-announced"),
@@ -457,29 +538,48 @@ fn bad_announcements_are_refused() {
 
 #[test]
 fn the_attestation_signs_each_digit_with_its_announced_nonce() {
-    let machine = machine("attest", 30264.87, None);
-    let announcement = check_announcement(&ok(announce(&machine, "btcusd", MATURITY, 2, 20)), "btcusd", MATURITY, 2, 20);
+    let machine = new_machine("attest", 30264.87, None);
+    let announcement = check_announcement(
+        &ok(announce(&machine, "btcusd", MATURITY, 2, 20)),
+        "btcusd",
+        MATURITY,
+        2,
+        20,
+    );
     let answer = ok(attest(&machine, "btcusd"));
     let parsed = check_attestation(&answer, &announcement, None);
     assert_eq!(answer["price"], json!(30264));
     assert_eq!(answer["outcome"], json!(30264));
     assert_eq!(answer["symbol"], json!(".BXBT"));
     assert_eq!(answer["maturity"], json!(MATURITY));
-    let expected: Vec<String> = format!("{:020b}", 30264).chars().map(String::from).collect();
+    let expected: Vec<String> = format!("{:020b}", 30264)
+        .chars()
+        .map(String::from)
+        .collect();
     assert_eq!(parsed.outcomes, expected);
     // A signature over another digit does not verify.
     let secp = Secp256k1::verification_only();
     let flipped = if parsed.outcomes[19] == "0" { "1" } else { "0" };
     assert!(
-        secp.verify_schnorr(&parsed.signatures[19], &message(flipped.as_bytes(), None), &parsed.oracle_public_key)
-            .is_err()
+        secp.verify_schnorr(
+            &parsed.signatures[19],
+            &message(flipped.as_bytes(), None),
+            &parsed.oracle_public_key
+        )
+        .is_err()
     );
 }
 
 #[test]
 fn asked_again_it_answers_the_same_attestation_without_fetching_even_if_the_source_changed() {
-    let machine = machine("again", 30264.87, None);
-    let announcement = check_announcement(&ok(announce(&machine, "once", MATURITY, 10, 6)), "once", MATURITY, 10, 6);
+    let machine = new_machine("again", 30264.87, None);
+    let announcement = check_announcement(
+        &ok(announce(&machine, "once", MATURITY, 10, 6)),
+        "once",
+        MATURITY,
+        10,
+        6,
+    );
     let first = ok(attest(&machine, "once"));
     check_attestation(&first, &announcement, None);
     assert_eq!(first["outcome"], json!(30264));
@@ -490,8 +590,14 @@ fn asked_again_it_answers_the_same_attestation_without_fetching_even_if_the_sour
     assert_eq!(ok(attest(&machine, "once")), first);
     assert_eq!(fetches("again"), 1);
     // Its announcement cannot be made again with terms that would need new signatures either.
-    err(announce(&machine, "once", MATURITY, 10, 7), "announced-differently");
-    assert_eq!(ok(announce(&machine, "once", MATURITY, 10, 6))["tlv"], announcement_tlv(&announcement));
+    err(
+        announce(&machine, "once", MATURITY, 10, 7),
+        "announced-differently",
+    );
+    assert_eq!(
+        ok(announce(&machine, "once", MATURITY, 10, 6))["tlv"],
+        announcement_tlv(&announcement)
+    );
 }
 
 fn announcement_tlv(announcement: &OracleAnnouncement) -> Value {
@@ -502,7 +608,7 @@ fn announcement_tlv(announcement: &OracleAnnouncement) -> Value {
 
 #[test]
 fn before_maturity_attestation_is_refused_and_nothing_is_fetched() {
-    let machine = machine("early", 30264.87, None);
+    let machine = new_machine("early", 30264.87, None);
     ok(announce(&machine, "later", FAR_FUTURE, 2, 16));
     let refused = err(attest(&machine, "later"), "too-early");
     assert_mentions(&refused, "matures at 2096-10-02T07:07:00Z");
@@ -512,48 +618,102 @@ fn before_maturity_attestation_is_refused_and_nothing_is_fetched() {
 
 #[test]
 fn a_price_beyond_the_digits_is_attested_as_the_largest_outcome() {
-    let machine = machine("clamp", 30264.87, None);
-    let binary = check_announcement(&ok(announce(&machine, "bits", MATURITY, 2, 8)), "bits", MATURITY, 2, 8);
+    let machine = new_machine("clamp", 30264.87, None);
+    let binary = check_announcement(
+        &ok(announce(&machine, "bits", MATURITY, 2, 8)),
+        "bits",
+        MATURITY,
+        2,
+        8,
+    );
     let answer = ok(attest(&machine, "bits"));
     let parsed = check_attestation(&answer, &binary, None);
-    assert_eq!((&answer["price"], &answer["outcome"]), (&json!(30264), &json!(255)));
+    assert_eq!(
+        (&answer["price"], &answer["outcome"]),
+        (&json!(30264), &json!(255))
+    );
     assert_eq!(parsed.outcomes, vec!["1"; 8]);
 
-    let decimal = check_announcement(&ok(announce(&machine, "decimal", MATURITY, 10, 3)), "decimal", MATURITY, 10, 3);
+    let decimal = check_announcement(
+        &ok(announce(&machine, "decimal", MATURITY, 10, 3)),
+        "decimal",
+        MATURITY,
+        10,
+        3,
+    );
     let answer = ok(attest(&machine, "decimal"));
-    assert_eq!(check_attestation(&answer, &decimal, None).outcomes, vec!["9"; 3]);
+    assert_eq!(
+        check_attestation(&answer, &decimal, None).outcomes,
+        vec!["9"; 3]
+    );
     assert_eq!(answer["outcome"], json!(999));
 
     // Base 16: digits above 9 are signed as decimal strings.
-    let hex_event = check_announcement(&ok(announce(&machine, "hex", MATURITY, 16, 4)), "hex", MATURITY, 16, 4);
+    let hex_event = check_announcement(
+        &ok(announce(&machine, "hex", MATURITY, 16, 4)),
+        "hex",
+        MATURITY,
+        16,
+        4,
+    );
     let answer = ok(attest(&machine, "hex"));
     // 30264 is 0x7638.
-    assert_eq!(check_attestation(&answer, &hex_event, None).outcomes, ["7", "6", "3", "8"]);
+    assert_eq!(
+        check_attestation(&answer, &hex_event, None).outcomes,
+        ["7", "6", "3", "8"]
+    );
 
     // Leading zeros are signed.
-    let wide = check_announcement(&ok(announce(&machine, "wide", MATURITY, 10, 8)), "wide", MATURITY, 10, 8);
+    let wide = check_announcement(
+        &ok(announce(&machine, "wide", MATURITY, 10, 8)),
+        "wide",
+        MATURITY,
+        10,
+        8,
+    );
     let answer = ok(attest(&machine, "wide"));
-    assert_eq!(check_attestation(&answer, &wide, None).outcomes, ["0", "0", "0", "3", "0", "2", "6", "4"]);
+    assert_eq!(
+        check_attestation(&answer, &wide, None).outcomes,
+        ["0", "0", "0", "3", "0", "2", "6", "4"]
+    );
 }
 
 #[test]
 fn with_tagged_hashes_the_signatures_verify_over_dlcspecs_tagged_messages() {
-    let machine = machine("tagged", 30264.87, Some("tagged"));
+    let machine = new_machine("tagged", 30264.87, Some("tagged"));
     let answer = ok(announce(&machine, "tagged", MATURITY, 2, 16));
     assert_eq!(answer["message-hash"], json!("tagged"));
     let announcement = check_announcement(&answer, "tagged", MATURITY, 2, 16);
     // rust-dlc hashes without tags, so it does not accept these.
-    assert!(announcement.validate(&Secp256k1::verification_only()).is_err());
+    assert!(
+        announcement
+            .validate(&Secp256k1::verification_only())
+            .is_err()
+    );
     let attestation = ok(attest(&machine, "tagged"));
-    check_attestation(&attestation, &announcement, Some("DLC/oracle/attestation/v0"));
+    check_attestation(
+        &attestation,
+        &announcement,
+        Some("DLC/oracle/attestation/v0"),
+    );
     assert_eq!(attestation["outcome"], json!(30264));
 }
 
 #[test]
 fn a_failed_fetch_signs_nothing_and_a_later_attestation_succeeds() {
-    let machine = machine("flaky", 30264.87, None);
-    let announcement = check_announcement(&ok(announce(&machine, "flaky", MATURITY, 2, 16)), "flaky", MATURITY, 2, 16);
-    PRICES.lock().unwrap().get_or_insert_default().remove("flaky");
+    let machine = new_machine("flaky", 30264.87, None);
+    let announcement = check_announcement(
+        &ok(announce(&machine, "flaky", MATURITY, 2, 16)),
+        "flaky",
+        MATURITY,
+        2,
+        16,
+    );
+    PRICES
+        .lock()
+        .unwrap()
+        .get_or_insert_default()
+        .remove("flaky");
     let failed = err(attest(&machine, "flaky"), "upstream-failed");
     assert_eq!(failed["status"], json!(404));
     set_price("flaky", 30264.87);
