@@ -401,6 +401,15 @@ fn the_announcement_is_a_dlcspecs_oracle_announcement_that_rust_dlc_validates() 
     assert_eq!(answer["maturity-time"], json!(MATURITY_TIME));
     assert_eq!(answer["max-outcome"], json!((1u64 << 20) - 1));
     assert_eq!(answer["message-hash"], json!("sha256"));
+    // docs/dlc-oracle.md's descriptor for base 2 and 20 digits.
+    assert!(
+        answer["tlv"]
+            .as_str()
+            .unwrap()
+            .contains("fdd80a0d00020003757364000000000014"),
+        "{}",
+        answer["tlv"]
+    );
     assert_eq!(
         activate(&machine, "oracle-public-key", &[]),
         (200, answer["oracle-public-key"].clone())
