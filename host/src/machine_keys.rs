@@ -214,10 +214,7 @@ mod tests {
         let two = MachineKeys::new(&node, &MachineId::from_bytes([2; 32]));
         let elsewhere = MachineKeys::new(&other_node, &MachineId::from_bytes([1; 32]));
         assert_eq!(one.secp256k1_public_key(), again.secp256k1_public_key());
-        assert_eq!(
-            one.bls_key().public_key(),
-            again.bls_key().public_key()
-        );
+        assert_eq!(one.bls_key().public_key(), again.bls_key().public_key());
         for different in [&two, &elsewhere] {
             assert_ne!(one.secp256k1_public_key(), different.secp256k1_public_key());
             assert_ne!(one.bls_key().public_key(), different.bls_key().public_key());
