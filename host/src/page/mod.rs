@@ -157,6 +157,10 @@ pub struct MachinePage<'a> {
     pub params: &'a [u8],
     /// The node's public key, hex.
     pub public_key: &'a str,
+    /// The public keys of its own the machine has used: name and hex.
+    pub machine_keys: &'a [(&'a str, String)],
+    /// Bytes its state holds and its quota; `None` if the store could not say.
+    pub state: Option<(u64, u64)>,
     /// Its activations, in export order.
     pub activations: &'a [Activation],
 }
@@ -196,10 +200,26 @@ impl MachinePage<'_> {
         }
         write!(
             out,
-            "</dd><dt>node public key</dt><dd><code id=\"public-key\">{}</code></dd></dl>\
-             <noscript><p>The forms below run activations with JavaScript; without it, use the \
-             routes directly.</p></noscript><h2>Activations</h2><ul class=\"toc\">",
+            "</dd><dt>node public key</dt><dd><code id=\"public-key\">{}</code></dd>",
             Escaped(self.public_key)
+        )?;
+        for (name, key) in self.machine_keys {
+            write!(
+                out,
+                "<dt>machine's {name} key</dt><dd><code id=\"machine-key-{name}\">{}</code></dd>",
+                Escaped(key)
+            )?;
+        }
+        if let Some((bytes, quota)) = self.state {
+            write!(
+                out,
+                "<dt>state</dt><dd id=\"state\">{bytes} of {quota} bytes</dd>"
+            )?;
+        }
+        write!(
+            out,
+            "</dl><noscript><p>The forms below run activations with JavaScript; without it, use the \
+             routes directly.</p></noscript><h2>Activations</h2><ul class=\"toc\">"
         )?;
         for activation in self.activations {
             let name = Escaped(&activation.name);
@@ -601,9 +621,31 @@ mod tests {
             binary_id: "cd34",
             params,
             public_key: "ef56",
+            machine_keys: &[],
+            state: Some((0, 16)),
             activations,
         }
         .render()
+    }
+
+    #[test]
+    fn machine_page_shows_the_machines_keys_and_state() {
+        let page = MachinePage {
+            machine_id: "ab12",
+            binary_id: "cd34",
+            params: b"",
+            public_key: "ef56",
+            machine_keys: &[("bls", "a1b2".to_owned())],
+            state: Some((104, 10_000)),
+            activations: &[],
+        }
+        .render();
+        assert!(
+            page.contains("<code id=\"machine-key-bls\">a1b2</code>"),
+            "{page}"
+        );
+        assert!(!page.contains("machine-key-secp256k1"), "{page}");
+        assert!(page.contains("104 of 10000 bytes"), "{page}");
     }
 
     /// The text of the page's JSON data block, and the data it holds.

@@ -34,12 +34,28 @@ pub(super) fn machine_page(node: &Node, machine: &Machine) -> Response {
     let machine_id = machine.id().to_string();
     let binary_id = machine.binary_id().to_string();
     let public_key = hex::encode(node.public_key().to_bytes());
+    let used = super::machines::used_keys(node, machine);
+    let machine_keys: Vec<(&str, String)> = used
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, key)| Some((name.as_str(), key.as_str()?.to_owned())))
+        .collect();
+    let state = match node.store().state_bytes(&machine.id()) {
+        Ok(bytes) => Some((bytes, node.config().state_quota_bytes)),
+        Err(error) => {
+            tracing::error!(machine = %machine.id(), %error, "cannot read the machine's state size");
+            None
+        }
+    };
     html(
         MachinePage {
             machine_id: &machine_id,
             binary_id: &binary_id,
             params: machine.params(),
             public_key: &public_key,
+            machine_keys: &machine_keys,
+            state,
             activations: machine.binary().activations(),
         }
         .render(),
