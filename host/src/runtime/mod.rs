@@ -102,7 +102,10 @@ fn pool(limits: &Limits, concurrent: usize) -> PoolingAllocationConfig {
     pool
 }
 
-/// Bytes of each pooled memory and table reset in place rather than decommitted.
+/// Bytes of each pooled memory and table reset in place rather than decommitted: giving the
+/// pages back to the kernel after every activation cost a TLB shootdown on every core and page
+/// faults in the next instance, a quarter of the CPU under load (docs/performance.md). With
+/// `PAGEMAP_SCAN` only the pages the instance wrote are reset.
 const KEEP_RESIDENT: usize = 1 << 20;
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
