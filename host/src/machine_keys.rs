@@ -65,7 +65,8 @@ impl MachineKeys {
     /// nonce `name`: its first 32 bytes are [`Self::nonce_point`]. The same name and message
     /// always give the same signature; two messages with one name reveal the key.
     pub fn sign_with_nonce(&self, name: &str, message: &[u8; 32]) -> [u8; 64] {
-        bip340_sign_with_nonce(&self.secp256k1_secret(), self.nonce(name), message)
+        let (d, public) = with_even_y(self.secp256k1_secret());
+        bip340_sign_with_nonce(d, &public, self.nonce(name), message)
     }
 
     fn secp256k1_secret(&self) -> Scalar {
@@ -127,15 +128,20 @@ fn bip340_sign(secret: &Scalar, message: &[u8; 32], aux: &[u8; 32]) -> [u8; 64] 
         !bool::from(k.is_zero()),
         "BIP340: the nonce hashed to zero (probability 2^-256)"
     );
-    bip340_sign_with_nonce(secret, k, message)
+    bip340_sign_with_nonce(d, &public, k, message)
 }
 
-/// The BIP340 signature of `message` by `secret` with nonce `k` (negated as BIP340 requires).
-fn bip340_sign_with_nonce(secret: &Scalar, k: Scalar, message: &[u8; 32]) -> [u8; 64] {
-    let (d, public) = with_even_y(*secret);
+/// The BIP340 signature of `message` by the key `d` (already made even-y, with its point
+/// `public`) with nonce `k` (negated as BIP340 requires).
+fn bip340_sign_with_nonce(
+    d: Scalar,
+    public: &AffinePoint,
+    k: Scalar,
+    message: &[u8; 32],
+) -> [u8; 64] {
     let (k, nonce) = with_even_y(k);
     let r = x_only(&nonce);
-    let challenge = tagged_hash("BIP0340/challenge", &[&r, &x_only(&public), message]);
+    let challenge = tagged_hash("BIP0340/challenge", &[&r, &x_only(public), message]);
     let e = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(challenge));
     let s: [u8; 32] = (k + e * d).to_repr().into();
     let mut signature = [0u8; 64];
