@@ -3,8 +3,9 @@
 use crate::outln;
 use crate::source::Source;
 use anyhow::Context;
-use carol_host::runtime::Machine;
-use carol_host::{Node, NodeConfig};
+use carol_core::api::{BinaryDescription, TypeDescription};
+use carol_host::runtime::{Loader, Machine};
+use std::sync::Arc;
 
 /// Arguments of `cargo carol api`.
 #[derive(clap::Args)]
@@ -23,32 +24,62 @@ pub struct Args {
     params: String,
 }
 
-/// Lists the activations of a machine.
+/// Lists the activations of a machine, then the definitions of its named types.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let (path, bytes) = args.source.load(quiet)?;
-    let node = Node::new(NodeConfig::development())?;
-    let (binary, _) = node
-        .add_binary(&bytes)
+    let binary = Loader::checking()?
+        .load(&bytes)
         .with_context(|| format!("{} cannot run on a Carol node", path.display()))?;
     if args.openapi {
         let params = hex::decode(args.params.trim())
             .context("--params must be hex, e.g. --params 7b7d for `{}`")?;
-        let machine = Machine::new(binary, params);
+        let machine = Machine::new(Arc::new(binary), params);
         outln!(
             "{}",
             serde_json::to_string_pretty(&carol_host::openapi::document(&machine))?
         );
         return Ok(());
     }
+    let description = binary.description();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&*binary)?);
+        outln!("{}", serde_json::to_string_pretty(&description)?);
         return Ok(());
     }
-    for activation in binary.activations() {
-        println!("{}", activation.signature());
+    print_listing(&description);
+    Ok(())
+}
+
+/// Each activation's signature with its docs indented below it; then, after a blank line,
+/// each named type as WIT defines it, docs as `///` comments.
+fn print_listing(description: &BinaryDescription) {
+    for activation in &description.activations {
+        outln!("{}", activation.signature);
         for line in activation.docs.iter().flat_map(|docs| docs.lines()) {
-            println!("    {line}");
+            outln!("    {line}");
         }
     }
-    Ok(())
+    for ty in &description.types {
+        outln!();
+        print_type(ty);
+    }
+}
+
+fn print_type(ty: &TypeDescription) {
+    let doc_lines = |indent: &str, docs: &Option<String>| {
+        for line in docs.iter().flat_map(|docs| docs.lines()) {
+            outln!("{indent}/// {line}");
+        }
+    };
+    doc_lines("", &ty.docs);
+    let keyword = ty.definition.split_whitespace().next().unwrap_or_default();
+    outln!("{keyword} {} {{", ty.name);
+    for member in &ty.members {
+        doc_lines("  ", &member.docs);
+        match (&member.ty, keyword) {
+            (Some(member_ty), "record") => outln!("  {}: {member_ty},", member.name),
+            (Some(payload), _) => outln!("  {}({payload}),", member.name),
+            (None, _) => outln!("  {},", member.name),
+        }
+    }
+    outln!("}}");
 }

@@ -1,5 +1,6 @@
 //! `cargo carol build`.
 
+use crate::outln;
 use crate::project;
 
 /// Arguments of `cargo carol build`.
@@ -13,6 +14,6 @@ pub struct Args {
 /// Builds the machine and prints the component's path.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let path = project::build(args.package.as_deref(), quiet)?;
-    println!("{}", path.display());
+    outln!("{}", path.display());
     Ok(())
 }

@@ -3,7 +3,7 @@
 use crate::client::{Client, NodeUrl};
 use crate::outln;
 use anyhow::{Context, bail};
-use carol_host::ids::MachineId;
+use carol_core::ids::MachineId;
 use serde_json::Value;
 
 /// Arguments of `cargo carol call`.

@@ -2,8 +2,10 @@
 //! computed here.
 
 use anyhow::{Context, anyhow, bail};
-use carol_host::bls::PublicKey;
-use carol_host::ids::{BinaryId, MachineId};
+use carol_core::api::{Created, ErrorBody, NodeInfo, Uploaded};
+use carol_core::bls::PublicKey;
+use carol_core::ids::{BinaryId, MachineId};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -32,24 +34,28 @@ pub struct Answer {
 impl Answer {
     /// The node's own explanation of an error answer.
     pub fn message(&self) -> String {
-        match self.body["error"].as_str() {
-            Some(message) => message.to_owned(),
-            None => self.body.to_string(),
+        match serde_json::from_value::<ErrorBody>(self.body.clone()) {
+            Ok(error) => error.error,
+            Err(_) => self.body.to_string(),
         }
     }
 
-    /// The `id` field of a created binary or machine.
-    fn id(&self, what: &str) -> anyhow::Result<&str> {
+    /// The body as what `what` answers when it succeeds, or the node's error.
+    pub fn decode<T: DeserializeOwned>(&self, what: &str) -> anyhow::Result<T> {
         if !matches!(self.status, 200 | 201) {
             bail!(
-                "the node refused to create the {what} ({}): {}",
+                "the node refused to {what} ({}): {}",
                 self.status,
                 self.message()
             );
         }
-        self.body["id"]
-            .as_str()
-            .with_context(|| format!("the node's answer has no {what} id: {}", self.body))
+        serde_json::from_value(self.body.clone()).map_err(|e| {
+            anyhow!(
+                "the node's answer to {what} is not what a Carol node answers ({e}): {}; \
+                 do not rely on it",
+                self.body
+            )
+        })
     }
 }
 
@@ -124,21 +130,18 @@ impl Client {
     /// The node's public key, from `GET /`.
     pub fn public_key(&self) -> anyhow::Result<PublicKey> {
         let answer = self.get("/")?;
-        let key = answer.body["public_key"].as_str().with_context(|| {
-            format!(
-                "{}/ answered {} without a public key: is this a Carol node?",
-                self.base, answer.status
-            )
-        })?;
-        let bytes = hex::decode(key).context("the node's public key is not hex")?;
-        PublicKey::from_bytes(&bytes).context("the node's public key is not a BLS12-381 G1 point")
+        let info: NodeInfo = answer
+            .decode("describe itself")
+            .with_context(|| format!("{}/ gave no public key: is this a Carol node?", self.base))?;
+        Ok(info.public_key)
     }
 
     /// Uploads a component; fails unless the node names it by its SHA-256.
     pub fn upload(&self, component: &[u8]) -> anyhow::Result<BinaryId> {
         let expected = BinaryId::of(component);
         let answer = self.post_bytes("/binaries", component)?;
-        check_id(answer.id("binary")?, &expected.to_string(), "binary")?;
+        let uploaded: Uploaded = answer.decode("store the binary")?;
+        check_id(&uploaded.id, &expected, "binary")?;
         Ok(expected)
     }
 
@@ -147,12 +150,18 @@ impl Client {
     pub fn create(&self, binary: &BinaryId, params: &[u8]) -> anyhow::Result<MachineId> {
         let expected = MachineId::of(binary, params);
         let answer = self.post_bytes(&format!("/binaries/{binary}"), params)?;
-        check_id(answer.id("machine")?, &expected.to_string(), "machine")?;
+        let created: Created = answer.decode("create the machine")?;
+        check_id(&created.id, &expected, "machine")?;
+        check_id(&created.binary_id, binary, "binary")?;
         Ok(expected)
     }
 }
 
-fn check_id(answered: &str, expected: &str, what: &str) -> anyhow::Result<()> {
+fn check_id<T: PartialEq + std::fmt::Display>(
+    answered: &T,
+    expected: &T,
+    what: &str,
+) -> anyhow::Result<()> {
     if answered != expected {
         bail!(
             "the node answered {what} id {answered}, but the id computed here is {expected}: \

@@ -6,7 +6,8 @@ use crate::outln;
 use crate::source::Source;
 use crate::upload;
 use anyhow::{Context, bail};
-use carol_host::ids::BinaryId;
+use carol_core::api::MachineDescription;
+use carol_core::ids::BinaryId;
 use std::path::PathBuf;
 
 /// Arguments of `cargo carol create`.
@@ -60,9 +61,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     outln!("binary id   {binary}");
     outln!("machine id  {machine}");
     outln!("machine     {machine_url}");
-    let description = client.get(&format!("/machines/{machine}"))?;
-    if let Some(list) = description.body["activations"].as_array() {
-        activations::print_urls(&machine_url, list);
-    }
+    let description: MachineDescription = client
+        .get(&format!("/machines/{machine}"))?
+        .decode("describe the machine")?;
+    activations::print_urls(&machine_url, &description.activations);
     Ok(())
 }

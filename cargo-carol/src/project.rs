@@ -2,8 +2,8 @@
 //! giving the component its WIT doc comments.
 
 use anyhow::{Context, bail};
-use carol_host::doc_section::Docs;
-use carol_host::{Node, NodeConfig};
+use carol_core::doc_section::{Docs, TypeDocs};
+use carol_host::runtime::Loader;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -123,8 +123,8 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
     };
     let component = docs.embed(&bytes);
 
-    let node = Node::new(NodeConfig::development())?;
-    node.add_binary(&component)
+    Loader::checking()?
+        .load(&component)
         .with_context(|| format!("`{}` built, but a Carol node would refuse it", package.name))?;
 
     let out_dir = package.target_directory.join("carol");
@@ -152,7 +152,7 @@ pub fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     std::fs::create_dir_all(&dep).with_context(|| format!("cannot create {}", dep.display()))?;
-    std::fs::write(dep.join("machine.wit"), carol_host::WIT)
+    std::fs::write(dep.join("machine.wit"), carol_core::wit::TEXT)
         .with_context(|| format!("cannot write {}", dep.display()))
 }
 
@@ -235,7 +235,8 @@ fn compile(package: &Package, quiet: bool) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("`cargo build` produced no .wasm for `{}`", package.name))
 }
 
-/// The doc comments of the exports of the worlds in `wit_dir`'s package.
+/// The doc comments of the exports of the worlds in `wit_dir`'s package, and of the named
+/// types of the worlds and of their exported interfaces (`carol_core::doc_section`).
 fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
     use wit_parser::{Resolve, WorldItem, WorldKey};
     let mut resolve = Resolve::default();
@@ -249,6 +250,11 @@ fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
     for world in resolve.packages[package].worlds.values() {
         let world = &resolve.worlds[*world];
         docs.world = docs.world.or_else(|| world.docs.contents.clone());
+        for item in world.imports.values() {
+            if let WorldItem::Type { id, .. } = item {
+                add_type_docs(&mut docs, &resolve, None, *id);
+            }
+        }
         for (key, item) in &world.exports {
             match item {
                 WorldItem::Function(function) => {
@@ -271,10 +277,67 @@ fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
                                 .or_insert_with(|| text.trim().to_owned());
                         }
                     }
+                    for id in interface.types.values() {
+                        add_type_docs(&mut docs, &resolve, Some(&short), *id);
+                    }
                 }
-                WorldItem::Type { .. } => {}
+                WorldItem::Type { id, .. } => add_type_docs(&mut docs, &resolve, None, *id),
             }
         }
     }
     Ok(docs)
+}
+
+/// Adds the docs of the named type `id`, of the interface `short` or of the world, and of its
+/// fields, cases or flags.
+fn add_type_docs(
+    docs: &mut Docs,
+    resolve: &wit_parser::Resolve,
+    short: Option<&str>,
+    id: wit_parser::TypeId,
+) {
+    use wit_parser::TypeDefKind;
+    let ty = &resolve.types[id];
+    let Some(name) = &ty.name else {
+        return;
+    };
+    let text = |docs: &wit_parser::Docs| docs.contents.as_deref().map(|t| t.trim().to_owned());
+    let members: Vec<(&str, Option<String>)> = match &ty.kind {
+        TypeDefKind::Record(record) => record
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), text(&f.docs)))
+            .collect(),
+        TypeDefKind::Variant(variant) => variant
+            .cases
+            .iter()
+            .map(|c| (c.name.as_str(), text(&c.docs)))
+            .collect(),
+        TypeDefKind::Enum(cases) => cases
+            .cases
+            .iter()
+            .map(|c| (c.name.as_str(), text(&c.docs)))
+            .collect(),
+        TypeDefKind::Flags(flags) => flags
+            .flags
+            .iter()
+            .map(|f| (f.name.as_str(), text(&f.docs)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let type_docs = TypeDocs {
+        docs: text(&ty.docs),
+        members: members
+            .into_iter()
+            .filter_map(|(name, docs)| Some((name.to_owned(), docs?)))
+            .collect(),
+    };
+    if type_docs == TypeDocs::default() {
+        return;
+    }
+    let key = match short {
+        Some(short) => format!("{short}/{name}"),
+        None => name.clone(),
+    };
+    docs.types.entry(key).or_insert(type_docs);
 }

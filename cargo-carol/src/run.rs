@@ -4,6 +4,7 @@ use crate::activations;
 use crate::outln;
 use crate::source::Source;
 use anyhow::Context;
+use carol_host::config::DEFAULT_LISTEN;
 use carol_host::{Node, NodeConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ pub struct Args {
     #[arg(long, value_name = "HEX", default_value = "")]
     params: String,
     /// Where the node listens; port 0 picks a free port.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Let the machine fetch from loopback addresses (for local price sources and tests).
     #[arg(long)]
@@ -51,14 +52,13 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         let url = format!("http://{}", listener.local_addr()?);
         let machine_url = format!("{url}/machines/{}", machine.id());
         outln!("node        {url}");
-        outln!("public key  {}", hex::encode(node.public_key().to_bytes()));
+        outln!("public key  {}", node.public_key());
         outln!("binary id   {}", binary.id());
         outln!("machine id  {}", machine.id());
         outln!("machine     {machine_url}");
         eprintln!("note: this node signs with the publicly known development key; its signatures prove nothing");
         if !quiet {
-            let listed = serde_json::to_value(binary.activations())?;
-            activations::print_urls(&machine_url, listed.as_array().map(Vec::as_slice).unwrap_or_default());
+            activations::print_urls(&machine_url, &binary.description().activations);
             eprintln!("Serving until Ctrl-C.");
         }
         let shutdown = async {
@@ -67,6 +67,8 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
                 std::future::pending::<()>().await;
             }
         };
-        node.serve_until(listener, shutdown).await.context("the node stopped serving")
+        carol_host::routes::serve_until(node, listener, shutdown)
+            .await
+            .context("the node stopped serving")
     })
 }

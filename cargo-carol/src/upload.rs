@@ -3,7 +3,7 @@
 use crate::client::{Client, NodeUrl};
 use crate::outln;
 use crate::source::Source;
-use carol_host::ids::BinaryId;
+use carol_core::ids::BinaryId;
 
 /// Arguments of `cargo carol upload`.
 #[derive(clap::Args)]

@@ -3,8 +3,8 @@
 use crate::client::{Client, NodeUrl};
 use crate::outln;
 use anyhow::{Context, bail};
-use carol_host::bls::{PublicKey, Signature};
-use carol_host::ids::MachineId;
+use carol_core::bls::{PublicKey, Signature};
+use carol_core::ids::MachineId;
 
 /// Arguments of `cargo carol verify`.
 #[derive(clap::Args)]

@@ -52,13 +52,28 @@ mod bindings {
 pub use bindings::carol::machine::{bls_sign, http_fetch, identity, keys, state};
 
 /// Generates the bindings of a machine's own world, reusing this crate's bindings for the
-/// `carol:machine` interfaces it includes.
+/// `carol:machine` interfaces it includes, and an `export!` macro that exports the type
+/// implementing the world.
 ///
 /// Takes the options of `wit_bindgen::generate!` (most often just `world`, with the WIT in the
 /// crate's `wit/` directory), and needs this crate to be a dependency named `carol_guest`.
+///
+/// `export!(Type)` exports only when the crate is built for `wasm32-wasip2`, as a component:
+/// built for any other target the machine crate is a plain library with nothing exported, so a
+/// workspace holding machine crates builds, checks and tests natively with the usual
+/// `cargo ... --workspace` commands (a native cdylib cannot carry WIT export names).
 #[macro_export]
 macro_rules! generate {
     ({ $($options:tt)* }) => {
+        $crate::__generate!({ $($options)* } $);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __generate {
+    // `$d` is a `$`, so that the `export!` defined here can have metavariables of its own.
+    ({ $($options:tt)* } $d:tt) => {
         $crate::__private::wit_bindgen::generate!({
             runtime_path: "::carol_guest::__private::wit_bindgen::rt",
             bitflags_path: "::carol_guest::__private::wit_bindgen::rt::bitflags",
@@ -69,8 +84,22 @@ macro_rules! generate {
                 "carol:machine/state@0.1.1": ::carol_guest::state,
                 "carol:machine/keys@0.1.1": ::carol_guest::keys,
             },
+            export_macro_name: "__carol_export_component",
             $($options)*
         });
+
+        /// Exports the type that implements the world, when built for `wasm32-wasip2`.
+        #[allow(unused_macros)]
+        macro_rules! export {
+            ($d ty:ident) => {
+                #[cfg(target_arch = "wasm32")]
+                __carol_export_component!($d ty);
+                #[cfg(not(target_arch = "wasm32"))]
+                const _: fn() = || {
+                    let _ = ::core::marker::PhantomData::<$d ty>;
+                };
+            };
+        }
     };
 }
 

@@ -1,11 +1,12 @@
 //! Micro-benchmarks of the costs under every activation: JSON ⇄ WIT values, BLS signing and
-//! verifying, and a whole activation (fresh instance from the pre-linked component, call,
-//! answer) of the hello-world machine and of a machine that signs.
+//! verifying, and a whole activation (admission, fresh instance from the pre-linked component,
+//! call, answer: what the HTTP route runs) of the hello-world machine and of a machine that
+//! signs.
 //!
 //! `cargo bench -p carol-host --bench core`. The machines are built for wasm32-wasip2 first.
 
-use carol_host::bls::SecretKey;
-use carol_host::ids::MachineId;
+use carol_core::bls::SecretKey;
+use carol_core::ids::MachineId;
 use carol_host::values::{TypeDesc, from_json, to_json};
 use carol_host::{Node, NodeConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -94,7 +95,7 @@ fn activations(c: &mut Criterion) {
         group.bench_function(activation, |b| {
             b.iter(|| {
                 runtime
-                    .block_on(node.runtime().activate(&machine, index, black_box(&args)))
+                    .block_on(node.activate(&machine, index, black_box(&args)))
                     .unwrap()
             })
         });

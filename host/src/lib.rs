@@ -13,19 +13,23 @@
 //!
 //! let node = Node::new(NodeConfig::development())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
-//! node.serve(listener).await?;
+//! carol_host::routes::serve(node, listener).await?;
 //! # Ok(()) }
 //! ```
 //!
-//! The pieces, in the order a request meets them: [`routes`] (the HTTP API), [`values`] (WIT
-//! values ⇄ JSON), [`runtime`] (wasmtime), [`imports`] (the services a machine imports),
-//! [`store`] (binaries, machines, machines' state); [`ids`] and [`bls`] are shared with clients.
+//! The pieces, from the outside in: [`routes`] (the HTTP API, and [`page`] and [`openapi`] for
+//! browsers and tools) serve a [`Node`], which holds the [`store`] (the database), a
+//! [`registry`] of live binaries and machines, the [`runtime`] (wasmtime) and the [`admission`]
+//! turnstile; machines reach the node through its [`imports`] (signing with [`machine_keys`],
+//! outbound HTTP through [`fetch`] within the [`policy`], their state); [`values`] is the one
+//! model of WIT types and values that routes, pages, schemas and the command line share.
+//! [`config`] reads the node's configuration file. What clients need (ids, signatures, the
+//! API's JSON) is in `carol-core`.
 
 pub mod admission;
-pub mod bls;
+mod bindings;
 pub mod config;
-pub mod doc_section;
-pub mod ids;
+pub mod fetch;
 pub mod imports;
 pub mod logging;
 pub mod machine_keys;
@@ -33,15 +37,10 @@ mod node;
 pub mod openapi;
 pub mod page;
 pub mod policy;
+pub mod registry;
 pub mod routes;
 pub mod runtime;
 pub mod store;
 pub mod values;
 
-pub use node::{AddError, CreateError, Node, NodeConfig, NodeStats};
-
-/// The name and version of the `carol:machine` WIT package this node provides.
-pub const WIT_PACKAGE: &str = "carol:machine@0.1.1";
-
-/// The text of the `carol:machine` WIT package this node provides.
-pub const WIT: &str = include_str!("../../wit/machine.wit");
+pub use node::{ActivateError, AddError, CreateError, Node, NodeConfig};

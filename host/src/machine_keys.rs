@@ -14,8 +14,8 @@
 //! is that nonce instead of one hashed from the message; whoever uses it must never let one
 //! nonce sign two messages (the `keys` import refuses to).
 
-use crate::bls;
-use crate::ids::MachineId;
+use carol_core::bls;
+use carol_core::ids::MachineId;
 use k256::elliptic_curve::PrimeField;
 use k256::elliptic_curve::ops::Reduce;
 use k256::elliptic_curve::point::AffineCoordinates;

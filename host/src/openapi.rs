@@ -1,10 +1,18 @@
 //! The OpenAPI 3.1 document of a machine, derived from its activations' types and doc comments:
 //! what `GET /machines/{id}/openapi.json` serves and `cargo carol api --openapi` prints.
+//!
+//! Each named type is defined once under `components/schemas`, by its name, and referred to
+//! with `$ref` wherever it is used.
 
 use crate::runtime::Machine;
-use crate::values::schema::{err_schema, is_plain_text, ok_schema, params_schema, schema};
+use crate::values::schema::{
+    Named, definition_schema, err_schema, ok_schema, params_schema, schema_with,
+};
 use crate::values::{Activation, Param};
 use serde_json::{Map, Value, json};
+
+/// Where the named types' schemas are.
+const SCHEMAS: Named<'static> = Named::Ref("#/components/schemas/");
 
 /// The error statuses every activation may answer, each with the error body.
 const ERRORS: &[(&str, &str)] = &[
@@ -22,6 +30,18 @@ const ERRORS: &[(&str, &str)] = &[
 /// The document for `machine`.
 pub fn document(machine: &Machine) -> Value {
     let id = machine.id();
+    let mut schemas = Map::new();
+    for named in machine.binary().types() {
+        schemas.insert(named.name().to_owned(), definition_schema(named, SCHEMAS));
+    }
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "properties": {"error": {"type": "string", "description": "What was wrong and what to do"}},
+            "required": ["error"],
+        }),
+    );
     let mut paths = Map::new();
     for activation in machine.binary().activations() {
         paths.insert(
@@ -47,15 +67,7 @@ pub fn document(machine: &Machine) -> Value {
             ),
         },
         "paths": paths,
-        "components": {
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {"error": {"type": "string", "description": "What was wrong and what to do"}},
-                    "required": ["error"],
-                },
-            },
-        },
+        "components": {"schemas": schemas},
     })
 }
 
@@ -76,7 +88,7 @@ fn operation(activation: &Activation, method: &str) -> Value {
         operation["requestBody"] = json!({
             "required": !activation.params.is_empty(),
             "description": "The arguments, keyed by parameter name",
-            "content": {"application/json": {"schema": params_schema(activation)}},
+            "content": {"application/json": {"schema": params_schema(activation, SCHEMAS)}},
         });
     }
     operation
@@ -90,10 +102,11 @@ fn query_parameter(param: &Param) -> Value {
         "required": true,
         "description": format!("{} ({})", param.name, param.ty),
     });
-    if is_plain_text(&param.ty) {
-        parameter["schema"] = schema(&param.ty);
+    let schema = schema_with(&param.ty, SCHEMAS);
+    if param.ty.class().is_plain_text() {
+        parameter["schema"] = schema;
     } else {
-        parameter["content"] = json!({"application/json": {"schema": schema(&param.ty)}});
+        parameter["content"] = json!({"application/json": {"schema": schema}});
     }
     parameter
 }
@@ -107,10 +120,10 @@ fn responses(activation: &Activation) -> Value {
                 Some(ty) => format!("The result, {ty}"),
                 None => "The function returns nothing: null".into(),
             },
-            "content": {"application/json": {"schema": ok_schema(activation)}},
+            "content": {"application/json": {"schema": ok_schema(activation, SCHEMAS)}},
         }),
     );
-    if let Some(err) = err_schema(activation) {
+    if let Some(err) = err_schema(activation, SCHEMAS) {
         responses.insert(
             "422".into(),
             json!({

@@ -10,7 +10,7 @@ fn build_prints_the_path_of_a_component_with_docs() {
     assert!(path.ends_with("hello-world.wasm"), "{path}");
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..8], b"\0asm\x0d\0\x01\0", "a component");
-    let docs = carol_host::doc_section::Docs::read(&bytes).expect("docs embedded");
+    let docs = carol_core::doc_section::Docs::read(&bytes).expect("docs embedded");
     assert_eq!(docs.activations["say"], "Answers `hello <message>`.");
 }
 

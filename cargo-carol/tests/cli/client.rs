@@ -3,7 +3,7 @@
 
 use crate::harness::{CarolNode, cargo_carol, failure, fake_server, stdout};
 use crate::node::{config_gen, scratch};
-use carol_host::ids::{BinaryId, MachineId};
+use carol_core::ids::{BinaryId, MachineId};
 use serde_json::{Value, json};
 
 /// A node of its own for a test (a process outlives statics, so none is shared), from a
@@ -326,7 +326,7 @@ fn verify_accepts_the_nodes_signature_and_nothing_else() {
     // Another message, another machine, another key, a damaged signature: all refused.
     let other_machine = machine(url, "7032");
     let other_key = hex::encode(
-        carol_host::bls::SecretKey::generate()
+        carol_core::bls::SecretKey::generate()
             .public_key()
             .to_bytes(),
     );

@@ -4,7 +4,7 @@
 
 use crate::harness::{CarolNode, bls_verifies, cargo_carol, stdout, workspace_binary};
 use crate::node::{config_gen, scratch};
-use carol_host::ids::{BinaryId, MachineId};
+use carol_core::ids::{BinaryId, MachineId};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -102,7 +102,7 @@ async fn run(
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(
         url = %format!("http://{}", listener.local_addr()?),
-        public_key = %hex::encode(node.public_key().to_bytes()),
+        public_key = %node.public_key(),
         allow_loopback = node.config().policy.allow_loopback,
         data_dir = %node.config().data_dir.as_deref().unwrap_or(Path::new("(memory)")).display(),
         "serving"
@@ -119,7 +119,7 @@ async fn run(
         );
         let _ = stopping.send(());
     };
-    let serving = node.serve_until(listener, shutdown);
+    let serving = carol_host::routes::serve_until(node.clone(), listener, shutdown);
     let deadline = async move {
         if stopped.await.is_ok() {
             tokio::time::sleep(grace).await;

@@ -1,7 +1,7 @@
 //! `carol:machine/bls-sign`: signatures by the node, bound to the machine that asked.
 
-use super::MachineContext;
-use super::bindings::carol::machine::bls_sign::Host;
+use super::context::MachineContext;
+use crate::bindings::carol::machine::bls_sign::Host;
 
 impl Host for MachineContext {
     fn public_key(&mut self) -> Vec<u8> {

@@ -1,7 +1,7 @@
 //! `carol:machine/identity`: who the running machine is.
 
-use super::MachineContext;
-use super::bindings::carol::machine::identity::Host;
+use super::context::MachineContext;
+use crate::bindings::carol::machine::identity::Host;
 
 impl Host for MachineContext {
     fn machine_id(&mut self) -> Vec<u8> {

@@ -6,8 +6,8 @@
 //! independently of the activation's state writes: a signature that may have been seen binds
 //! the nonce even if the activation then traps. Those records are never deleted.
 
-use super::MachineContext;
-use super::bindings::carol::machine::keys::{Error, Host};
+use super::context::MachineContext;
+use crate::bindings::carol::machine::keys::{Error, Host};
 use crate::machine_keys::MachineKeys;
 use crate::store::{NonceBinding, StoreError, UsedKeys};
 use sha2::{Digest, Sha256};

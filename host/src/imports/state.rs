@@ -7,13 +7,11 @@
 //! serializable, and committed state cannot change under an activation that reads it.
 //! Activations that never call the state functions take no lock.
 
-use super::MachineContext;
-use super::bindings::carol::machine::state::{Error, Host};
-use crate::ids::MachineId;
+use super::context::MachineContext;
+use super::session::StateSession;
+use crate::bindings::carol::machine::state::{Error, Host};
 use crate::store::StoreError;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
-use tokio::sync::OwnedMutexGuard;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -23,34 +21,6 @@ pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 pub const MAX_LIST_KEYS: usize = 1000;
 /// A machine's keys and values together, in bytes, unless the node is configured otherwise.
 pub const DEFAULT_QUOTA_BYTES: u64 = 16 * 1024 * 1024;
-
-/// One lock per machine, held by the activation that uses its state.
-#[derive(Default)]
-pub(crate) struct StateLocks(Mutex<HashMap<MachineId, Arc<tokio::sync::Mutex<()>>>>);
-
-impl StateLocks {
-    /// Waits for `machine`'s lock.
-    async fn lock(&self, machine: &MachineId) -> OwnedMutexGuard<()> {
-        let lock = self
-            .0
-            .lock()
-            .expect("state locks")
-            .entry(*machine)
-            .or_default()
-            .clone();
-        lock.lock_owned().await
-    }
-}
-
-/// An activation's use of its machine's state, from its first state call on.
-pub(crate) struct StateSession {
-    /// The machine's state lock, released when the writes are committed or dropped.
-    lock: OwnedMutexGuard<()>,
-    /// Bytes of keys and values the machine holds, as this activation sees it.
-    bytes: u64,
-    /// Writes not yet committed; `None` deletes.
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-}
 
 impl MachineContext {
     /// Opens the activation's state session, waiting for the machine's lock, unless it is open.

@@ -1,7 +1,8 @@
 //! `/machines/{id}/activate/{name}` (and `/http/{name}`): running activations.
 
-use super::{ApiError, machines, read_body};
-use crate::Node;
+use super::error::ApiError;
+use super::{body, lookup};
+use crate::node::Node;
 use crate::runtime::Machine;
 use axum::Json;
 use axum::body::Body;
@@ -10,25 +11,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use wasmtime::component::Val;
-
-/// The machine and the index of the activation a path names, or a 404 listing what exists.
-fn find(node: &Node, id: &str, name: &str) -> Result<(Machine, usize), ApiError> {
-    let machine = machines::find(node, id)?;
-    let index = machine.binary().find(name).ok_or_else(|| {
-        let known: Vec<String> = machine
-            .binary()
-            .activations()
-            .iter()
-            .map(|a| a.signature())
-            .collect();
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("machine {} has no activation `{name}`", machine.id()),
-        )
-        .with("activations", known)
-    })?;
-    Ok((machine, index))
-}
 
 fn args_from_query(
     machine: &Machine,
@@ -48,7 +30,7 @@ pub(super) async fn by_query(
     Path((id, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (machine, index) = find(&node, &id, &name)?;
+    let (machine, index) = lookup::activation(&node, &id, &name)?;
     let args = args_from_query(&machine, index, query.as_deref())?;
     run(&node, &machine, index, args).await
 }
@@ -58,14 +40,19 @@ pub(super) async fn by_json(
     State(node): State<Node>,
     Path((id, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    body: Body,
+    request_body: Body,
 ) -> Result<Response, ApiError> {
-    let (machine, index) = find(&node, &id, &name)?;
-    let body = read_body(body, node.config().max_request_bytes, "request body").await?;
-    let args = if body.iter().all(u8::is_ascii_whitespace) {
+    let (machine, index) = lookup::activation(&node, &id, &name)?;
+    let bytes = body::read(
+        request_body,
+        node.config().max_request_bytes,
+        "request body",
+    )
+    .await?;
+    let args = if bytes.iter().all(u8::is_ascii_whitespace) {
         args_from_query(&machine, index, query.as_deref())?
     } else {
-        let json: Value = serde_json::from_slice(&body).map_err(|e| {
+        let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!(
@@ -85,10 +72,7 @@ async fn run(
     index: usize,
     args: Vec<Val>,
 ) -> Result<Response, ApiError> {
-    let turn = node.admission().enter().await?;
-    let result = node.runtime().activate(machine, index, &args).await;
-    drop(turn);
-    let result = result?;
+    let result = node.activate(machine, index, &args).await?;
     let status = if matches!(result, Some(Val::Result(Err(_)))) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -1,13 +1,14 @@
 //! Errors as the HTTP API answers them: a status and a JSON body with an `error` field.
 
 use crate::admission::Busy;
-use crate::node::{AddError, CreateError};
+use crate::node::{ActivateError, AddError, CreateError};
 use crate::runtime::{ActivationError, LoadError};
 use crate::store::StoreError;
 use crate::values::ArgsError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use carol_core::api::ErrorBody;
 use serde_json::{Map, Value, json};
 
 /// An error answer: status, message, and any further fields that help the client.
@@ -44,10 +45,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = Map::new();
-        body.insert("error".into(), Value::String(self.message));
-        body.extend(self.details);
-        let mut response = (self.status, Json(Value::Object(body))).into_response();
+        let body = ErrorBody {
+            error: self.message,
+            details: self.details,
+        };
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -98,6 +100,15 @@ impl From<CreateError> for ApiError {
             CreateError::Store(error) => return error.into(),
         };
         Self::new(status, error.to_string())
+    }
+}
+
+impl From<ActivateError> for ApiError {
+    fn from(error: ActivateError) -> Self {
+        match error {
+            ActivateError::Busy(busy) => busy.into(),
+            ActivateError::Failed(failed) => failed.into(),
+        }
     }
 }
 

@@ -1,68 +1,44 @@
 //! The pages a browser gets: the node's at `/`, a machine's at `/machines/{id}` and at
-//! `/machines/{id}/http/` (the original prototype's machine URL). `/` and `/machines/{id}`
-//! answer HTML only when the `Accept` header prefers it; API clients keep their JSON.
+//! `/machines/{id}/http/` (the original prototype's machine URL), with the headers that keep
+//! them from loading or running anything foreign.
 
-use super::{ApiError, LISTED_IDS, machines};
-use crate::Node;
+use super::lookup::LISTED_IDS;
+use crate::node::Node;
 use crate::page::{self, MachinePage, NodePage};
 use crate::runtime::Machine;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-/// `GET /`: the node's page for browsers, its JSON description for everyone else.
-pub(super) async fn root(State(node): State<Node>, headers: HeaderMap) -> Response {
-    let response = if page::prefers_html(&headers) {
-        node_page(&node, &headers)
-    } else {
-        super::root(State(node)).await.into_response()
-    };
-    vary_on_accept(response)
-}
-
-/// `GET /machines/{id}/http/`: the machine's page, whatever the client accepts.
-pub(super) async fn machine(
-    State(node): State<Node>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let machine = machines::find(&node, &id)?;
-    Ok(machine_page(&node, &machine))
-}
-
 /// The page of `machine`.
-pub(super) fn machine_page(node: &Node, machine: &Machine) -> Response {
+pub(super) fn machine(node: &Node, machine: &Machine) -> Response {
     let machine_id = machine.id().to_string();
     let binary_id = machine.binary_id().to_string();
-    let public_key = hex::encode(node.public_key().to_bytes());
-    let used = super::machines::used_keys(node, machine);
-    let machine_keys: Vec<(&str, String)> = used
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, key)| Some((name.as_str(), key.as_str()?.to_owned())))
-        .collect();
-    let state = match node.store().state_bytes(&machine.id()) {
-        Ok(bytes) => Some((bytes, node.config().state_quota_bytes)),
-        Err(error) => {
+    let public_key = node.public_key().to_string();
+    let keys = node.machine_keys(machine);
+    // The page still shows the rest when the store cannot say the state's size.
+    let state = node
+        .state_usage(machine)
+        .inspect_err(|error| {
             tracing::error!(machine = %machine.id(), %error, "cannot read the machine's state size");
-            None
-        }
-    };
+        })
+        .ok();
     html(
         MachinePage {
             machine_id: &machine_id,
             binary_id: &binary_id,
             params: machine.params(),
             public_key: &public_key,
-            machine_keys: &machine_keys,
+            keys: &keys,
             state,
             activations: machine.binary().activations(),
+            types: machine.binary().types(),
         }
         .render(),
     )
 }
 
-fn node_page(node: &Node, headers: &HeaderMap) -> Response {
+/// The node's page.
+pub(super) fn node(node: &Node, headers: &HeaderMap) -> Response {
     // Only for the command lines shown; the page's script puts the browser's own origin there.
     let origin = headers
         .get(header::HOST)
@@ -71,10 +47,10 @@ fn node_page(node: &Node, headers: &HeaderMap) -> Response {
             || "http://127.0.0.1:8000".to_owned(),
             |host| format!("http://{host}"),
         );
-    let public_key = hex::encode(node.public_key().to_bytes());
-    let (binaries, machines) = node.store().counts();
+    let public_key = node.public_key().to_string();
+    let (binaries, machines) = node.registry().counts();
     let machine_ids: Vec<String> = node
-        .store()
+        .registry()
         .machine_ids(LISTED_IDS)
         .iter()
         .map(ToString::to_string)
@@ -90,14 +66,6 @@ fn node_page(node: &Node, headers: &HeaderMap) -> Response {
         }
         .render(),
     )
-}
-
-/// Marks an answer that depends on the `Accept` header, so caches keep HTML and JSON apart.
-pub(super) fn vary_on_accept(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("accept"));
-    response
 }
 
 /// A page answer, with the policy that keeps it from loading or running anything foreign.

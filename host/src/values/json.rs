@@ -1,4 +1,4 @@
-//! The JSON form of WIT values, both directions, and the raw text form of query parameters.
+//! The JSON form of WIT values, both directions.
 //!
 //! | WIT | JSON |
 //! | --- | --- |
@@ -16,122 +16,21 @@
 //! | variant | `{"case": payload}`, or `"case"` without payload |
 //! | result | `{"ok": ..}` or `{"err": ..}` (`null` without payload) |
 
-use super::types::{TypeDesc, names_match};
+use super::class::{Class, IntRange};
+use super::error::{ValueError, describe, expectation};
+use super::types::TypeDesc;
+use carol_core::names::names_match;
 use serde_json::{Map, Number, Value};
-use std::fmt;
 use wasmtime::component::Val;
 
-/// A JSON or query value that does not fit the type it was given for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueError {
-    /// Where in the value the problem is, e.g. `.price[2]`; empty at the top.
-    pub path: String,
-    /// What the type wanted.
-    pub expected: String,
-    /// What was found instead.
-    pub found: String,
-}
-
-impl ValueError {
-    fn new(expected: impl Into<String>, found: impl Into<String>) -> Self {
-        Self {
-            path: String::new(),
-            expected: expected.into(),
-            found: found.into(),
-        }
-    }
-
-    fn mismatch(ty: &TypeDesc, json: &Value) -> Self {
-        Self::new(expectation(ty), describe(json))
-    }
-
-    fn at(mut self, segment: impl fmt::Display) -> Self {
-        self.path = format!("{segment}{}", self.path);
-        self
-    }
-}
-
-impl fmt::Display for ValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.path.is_empty() {
-            write!(f, "at `{}`: ", self.path)?;
-        }
-        write!(f, "expected {}, found {}", self.expected, self.found)
-    }
-}
-
-impl std::error::Error for ValueError {}
-
-/// The pattern of the integer types, `s8` to `u64`.
-macro_rules! integer {
-    () => {
-        TypeDesc::S8
-            | TypeDesc::U8
-            | TypeDesc::S16
-            | TypeDesc::U16
-            | TypeDesc::S32
-            | TypeDesc::U32
-            | TypeDesc::S64
-            | TypeDesc::U64
-    };
-}
-pub(super) use integer;
-
-/// What a user must send for `ty`, in words.
-fn expectation(ty: &TypeDesc) -> String {
-    match ty {
-        TypeDesc::Bool => "bool (true or false)".into(),
-        integer!() => {
-            let (min, max) = int_range(ty);
-            format!("{ty} (an integer from {min} to {max})")
-        }
-        TypeDesc::F32 | TypeDesc::F64 => {
-            format!("{ty} (a number, or \"NaN\", \"Infinity\", \"-Infinity\")")
-        }
-        TypeDesc::Char => "char (a string of exactly one Unicode character)".into(),
-        TypeDesc::String => "string".into(),
-        TypeDesc::List(inner) if **inner == TypeDesc::U8 => {
-            "list<u8> (a hex string or an array of bytes)".into()
-        }
-        TypeDesc::List(_) | TypeDesc::Tuple(_) => format!("{ty} (an array)"),
-        TypeDesc::Record { .. } => format!("{} (an object)", ty.definition()),
-        TypeDesc::Variant { .. } => format!(
-            "{} (`{{\"case\": payload}}`, or `\"case\"` without payload)",
-            ty.definition()
-        ),
-        TypeDesc::Enum { .. } => format!("{} (one of the case names)", ty.definition()),
-        TypeDesc::Flags { .. } => format!("{} (an array of flag names)", ty.definition()),
-        TypeDesc::Option(_) => format!("{ty} (null or the value)"),
-        TypeDesc::Result { .. } => format!("{ty} (`{{\"ok\": ..}}` or `{{\"err\": ..}}`)"),
-    }
-}
-
-/// A short description of a JSON value for error messages.
-fn describe(json: &Value) -> String {
-    let text = json.to_string();
-    let kind = match json {
-        Value::Null => return "null".into(),
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    if text.chars().count() > 60 {
-        let cut: String = text.chars().take(57).collect();
-        format!("{kind} {cut}...")
-    } else {
-        format!("{kind} {text}")
-    }
-}
-
-fn int_range(ty: &TypeDesc) -> (i128, i128) {
-    ty.int_range().expect("called for integer types only")
-}
-
-/// Parses an integer of type `ty` from a JSON number, or from a string of digits where
-/// `digits_ok` (64-bit integers in JSON, every integer in query text).
-fn int_from_json(ty: &TypeDesc, json: &Value, digits_ok: bool) -> Result<i128, ValueError> {
+/// Parses an integer in `range` from a JSON number, or from a string of digits where
+/// `digits_ok` (wide integers in JSON, every integer in query text).
+pub(super) fn int_from_json(
+    ty: &TypeDesc,
+    range: IntRange,
+    json: &Value,
+    digits_ok: bool,
+) -> Result<Val, ValueError> {
     let value = match json {
         Value::Number(n) => n
             .as_i64()
@@ -148,9 +47,9 @@ fn int_from_json(ty: &TypeDesc, json: &Value, digits_ok: bool) -> Result<i128, V
         Value::String(s) if digits_ok => int_from_text(s),
         _ => None,
     };
-    let (min, max) = int_range(ty);
     value
-        .filter(|v| (min..=max).contains(v))
+        .filter(|v| range.contains(*v))
+        .map(|v| int_val(ty, v))
         .ok_or_else(|| ValueError::mismatch(ty, json))
 }
 
@@ -162,8 +61,8 @@ fn int_from_text(text: &str) -> Option<i128> {
     text.parse().ok()
 }
 
+/// The value of integer type `ty`; callers checked `v` against its range.
 fn int_val(ty: &TypeDesc, v: i128) -> Val {
-    // Callers checked `v` against `int_range(ty)`.
     match ty {
         TypeDesc::S8 => Val::S8(v as i8),
         TypeDesc::U8 => Val::U8(v as u8),
@@ -176,7 +75,8 @@ fn int_val(ty: &TypeDesc, v: i128) -> Val {
     }
 }
 
-fn float_from_text(text: &str) -> Option<f64> {
+/// `NaN` and the infinities, which JSON numbers cannot spell.
+pub(super) fn float_from_text(text: &str) -> Option<f64> {
     match text {
         "NaN" => Some(f64::NAN),
         "Infinity" => Some(f64::INFINITY),
@@ -185,57 +85,110 @@ fn float_from_text(text: &str) -> Option<f64> {
     }
 }
 
-fn float_val(ty: &TypeDesc, v: f64) -> Option<Val> {
-    match ty {
-        // Finite doubles that round to infinity as f32 do not fit.
-        TypeDesc::F32 if v.is_finite() && (v as f32).is_infinite() => None,
-        TypeDesc::F32 => Some(Val::Float32(v as f32)),
-        _ => Some(Val::Float64(v)),
+/// The value of a float type, `None` where a finite double rounds to infinity as `f32`.
+pub(super) fn float_val(single: bool, v: f64) -> Option<Val> {
+    if !single {
+        return Some(Val::Float64(v));
+    }
+    let narrow = v as f32;
+    (!(v.is_finite() && narrow.is_infinite())).then_some(Val::Float32(narrow))
+}
+
+pub(super) fn hex_bytes(text: &str) -> Option<Val> {
+    hex::decode(text)
+        .ok()
+        .map(|bytes| Val::List(bytes.into_iter().map(Val::U8).collect()))
+}
+
+pub(super) fn single_char(text: &str) -> Option<char> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
     }
 }
 
-fn hex_bytes(text: &str) -> Option<Vec<Val>> {
-    hex::decode(text)
-        .ok()
-        .map(|bytes| bytes.into_iter().map(Val::U8).collect())
+pub(super) fn enum_case(ty: &TypeDesc, cases: &[String], text: &str) -> Result<Val, ValueError> {
+    cases
+        .iter()
+        .find(|case| names_match(case, text))
+        .map(|case| Val::Enum(case.clone()))
+        .ok_or_else(|| ValueError::new(expectation(ty), format!("unknown case `{text}`")))
 }
 
 /// Converts JSON to a value of type `ty`.
 pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
     let mismatch = || ValueError::mismatch(ty, json);
-    match ty {
-        TypeDesc::Bool => json.as_bool().map(Val::Bool).ok_or_else(mismatch),
-        integer!() => int_from_json(ty, json, matches!(ty, TypeDesc::S64 | TypeDesc::U64))
-            .map(|v| int_val(ty, v)),
-        TypeDesc::F32 | TypeDesc::F64 => {
+    match ty.class() {
+        Class::Bool => json.as_bool().map(Val::Bool).ok_or_else(mismatch),
+        Class::Integer(range) => int_from_json(ty, range, json, range.is_wide()),
+        Class::Float { single } => {
             let v = match json {
                 Value::Number(n) => n.as_f64(),
                 Value::String(s) => float_from_text(s),
                 _ => None,
             };
-            v.and_then(|v| float_val(ty, v)).ok_or_else(mismatch)
+            v.and_then(|v| float_val(single, v)).ok_or_else(mismatch)
         }
-        TypeDesc::Char => json
+        Class::Char => json
             .as_str()
             .and_then(single_char)
             .map(Val::Char)
             .ok_or_else(mismatch),
-        TypeDesc::String => json
+        Class::Text => json
             .as_str()
             .map(|s| Val::String(s.to_owned()))
             .ok_or_else(mismatch),
-        TypeDesc::List(inner) => match json {
-            Value::String(text) if **inner == TypeDesc::U8 => {
-                hex_bytes(text).map(Val::List).ok_or_else(mismatch)
-            }
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| from_json(inner, item).map_err(|e| e.at(format_args!("[{i}]"))))
-                .collect::<Result<_, _>>()
-                .map(Val::List),
-            _ => Err(mismatch()),
+        Class::Bytes => match json {
+            Value::String(text) => hex_bytes(text).ok_or_else(mismatch),
+            _ => list_from_json(ty, &TypeDesc::U8, json),
         },
+        Class::Enum(cases) => enum_case(ty, cases, json.as_str().ok_or_else(mismatch)?),
+        Class::Flags(flags) => flags_from_json(ty, flags, json),
+        Class::Compound => compound_from_json(ty, json),
+    }
+}
+
+fn list_from_json(ty: &TypeDesc, inner: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
+    let items = json
+        .as_array()
+        .ok_or_else(|| ValueError::mismatch(ty, json))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| from_json(inner, item).map_err(|e| e.at(format_args!("[{i}]"))))
+        .collect::<Result<_, _>>()
+        .map(Val::List)
+}
+
+fn flags_from_json(ty: &TypeDesc, flags: &[String], json: &Value) -> Result<Val, ValueError> {
+    let items = json
+        .as_array()
+        .ok_or_else(|| ValueError::mismatch(ty, json))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let text = item
+                .as_str()
+                .ok_or_else(|| ValueError::mismatch(ty, item).at(format_args!("[{i}]")))?;
+            flags
+                .iter()
+                .find(|flag| names_match(flag, text))
+                .cloned()
+                .ok_or_else(|| {
+                    ValueError::new(expectation(ty), format!("unknown flag `{text}`"))
+                        .at(format_args!("[{i}]"))
+                })
+        })
+        .collect::<Result<_, _>>()
+        .map(Val::Flags)
+}
+
+fn compound_from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
+    let mismatch = || ValueError::mismatch(ty, json);
+    match ty {
+        TypeDesc::List(inner) => list_from_json(ty, inner, json),
         TypeDesc::Tuple(types) => match json {
             Value::Array(items) if items.len() == types.len() => types
                 .iter()
@@ -250,61 +203,7 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
             let object = json.as_object().ok_or_else(mismatch)?;
             record_from_object(ty, fields, object)
         }
-        TypeDesc::Variant { cases, .. } => {
-            let (case, payload) = single_case(json).ok_or_else(mismatch)?;
-            let (name, case_ty) = cases
-                .iter()
-                .find(|(name, _)| names_match(name, case))
-                .ok_or_else(|| {
-                    ValueError::new(expectation(ty), format!("unknown case `{case}`"))
-                })?;
-            let payload = match (case_ty, payload) {
-                (Some(case_ty), Some(payload)) => Some(Box::new(
-                    from_json(case_ty, payload).map_err(|e| e.at(format_args!(".{name}")))?,
-                )),
-                (Some(case_ty), None) => {
-                    return Err(ValueError::new(
-                        format!("case `{name}` with a payload of type {case_ty}"),
-                        "no payload",
-                    )
-                    .at(format_args!(".{name}")));
-                }
-                (None, None | Some(Value::Null)) => None,
-                (None, Some(other)) => {
-                    return Err(ValueError::new(
-                        format!("case `{name}` without payload (null)"),
-                        describe(other),
-                    )
-                    .at(format_args!(".{name}")));
-                }
-            };
-            Ok(Val::Variant(name.clone(), payload))
-        }
-        TypeDesc::Enum { cases, .. } => {
-            let text = json.as_str().ok_or_else(mismatch)?;
-            enum_case(ty, cases, text)
-        }
-        TypeDesc::Flags { flags, .. } => {
-            let items = json.as_array().ok_or_else(mismatch)?;
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let text = item
-                        .as_str()
-                        .ok_or_else(|| ValueError::mismatch(ty, item).at(format_args!("[{i}]")))?;
-                    flags
-                        .iter()
-                        .find(|flag| names_match(flag, text))
-                        .cloned()
-                        .ok_or_else(|| {
-                            ValueError::new(expectation(ty), format!("unknown flag `{text}`"))
-                                .at(format_args!("[{i}]"))
-                        })
-                })
-                .collect::<Result<_, _>>()
-                .map(Val::Flags)
-        }
+        TypeDesc::Variant { cases, .. } => variant_from_json(ty, cases, json),
         TypeDesc::Option(inner) => match json {
             Value::Null => Ok(Val::Option(None)),
             some => Ok(Val::Option(Some(Box::new(from_json(inner, some)?)))),
@@ -342,15 +241,42 @@ pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
                 Err(payload)
             }))
         }
+        // Every other type has a class of its own.
+        _ => Err(mismatch()),
     }
 }
 
-fn single_char(text: &str) -> Option<char> {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Some(c),
-        _ => None,
-    }
+fn variant_from_json(
+    ty: &TypeDesc,
+    cases: &[(String, Option<TypeDesc>)],
+    json: &Value,
+) -> Result<Val, ValueError> {
+    let (case, payload) = single_case(json).ok_or_else(|| ValueError::mismatch(ty, json))?;
+    let (name, case_ty) = cases
+        .iter()
+        .find(|(name, _)| names_match(name, case))
+        .ok_or_else(|| ValueError::new(expectation(ty), format!("unknown case `{case}`")))?;
+    let payload = match (case_ty, payload) {
+        (Some(case_ty), Some(payload)) => Some(Box::new(
+            from_json(case_ty, payload).map_err(|e| e.at(format_args!(".{name}")))?,
+        )),
+        (Some(case_ty), None) => {
+            return Err(ValueError::new(
+                format!("case `{name}` with a payload of type {case_ty}"),
+                "no payload",
+            )
+            .at(format_args!(".{name}")));
+        }
+        (None, None | Some(Value::Null)) => None,
+        (None, Some(other)) => {
+            return Err(ValueError::new(
+                format!("case `{name}` without payload (null)"),
+                describe(other),
+            )
+            .at(format_args!(".{name}")));
+        }
+    };
+    Ok(Val::Variant(name.clone(), payload))
 }
 
 /// A variant given as `"case"` or `{"case": payload}`.
@@ -362,14 +288,6 @@ fn single_case(json: &Value) -> Option<(&str, Option<&Value>)> {
         }
         _ => None,
     }
-}
-
-fn enum_case(ty: &TypeDesc, cases: &[String], text: &str) -> Result<Val, ValueError> {
-    cases
-        .iter()
-        .find(|case| names_match(case, text))
-        .map(|case| Val::Enum(case.clone()))
-        .ok_or_else(|| ValueError::new(expectation(ty), format!("unknown case `{text}`")))
 }
 
 fn record_from_object(
@@ -409,49 +327,13 @@ fn record_from_object(
         .map(Val::Record)
 }
 
-/// Converts a query parameter's text to a value of type `ty`: bool, numbers, char, string and
-/// enum take the raw text; `list<u8>` takes raw hex or JSON text; every other type takes JSON text.
-pub fn from_query_text(ty: &TypeDesc, text: &str) -> Result<Val, ValueError> {
-    let raw = || Value::String(text.to_owned());
-    match ty {
-        TypeDesc::Bool => match text {
-            "true" => Ok(Val::Bool(true)),
-            "false" => Ok(Val::Bool(false)),
-            _ => Err(ValueError::mismatch(ty, &raw())),
-        },
-        integer!() => int_from_json(ty, &raw(), true).map(|v| int_val(ty, v)),
-        TypeDesc::F32 | TypeDesc::F64 => float_from_text(text)
-            .or_else(|| text.parse::<f64>().ok().filter(|v| v.is_finite()))
-            .and_then(|v| float_val(ty, v))
-            .ok_or_else(|| ValueError::mismatch(ty, &raw())),
-        TypeDesc::Char => single_char(text)
-            .map(Val::Char)
-            .ok_or_else(|| ValueError::mismatch(ty, &raw())),
-        TypeDesc::String => Ok(Val::String(text.to_owned())),
-        TypeDesc::Enum { cases, .. } => enum_case(ty, cases, text),
-        // Raw hex is the natural query spelling of bytes; JSON text is accepted too.
-        TypeDesc::List(inner) if **inner == TypeDesc::U8 && hex::decode(text).is_ok() => {
-            Ok(Val::List(hex_bytes(text).unwrap_or_default()))
-        }
-        _ => {
-            let json: Value = serde_json::from_str(text).map_err(|e| {
-                ValueError::new(
-                    format!("JSON text for {}", expectation(ty)),
-                    format!("text that is not JSON ({e})"),
-                )
-            })?;
-            from_json(ty, &json)
-        }
-    }
-}
-
 /// Converts a value of type `ty` to JSON.
 ///
 /// The value comes from wasmtime, which has checked it against the function's type, so the
 /// type only decides representation (hex for `list<u8>`).
 pub fn to_json(ty: &TypeDesc, val: &Val) -> Value {
     match (ty, val) {
-        (TypeDesc::List(inner), Val::List(items)) if **inner == TypeDesc::U8 => {
+        (_, Val::List(items)) if ty.class() == Class::Bytes => {
             let bytes: Vec<u8> = items
                 .iter()
                 .filter_map(|v| if let Val::U8(b) = v { Some(*b) } else { None })

@@ -1,146 +1,26 @@
-//! The value model: activation and type descriptions, and WIT values ⇄ JSON.
+//! The value model: the WIT types of activations, how their values travel (one classification
+//! for the JSON mapping, the schemas and the page), WIT values ⇄ JSON and query text, the JSON
+//! Schemas, and the descriptions the HTTP API serves.
 //!
-//! Routes, the API listing and the command line all read the same [`Activation`] descriptions,
-//! so a WIT type is taught to the project here and nowhere else.
+//! Routes, the API listing, the command line, the pages and the OpenAPI document all read the
+//! same [`Activation`] and [`NamedType`] descriptions, so a WIT type is taught to the project
+//! here and nowhere else.
 
+mod args;
+mod class;
+mod describe;
+mod error;
 mod json;
+mod query;
+mod read;
 pub mod schema;
 mod types;
 
-pub use json::{ValueError, from_json, from_query_text, to_json};
-pub use types::{Activation, Param, TypeDesc, UnsupportedType};
-pub(crate) use types::{NamedTypes, names_match};
-
-use serde_json::Value;
-use wasmtime::component::Val;
-
-/// Why the arguments of an activation request do not fit its parameters.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ArgsError {
-    /// A parameter was not given.
-    #[error("missing argument `{param}`: expected {expected}")]
-    Missing {
-        /// The parameter's name.
-        param: String,
-        /// Its WIT type.
-        expected: String,
-    },
-    /// An argument names no parameter.
-    #[error("unexpected argument `{given}`: {}", expected_params(.params))]
-    Unexpected {
-        /// The name that was given.
-        given: String,
-        /// The activation's parameters, as `name: type`.
-        params: Vec<String>,
-    },
-    /// A parameter was given more than once.
-    #[error("argument `{param}` is given more than once")]
-    Repeated {
-        /// The parameter's name.
-        param: String,
-    },
-    /// An argument has the wrong type or shape.
-    #[error("argument `{param}` ({ty}): {error}")]
-    Invalid {
-        /// The parameter's name.
-        param: String,
-        /// Its WIT type.
-        ty: String,
-        /// What is wrong with it.
-        error: ValueError,
-    },
-    /// A POST body that is not a JSON object.
-    #[error("the request body must be a JSON object keyed by parameter name ({}), found {found}", expected_params(.params))]
-    NotAnObject {
-        /// What was found instead.
-        found: String,
-        /// The activation's parameters, as `name: type`.
-        params: Vec<String>,
-    },
-}
-
-fn expected_params(params: &[String]) -> String {
-    if params.is_empty() {
-        "this activation takes no arguments".into()
-    } else {
-        format!("its parameters are {}", params.join(", "))
-    }
-}
-
-impl Activation {
-    fn param_list(&self) -> Vec<String> {
-        self.params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.ty))
-            .collect()
-    }
-
-    /// Builds the argument values from named raw values, converting each with `convert`.
-    fn args_from<'a, V: 'a>(
-        &self,
-        given: impl IntoIterator<Item = (&'a str, V)>,
-        convert: impl Fn(&TypeDesc, V) -> Result<Val, ValueError>,
-    ) -> Result<Vec<Val>, ArgsError> {
-        let mut slots: Vec<Option<Val>> = vec![None; self.params.len()];
-        for (name, raw) in given {
-            let Some(index) = self.params.iter().position(|p| names_match(&p.name, name)) else {
-                return Err(ArgsError::Unexpected {
-                    given: name.to_owned(),
-                    params: self.param_list(),
-                });
-            };
-            let param = &self.params[index];
-            if slots[index].is_some() {
-                return Err(ArgsError::Repeated {
-                    param: param.name.clone(),
-                });
-            }
-            let value = convert(&param.ty, raw).map_err(|error| ArgsError::Invalid {
-                param: param.name.clone(),
-                ty: param.ty.to_string(),
-                error,
-            })?;
-            slots[index] = Some(value);
-        }
-        slots
-            .into_iter()
-            .zip(&self.params)
-            .map(|(slot, param)| {
-                slot.ok_or_else(|| ArgsError::Missing {
-                    param: param.name.clone(),
-                    expected: param.ty.to_string(),
-                })
-            })
-            .collect()
-    }
-
-    /// Arguments from query parameters (`GET`): raw text for bool, numbers, char, string and
-    /// enum, JSON text for every other type.
-    pub fn args_from_query<'a>(
-        &self,
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Vec<Val>, ArgsError> {
-        self.args_from(pairs, from_query_text)
-    }
-
-    /// Arguments from a JSON object keyed by parameter name (`POST`).
-    pub fn args_from_json(&self, body: &Value) -> Result<Vec<Val>, ArgsError> {
-        match body {
-            Value::Object(object) => {
-                self.args_from(object.iter().map(|(k, v)| (k.as_str(), v)), from_json)
-            }
-            other => Err(ArgsError::NotAnObject {
-                found: other.to_string(),
-                params: self.param_list(),
-            }),
-        }
-    }
-
-    /// The JSON of a returned value, `null` for a function without result.
-    pub fn result_to_json(&self, result: Option<&Val>) -> Value {
-        match (&self.result, result) {
-            (Some(ty), Some(val)) => to_json(ty, val),
-            _ => Value::Null,
-        }
-    }
-}
+pub use args::ArgsError;
+pub use class::{Class, IntRange};
+pub use describe::{describe_activation, describe_type, describe_types};
+pub use error::ValueError;
+pub use json::{from_json, to_json};
+pub use query::from_query_text;
+pub use read::{NameTree, TypeName, TypeNames, UnsupportedType};
+pub use types::{Activation, NamedType, Param, Piece, TypeDesc};

@@ -6,8 +6,8 @@
 //! `scripts/test` installs; without them these tests fail saying so.
 
 use crate::harness::{TestNode, guest, shared};
+use carol_core::doc_section::Docs;
 use carol_host::NodeConfig;
-use carol_host::doc_section::Docs;
 use serde_json::{Value, json};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

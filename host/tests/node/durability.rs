@@ -239,7 +239,7 @@ fn a_cache_entry_the_engine_refuses_is_recompiled() {
     let node = TestNode::start(config.clone());
     let (binary, machine) = node.machine(&guest("all-types"), b"");
     let id = binary.parse().unwrap();
-    let key = node.node.runtime().cache_key(&id);
+    let key = node.node.runtime().loader().cache_key(&id);
     // An entry whose checksum matches but which is not compiled code.
     node.node
         .store()

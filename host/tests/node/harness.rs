@@ -72,7 +72,7 @@ impl TestNode {
             .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let node = Node::new(config).unwrap();
-        runtime.spawn(node.clone().serve(listener));
+        runtime.spawn(carol_host::routes::serve(node.clone(), listener));
         Self {
             url,
             node,

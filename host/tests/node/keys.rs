@@ -4,8 +4,8 @@
 
 use crate::harness::{TestNode, bls_verifies};
 use crate::state::Stateful;
+use carol_core::bls::SecretKey;
 use carol_host::NodeConfig;
-use carol_host::bls::SecretKey;
 use serde_json::{Value, json};
 
 /// Whether `signature` is a valid BIP340 signature of `message` by the x-only `public_key`,

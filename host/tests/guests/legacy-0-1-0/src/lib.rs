@@ -6,6 +6,8 @@ wit_bindgen::generate!({ world: "legacy", generate_all });
 
 use carol::machine::bls_sign;
 
+// Natively the crate is a plain library (see `carol_guest::generate!`): nothing is exported.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Legacy;
 
 impl Guest for Legacy {
@@ -18,4 +20,5 @@ impl Guest for Legacy {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Legacy);

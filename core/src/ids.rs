@@ -63,6 +63,13 @@ macro_rules! id_type {
                 serializer.collect_str(self)
             }
         }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
 
@@ -129,5 +136,18 @@ mod tests {
         let err = "abc".parse::<MachineId>().unwrap_err();
         assert!(err.to_string().contains("not a valid machine id"), "{err}");
         assert!("zz".repeat(32).parse::<BinaryId>().is_err());
+    }
+
+    #[test]
+    fn json_is_the_hex_text_both_ways() {
+        let id = MachineId::of(&BinaryId::of(b"x"), b"p");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(serde_json::from_str::<MachineId>(&json).unwrap(), id);
+        let error = serde_json::from_str::<BinaryId>("\"abc\"").unwrap_err();
+        assert!(
+            error.to_string().contains("not a valid binary id"),
+            "{error}"
+        );
     }
 }

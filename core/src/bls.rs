@@ -9,9 +9,16 @@ use crate::ids::MachineId;
 use blst::BLST_ERROR;
 use blst::min_pk;
 use std::fmt;
+use std::str::FromStr;
 
 /// The ciphersuite's domain separation tag.
 pub const DST: &[u8] = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
+
+/// The scheme, in words, as a node's description (`GET /`) names it.
+pub const SCHEME: &str = "BLS12-381, IETF basic scheme, minimal-pubkey-size";
+
+/// What a machine's signature is over, in words, as a node's description (`GET /`) says it.
+pub const SIGNED_MESSAGE: &str = "machine_id (32 bytes) || message";
 
 /// Why bytes are not a key or a signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,8 +151,14 @@ impl PublicKey {
 }
 
 /// A signature: a compressed G2 point.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature(min_pk::Signature);
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", hex::encode(self.to_bytes()))
+    }
+}
 
 impl Signature {
     /// The 96-byte compressed form.
@@ -163,6 +176,41 @@ impl Signature {
             .map_err(|_| BlsError::Signature)
     }
 }
+
+/// Public keys and signatures are written as hex, in JSON as in text.
+macro_rules! hex_text {
+    ($name:ident, $error:expr) => {
+        impl FromStr for $name {
+            type Err = BlsError;
+
+            fn from_str(text: &str) -> Result<Self, BlsError> {
+                Self::from_bytes(&hex::decode(text).map_err(|_| $error)?)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.to_bytes()))
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+hex_text!(PublicKey, BlsError::PublicKey);
+hex_text!(Signature, BlsError::Signature);
 
 #[cfg(test)]
 mod tests {
@@ -242,6 +290,20 @@ mod tests {
             BlsError::SecretKey
         );
         assert!(!format!("{sk:?}").contains(&hex::encode(sk.to_bytes())));
+    }
+
+    #[test]
+    fn keys_and_signatures_read_and_write_hex() {
+        let sk = SecretKey::generate();
+        let pk = sk.public_key();
+        let signature = sk.sign(b"m");
+        assert_eq!(pk.to_string().parse::<PublicKey>().unwrap(), pk);
+        assert_eq!(
+            serde_json::from_value::<Signature>(serde_json::to_value(signature).unwrap()).unwrap(),
+            signature
+        );
+        assert_eq!("xyz".parse::<PublicKey>().unwrap_err(), BlsError::PublicKey);
+        assert_eq!("00".parse::<Signature>().unwrap_err(), BlsError::Signature);
     }
 
     #[test]

@@ -4,11 +4,23 @@
 //! top-level custom section named `carol:docs` whose content is JSON:
 //!
 //! ```json
-//! { "version": 1, "world": "docs of the world", "activations": { "say": "docs of say" } }
+//! {
+//!   "version": 1,
+//!   "world": "docs of the world",
+//!   "activations": { "say": "docs of say", "calc/mul": "docs of mul in interface calc" },
+//!   "types": {
+//!     "point": { "docs": "docs of the world's record point", "members": { "x": "docs of x" } },
+//!     "calc/shape": { "docs": "docs of type shape of interface calc", "members": {} }
+//!   }
+//! }
 //! ```
 //!
-//! Activation names are as the node serves them (`say`, `calc/mul`). A component without the
-//! section works the same, without docs.
+//! Activation names are as the node serves them (`say`, `calc/mul`); a type is named like an
+//! activation: its own name for a world's type, `interface/name` for an exported interface's.
+//! `members` are a record's fields, a variant's or an enum's cases, a flags type's flags.
+//! Everything but `version` may be left out; a component without the section works the same,
+//! without docs. The docs are only text: the types themselves, and their names, are read from
+//! the component.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +39,20 @@ pub struct Docs {
     /// Doc comments by activation name.
     #[serde(default)]
     pub activations: BTreeMap<String, String>,
+    /// Doc comments of named types, by type name (`point`, `calc/shape`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, TypeDocs>,
+}
+
+/// The doc comments of one named type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeDocs {
+    /// The type's own doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
+    /// Doc comments of its fields, cases or flags, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub members: BTreeMap<String, String>,
 }
 
 const HEADER_LEN: usize = 8;
@@ -127,13 +153,19 @@ mod tests {
             version: 1,
             world: Some("w".into()),
             activations: BTreeMap::from([("say".into(), "Says.".into())]),
+            types: BTreeMap::from([(
+                "point".into(),
+                TypeDocs {
+                    docs: Some("A point.".into()),
+                    members: BTreeMap::from([("x".into(), "Across.".into())]),
+                },
+            )]),
         };
         let once = docs.embed(EMPTY_COMPONENT);
         assert_eq!(Docs::read(&once), Some(docs.clone()));
         let other = Docs {
             version: 1,
-            world: None,
-            activations: BTreeMap::new(),
+            ..Docs::default()
         };
         let twice = other.embed(&once);
         assert_eq!(Docs::read(&twice), Some(other));
@@ -146,8 +178,16 @@ mod tests {
         let docs = Docs {
             version: 1,
             world: Some("x".repeat(70_000)),
-            activations: BTreeMap::new(),
+            ..Docs::default()
         };
         assert_eq!(Docs::read(&docs.embed(EMPTY_COMPONENT)), Some(docs));
+    }
+
+    #[test]
+    fn sections_without_type_docs_still_read() {
+        let written_before_type_docs = br#"{"version":1,"activations":{"say":"Says."}}"#;
+        let docs: Docs = serde_json::from_slice(written_before_type_docs).unwrap();
+        assert_eq!(docs.activations["say"], "Says.");
+        assert!(docs.types.is_empty());
     }
 }

@@ -1,108 +1,24 @@
-//! Running one activation: a fresh store and instance, the call, and what became of it.
+//! The runtime of a node: running one activation in a fresh instance, within its limits, and
+//! what became of it.
 
-use super::Runtime;
-use super::binary::Binary;
+use super::host_state::{HostState, MemoryLimit};
+use super::limits::Limits;
+use super::loader::Loader;
+use super::machine::Machine;
 use super::output::OutputBuffer;
-use crate::ids::{BinaryId, MachineId};
-use crate::imports::MachineContext;
+use crate::imports::{MachineContext, Services};
+use carol_core::ids::MachineId;
 use std::sync::Arc;
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use wasmtime::component::{ResourceTable, Val};
-use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
 
-/// The data of one activation's store.
-pub(crate) struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    pub(crate) machine: MachineContext,
-    limits: MemoryLimit,
-}
-
-/// Bounds an instance's linear memory, and remembers whether the guest ran into the bound, so
-/// that the error can say so.
-struct MemoryLimit {
-    bytes: usize,
-    hit: bool,
-}
-
-/// Table elements one instance may grow to; far beyond what compiled Rust needs.
-const TABLE_ELEMENTS: usize = 1_000_000;
-
-impl ResourceLimiter for MemoryLimit {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.bytes {
-            self.hit = true;
-            // Trap rather than fail the growth: a guest's allocator would abort with a message
-            // that does not name the node's limit.
-            wasmtime::bail!("memory limit of {} bytes reached", self.bytes);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= TABLE_ELEMENTS)
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// A binary with its parameters: what an activation runs.
-#[derive(Clone)]
-pub struct Machine {
-    id: MachineId,
-    binary: Arc<Binary>,
-    params: Arc<[u8]>,
-}
-
-impl Machine {
-    /// The machine made of `binary` and `params`.
-    pub fn new(binary: Arc<Binary>, params: impl Into<Arc<[u8]>>) -> Self {
-        let params = params.into();
-        Self {
-            id: MachineId::of(&binary.id(), &params),
-            binary,
-            params,
-        }
-    }
-
-    /// The machine's id.
-    pub fn id(&self) -> MachineId {
-        self.id
-    }
-
-    /// The binary it runs.
-    pub fn binary(&self) -> &Arc<Binary> {
-        &self.binary
-    }
-
-    /// Its binary's id.
-    pub fn binary_id(&self) -> BinaryId {
-        self.binary.id()
-    }
-
-    /// Its parameters.
-    pub fn params(&self) -> &[u8] {
-        &self.params
-    }
+/// Compiles, checks and runs machines.
+pub struct Runtime {
+    loader: Loader,
+    services: Arc<Services>,
+    limits: Limits,
 }
 
 /// How an activation failed.
@@ -161,6 +77,31 @@ pub enum ActivationError {
 }
 
 impl Runtime {
+    /// A runtime whose machines use `services` within `limits`, at most `concurrent` instances
+    /// at a time.
+    pub fn new(services: Services, limits: Limits, concurrent: usize) -> anyhow::Result<Self> {
+        Ok(Self {
+            loader: Loader::running(&limits, concurrent)?,
+            services: Arc::new(services),
+            limits,
+        })
+    }
+
+    /// What compiles and checks this runtime's components.
+    pub fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
+    /// The services machines on this runtime use.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// The limits every activation runs within.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Runs activation `index` of `machine` with `args` in a fresh instance and returns its
     /// result, `None` for a function without one.
     pub async fn activate(
@@ -169,7 +110,8 @@ impl Runtime {
         index: usize,
         args: &[Val],
     ) -> Result<Option<Val>, ActivationError> {
-        let activation = &machine.binary.activations()[index];
+        let binary = machine.binary();
+        let activation = &binary.activations()[index];
         let stdout = OutputBuffer::new(self.limits.output_bytes);
         let stderr = OutputBuffer::new(self.limits.output_bytes);
         let state = HostState {
@@ -178,20 +120,18 @@ impl Runtime {
                 .stderr(stderr.clone())
                 .build(),
             table: ResourceTable::new(),
-            machine: MachineContext {
-                machine: machine.id,
-                binary: machine.binary.id(),
-                params: machine.params.clone(),
-                services: self.services.clone(),
-                fetches: 0,
-                state: None,
-            },
+            machine: MachineContext::new(
+                machine.id(),
+                binary.id(),
+                machine.shared_params(),
+                self.services.clone(),
+            ),
             limits: MemoryLimit {
                 bytes: self.limits.memory_bytes,
                 hit: false,
             },
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(self.loader.engine(), state);
         store.limiter(|state| &mut state.limits);
         // At every epoch tick, guest code either yields to the executor, so that a busy
         // machine never holds a worker thread away from other requests, or, past its time, stops.
@@ -205,11 +145,10 @@ impl Runtime {
             })
         });
 
-        let binary = &machine.binary;
         let call = async {
-            let instance = binary.pre().instantiate_async(&mut store).await?;
+            let instance = binary.pre.instantiate_async(&mut store).await?;
             let func = instance
-                .get_func(&mut store, binary.export(index))
+                .get_func(&mut store, &binary.exports[index])
                 .expect("export indices come from this component");
             let mut results = vec![Val::Bool(false); usize::from(activation.result.is_some())];
             func.call_async(&mut store, args, &mut results).await?;
@@ -218,11 +157,11 @@ impl Runtime {
         // Epoch interruption stops guest code; the timeout also covers time spent in host calls,
         // waiting for the machine's state lock among them.
         let outcome = tokio::time::timeout(self.limits.activation_timeout, call).await;
-        log_output(machine.id, &activation.name, "stdout", &stdout);
-        log_output(machine.id, &activation.name, "stderr", &stderr);
+        log_output(machine.id(), &activation.name, "stdout", &stdout);
+        log_output(machine.id(), &activation.name, "stderr", &stderr);
         let stderr_tail = stderr.tail();
         let timeout = || ActivationError::Timeout {
-            machine: machine.id,
+            machine: machine.id(),
             activation: activation.name.clone(),
             limit: self.limits.activation_timeout,
         };
@@ -233,9 +172,9 @@ impl Runtime {
             Ok(Ok(result)) => match store.data_mut().machine.commit_state().await {
                 Ok(()) => Ok(result),
                 Err(error) => {
-                    tracing::error!(machine = %machine.id, activation = activation.name, %error, "committing state failed");
+                    tracing::error!(machine = %machine.id(), activation = activation.name, %error, "committing state failed");
                     Err(ActivationError::State {
-                        machine: machine.id,
+                        machine: machine.id(),
                         activation: activation.name.clone(),
                         error,
                     })
@@ -245,7 +184,7 @@ impl Runtime {
                 Err(timeout())
             }
             Ok(Err(_)) if store.data().limits.hit => Err(ActivationError::MemoryLimit {
-                machine: machine.id,
+                machine: machine.id(),
                 activation: activation.name.clone(),
                 limit: self.limits.memory_bytes,
             }),
@@ -254,7 +193,7 @@ impl Runtime {
                 let tail = String::from_utf8_lossy(&stderr_tail).into_owned();
                 let trap = format!("{error:#}");
                 Err(ActivationError::Trap {
-                    machine: machine.id,
+                    machine: machine.id(),
                     activation: activation.name.clone(),
                     message: panic_message(&tail).unwrap_or_else(|| trap.clone()),
                     trap,

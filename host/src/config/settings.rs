@@ -1,0 +1,391 @@
+//! Every setting of the configuration file, each written once: its section, name and meaning,
+//! how its value is read into the node's configuration and written back out. Parsing, the
+//! defaults the generated file shows, the generated file's comments and the reference in
+//! `docs/operations.md` all come from this table.
+
+use super::Config;
+use crate::policy::Rule;
+use carol_core::bls::SecretKey;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use toml::Spanned;
+use toml::de::{DeValue, ValueDeserializer};
+
+/// A group of settings: the top level, or a `[section]`.
+pub(super) struct Section {
+    /// `None` for the top level.
+    pub(super) name: Option<&'static str>,
+    /// What its settings are about.
+    pub(super) docs: &'static str,
+    pub(super) settings: &'static [Setting],
+}
+
+/// One setting.
+pub(super) struct Setting {
+    pub(super) name: &'static str,
+    /// What it means: one paragraph, for the generated file's comment and the reference.
+    pub(super) docs: &'static str,
+    /// Whether a file must set it (else it has the default [`Config`] holds).
+    pub(super) required: bool,
+    /// Its value in a configuration, as the file writes it.
+    pub(super) get: fn(&Config) -> Written,
+    /// Sets it from the file's value.
+    pub(super) set: fn(&mut Config, Spanned<DeValue<'_>>) -> Result<(), Problem>,
+}
+
+/// A setting's value as the file writes it.
+pub(super) enum Written {
+    Bool(bool),
+    Number(u128),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// What is wrong with a setting's value.
+pub(super) enum Problem {
+    /// It is not of the setting's type; the error has its place in the file.
+    Type(toml::de::Error),
+    /// It is of the type but not a value the setting takes; `at` is a place inside it
+    /// (`[2]` for a list's third entry).
+    Invalid { at: String, why: String },
+}
+
+impl Problem {
+    fn invalid(why: impl Into<String>) -> Self {
+        Self::Invalid {
+            at: String::new(),
+            why: why.into(),
+        }
+    }
+}
+
+/// Reads a value of the setting's type.
+fn read<T: DeserializeOwned>(value: Spanned<DeValue<'_>>) -> Result<T, Problem> {
+    T::deserialize(ValueDeserializer::from(value)).map_err(Problem::Type)
+}
+
+/// A number of milliseconds that must not be zero.
+fn millis(value: Spanned<DeValue<'_>>) -> Result<Duration, Problem> {
+    positive(read(value)?).map(Duration::from_millis)
+}
+
+fn positive<T: PartialEq + Default>(value: T) -> Result<T, Problem> {
+    if value == T::default() {
+        return Err(Problem::invalid("must be more than 0"));
+    }
+    Ok(value)
+}
+
+/// Allow- or deny-list entries.
+fn rules(value: Spanned<DeValue<'_>>) -> Result<Vec<Rule>, Problem> {
+    let entries: Vec<String> = read(value)?;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            entry.parse::<Rule>().map_err(|e| Problem::Invalid {
+                at: format!("[{i}]"),
+                why: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn ms(duration: Duration) -> Written {
+    Written::Number(duration.as_millis())
+}
+
+fn number(n: impl Into<u128>) -> Written {
+    Written::Number(n.into())
+}
+
+fn count(n: usize) -> Written {
+    Written::Number(n as u128)
+}
+
+fn listed(rules: &[Rule]) -> Written {
+    Written::List(rules.iter().map(ToString::to_string).collect())
+}
+
+/// The settings, in the order the generated file and the reference list them.
+pub(super) const SECTIONS: &[Section] = &[
+    Section {
+        name: None,
+        docs: "",
+        settings: &[
+            Setting {
+                name: "secret_key",
+                docs: "The node's BLS12-381 secret key: 32 bytes, big-endian, in hex. Whoever has \
+                       it can sign as this node; clients see its public key at `GET /`.",
+                required: true,
+                get: |c| Written::Text(hex::encode(c.node.key.to_bytes())),
+                set: |c, v| {
+                    let text: String = read(v)?;
+                    c.node.key = hex::decode(text.trim())
+                        .ok()
+                        .and_then(|bytes| SecretKey::from_bytes(&bytes).ok())
+                        .ok_or_else(|| {
+                            Problem::invalid(
+                                "expected 64 hex characters (a 32-byte big-endian BLS12-381 \
+                                 scalar, not zero); `carol config-gen` writes a fresh one",
+                            )
+                        })?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "listen",
+                docs: "Where the HTTP API listens; `carol run --listen ADDR` overrides it.",
+                required: false,
+                get: |c| Written::Text(c.listen.to_string()),
+                set: |c, v| {
+                    c.listen = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "data_dir",
+                docs: "Where binaries, machines, their compiled code and machines' state are \
+                       kept (a redb database, `carol.redb`). A relative path is relative to this \
+                       file's directory.",
+                required: false,
+                get: |c| {
+                    let dir = c
+                        .node
+                        .data_dir
+                        .as_deref()
+                        .unwrap_or(super::DEFAULT_DATA_DIR.as_ref());
+                    Written::Text(dir.display().to_string())
+                },
+                set: |c, v| {
+                    c.node.data_dir = Some(read(v)?);
+                    Ok(())
+                },
+            },
+        ],
+    },
+    Section {
+        name: Some("http_fetch"),
+        docs: "Outbound HTTP from machines (the `http-fetch` import); see docs/policy.md.",
+        settings: &[
+            Setting {
+                name: "allow_loopback",
+                docs: "Machines may reach public unicast addresses only, unless the lists below \
+                       say otherwise. Loopback is for local development and tests (`carol run \
+                       --allow-loopback` turns it on too); no allow entry opens it without this.",
+                required: false,
+                get: |c| Written::Bool(c.node.policy.allow_loopback),
+                set: |c, v| {
+                    c.node.policy.allow_loopback = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "allow",
+                docs: "Destinations machines may reach besides public addresses, such as an \
+                       internal price server: host names (`prices.internal`, `*.example.com` \
+                       for subdomains), addresses and networks (`10.1.2.3`, `10.1.0.0/16`, \
+                       `2001:db8::/32`), each optionally with a port (`10.1.2.3:8080`, \
+                       `[2001:db8::1]:8443`; no port or `:*` is any port). Host names are \
+                       trusted for whatever they resolve to.",
+                required: false,
+                get: |c| listed(&c.node.policy.allow),
+                set: |c, v| {
+                    c.node.policy.allow = rules(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "deny",
+                docs: "Destinations machines may never reach, whatever else allows them; the \
+                       same forms as `allow`.",
+                required: false,
+                get: |c| listed(&c.node.policy.deny),
+                set: |c, v| {
+                    c.node.policy.deny = rules(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "allow_only_listed",
+                docs: "`true`: machines may reach only what `allow` lists, not every public \
+                       address.",
+                required: false,
+                get: |c| Written::Bool(c.node.policy.allow_only_listed),
+                set: |c, v| {
+                    c.node.policy.allow_only_listed = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "timeout_ms",
+                docs: "Time for one outbound request, redirects included, in milliseconds.",
+                required: false,
+                get: |c| ms(c.node.fetch.timeout),
+                set: |c, v| {
+                    c.node.fetch.timeout = millis(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_response_bytes",
+                docs: "Largest response body a machine may receive, in bytes.",
+                required: false,
+                get: |c| count(c.node.fetch.max_response_bytes),
+                set: |c, v| {
+                    c.node.fetch.max_response_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_requests_per_activation",
+                docs: "Outbound requests one activation may make.",
+                required: false,
+                get: |c| number(c.node.fetch.max_requests_per_activation),
+                set: |c, v| {
+                    c.node.fetch.max_requests_per_activation = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_redirects",
+                docs: "Redirects followed for one request.",
+                required: false,
+                get: |c| number(c.node.fetch.max_redirects),
+                set: |c, v| {
+                    c.node.fetch.max_redirects = read(v)?;
+                    Ok(())
+                },
+            },
+        ],
+    },
+    Section {
+        name: Some("limits"),
+        docs: "Bounds on uploads and activations; see docs/operations.md for what a client \
+               sees when one is reached.",
+        settings: &[
+            Setting {
+                name: "activation_timeout_ms",
+                docs: "Wall-clock time for one activation, host calls included, in milliseconds.",
+                required: false,
+                get: |c| ms(c.node.limits.activation_timeout),
+                set: |c, v| {
+                    c.node.limits.activation_timeout = millis(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "memory_bytes",
+                docs: "Linear memory one machine instance may grow to, in bytes.",
+                required: false,
+                get: |c| count(c.node.limits.memory_bytes),
+                set: |c, v| {
+                    c.node.limits.memory_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "output_bytes",
+                docs: "Bytes of a machine's stdout and of its stderr kept per activation; the \
+                       rest is dropped, and the drop logged.",
+                required: false,
+                get: |c| count(c.node.limits.output_bytes),
+                set: |c, v| {
+                    c.node.limits.output_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_binary_bytes",
+                docs: "Largest component a client may upload, in bytes.",
+                required: false,
+                get: |c| count(c.node.max_binary_bytes),
+                set: |c, v| {
+                    c.node.max_binary_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_params_bytes",
+                docs: "Largest params a machine may be created with, in bytes.",
+                required: false,
+                get: |c| count(c.node.max_params_bytes),
+                set: |c, v| {
+                    c.node.max_params_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_request_bytes",
+                docs: "Largest activation request body, in bytes.",
+                required: false,
+                get: |c| count(c.node.max_request_bytes),
+                set: |c, v| {
+                    c.node.max_request_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_concurrent_activations",
+                docs: "Activations running at once (it also sizes the pool of instance slots); \
+                       more wait, up to `max_waiting_activations` of them for at most \
+                       `max_wait_ms` each, then get 503 with `Retry-After`.",
+                required: false,
+                get: |c| count(c.node.concurrency.running),
+                set: |c, v| {
+                    c.node.concurrency.running = positive(read(v)?)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_waiting_activations",
+                docs: "Activations waiting for a turn; more are refused at once.",
+                required: false,
+                get: |c| count(c.node.concurrency.waiting),
+                set: |c, v| {
+                    c.node.concurrency.waiting = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_wait_ms",
+                docs: "How long an activation may wait for a turn, in milliseconds.",
+                required: false,
+                get: |c| ms(c.node.concurrency.wait),
+                set: |c, v| {
+                    c.node.concurrency.wait = Duration::from_millis(read(v)?);
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "state_quota_bytes",
+                docs: "Bytes of keys and values each machine's state may hold; a write past it \
+                       gets `quota-exceeded`. Lowering it never deletes state, it only refuses \
+                       growth.",
+                required: false,
+                get: |c| number(c.node.state_quota_bytes),
+                set: |c, v| {
+                    c.node.state_quota_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+        ],
+    },
+];
+
+impl std::fmt::Display for Written {
+    /// The value in TOML.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let quoted =
+            |text: &str| format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""));
+        match self {
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Text(text) => f.write_str(&quoted(text)),
+            Self::List(items) => {
+                let items: Vec<String> = items.iter().map(|item| quoted(item)).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Why a node refuses what it is asked.
+
+use crate::admission::Busy;
+use crate::runtime::{ActivationError, LoadError};
+use crate::store::StoreError;
+use carol_core::ids::BinaryId;
+
+/// Why a binary cannot be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// The component cannot run on this node.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// It could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a machine cannot be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The binary is not on this node.
+    #[error("no binary {0} on this node: upload it first with POST /binaries")]
+    UnknownBinary(BinaryId),
+    /// The params are larger than the node accepts.
+    #[error("params of {size} bytes exceed this node's limit of {limit} bytes")]
+    ParamsTooLarge {
+        /// Their size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// It could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an activation gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivateError {
+    /// It was refused a turn: the node is at its limits.
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    /// It ran and failed.
+    #[error(transparent)]
+    Failed(#[from] ActivationError),
+}

@@ -1,0 +1,180 @@
+//! A node, without HTTP: what it holds, and the operations its routes, tools and benchmarks use.
+//!
+//! [`Node`] owns the database ([`Store`]: ids and bytes), the registry of the live binaries and
+//! machines compiled from it, the runtime and the admission turnstile. Serving it over HTTP is
+//! `crate::routes`' job.
+
+mod config;
+mod describe;
+mod errors;
+mod operations;
+
+pub use config::NodeConfig;
+pub use errors::{ActivateError, AddError, CreateError};
+
+use crate::admission::Admission;
+use crate::fetch::HttpClient;
+use crate::imports::Services;
+use crate::registry::Registry;
+use crate::runtime::{Binary, Machine, Runtime};
+use crate::store::{Store, StoreError};
+use carol_core::api::CompileCounts;
+use carol_core::bls::PublicKey;
+use carol_core::ids::BinaryId;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A Carol node. Cloning it is cheap and shares everything.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    store: Arc<Store>,
+    registry: Registry,
+    admission: Admission,
+    config: NodeConfig,
+    stats: Stats,
+}
+
+/// What the node did since it started, for `GET /healthz`.
+#[derive(Default)]
+struct Stats {
+    compiled: AtomicU64,
+    cache_loads: AtomicU64,
+}
+
+impl Node {
+    /// A node with what its data directory holds (nothing, the first time). Binaries are
+    /// loaded from the compiled-code cache where it has them, else compiled again.
+    pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
+        let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        let services = Services::new(
+            config.key.clone(),
+            HttpClient::new(config.policy.clone(), config.fetch.clone()),
+            store.clone(),
+            config.state_quota_bytes,
+        );
+        let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
+        let node = Self {
+            inner: Arc::new(Inner {
+                runtime,
+                store,
+                registry: Registry::default(),
+                admission: Admission::new(config.concurrency.clone()),
+                config,
+                stats: Stats::default(),
+            }),
+        };
+        node.restore()?;
+        Ok(node)
+    }
+
+    /// Serves what the store holds.
+    fn restore(&self) -> Result<(), StoreError> {
+        let (store, registry) = (&self.inner.store, &self.inner.registry);
+        for (id, bytes) in store.stored_binaries()? {
+            match self.compiled(&id, &bytes) {
+                Ok(binary) => {
+                    registry.insert_binary(binary);
+                }
+                // Kept on disk: a node that provides its imports again will serve it.
+                Err(error) => {
+                    tracing::error!(binary = %id, %error, "a stored binary cannot run on this node; its machines are not served")
+                }
+            }
+        }
+        for (id, stored) in store.stored_machines()? {
+            match registry.binary(&stored.binary) {
+                Some(binary) => {
+                    registry.insert_machine(Machine::new(binary, stored.params));
+                }
+                None => {
+                    tracing::error!(machine = %id, binary = %stored.binary, "a stored machine's binary is not served; the machine is not either")
+                }
+            }
+        }
+        let (binaries, machines) = registry.counts();
+        if binaries + machines > 0 {
+            tracing::info!(binaries, machines, "restored from the data directory");
+        }
+        Ok(())
+    }
+
+    /// A stored binary, from the compiled-code cache if it holds a usable entry, else compiled
+    /// (and cached) again.
+    fn compiled(&self, id: &BinaryId, bytes: &[u8]) -> Result<Binary, AddError> {
+        let loader = self.inner.runtime.loader();
+        let store = &self.inner.store;
+        let key = loader.cache_key(id);
+        // The cache only saves time: an entry that cannot be read is compiled again.
+        let cached = store.compiled(&key).unwrap_or_else(|error| {
+            tracing::warn!(binary = %id, %error, "cannot read the compiled-code cache");
+            None
+        });
+        if let Some(component) = cached.and_then(|code| loader.deserialize(&code)) {
+            self.inner.stats.cache_loads.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(binary = %id, "loaded compiled code from the cache");
+            return Ok(loader.prepare(bytes, &component)?);
+        }
+        let (binary, code) = self.compile(bytes)?;
+        tracing::info!(binary = %id, "compiled (no usable cache entry)");
+        if let Some(code) = code {
+            store.put_compiled(&key, &code)?;
+        }
+        Ok(binary)
+    }
+
+    /// Compiles and links a component, counting it; returns it with its serialized code for
+    /// the cache.
+    fn compile(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(Binary, Option<Vec<u8>>), crate::runtime::LoadError> {
+        let loader = self.inner.runtime.loader();
+        let component = loader.compile(bytes)?;
+        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        let binary = loader.prepare(bytes, &component)?;
+        Ok((binary, loader.serialize(&component)))
+    }
+
+    /// How the node got its binaries' machine code since it started.
+    pub fn stats(&self) -> CompileCounts {
+        CompileCounts {
+            compiled: self.inner.stats.compiled.load(Ordering::Relaxed),
+            cache_loads: self.inner.stats.cache_loads.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The node's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.inner.runtime.services().public_key()
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    /// The runtime that compiles and runs machines.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    /// The node's database.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The binaries and machines the node serves.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The turnstile activations pass to run.
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
+    }
+}

@@ -1,0 +1,68 @@
+//! What a node is asked to do: store binaries, create machines, run activations.
+
+use super::Node;
+use super::errors::{ActivateError, AddError, CreateError};
+use crate::runtime::{Binary, Machine};
+use carol_core::ids::BinaryId;
+use std::sync::Arc;
+use wasmtime::component::Val;
+
+impl Node {
+    /// Compiles and checks a component and stores it, with its compiled code, before it is
+    /// served; returns it and whether it is new. Compiling and syncing to disk take a while:
+    /// call this off the async executor.
+    pub fn add_binary(&self, bytes: &[u8]) -> Result<(Arc<Binary>, bool), AddError> {
+        let registry = self.registry();
+        let id = BinaryId::of(bytes);
+        if let Some(existing) = registry.binary(&id) {
+            return Ok((existing, false));
+        }
+        let (binary, code) = self.compile(bytes)?;
+        let key = self.runtime().loader().cache_key(&id);
+        self.store()
+            .put_binary(&id, bytes, code.as_deref().map(|code| (&key, code)))?;
+        Ok((registry.insert_binary(binary), true))
+    }
+
+    /// Creates the machine of a stored binary with `params` and stores it before it is
+    /// served; returns it and whether it is new. Syncing to disk takes a while: call this off
+    /// the async executor.
+    pub fn create_machine(
+        &self,
+        binary: &BinaryId,
+        params: Vec<u8>,
+    ) -> Result<(Machine, bool), CreateError> {
+        let limit = self.config().max_params_bytes;
+        if params.len() > limit {
+            return Err(CreateError::ParamsTooLarge {
+                size: params.len(),
+                limit,
+            });
+        }
+        let registry = self.registry();
+        let binary = registry
+            .binary(binary)
+            .ok_or(CreateError::UnknownBinary(*binary))?;
+        let machine = Machine::new(binary, params);
+        if let Some(existing) = registry.machine(&machine.id()) {
+            return Ok((existing, false));
+        }
+        self.store()
+            .put_machine(&machine.id(), &machine.binary_id(), machine.params())?;
+        Ok((registry.insert_machine(machine), true))
+    }
+
+    /// Runs activation `index` of `machine` with `args` once the admission turnstile lets it,
+    /// in a fresh instance; returns its result, `None` for a function without one.
+    pub async fn activate(
+        &self,
+        machine: &Machine,
+        index: usize,
+        args: &[Val],
+    ) -> Result<Option<Val>, ActivateError> {
+        let turn = self.admission().enter().await?;
+        let result = self.runtime().activate(machine, index, args).await;
+        drop(turn);
+        Ok(result?)
+    }
+}

@@ -1,0 +1,72 @@
+//! Finding what a path names, or answering 404 with what exists.
+
+use super::error::ApiError;
+use crate::node::Node;
+use crate::runtime::{Binary, Machine};
+use axum::http::StatusCode;
+use carol_core::ids::{BinaryId, MachineId};
+use std::sync::Arc;
+
+/// How many ids a "not found" answer lists at most.
+pub(super) const LISTED_IDS: usize = 100;
+
+/// Finds a served binary by its id's text, or answers 404 with the ids that exist.
+pub(super) fn binary(node: &Node, id: &str) -> Result<Arc<Binary>, ApiError> {
+    id.parse::<BinaryId>()
+        .ok()
+        .and_then(|id| node.registry().binary(&id))
+        .ok_or_else(|| {
+            let ids: Vec<String> = node
+                .registry()
+                .binary_ids(LISTED_IDS)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no binary `{id}` on this node (a binary id is the SHA-256 of the component, 64 hex characters)"),
+            )
+            .with("binaries", ids)
+        })
+}
+
+/// Finds a served machine by its id's text, or answers 404 with the ids that exist.
+pub(super) fn machine(node: &Node, id: &str) -> Result<Machine, ApiError> {
+    id.parse::<MachineId>()
+        .ok()
+        .and_then(|id| node.registry().machine(&id))
+        .ok_or_else(|| {
+            let ids: Vec<String> = node
+                .registry()
+                .machine_ids(LISTED_IDS)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no machine `{id}` on this node (create one with POST /binaries/{{binary_id}})"
+                ),
+            )
+            .with("machines", ids)
+        })
+}
+
+/// The machine and the index of the activation a path names, or a 404 listing what exists.
+pub(super) fn activation(node: &Node, id: &str, name: &str) -> Result<(Machine, usize), ApiError> {
+    let machine = machine(node, id)?;
+    let index = machine.binary().find(name).ok_or_else(|| {
+        let known: Vec<String> = machine
+            .binary()
+            .activations()
+            .iter()
+            .map(|a| a.signature())
+            .collect();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("machine {} has no activation `{name}`", machine.id()),
+        )
+        .with("activations", known)
+    })?;
+    Ok((machine, index))
+}

@@ -1,0 +1,73 @@
+//! The wasmtime engines: one that runs activations, with pooled instances and epoch
+//! interruption, and one that only compiles and checks components.
+
+use super::limits::Limits;
+use std::time::Duration;
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the engine's epoch advances: guest code yields to the executor, and is checked
+/// against its deadline, this often.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bytes of each pooled memory and table reset in place rather than decommitted: giving the
+/// pages back to the kernel after every activation cost a TLB shootdown on every core and page
+/// faults in the next instance, a quarter of the CPU under load (docs/performance.md). With
+/// `PAGEMAP_SCAN` only the pages the instance wrote are reset.
+const KEEP_RESIDENT: usize = 1 << 20;
+
+/// The engine of a node: at most `concurrent` instances within `limits`, from a pool, and an
+/// epoch that advances every [`EPOCH_TICK`] while the engine lives.
+pub(super) fn running(limits: &Limits, concurrent: usize) -> anyhow::Result<Engine> {
+    let mut config = compiling();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(
+        limits, concurrent,
+    )));
+    let engine = Engine::new(&config)?;
+    spawn_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// An engine that compiles components as a node does, for checking them: instances are
+/// allocated on demand and nothing runs in the background.
+pub(super) fn checking() -> anyhow::Result<Engine> {
+    Ok(Engine::new(&compiling())?)
+}
+
+/// What both engines share, so that they compile the same code.
+fn compiling() -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config
+}
+
+/// Slots for `concurrent` instances, reused from one activation to the next instead of mapped
+/// and unmapped each time; a component of a Rust guest has a few core instances, memories and
+/// tables (its own, and WASI's adapter).
+fn pool(limits: &Limits, concurrent: usize) -> PoolingAllocationConfig {
+    let instances = u32::try_from(concurrent).unwrap_or(u32::MAX).max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(8))
+        .max_memory_size(limits.memory_bytes)
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(Enabled::Auto);
+    pool
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("carol-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}

@@ -1,0 +1,24 @@
+//! Bounds on what one activation may use.
+
+use std::time::Duration;
+
+/// Bounds on what one activation may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for one activation, host calls included.
+    pub activation_timeout: Duration,
+    /// Linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Bytes of stdout and of stderr kept from one activation.
+    pub output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            activation_timeout: Duration::from_secs(30),
+            memory_bytes: 256 * 1024 * 1024,
+            output_bytes: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Binaries, machines and the compiled-code cache.
+
+use super::database::Store;
+use super::error::StoreError;
+use super::records::StoredMachine;
+use super::tables::{BINARIES, COMPILED, MACHINES};
+use carol_core::ids::{BinaryId, MachineId};
+use redb::{ReadableDatabase, ReadableTable};
+use sha2::{Digest, Sha256};
+
+impl Store {
+    /// Every stored binary's bytes, by id.
+    pub fn stored_binaries(&self) -> Result<Vec<(BinaryId, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BINARIES)?;
+        let mut all = Vec::new();
+        for entry in table.iter()? {
+            let (id, bytes) = entry?;
+            all.push((BinaryId::from_bytes(*id.value()), bytes.value().to_vec()));
+        }
+        Ok(all)
+    }
+
+    /// Every stored machine, by id.
+    pub fn stored_machines(&self) -> Result<Vec<(MachineId, StoredMachine)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(MACHINES)?;
+        let mut all = Vec::new();
+        for entry in table.iter()? {
+            let (id, record) = entry?;
+            let record = record.value();
+            let (binary, params) = record
+                .split_first_chunk::<32>()
+                .ok_or(StoreError::Malformed("machine"))?;
+            all.push((
+                MachineId::from_bytes(*id.value()),
+                StoredMachine {
+                    binary: BinaryId::from_bytes(*binary),
+                    params: params.to_vec(),
+                },
+            ));
+        }
+        Ok(all)
+    }
+
+    /// The compiled code stored under `key`, if it is there and intact.
+    pub fn compiled(&self, key: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(COMPILED)?;
+        let Some(record) = table.get(key)? else {
+            return Ok(None);
+        };
+        let record = record.value();
+        // Compiled code is run as is: a damaged entry must never reach the engine.
+        Ok(record
+            .split_first_chunk::<32>()
+            .filter(|(sum, code)| Sha256::digest(code).as_slice() == sum.as_slice())
+            .map(|(_, code)| code.to_vec()))
+    }
+
+    /// Stores compiled code under `key`, replacing what was there.
+    pub fn put_compiled(&self, key: &[u8; 32], code: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(COMPILED)?
+            .insert(key, compiled_record(code).as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Stores a component's bytes, with its compiled code when given, in one transaction.
+    pub fn put_binary(
+        &self,
+        id: &BinaryId,
+        bytes: &[u8],
+        compiled: Option<(&[u8; 32], &[u8])>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(BINARIES)?.insert(id.as_bytes(), bytes)?;
+        if let Some((key, code)) = compiled {
+            txn.open_table(COMPILED)?
+                .insert(key, compiled_record(code).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Stores the machine `id` of `binary` with `params`.
+    pub fn put_machine(
+        &self,
+        id: &MachineId,
+        binary: &BinaryId,
+        params: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut record = binary.as_bytes().to_vec();
+        record.extend_from_slice(params);
+        let txn = self.db.begin_write()?;
+        txn.open_table(MACHINES)?
+            .insert(id.as_bytes(), record.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+fn compiled_record(code: &[u8]) -> Vec<u8> {
+    let mut record = Sha256::digest(code).to_vec();
+    record.extend_from_slice(code);
+    record
+}

@@ -1,0 +1,45 @@
+//! Why the store failed.
+
+use std::path::PathBuf;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error(
+        "cannot open the node's database {path}: {source} (is another node using this data directory?)"
+    )]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        source: redb::DatabaseError,
+    },
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Reading or writing failed.
+    #[error("the node's database failed: {0}")]
+    Database(#[from] redb::Error),
+    /// A stored record is not what this node writes.
+    #[error("the node's database holds a malformed {0} record")]
+    Malformed(&'static str),
+}
+
+/// redb's errors of each step, as its one error type.
+macro_rules! from_redb {
+    ($($error:ident),*) => {$(
+        impl From<redb::$error> for StoreError {
+            fn from(e: redb::$error) -> Self {
+                Self::Database(e.into())
+            }
+        }
+    )*};
+}
+
+from_redb!(TransactionError, TableError, StorageError, CommitError);

@@ -1,0 +1,36 @@
+//! What the store answers with.
+
+use carol_core::ids::BinaryId;
+
+/// A machine as stored: its binary and params.
+pub struct StoredMachine {
+    /// The machine's binary.
+    pub binary: BinaryId,
+    /// Its params.
+    pub params: Vec<u8>,
+}
+
+/// Which of its own keys a machine has used, as bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsedKeys(pub(super) u8);
+
+impl UsedKeys {
+    /// The machine's secp256k1 key (public key, signatures, nonces).
+    pub const SECP256K1: Self = Self(1);
+    /// The machine's BLS12-381 key.
+    pub const BLS: Self = Self(2);
+
+    /// Whether every key of `other` is among these.
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// What binding a nonce to a message found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceBinding {
+    /// The nonce is bound to this message (now, or since earlier).
+    Bound,
+    /// The nonce already signed a different message.
+    Used,
+}

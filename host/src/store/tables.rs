@@ -1,0 +1,28 @@
+//! The database's tables, and the layout of their keys and values.
+
+use carol_core::ids::MachineId;
+use redb::TableDefinition;
+
+/// Component bytes by binary id.
+pub(super) const BINARIES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("binaries");
+/// Binary id (32 bytes) followed by the params, by machine id.
+pub(super) const MACHINES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("machines");
+/// SHA-256 of the code (32 bytes) followed by wasmtime's serialized component, by cache key.
+pub(super) const COMPILED: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("compiled");
+/// Machines' state: values by machine id (32 bytes) followed by the key.
+pub(super) const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
+/// Bytes of keys and values each machine's state holds, by machine id.
+pub(super) const STATE_BYTES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("state_bytes");
+/// SHA-256 of the message each committed nonce signed first, by machine id followed by the
+/// nonce's name. Never deleted: a nonce that signed once must never sign anything else.
+pub(super) const NONCES: TableDefinition<&[u8], &[u8; 32]> = TableDefinition::new("nonces");
+/// Which of its keys each machine has used (`UsedKeys` bits), by machine id.
+pub(super) const USED_KEYS: TableDefinition<&[u8; 32], u8> = TableDefinition::new("used_keys");
+
+/// The database key of `key` in `machine`'s part of a table.
+pub(super) fn machine_key(machine: &MachineId, key: &[u8]) -> Vec<u8> {
+    let mut full = Vec::with_capacity(32 + key.len());
+    full.extend_from_slice(machine.as_bytes());
+    full.extend_from_slice(key);
+    full
+}

@@ -1,0 +1,233 @@
+//! Reading a component's types into the value model: the structure from wasmtime's component
+//! types, the names from what the component itself names (`crate::runtime` reads those from
+//! the binary into [`NameTree`]s).
+
+use super::types::TypeDesc;
+use std::collections::{BTreeMap, BTreeSet};
+use wasmtime::component::types;
+
+/// A type's name as a component gives it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TypeName {
+    /// The short name of the exported interface it belongs to; `None` for a world's type.
+    pub interface: Option<String>,
+    /// Its WIT name.
+    pub name: String,
+}
+
+impl TypeName {
+    /// The key of its docs in the `carol:docs` section: `name`, or `interface/name`.
+    pub fn docs_key(&self) -> String {
+        match &self.interface {
+            Some(interface) => format!("{interface}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// The names a component gives a value type and the types inside it, in the type's shape:
+/// one child for a list's or an option's element, one per tuple item, record field or variant
+/// case (its payload), two for a result (ok, err).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameTree {
+    /// This type's name, if the component names it.
+    pub name: Option<TypeName>,
+    /// The names inside it.
+    pub children: Vec<NameTree>,
+}
+
+impl NameTree {
+    fn child(&self, index: usize) -> &NameTree {
+        static NONE: NameTree = NameTree {
+            name: None,
+            children: Vec::new(),
+        };
+        self.children.get(index).unwrap_or(&NONE)
+    }
+
+    fn names<'a>(&'a self, out: &mut BTreeSet<&'a TypeName>) {
+        out.extend(&self.name);
+        self.children.iter().for_each(|child| child.names(out));
+    }
+}
+
+/// A type that exists in the component model but has no JSON form over HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} cannot be carried over HTTP")]
+pub struct UnsupportedType(pub &'static str);
+
+/// How a binary's types are named: each [`TypeName`] as served (its WIT name, or
+/// `interface.name` when types of several scopes share the WIT name), and the types the
+/// component exports or imports by name, for types no [`NameTree`] names.
+pub struct TypeNames {
+    served: BTreeMap<TypeName, String>,
+    by_structure: Vec<(TypeName, types::Type)>,
+}
+
+impl TypeNames {
+    /// The names of `trees`, and `by_structure` for what they leave unnamed.
+    pub fn new<'a>(
+        trees: impl IntoIterator<Item = &'a NameTree>,
+        by_structure: Vec<(TypeName, types::Type)>,
+    ) -> Self {
+        let mut all = BTreeSet::new();
+        trees.into_iter().for_each(|tree| tree.names(&mut all));
+        all.extend(by_structure.iter().map(|(name, _)| name));
+        let mut scopes: BTreeMap<&str, usize> = BTreeMap::new();
+        for name in &all {
+            *scopes.entry(name.name.as_str()).or_default() += 1;
+        }
+        let served = all
+            .iter()
+            .map(|name| {
+                let shared = scopes[name.name.as_str()] > 1;
+                let served = match (&name.interface, shared) {
+                    (Some(interface), true) => format!("{interface}.{}", name.name),
+                    _ => name.name.clone(),
+                };
+                ((*name).clone(), served)
+            })
+            .collect();
+        Self {
+            served,
+            by_structure,
+        }
+    }
+
+    /// The served name of `ty`, from `tree`, else by its structure.
+    fn name_of(&self, tree: &NameTree, ty: &types::Type) -> Option<String> {
+        let name = tree.name.as_ref().or_else(|| {
+            self.by_structure
+                .iter()
+                .find(|(_, named)| named == ty)
+                .map(|(name, _)| name)
+        })?;
+        self.served.get(name).cloned()
+    }
+
+    /// The served name of `name`.
+    pub fn served(&self, name: &TypeName) -> Option<&str> {
+        self.served.get(name).map(String::as_str)
+    }
+
+    /// The `carol:docs` key of the type served as `served`.
+    pub fn docs_key(&self, served: &str) -> Option<String> {
+        self.served
+            .iter()
+            .find(|(_, name)| *name == served)
+            .map(|(name, _)| name.docs_key())
+    }
+}
+
+impl TypeDesc {
+    /// Describes a wasmtime component type, with the names `tree` gives it and what is inside.
+    pub fn read(
+        ty: &types::Type,
+        tree: &NameTree,
+        names: &TypeNames,
+    ) -> Result<Self, UnsupportedType> {
+        use types::Type as T;
+        let child = |index: usize, ty: &types::Type| Self::read(ty, tree.child(index), names);
+        let boxed = |index: usize, ty: &types::Type| child(index, ty).map(Box::new);
+        Ok(match ty {
+            T::Bool => Self::Bool,
+            T::S8 => Self::S8,
+            T::U8 => Self::U8,
+            T::S16 => Self::S16,
+            T::U16 => Self::U16,
+            T::S32 => Self::S32,
+            T::U32 => Self::U32,
+            T::S64 => Self::S64,
+            T::U64 => Self::U64,
+            T::Float32 => Self::F32,
+            T::Float64 => Self::F64,
+            T::Char => Self::Char,
+            T::String => Self::String,
+            T::List(list) => Self::List(boxed(0, &list.ty())?),
+            T::Record(record) => Self::Record {
+                name: names.name_of(tree, ty),
+                fields: record
+                    .fields()
+                    .enumerate()
+                    .map(|(i, field)| Ok((field.name.to_owned(), child(i, &field.ty)?)))
+                    .collect::<Result<_, _>>()?,
+            },
+            T::Tuple(tuple) => Self::Tuple(
+                tuple
+                    .types()
+                    .enumerate()
+                    .map(|(i, ty)| child(i, &ty))
+                    .collect::<Result<_, _>>()?,
+            ),
+            T::Variant(variant) => Self::Variant {
+                name: names.name_of(tree, ty),
+                cases: variant
+                    .cases()
+                    .enumerate()
+                    .map(|(i, case)| {
+                        Ok((
+                            case.name.to_owned(),
+                            case.ty.as_ref().map(|ty| child(i, ty)).transpose()?,
+                        ))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            T::Enum(cases) => Self::Enum {
+                name: names.name_of(tree, ty),
+                cases: cases.names().map(str::to_owned).collect(),
+            },
+            T::Option(option) => Self::Option(boxed(0, &option.ty())?),
+            T::Result(result) => Self::Result {
+                ok: result.ok().as_ref().map(|ty| boxed(0, ty)).transpose()?,
+                err: result.err().as_ref().map(|ty| boxed(1, ty)).transpose()?,
+            },
+            T::Flags(flags) => Self::Flags {
+                name: names.name_of(tree, ty),
+                flags: flags.names().map(str::to_owned).collect(),
+            },
+            T::Own(_) | T::Borrow(_) => return Err(UnsupportedType("a resource handle")),
+            T::Future(_) => return Err(UnsupportedType("a future")),
+            T::Stream(_) => return Err(UnsupportedType("a stream")),
+            T::ErrorContext => return Err(UnsupportedType("an error-context")),
+            T::Map(_) => return Err(UnsupportedType("a map")),
+            T::FixedLengthList(_) => return Err(UnsupportedType("a fixed-length list")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(interface: Option<&str>, name: &str) -> TypeName {
+        TypeName {
+            interface: interface.map(str::to_owned),
+            name: name.to_owned(),
+        }
+    }
+
+    #[test]
+    fn names_are_qualified_only_where_scopes_share_them() {
+        let tree = NameTree {
+            name: Some(name(None, "point")),
+            children: vec![
+                NameTree {
+                    name: Some(name(Some("calc"), "point")),
+                    children: Vec::new(),
+                },
+                NameTree {
+                    name: Some(name(Some("calc"), "shape")),
+                    children: Vec::new(),
+                },
+            ],
+        };
+        let names = TypeNames::new([&tree], Vec::new());
+        assert_eq!(names.served(&name(None, "point")), Some("point"));
+        assert_eq!(
+            names.served(&name(Some("calc"), "point")),
+            Some("calc.point")
+        );
+        assert_eq!(names.served(&name(Some("calc"), "shape")), Some("shape"));
+        assert_eq!(name(Some("calc"), "shape").docs_key(), "calc/shape");
+    }
+}
