@@ -69,9 +69,11 @@ fn scaffold_builds_and_runs_inside_and_outside_the_repository() {
     // The documented activation, served by a node.
     let api = stdout(&cargo_carol(&["api", "--binary", &component]));
     assert!(
-        api.starts_with(
-            "greet(name: string) -> record { text: string, signature: list<u8> }\n    Greets `name`"
-        ),
+        api.starts_with("greet(name: string) -> greeting\n    Greets `name`"),
+        "{api}"
+    );
+    assert!(
+        api.contains("\nrecord greeting {\n  /// The text.\n  text: string,\n"),
         "{api}"
     );
     let (

@@ -1,8 +1,9 @@
 //! The arguments of an activation request, and the JSON of its answer.
 
 use super::error::ValueError;
-use super::json::{from_json, to_json};
+use super::json::from_json;
 use super::query::from_query_text;
+use super::to_json::to_json;
 use super::types::{Activation, TypeDesc};
 use carol_core::names::names_match;
 use serde_json::Value;

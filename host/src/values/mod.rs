@@ -14,13 +14,15 @@ mod json;
 mod query;
 mod read;
 pub mod schema;
+mod to_json;
 mod types;
 
 pub use args::ArgsError;
 pub use class::{Class, IntRange};
 pub use describe::{describe_activation, describe_type, describe_types};
 pub use error::ValueError;
-pub use json::{from_json, to_json};
+pub use json::from_json;
 pub use query::from_query_text;
 pub use read::{NameTree, TypeName, TypeNames, UnsupportedType};
+pub use to_json::to_json;
 pub use types::{Activation, NamedType, Param, Piece, TypeDesc};

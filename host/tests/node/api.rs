@@ -55,8 +55,8 @@ fn binary_description_lists_every_activation_with_types() {
             .find(|a| a["name"] == name)
             .unwrap_or_else(|| panic!("no {name} in {body}"))
     };
-    // World-level types are not exported by name from a component: they read structurally.
-    let point = "record { x: s32, y: s32, label: string }";
+    // World-level types keep their WIT names, read from the component; each is defined once.
+    let point = "point";
     let record = find("echo-record");
     assert_eq!(record["params"][0]["name"], "v");
     assert_eq!(record["params"][0]["type"], point);
@@ -71,12 +71,33 @@ fn binary_description_lists_every_activation_with_types() {
     );
     assert_eq!(
         find("echo-enum")["signature"],
-        json!("echo-enum(v: enum { red, green, light-blue }) -> enum { red, green, light-blue }")
+        json!("echo-enum(v: color) -> color")
     );
     assert_eq!(
         find("echo-result")["signature"],
         json!("echo-result(v: result<string, u32>) -> result<string, u32>")
     );
+    assert_eq!(
+        find("echo-nested")["signature"],
+        json!("echo-nested(v: list<option<point>>) -> list<option<point>>")
+    );
+    let types = body["types"].as_array().unwrap();
+    let names: Vec<&str> = types.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["point", "shape", "color", "perms", "identity-info"]);
+    assert_eq!(
+        types[0]["definition"],
+        json!("record point { x: s32, y: s32, label: string }")
+    );
+    assert_eq!(types[0]["kind"], json!("record"));
+    assert_eq!(
+        types[0]["members"][1],
+        json!({"name": "y", "type": "s32", "docs": null})
+    );
+    assert_eq!(
+        types[1]["definition"],
+        json!("variant shape { circle(f64), rect(point), empty }")
+    );
+    assert_eq!(types[0]["schema"], record["params"][0]["schema"]);
     assert_eq!(find("nothing")["result"], json!(null));
     let mul = find("calc/mul");
     assert_eq!(mul["interface"], json!("test:all-types/calc"));

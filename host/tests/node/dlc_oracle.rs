@@ -105,12 +105,12 @@ async fn composite_index(Path(source): Path<String>, RawQuery(query): RawQuery) 
 // ---------------------------------------------------------------------------------------------
 // The node, its machines and activations.
 
-struct Oracle {
-    node: TestNode,
+pub(crate) struct Oracle {
+    pub(crate) node: TestNode,
     binary: String,
 }
 
-fn oracle() -> &'static Oracle {
+pub(crate) fn oracle() -> &'static Oracle {
     static ORACLE: OnceLock<Oracle> = OnceLock::new();
     ORACLE.get_or_init(|| {
         let mut config = NodeConfig::development();
@@ -123,7 +123,7 @@ fn oracle() -> &'static Oracle {
 
 /// A machine of its own fetching from the mock source `source` at `price`, with the message
 /// hashing `message_hash` (the default when `None`).
-fn new_machine(source: &str, price: f64, message_hash: Option<&str>) -> String {
+pub(crate) fn new_machine(source: &str, price: f64, message_hash: Option<&str>) -> String {
     set_price(source, price);
     let mut params = json!({"api_base": format!("{}/{source}", mock())});
     if let Some(message_hash) = message_hash {
@@ -149,7 +149,13 @@ fn activate(machine: &str, name: &str, query: &[(&str, &str)]) -> (u16, Value) {
         .get(&format!("/machines/{machine}/activate/{name}?{query}"))
 }
 
-fn announce(machine: &str, event: &str, maturity: u32, base: u16, digits: u16) -> (u16, Value) {
+pub(crate) fn announce(
+    machine: &str,
+    event: &str,
+    maturity: u32,
+    base: u16,
+    digits: u16,
+) -> (u16, Value) {
     activate(
         machine,
         "announce",
@@ -163,7 +169,7 @@ fn announce(machine: &str, event: &str, maturity: u32, base: u16, digits: u16) -
     )
 }
 
-fn attest(machine: &str, event: &str) -> (u16, Value) {
+pub(crate) fn attest(machine: &str, event: &str) -> (u16, Value) {
     activate(machine, "attest", &[("event-id", event)])
 }
 

@@ -16,14 +16,15 @@ const GUESTS: &[&str] = &[
     "hostile-docs",
     "stateful",
     "legacy-0-1-0",
+    "named-types",
     "bitmex-oracle",
     "counter",
     "dlc-oracle",
 ];
 
 /// The component of a test guest (`all-types`, `bad-import`, `resource-export`, `hostile`,
-/// `hostile-docs`, `stateful`, `legacy-0-1-0`) or example (`bitmex-oracle`, `counter`,
-/// `dlc-oracle`).
+/// `hostile-docs`, `stateful`, `legacy-0-1-0`, `named-types`) or example (`bitmex-oracle`,
+/// `counter`, `dlc-oracle`).
 pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {

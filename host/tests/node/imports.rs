@@ -3,7 +3,9 @@
 
 use crate::harness::{LOOPBACK_SPELLINGS, TestNode, bls_verifies, guest, serve_locally, shared};
 use axum::Router;
+use axum::extract::RawQuery;
 use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use carol_host::NodeConfig;
 use serde_json::json;
@@ -64,7 +66,23 @@ fn local_server() -> &'static str {
                 "/redirect",
                 get(|| async { (StatusCode::FOUND, [(header::LOCATION, "/price")]) }),
             )
-            .route("/big", get(|| async { vec![b'x'; 9 * 1024 * 1024] }));
+            .route("/big", get(|| async { vec![b'x'; 9 * 1024 * 1024] }))
+            // Relative redirects, resolved as RFC 3986 section 5 says.
+            .route(
+                "/dir/page",
+                get(|RawQuery(query): RawQuery| async move {
+                    match query.as_deref() {
+                        None => {
+                            (StatusCode::FOUND, [(header::LOCATION, "?page=2")]).into_response()
+                        }
+                        Some(query) => format!("/dir/page?{query}").into_response(),
+                    }
+                }),
+            )
+            .route(
+                "/dir/up",
+                get(|| async { (StatusCode::FOUND, [(header::LOCATION, "../price")]) }),
+            );
         serve_locally(app)
     })
 }
@@ -82,6 +100,15 @@ fn fetch_from_an_allowed_local_server() {
     );
     assert_eq!(
         shared().get("fetch", &[("url", &format!("{base}/redirect"))]),
+        (200, json!({"ok": [200, "30264"]}))
+    );
+    assert_eq!(
+        shared().get("fetch", &[("url", &format!("{base}/dir/page"))]),
+        (200, json!({"ok": [200, "/dir/page?page=2"]})),
+        "a query alone keeps the path"
+    );
+    assert_eq!(
+        shared().get("fetch", &[("url", &format!("{base}/dir/up"))]),
         (200, json!({"ok": [200, "30264"]}))
     );
     let (status, body) = shared().get("fetch", &[("url", &format!("{base}/big"))]);

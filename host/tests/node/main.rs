@@ -17,4 +17,5 @@ mod oracle;
 mod pages;
 mod policy;
 mod state;
+mod types;
 mod values;

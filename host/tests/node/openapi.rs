@@ -1,7 +1,32 @@
 //! `GET /machines/{id}/openapi.json` and the schemas in `GET /binaries/{id}`.
 
 use crate::harness::shared;
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// `schema` with every `$ref` into the document's `components/schemas` replaced by the schema
+/// it names, as a validator reads it.
+fn resolved(document: &Value, schema: &Value) -> Value {
+    match schema {
+        Value::Object(object) => match object.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                let name = reference
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("a reference outside the components: {reference}"));
+                resolved(document, &document["components"]["schemas"][name])
+            }
+            None => Value::Object(
+                object
+                    .iter()
+                    .map(|(key, value)| (key.clone(), resolved(document, value)))
+                    .collect(),
+            ),
+        },
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| resolved(document, item)).collect())
+        }
+        other => other.clone(),
+    }
+}
 
 #[test]
 fn every_activation_is_a_get_and_a_post_operation_with_its_schemas() {
@@ -30,7 +55,11 @@ fn every_activation_is_a_get_and_a_post_operation_with_its_schemas() {
         assert_eq!(body["type"], "object");
         for param in activation["params"].as_array().unwrap() {
             let name = param["name"].as_str().unwrap();
-            assert_eq!(body["properties"][name], param["schema"], "{name}");
+            assert_eq!(
+                resolved(&doc, &body["properties"][name]),
+                param["schema"],
+                "{name}"
+            );
         }
         let returns_result = activation["result"]
             .as_str()
@@ -50,9 +79,22 @@ fn every_activation_is_a_get_and_a_post_operation_with_its_schemas() {
     let mul = &paths[&format!("/machines/{}/activate/calc/mul", shared.machine)]["get"];
     assert_eq!(mul["parameters"][0]["schema"]["maximum"], json!(i32::MAX));
     let record = &paths[&format!("/machines/{}/activate/echo-record", shared.machine)]["get"];
+    let schema = &record["parameters"][0]["content"]["application/json"]["schema"];
+    assert_eq!(schema, &json!({"$ref": "#/components/schemas/point"}));
     assert!(
-        record["parameters"][0]["content"]["application/json"]["schema"]["properties"].is_object(),
+        resolved(&doc, schema)["properties"].is_object(),
         "records travel as JSON text in a query"
+    );
+    // Each named type is defined once, by name.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let names: Vec<&str> = schemas.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["point", "shape", "color", "perms", "identity-info", "Error"]
+    );
+    assert_eq!(
+        schemas["shape"]["oneOf"][1]["properties"]["rect"],
+        json!({"$ref": "#/components/schemas/point"})
     );
 }
 

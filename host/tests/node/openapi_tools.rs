@@ -323,3 +323,110 @@ fn answers_and_refusals_match_the_documented_schemas() {
     let (ok, output) = run(command, &dir, Duration::from_secs(120));
     assert!(ok, "values and schemas disagree: {output}");
 }
+
+/// Checks `answers` (`(activation, status, answer)`) against the GET responses `document`
+/// gives for `machine`, with jsonschema, the whole document as the root of its references.
+fn check_answers(document: &Value, machine: &str, answers: &[(&str, u16, Value)], dir: &Path) {
+    let checks: Vec<Value> = answers
+        .iter()
+        .map(|(name, status, answer)| {
+            let path = format!("/machines/{machine}/activate/{name}");
+            let status = status.to_string();
+            let response = [
+                "paths",
+                &path,
+                "get",
+                "responses",
+                &status,
+                "content",
+                "application/json",
+                "schema",
+            ];
+            assert!(
+                document.pointer(&pointer(&response)).is_some(),
+                "no {status} schema for {name}"
+            );
+            json!({
+                "label": format!("{status} answer of {name}: {answer}"),
+                "pointer": pointer(&response),
+                "value": answer,
+                "valid": true,
+            })
+        })
+        .collect();
+    std::fs::write(dir.join("openapi.json"), document.to_string()).unwrap();
+    std::fs::write(dir.join("cases.json"), Value::from(checks).to_string()).unwrap();
+    let mut command = Command::new(tool("python"));
+    command
+        .args(["-c", VALIDATE])
+        .args(["openapi.json", "cases.json"]);
+    let (ok, output) = run(command, dir, Duration::from_secs(120));
+    assert!(ok, "answers and schemas disagree: {output}");
+}
+
+/// The document of a machine with records, variants and enums used in several places (the
+/// dlcspecs oracle): each named type is defined once, referred to by `$ref`, and the document
+/// passes the validator and describes what the machine answers.
+#[test]
+fn a_document_with_named_types_refers_to_each_and_passes_the_validators() {
+    use crate::dlc_oracle::{announce, attest, new_machine, oracle};
+    let machine = new_machine("openapi", 30264.4, None);
+    let (status, document) = oracle()
+        .node
+        .get(&format!("/machines/{machine}/openapi.json"));
+    assert_eq!(status, 200, "{document}");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "announcement",
+        "message-hash",
+        "oracle-error",
+        "upstream-failure",
+        "attestation",
+        "Error",
+    ] {
+        assert!(schemas.contains_key(name), "no schema {name}: {schemas:?}");
+    }
+    let announce_ok = &document["paths"][format!("/machines/{machine}/activate/announce")]["get"]["responses"]
+        ["200"]["content"]["application/json"]["schema"];
+    assert_eq!(
+        announce_ok["properties"]["ok"],
+        json!({"$ref": "#/components/schemas/announcement"})
+    );
+    // The announcement's schema is written once, however many places use it.
+    let text = document.to_string();
+    assert_eq!(text.matches("\"title\":\"announcement\"").count(), 1);
+
+    let dir = scratch("openapi-named-types");
+    let file = dir.join("openapi.json");
+    std::fs::write(&file, text).unwrap();
+    let mut command = Command::new(tool("openapi-spec-validator"));
+    command
+        .args(["--schema", "3.1", "--validation-errors", "all"])
+        .arg(&file);
+    let (ok, output) = run(command, &dir, Duration::from_secs(120));
+    assert!(ok, "openapi-spec-validator refuses the document: {output}");
+
+    // A past minute, so that the event can be attested at once; then other terms for it, an
+    // event never announced and a maturity that is not a minute's start.
+    let announced = announce(&machine, "named", 1_681_648_200, 2, 20);
+    let again = announce(&machine, "named", 1_681_648_200, 10, 5);
+    let attested = attest(&machine, "named");
+    let unknown = attest(&machine, "never-announced");
+    let bad = announce(&machine, "bad", 1_681_648_201, 2, 20);
+    let answers = [
+        ("announce", announced),
+        ("announce", again),
+        ("attest", attested),
+        ("attest", unknown),
+        ("announce", bad),
+    ];
+    let expected = [200, 422, 200, 422, 422];
+    for ((name, (status, answer)), expected) in answers.iter().zip(expected) {
+        assert_eq!(*status, expected, "{name}: {answer}");
+    }
+    let answers: Vec<(&str, u16, Value)> = answers
+        .into_iter()
+        .map(|(name, (status, answer))| (name, status, answer))
+        .collect();
+    check_answers(&document, &machine, &answers, &dir);
+}

@@ -323,8 +323,14 @@ fn each_parameter_gets_the_control_of_its_type() {
         "{\n  &quot;x&quot;: 0,\n  &quot;y&quot;: 0,\n  &quot;label&quot;: &quot;&quot;\n}</textarea>"
     ));
     assert!(
-        record.contains("<code class=\"type\">record { x: s32, y: s32, label: string }</code>")
+        record.contains("<code class=\"type\"><a href=\"#type-point\">point</a></code>"),
+        "{record}"
     );
+    // The named type itself is defined once on the page, where its name links to.
+    assert_eq!(body.matches("id=\"type-point\"").count(), 1);
+    assert!(body.contains(
+        "<code class=\"definition\">record <a href=\"#type-point\">point</a> { x: s32, y: s32, label: string }</code>"
+    ));
 }
 
 #[test]

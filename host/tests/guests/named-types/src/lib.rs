@@ -1,0 +1,39 @@
+//! A test machine whose types have names that only the component itself can tell apart.
+
+carol_guest::generate!({ world: "named-types" });
+
+use exports::test::named_types::geometry::{self, Place};
+
+struct NamedTypes;
+
+impl Guest for NamedTypes {
+    fn convert(p: Price, s: Side, times: Quantity) -> Amount {
+        let value = p.value.saturating_mul(u64::from(times));
+        Amount {
+            value: match s {
+                Side::Buy => value,
+                Side::Sell => value / 2,
+            },
+        }
+    }
+
+    fn mirror(a: Amount) -> Price {
+        Price { value: a.value }
+    }
+
+    fn flip(p: Point) -> Point {
+        Point { x: -p.x, y: -p.y }
+    }
+}
+
+impl geometry::Guest for NamedTypes {
+    fn locate(p: geometry::Point) -> Place {
+        if p.x == 0.0 && p.y == 0.0 {
+            Place::Nowhere
+        } else {
+            Place::At(p)
+        }
+    }
+}
+
+export!(NamedTypes);
