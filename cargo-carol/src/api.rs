@@ -3,7 +3,7 @@
 use crate::outln;
 use crate::source::Source;
 use anyhow::Context;
-use carol_core::api::{BinaryDescription, TypeDescription};
+use carol_core::api::{BinaryDescription, TypeDescription, TypeKind};
 use carol_host::runtime::{Loader, Machine};
 use std::sync::Arc;
 
@@ -71,12 +71,17 @@ fn print_type(ty: &TypeDescription) {
         }
     };
     doc_lines("", &ty.docs);
-    let keyword = ty.definition.split_whitespace().next().unwrap_or_default();
+    let keyword = match ty.kind {
+        TypeKind::Record => "record",
+        TypeKind::Variant => "variant",
+        TypeKind::Enum => "enum",
+        TypeKind::Flags => "flags",
+    };
     outln!("{keyword} {} {{", ty.name);
     for member in &ty.members {
         doc_lines("  ", &member.docs);
-        match (&member.ty, keyword) {
-            (Some(member_ty), "record") => outln!("  {}: {member_ty},", member.name),
+        match (&member.ty, ty.kind) {
+            (Some(field), TypeKind::Record) => outln!("  {}: {field},", member.name),
             (Some(payload), _) => outln!("  {}({payload}),", member.name),
             (None, _) => outln!("  {},", member.name),
         }

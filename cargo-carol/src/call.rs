@@ -3,6 +3,7 @@
 use crate::client::{Client, NodeUrl};
 use crate::outln;
 use anyhow::{Context, bail};
+use carol_core::api::ResultValue;
 use carol_core::ids::MachineId;
 use serde_json::Value;
 
@@ -54,7 +55,11 @@ pub fn run(args: Args, _quiet: bool) -> anyhow::Result<()> {
             Ok(())
         }
         // A `result` return type's `err`: the machine's own answer, printed like any result.
-        422 if answer.body.get("err").is_some() => {
+        422 if matches!(
+            serde_json::from_value(answer.body.clone()),
+            Ok(ResultValue::Err(_))
+        ) =>
+        {
             outln!("{}", serde_json::to_string_pretty(&answer.body)?);
             bail!("{} returned an error result", args.activation)
         }

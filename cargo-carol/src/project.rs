@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use carol_core::doc_section::{Docs, TypeDocs};
+use carol_core::names::activation_name;
 use carol_host::runtime::Loader;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -273,7 +274,7 @@ fn wit_docs(wit_dir: &Path) -> anyhow::Result<Docs> {
                     for (name, function) in &interface.functions {
                         if let Some(text) = &function.docs.contents {
                             docs.activations
-                                .entry(format!("{short}/{name}"))
+                                .entry(activation_name(Some(&short), name))
                                 .or_insert_with(|| text.trim().to_owned());
                         }
                     }
@@ -335,9 +336,8 @@ fn add_type_docs(
     if type_docs == TypeDocs::default() {
         return;
     }
-    let key = match short {
-        Some(short) => format!("{short}/{name}"),
-        None => name.clone(),
-    };
-    docs.types.entry(key).or_insert(type_docs);
+    // Types are named in the docs as activations are.
+    docs.types
+        .entry(activation_name(short, name))
+        .or_insert(type_docs);
 }

@@ -11,7 +11,8 @@
 //! | `GET /machines/{id}` | [`MachineDescription`] |
 //! | any error | [`ErrorBody`] |
 //!
-//! Activations answer the JSON of their result; `docs/http-api.md` gives the mapping.
+//! Activations answer the JSON of their result; `docs/http-api.md` gives the mapping. A result
+//! of WIT type `result` is a [`ResultValue`]: `{"ok": ..}` with 200, `{"err": ..}` with 422.
 
 use crate::bls::PublicKey;
 use crate::ids::{BinaryId, MachineId};
@@ -19,29 +20,37 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// `GET /`: who the node is and what a client needs to know to use it.
+/// `GET /`: who the node is and what a client needs to know to use it. Only the key is
+/// required when reading: nodes of other versions may say more, or less.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeInfo {
     /// The key the node signs with (`bls-sign`).
     pub public_key: PublicKey,
     /// `carol`.
+    #[serde(default)]
     pub name: String,
     /// The node's version.
+    #[serde(default)]
     pub version: String,
     /// How the node signs.
+    #[serde(default)]
     pub signatures: SignatureScheme,
     /// The `carol:machine` WIT package the node provides ([`crate::wit::PACKAGE`]).
+    #[serde(default)]
     pub wit: String,
     /// What the node accepts.
+    #[serde(default)]
     pub limits: NodeLimits,
     /// How many binaries it holds.
+    #[serde(default)]
     pub binaries: usize,
     /// How many machines it holds.
+    #[serde(default)]
     pub machines: usize,
 }
 
 /// How a node signs, in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureScheme {
     /// The scheme ([`crate::bls::SCHEME`]).
     pub scheme: String,
@@ -62,8 +71,9 @@ impl SignatureScheme {
     }
 }
 
-/// The limits a node enforces on what clients send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The limits a node enforces on what clients send; zero where a node does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NodeLimits {
     /// Largest component it accepts, in bytes.
     pub max_binary_bytes: usize,
@@ -154,14 +164,16 @@ pub struct MachineDescription {
     #[serde(default)]
     pub types: Vec<TypeDescription>,
     /// The public keys of its own that it has used.
-    pub keys: MachineKeys,
-    /// Its state's size.
+    #[serde(default)]
+    pub keys: PublicKeys,
+    /// Its state's size (zero from a node that does not say).
+    #[serde(default)]
     pub state: StateUsage,
 }
 
 /// The public keys of its own that a machine has used; a key it never used is left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MachineKeys {
+pub struct PublicKeys {
     /// Its secp256k1 key, x-only (32 bytes, BIP340).
     #[serde(
         default,
@@ -175,7 +187,7 @@ pub struct MachineKeys {
 }
 
 /// How much a machine's state holds, against its quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateUsage {
     /// Bytes of its keys and values.
     pub bytes: u64,
@@ -265,6 +277,17 @@ pub struct MemberDescription {
     pub docs: Option<String>,
 }
 
+/// The JSON of a value of a WIT `result` type, such as an activation's answer: its `ok` or its
+/// `err` case, with the payload's JSON (`null` without payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultValue {
+    /// `{"ok": payload}`.
+    Ok(Value),
+    /// `{"err": payload}`.
+    Err(Value),
+}
+
 /// The body of every error answer: what was wrong and what to do, and fields that help a
 /// client act on it (`parameter`, `activations`, `limit`, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,7 +367,7 @@ mod tests {
                 docs: Some("Says.".into()),
             }],
             types: Vec::new(),
-            keys: MachineKeys {
+            keys: PublicKeys {
                 secp256k1: Some([0xab; 32]),
                 bls: Some(key),
             },
@@ -357,8 +380,23 @@ mod tests {
         assert_eq!(json["activations"][0]["params"][0]["type"], "string");
         let back: MachineDescription = serde_json::from_value(json).unwrap();
         assert_eq!(back, description);
-        let unused = serde_json::to_value(MachineKeys::default()).unwrap();
+        let unused = serde_json::to_value(PublicKeys::default()).unwrap();
         assert_eq!(unused, json!({}));
+        // A node of another version may say less: what a client needs is still read.
+        let key_only: NodeInfo =
+            serde_json::from_value(json!({"public_key": key.to_string()})).unwrap();
+        assert_eq!(key_only.public_key, key);
+    }
+
+    #[test]
+    fn results_are_their_case_and_payload() {
+        let err: ResultValue = serde_json::from_value(json!({"err": {"too-early": "x"}})).unwrap();
+        assert_eq!(err, ResultValue::Err(json!({"too-early": "x"})));
+        assert_eq!(
+            serde_json::to_value(ResultValue::Ok(Value::Null)).unwrap(),
+            json!({"ok": null})
+        );
+        assert!(serde_json::from_value::<ResultValue>(json!({"error": "no"})).is_err());
     }
 
     #[test]

@@ -26,6 +26,25 @@
 //! (the HTTP API's JSON), [`wit`] (the WIT package), [`doc_section`] (doc comments carried in a
 //! component), [`names`] (activation names and their spellings).
 
+/// Serializes a type as its `Display` text and deserializes it with its `FromStr`: ids, keys
+/// and signatures are hex text in JSON.
+macro_rules! serde_as_text {
+    ($name:ident) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod bls;
 pub mod doc_section;

@@ -88,12 +88,13 @@ macro_rules! __generate {
             $($options)*
         });
 
-        /// Exports the type that implements the world, when built for `wasm32-wasip2`.
+        /// Exports the type that implements the world, when built for `wasm32-wasip2`; takes
+        /// what wit-bindgen's `export!` takes (`Type`, or `Type with_types_in path`).
         #[allow(unused_macros)]
         macro_rules! export {
-            ($d ty:ident) => {
+            ($d ty:ident $d($d rest:tt)*) => {
                 #[cfg(target_arch = "wasm32")]
-                __carol_export_component!($d ty);
+                __carol_export_component!($d ty $d($d rest)*);
                 #[cfg(not(target_arch = "wasm32"))]
                 const _: fn() = || {
                     let _ = ::core::marker::PhantomData::<$d ty>;

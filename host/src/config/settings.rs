@@ -3,7 +3,7 @@
 //! defaults the generated file shows, the generated file's comments and the reference in
 //! `docs/operations.md` all come from this table.
 
-use super::Config;
+use super::contents::{Config, DEFAULT_DATA_DIR};
 use crate::policy::Rule;
 use carol_core::bls::SecretKey;
 use serde::de::DeserializeOwned;
@@ -154,7 +154,7 @@ pub(super) const SECTIONS: &[Section] = &[
                         .node
                         .data_dir
                         .as_deref()
-                        .unwrap_or(super::DEFAULT_DATA_DIR.as_ref());
+                        .unwrap_or(DEFAULT_DATA_DIR.as_ref());
                     Written::Text(dir.display().to_string())
                 },
                 set: |c, v| {

@@ -1,5 +1,5 @@
 //! The node's services, as a machine imports them: one module per WIT interface of
-//! `carol:machine`, each implementing the generated `Host` trait for [`MachineContext`].
+//! `carol:machine`, each implementing the generated `Host` trait for `MachineContext`.
 
 mod bls_sign;
 mod context;

@@ -5,8 +5,7 @@ use super::Node;
 use crate::runtime::Machine;
 use crate::store::{StoreError, UsedKeys};
 use carol_core::api::{
-    Health, Load, MachineDescription, MachineKeys, NodeInfo, NodeLimits, SignatureScheme,
-    StateUsage,
+    Health, Load, MachineDescription, NodeInfo, NodeLimits, PublicKeys, SignatureScheme, StateUsage,
 };
 
 impl Node {
@@ -55,16 +54,16 @@ impl Node {
             params: machine.params().to_vec(),
             activations: binary.activations,
             types: binary.types,
-            keys: self.machine_keys(machine),
+            keys: self.public_keys(machine),
             state: self.state_usage(machine)?,
         })
     }
 
     /// The public keys of its own that `machine` has used.
-    pub fn machine_keys(&self, machine: &Machine) -> MachineKeys {
+    pub fn public_keys(&self, machine: &Machine) -> PublicKeys {
         let used = self.store().used_keys(&machine.id());
         let keys = self.runtime().services().machine_keys(&machine.id());
-        MachineKeys {
+        PublicKeys {
             secp256k1: used
                 .contains(UsedKeys::SECP256K1)
                 .then(|| keys.secp256k1_public_key()),

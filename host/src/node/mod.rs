@@ -4,13 +4,13 @@
 //! machines compiled from it, the runtime and the admission turnstile. Serving it over HTTP is
 //! `crate::routes`' job.
 
-mod config;
 mod describe;
 mod errors;
+mod node_config;
 mod operations;
 
-pub use config::NodeConfig;
 pub use errors::{ActivateError, AddError, CreateError};
+pub use node_config::NodeConfig;
 
 use crate::admission::Admission;
 use crate::fetch::HttpClient;

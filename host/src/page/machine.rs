@@ -5,7 +5,7 @@ use super::html::{Escaped, head, render, script_json, tail};
 use super::markdown;
 use super::wit::{linked, type_anchor, write_types};
 use crate::values::{Activation, NamedType};
-use carol_core::api::{MachineKeys, StateUsage};
+use carol_core::api::{PublicKeys, StateUsage};
 use serde_json::json;
 use std::fmt::{self, Write};
 
@@ -20,7 +20,7 @@ pub struct MachinePage<'a> {
     /// The node's public key, hex.
     pub public_key: &'a str,
     /// The public keys of its own the machine has used.
-    pub keys: &'a MachineKeys,
+    pub keys: &'a PublicKeys,
     /// Bytes its state holds and its quota; `None` if the store could not say.
     pub state: Option<StateUsage>,
     /// Its activations, in export order.
@@ -209,7 +209,7 @@ mod tests {
             binary_id: "cd34",
             params,
             public_key: "ef56",
-            keys: &MachineKeys::default(),
+            keys: &PublicKeys::default(),
             state: Some(StateUsage {
                 bytes: 0,
                 quota: 16,
@@ -228,7 +228,7 @@ mod tests {
             binary_id: "cd34",
             params: b"",
             public_key: "ef56",
-            keys: &MachineKeys {
+            keys: &PublicKeys {
                 secp256k1: None,
                 bls: Some(bls),
             },

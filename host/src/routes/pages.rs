@@ -14,7 +14,7 @@ pub(super) fn machine(node: &Node, machine: &Machine) -> Response {
     let machine_id = machine.id().to_string();
     let binary_id = machine.binary_id().to_string();
     let public_key = node.public_key().to_string();
-    let keys = node.machine_keys(machine);
+    let keys = node.public_keys(machine);
     // The page still shows the rest when the store cannot say the state's size.
     let state = node
         .state_usage(machine)

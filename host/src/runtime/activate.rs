@@ -148,7 +148,7 @@ impl Runtime {
         let call = async {
             let instance = binary.pre.instantiate_async(&mut store).await?;
             let func = instance
-                .get_func(&mut store, &binary.exports[index])
+                .get_func(&mut store, binary.exports[index])
                 .expect("export indices come from this component");
             let mut results = vec![Val::Bool(false); usize::from(activation.result.is_some())];
             func.call_async(&mut store, args, &mut results).await?;

@@ -42,6 +42,11 @@ pub enum LoadError {
         "two exports both give the activation name `{0}`: export interfaces with distinct names"
     )]
     Ambiguous(String),
+    /// Two different types are served under one name.
+    #[error(
+        "two different types are both named `{0}` (types of interfaces with the same short name?): export interfaces with distinct names"
+    )]
+    AmbiguousType(String),
 }
 
 /// A compiled, checked component, ready to be instantiated for any machine made from it.

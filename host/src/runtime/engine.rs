@@ -27,10 +27,18 @@ pub(super) fn running(limits: &Limits, concurrent: usize) -> anyhow::Result<Engi
     Ok(engine)
 }
 
-/// An engine that compiles components as a node does, for checking them: instances are
-/// allocated on demand and nothing runs in the background.
+/// An engine that compiles and checks components as a node does, and runs nothing: no epoch
+/// thread, and a pool of a single slot. The pool is kept because it refuses, when compiling,
+/// what does not fit a node's slots (a module with two memories, a memory whose minimum is past
+/// the memory limit, an instance too large), and a check must refuse what a node refuses; those
+/// checks depend on the size of a slot, not on how many there are.
 pub(super) fn checking() -> anyhow::Result<Engine> {
-    Ok(Engine::new(&compiling())?)
+    let mut config = compiling();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(
+        &Limits::default(),
+        1,
+    )));
+    Ok(Engine::new(&config)?)
 }
 
 /// What both engines share, so that they compile the same code.

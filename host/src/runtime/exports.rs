@@ -105,7 +105,7 @@ pub(super) fn read(
         activations.push(activation);
         indices.push(found.index);
     }
-    let types = named_types(&activations, &type_names, docs);
+    let types = named_types(&activations, &type_names, docs)?;
     Ok(Exports {
         activations,
         indices,
@@ -170,19 +170,28 @@ fn activation(found: &Found, names: &TypeNames) -> Result<Activation, LoadError>
     })
 }
 
-/// Every named type the activations use, once, in the order first used, with its docs.
+/// Every named type the activations use, once, in the order first used, with its docs; one
+/// name for two different types is refused, since listings and references go by name.
 fn named_types(
     activations: &[Activation],
     names: &TypeNames,
     docs: &Option<Docs>,
-) -> Vec<NamedType> {
-    let mut used = Vec::new();
-    for activation in activations {
-        activation
-            .types()
-            .for_each(|ty| ty.collect_named(&mut used));
+) -> Result<Vec<NamedType>, LoadError> {
+    let mut used: Vec<&TypeDesc> = Vec::new();
+    let mut stack: Vec<&TypeDesc> = activations.iter().flat_map(Activation::types).collect();
+    stack.reverse();
+    while let Some(ty) = stack.pop() {
+        if let Some(name) = ty.name() {
+            match used.iter().find(|seen| seen.name() == Some(name)) {
+                Some(seen) if *seen != ty => return Err(LoadError::AmbiguousType(name.to_owned())),
+                Some(_) => continue,
+                None => used.push(ty),
+            }
+        }
+        stack.extend(ty.children().into_iter().rev());
     }
-    used.into_iter()
+    Ok(used
+        .into_iter()
         .map(|ty| {
             let type_docs = names
                 .docs_key(ty.name().unwrap_or_default())
@@ -193,5 +202,5 @@ fn named_types(
                 member_docs: type_docs.map(|d| d.members.clone()).unwrap_or_default(),
             }
         })
-        .collect()
+        .collect())
 }

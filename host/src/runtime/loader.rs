@@ -29,8 +29,9 @@ impl Loader {
         Self::with_engine(engine::running(limits, concurrent)?)
     }
 
-    /// A loader that only compiles and checks components, as a node would: no instance pool,
-    /// nothing running in the background, no database. What `cargo carol build` and `api` use.
+    /// A loader that only compiles and checks components, as a node with the default limits
+    /// would: nothing running in the background, no database, an instance pool of one slot.
+    /// What `cargo carol build` and `api` use.
     pub fn checking() -> anyhow::Result<Self> {
         Self::with_engine(engine::checking()?)
     }

@@ -2,8 +2,8 @@
 //! imports linked, their exports read into activations and named types), machines, and
 //! activations run each in a fresh instance.
 //!
-//! [`Loader::checking`] compiles and checks a component without a node: no instance pool, no
-//! epoch thread, no database, as `cargo carol build` and `api` need.
+//! [`Loader::checking`] compiles and checks a component without a node: no epoch thread, no
+//! database, an instance pool of one slot, as `cargo carol build` and `api` need.
 
 mod activate;
 mod binary;

@@ -10,14 +10,18 @@
 //!
 //! An exported interface is an instance of a nested component whose own exports are the
 //! interface's functions and types (wit-component's "shim"); it is read the same way, its
-//! names scoped to the interface. Types a shim imports from other interfaces are named
-//! `import-type-NAME` there; they are named `NAME`.
+//! types scoped to the interface. A type the shim imports (one an interface uses from another)
+//! is named as the outer component names what it was instantiated with.
 //!
-//! Reading is best effort: what is not understood names nothing, and the node then names types
-//! by their structure, as it can from wasmtime's types.
+//! Reading is best effort and bounded: it runs on bytes wasmtime has validated (type nesting at
+//! most 100 deep), follows chains of aliases in one step each, reads each nested component
+//! once, and stops naming past as many parts as the node describes
+//! ([`MAX_TYPE_PARTS`](crate::values::MAX_TYPE_PARTS)); what is not understood names nothing,
+//! and the node then names types by their structure, as it can from wasmtime's types.
 
-use crate::values::{NameTree, TypeName};
+use crate::values::{MAX_TYPE_PARTS, NameTree, TypeName};
 use carol_core::names::interface_short_name;
+use std::cell::Cell;
 use std::collections::HashMap;
 use wasmparser::{
     CanonicalFunction, Chunk, ComponentAlias, ComponentDefinedType, ComponentExternalKind,
@@ -44,22 +48,24 @@ pub(super) struct ExportNames {
 impl ExportNames {
     /// Reads the names from a component's bytes; a binary it cannot read gives no names.
     pub(super) fn read(component: &[u8]) -> Self {
-        let Some(space) = Space::read(component) else {
+        let budget = Cell::new(MAX_TYPE_PARTS);
+        let Some(space) = Space::read(component, None, HashMap::new(), &budget) else {
             return Self::default();
         };
         let mut names = Self::default();
+        let mut nested = HashMap::new();
         for export in &space.exports {
             match export.kind {
                 ComponentExternalKind::Func => {
                     if let Some(func) = space.func_type(export.func_type) {
                         names
                             .functions
-                            .insert(export.name.clone(), space.function(func, None));
+                            .insert(export.name.clone(), space.function(func));
                     }
                 }
                 ComponentExternalKind::Instance => {
-                    let scope = interface_short_name(&export.name);
-                    if let Some(functions) = space.instance_functions(export.index, scope) {
+                    if let Some(functions) = space.instance_functions(export, &mut nested, &budget)
+                    {
                         names.interfaces.insert(export.name.clone(), functions);
                     }
                 }
@@ -74,10 +80,12 @@ impl ExportNames {
 enum TypeEntry<'a> {
     Defined(ComponentDefinedType<'a>),
     Func(ComponentFuncType<'a>),
-    /// A type imported, exported or aliased under `name`: the type at `target`, where known.
+    /// A type imported, exported or aliased under a name: the entry it is (never itself a
+    /// `Named`) where known, and whether WIT spells it by name.
     Named {
-        name: &'a str,
-        target: Option<u32>,
+        name: TypeName,
+        resolved: Option<u32>,
+        nameable: bool,
     },
     Other,
 }
@@ -91,22 +99,50 @@ struct Export {
     func_type: Option<u32>,
 }
 
+/// An instance made by instantiating one of this component's nested components.
+struct Instantiation {
+    component: u32,
+    /// The types it was instantiated with, by the nested component's import names.
+    types: Vec<(String, u32)>,
+}
+
 /// The index spaces of one component that the names are found in.
-#[derive(Default)]
-struct Space<'a> {
+struct Space<'a, 'b> {
+    /// The interface this component is the shim of; `None` at the top level.
+    scope: Option<String>,
+    /// The names of the types this component imports, as its parent names them.
+    imported: HashMap<String, TypeName>,
     types: Vec<TypeEntry<'a>>,
     /// The type index of each function, where known.
     funcs: Vec<Option<u32>>,
     /// The bytes of each nested component, where it is defined here.
     components: Vec<Option<&'a [u8]>>,
-    /// The component each instance instantiates, where it is one of those.
-    instances: Vec<Option<u32>>,
+    /// Each instance: the short name of the interface it is (imported or exported), or the
+    /// instantiation that made it.
+    instances: Vec<(Option<String>, Option<u32>)>,
+    instantiations: Vec<Instantiation>,
     exports: Vec<Export>,
+    budget: &'b Cell<usize>,
 }
 
-impl<'a> Space<'a> {
-    fn read(bytes: &'a [u8]) -> Option<Self> {
-        let mut space = Self::default();
+impl<'a, 'b> Space<'a, 'b> {
+    fn read(
+        bytes: &'a [u8],
+        scope: Option<String>,
+        imported: HashMap<String, TypeName>,
+        budget: &'b Cell<usize>,
+    ) -> Option<Self> {
+        let mut space = Self {
+            scope,
+            imported,
+            types: Vec::new(),
+            funcs: Vec::new(),
+            components: Vec::new(),
+            instances: Vec::new(),
+            instantiations: Vec::new(),
+            exports: Vec::new(),
+            budget,
+        };
         let mut parser = Parser::new(0);
         let mut offset = 0;
         loop {
@@ -138,7 +174,7 @@ impl<'a> Space<'a> {
                 Payload::ComponentImportSection(reader) => {
                     for import in reader {
                         let import = import.ok()?;
-                        space.add(import.name.name, import.ty);
+                        space.import(import.name.name, import.ty);
                     }
                 }
                 Payload::ComponentAliasSection(reader) => {
@@ -156,12 +192,24 @@ impl<'a> Space<'a> {
                 }
                 Payload::ComponentInstanceSection(reader) => {
                     for instance in reader {
-                        space.instances.push(match instance.ok()? {
+                        let made = match instance.ok()? {
                             ComponentInstance::Instantiate {
-                                component_index, ..
-                            } => Some(component_index),
+                                component_index,
+                                args,
+                            } => {
+                                space.instantiations.push(Instantiation {
+                                    component: component_index,
+                                    types: args
+                                        .iter()
+                                        .filter(|arg| arg.kind == ComponentExternalKind::Type)
+                                        .map(|arg| (arg.name.to_owned(), arg.index))
+                                        .collect(),
+                                });
+                                Some(space.instantiations.len() as u32 - 1)
+                            }
                             ComponentInstance::FromExports(_) => None,
-                        });
+                        };
+                        space.instances.push((None, made));
                     }
                 }
                 Payload::ComponentExportSection(reader) => {
@@ -175,16 +223,66 @@ impl<'a> Space<'a> {
         }
     }
 
-    /// An import (or a type ascription) of `name`, adding to its index space.
-    fn add(&mut self, name: &'a str, ty: ComponentTypeRef) {
+    /// A type named `name` in `scope` that is the type at `target`, where known.
+    fn push_named(&mut self, name: TypeName, target: Option<u32>) {
+        let (resolved, nameable) = match target.and_then(|t| Some((t, self.types.get(t as usize)?)))
+        {
+            // A chain of names resolves in one step: each link was resolved when it was made.
+            Some((
+                _,
+                TypeEntry::Named {
+                    resolved, nameable, ..
+                },
+            )) => (*resolved, *nameable),
+            Some((t, TypeEntry::Defined(defined))) => (
+                Some(t),
+                // An alias of a list or an option (`type bytes = list<u8>`) names nothing WIT
+                // spells by name.
+                matches!(
+                    defined,
+                    ComponentDefinedType::Record(_)
+                        | ComponentDefinedType::Variant(_)
+                        | ComponentDefinedType::Enum(_)
+                        | ComponentDefinedType::Flags(_)
+                ),
+            ),
+            Some((t, _)) => (Some(t), false),
+            None => (None, true),
+        };
+        self.types.push(TypeEntry::Named {
+            name,
+            resolved,
+            nameable,
+        });
+    }
+
+    /// A name of this component's scope.
+    fn own(&self, name: &str) -> TypeName {
+        TypeName {
+            interface: self.scope.clone(),
+            name: name.to_owned(),
+        }
+    }
+
+    fn import(&mut self, name: &'a str, ty: ComponentTypeRef) {
         match ty {
-            ComponentTypeRef::Type(TypeBounds::Eq(target)) => self.types.push(TypeEntry::Named {
-                name,
-                target: Some(target),
-            }),
+            ComponentTypeRef::Type(TypeBounds::Eq(target)) => {
+                // A shim's imported types are named by what its parent gave it; a top-level
+                // import of a type is a world's type.
+                let named = match &self.scope {
+                    Some(_) => self.imported.get(name).cloned(),
+                    None => Some(self.own(name)),
+                };
+                match named {
+                    Some(named) => self.push_named(named, Some(target)),
+                    None => self.types.push(TypeEntry::Other),
+                }
+            }
             ComponentTypeRef::Type(_) => self.types.push(TypeEntry::Other),
             ComponentTypeRef::Func(ty) => self.funcs.push(Some(ty)),
-            ComponentTypeRef::Instance(_) => self.instances.push(None),
+            ComponentTypeRef::Instance(_) => self
+                .instances
+                .push((Some(interface_short_name(name).to_owned()), None)),
             ComponentTypeRef::Component(_) => self.components.push(None),
             ComponentTypeRef::Module(_) | ComponentTypeRef::Value(_) => {}
         }
@@ -192,12 +290,25 @@ impl<'a> Space<'a> {
 
     fn alias(&mut self, alias: ComponentAlias<'a>) {
         match alias {
-            ComponentAlias::InstanceExport { kind, name, .. } => match kind {
+            ComponentAlias::InstanceExport {
+                kind,
+                instance_index,
+                name,
+            } => match kind {
                 ComponentExternalKind::Type => {
-                    self.types.push(TypeEntry::Named { name, target: None })
+                    // A type of an interface, imported or exported: named in that interface.
+                    let interface = self
+                        .instances
+                        .get(instance_index as usize)
+                        .and_then(|(interface, _)| interface.clone());
+                    let named = TypeName {
+                        interface,
+                        name: name.to_owned(),
+                    };
+                    self.push_named(named, None);
                 }
                 ComponentExternalKind::Func => self.funcs.push(None),
-                ComponentExternalKind::Instance => self.instances.push(None),
+                ComponentExternalKind::Instance => self.instances.push((None, None)),
                 ComponentExternalKind::Component => self.components.push(None),
                 ComponentExternalKind::Module | ComponentExternalKind::Value => {}
             },
@@ -214,10 +325,7 @@ impl<'a> Space<'a> {
         let name = export.name.name;
         let mut func_type = None;
         match export.kind {
-            ComponentExternalKind::Type => self.types.push(TypeEntry::Named {
-                name,
-                target: Some(export.index),
-            }),
+            ComponentExternalKind::Type => self.push_named(self.own(name), Some(export.index)),
             ComponentExternalKind::Func => {
                 // An ascribed type is the one the export is seen with.
                 func_type = match export.ty {
@@ -227,8 +335,12 @@ impl<'a> Space<'a> {
                 self.funcs.push(func_type);
             }
             ComponentExternalKind::Instance => {
-                let instantiates = self.instances.get(export.index as usize).copied().flatten();
-                self.instances.push(instantiates);
+                let made = self
+                    .instances
+                    .get(export.index as usize)
+                    .and_then(|(_, made)| *made);
+                self.instances
+                    .push((Some(interface_short_name(name).to_owned()), made));
             }
             ComponentExternalKind::Component => {
                 let component = self
@@ -255,83 +367,76 @@ impl<'a> Space<'a> {
         }
     }
 
-    fn function(&self, func: &ComponentFuncType<'_>, scope: Option<&str>) -> FunctionNames {
+    fn function(&self, func: &ComponentFuncType<'_>) -> FunctionNames {
         FunctionNames {
-            params: func
-                .params
-                .iter()
-                .map(|(_, ty)| self.tree(*ty, scope))
-                .collect(),
-            result: func
-                .result
-                .map(|ty| self.tree(ty, scope))
-                .unwrap_or_default(),
+            params: func.params.iter().map(|(_, ty)| self.tree(*ty)).collect(),
+            result: func.result.map(|ty| self.tree(ty)).unwrap_or_default(),
         }
     }
 
-    /// The functions of the nested component that instance `index` instantiates.
+    /// The functions of the exported instance `export`, made by instantiating a nested
+    /// component; each nested component is read once (`nested` holds what was read).
     fn instance_functions(
         &self,
-        index: u32,
-        scope: &str,
+        export: &Export,
+        nested: &mut HashMap<u32, Option<HashMap<String, FunctionNames>>>,
+        budget: &Cell<usize>,
     ) -> Option<HashMap<String, FunctionNames>> {
-        let component = (*self.instances.get(index as usize)?)?;
-        let nested = Space::read((*self.components.get(component as usize)?)?)?;
-        Some(
-            nested
-                .exports
-                .iter()
-                .filter(|export| export.kind == ComponentExternalKind::Func)
-                .filter_map(|export| {
-                    let func = nested.func_type(export.func_type)?;
-                    Some((export.name.clone(), nested.function(func, Some(scope))))
-                })
-                .collect(),
-        )
+        let (_, made) = self.instances.get(export.index as usize)?;
+        let instantiation = self.instantiations.get((*made)? as usize)?;
+        nested
+            .entry(instantiation.component)
+            .or_insert_with(|| {
+                let bytes = (*self.components.get(instantiation.component as usize)?)?;
+                let imported = instantiation
+                    .types
+                    .iter()
+                    .filter_map(|(name, index)| match self.types.get(*index as usize)? {
+                        TypeEntry::Named { name: named, .. } => Some((name.clone(), named.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let scope = interface_short_name(&export.name).to_owned();
+                let shim = Space::read(bytes, Some(scope), imported, budget)?;
+                Some(
+                    shim.exports
+                        .iter()
+                        .filter(|export| export.kind == ComponentExternalKind::Func)
+                        .filter_map(|export| {
+                            let func = shim.func_type(export.func_type)?;
+                            Some((export.name.clone(), shim.function(func)))
+                        })
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
-    /// Whether the type at `index` is one that WIT spells by its name: a record, variant, enum
-    /// or flags type (or one that cannot be seen here).
-    fn nameable(&self, index: u32) -> bool {
-        match self.types.get(index as usize) {
-            Some(TypeEntry::Named {
-                target: Some(target),
-                ..
-            }) => self.nameable(*target),
-            Some(TypeEntry::Defined(defined)) => matches!(
-                defined,
-                ComponentDefinedType::Record(_)
-                    | ComponentDefinedType::Variant(_)
-                    | ComponentDefinedType::Enum(_)
-                    | ComponentDefinedType::Flags(_)
-            ),
-            _ => true,
-        }
-    }
-
-    fn tree(&self, ty: ComponentValType, scope: Option<&str>) -> NameTree {
+    fn tree(&self, ty: ComponentValType) -> NameTree {
         match ty {
             ComponentValType::Primitive(_) => NameTree::default(),
-            ComponentValType::Type(index) => self.type_tree(index, scope),
+            ComponentValType::Type(index) => self.type_tree(index),
         }
     }
 
-    fn type_tree(&self, index: u32, scope: Option<&str>) -> NameTree {
-        let tree = |ty: &ComponentValType| self.tree(*ty, scope);
+    /// The names of the type at `index` and inside it. Recursion follows the type's structure
+    /// only, at most 100 deep in a validated component; names resolve in one step.
+    fn type_tree(&self, index: u32) -> NameTree {
+        let Some(left) = self.budget.get().checked_sub(1) else {
+            return NameTree::default();
+        };
+        self.budget.set(left);
+        let (name, index) = match self.types.get(index as usize) {
+            Some(TypeEntry::Named {
+                name,
+                resolved,
+                nameable,
+            }) => (nameable.then(|| name.clone()), *resolved),
+            _ => (None, Some(index)),
+        };
+        let tree = |ty: &ComponentValType| self.tree(*ty);
         let maybe = |ty: &Option<ComponentValType>| ty.as_ref().map(tree).unwrap_or_default();
-        let children = match self.types.get(index as usize) {
-            Some(TypeEntry::Named { name, target }) => {
-                let mut named = target.map(|t| self.type_tree(t, scope)).unwrap_or_default();
-                // The nearest name is the one the function's type uses; an alias of a list or
-                // an option (`type bytes = list<u8>`) names nothing WIT spells by name.
-                if self.nameable(index) {
-                    named.name = Some(TypeName {
-                        interface: scope.map(str::to_owned),
-                        name: name.strip_prefix("import-type-").unwrap_or(name).to_owned(),
-                    });
-                }
-                return named;
-            }
+        let children = match index.and_then(|index| self.types.get(index as usize)) {
             Some(TypeEntry::Defined(defined)) => match defined {
                 ComponentDefinedType::Record(fields) => {
                     fields.iter().map(|(_, ty)| tree(ty)).collect()
@@ -348,10 +453,7 @@ impl<'a> Space<'a> {
             },
             _ => Vec::new(),
         };
-        NameTree {
-            name: None,
-            children,
-        }
+        NameTree { name, children }
     }
 }
 

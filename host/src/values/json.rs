@@ -7,7 +7,7 @@
 //! | s64, u64 | number, exact (never through f64); a string of digits is accepted on input |
 //! | f32, f64 | number; NaN and infinities as `"NaN"`, `"Infinity"`, `"-Infinity"` |
 //! | char, string | string |
-//! | list<u8> | lowercase hex string (an array of numbers is accepted on input) |
+//! | `list<u8>` | lowercase hex string (an array of numbers is accepted on input) |
 //! | list, tuple | array |
 //! | record | object keyed by field name |
 //! | enum | case name |

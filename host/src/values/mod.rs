@@ -23,6 +23,6 @@ pub use describe::{describe_activation, describe_type, describe_types};
 pub use error::ValueError;
 pub use json::from_json;
 pub use query::from_query_text;
-pub use read::{NameTree, TypeName, TypeNames, UnsupportedType};
+pub use read::{MAX_TYPE_PARTS, NameTree, TypeName, TypeNames, UnsupportedType};
 pub use to_json::to_json;
 pub use types::{Activation, NamedType, Param, Piece, TypeDesc};

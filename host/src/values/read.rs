@@ -3,8 +3,14 @@
 //! the binary into [`NameTree`]s).
 
 use super::types::TypeDesc;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use wasmtime::component::types;
+
+/// The most parts (each type, however nested) that the activations of one binary may have in
+/// all: their descriptions are spelled out wherever a type is used, so this bounds what a
+/// component can make the node hold.
+pub const MAX_TYPE_PARTS: usize = 100_000;
 
 /// A type's name as a component gives it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,12 +22,10 @@ pub struct TypeName {
 }
 
 impl TypeName {
-    /// The key of its docs in the `carol:docs` section: `name`, or `interface/name`.
+    /// The key of its docs in the `carol:docs` section, which names types as activations are
+    /// named: `name`, or `interface/name`.
     pub fn docs_key(&self) -> String {
-        match &self.interface {
-            Some(interface) => format!("{interface}/{}", self.name),
-            None => self.name.clone(),
-        }
+        carol_core::names::activation_name(self.interface.as_deref(), &self.name)
     }
 }
 
@@ -62,6 +66,8 @@ pub struct UnsupportedType(pub &'static str);
 pub struct TypeNames {
     served: BTreeMap<TypeName, String>,
     by_structure: Vec<(TypeName, types::Type)>,
+    /// Parts left to read of [`MAX_TYPE_PARTS`].
+    parts: Cell<usize>,
 }
 
 impl TypeNames {
@@ -91,6 +97,7 @@ impl TypeNames {
         Self {
             served,
             by_structure,
+            parts: Cell::new(MAX_TYPE_PARTS),
         }
     }
 
@@ -103,11 +110,6 @@ impl TypeNames {
                 .map(|(name, _)| name)
         })?;
         self.served.get(name).cloned()
-    }
-
-    /// The served name of `name`.
-    pub fn served(&self, name: &TypeName) -> Option<&str> {
-        self.served.get(name).map(String::as_str)
     }
 
     /// The `carol:docs` key of the type served as `served`.
@@ -127,6 +129,12 @@ impl TypeDesc {
         names: &TypeNames,
     ) -> Result<Self, UnsupportedType> {
         use types::Type as T;
+        let parts = names
+            .parts
+            .get()
+            .checked_sub(1)
+            .ok_or(UnsupportedType("types of more than 100000 parts in all"))?;
+        names.parts.set(parts);
         let child = |index: usize, ty: &types::Type| Self::read(ty, tree.child(index), names);
         let boxed = |index: usize, ty: &types::Type| child(index, ty).map(Box::new);
         Ok(match ty {
@@ -222,12 +230,11 @@ mod tests {
             ],
         };
         let names = TypeNames::new([&tree], Vec::new());
-        assert_eq!(names.served(&name(None, "point")), Some("point"));
-        assert_eq!(
-            names.served(&name(Some("calc"), "point")),
-            Some("calc.point")
-        );
-        assert_eq!(names.served(&name(Some("calc"), "shape")), Some("shape"));
+        let served = |name: &TypeName| names.served.get(name).map(String::as_str);
+        assert_eq!(served(&name(None, "point")), Some("point"));
+        assert_eq!(served(&name(Some("calc"), "point")), Some("calc.point"));
+        assert_eq!(served(&name(Some("calc"), "shape")), Some("shape"));
+        assert_eq!(names.docs_key("calc.point").as_deref(), Some("calc/point"));
         assert_eq!(name(Some("calc"), "shape").docs_key(), "calc/shape");
     }
 }

@@ -158,29 +158,11 @@ impl TypeDesc {
     /// Spells the type's definition, its members spelled out even when it has a name:
     /// `record point { x: s32, label: string }`.
     pub fn spell_definition(&self, out: &mut dyn FnMut(Piece<'_>)) {
-        let (keyword, members): (&str, Vec<(&str, Option<&TypeDesc>, &str)>) = match self {
-            Self::Record { fields, .. } => (
-                "record",
-                fields
-                    .iter()
-                    .map(|(n, t)| (n.as_str(), Some(t), ": "))
-                    .collect(),
-            ),
-            Self::Variant { cases, .. } => (
-                "variant",
-                cases
-                    .iter()
-                    .map(|(n, t)| (n.as_str(), t.as_ref(), "("))
-                    .collect(),
-            ),
-            Self::Enum { cases, .. } => (
-                "enum",
-                cases.iter().map(|n| (n.as_str(), None, "")).collect(),
-            ),
-            Self::Flags { flags, .. } => (
-                "flags",
-                flags.iter().map(|n| (n.as_str(), None, "")).collect(),
-            ),
+        let keyword = match self {
+            Self::Record { .. } => "record",
+            Self::Variant { .. } => "variant",
+            Self::Enum { .. } => "enum",
+            Self::Flags { .. } => "flags",
             other => return other.spell(out),
         };
         out(Piece::Text(keyword));
@@ -189,17 +171,22 @@ impl TypeDesc {
             out(Piece::Name(name));
         }
         out(Piece::Text(" { "));
-        for (i, (member, ty, between)) in members.into_iter().enumerate() {
+        for (i, (member, ty)) in self.members().into_iter().enumerate() {
             if i > 0 {
                 out(Piece::Text(", "));
             }
             out(Piece::Text(member));
-            if let Some(ty) = ty {
-                out(Piece::Text(between));
-                ty.spell(out);
-                if between == "(" {
+            match (self, ty) {
+                (Self::Record { .. }, Some(ty)) => {
+                    out(Piece::Text(": "));
+                    ty.spell(out);
+                }
+                (_, Some(payload)) => {
+                    out(Piece::Text("("));
+                    payload.spell(out);
                     out(Piece::Text(")"));
                 }
+                (_, None) => {}
             }
         }
         out(Piece::Text(" }"));
