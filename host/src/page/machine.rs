@@ -5,25 +5,17 @@ use super::html::{Escaped, head, render, script_json, tail};
 use super::markdown;
 use super::wit::{linked, type_anchor, write_types};
 use crate::values::{Activation, NamedType};
-use carol_core::api::{PublicKeys, StateUsage};
+use carol_core::api::{MachineDescription, StateUsage};
 use serde_json::json;
 use std::fmt::{self, Write};
 
 /// What a machine's page shows.
 pub struct MachinePage<'a> {
-    /// The machine id, hex.
-    pub machine_id: &'a str,
-    /// Its binary's id, hex.
-    pub binary_id: &'a str,
-    /// Its params.
-    pub params: &'a [u8],
+    /// The machine, as the node describes it: ids, params, the keys it used, its state.
+    pub machine: &'a MachineDescription,
     /// The node's public key, hex.
     pub public_key: &'a str,
-    /// The public keys of its own the machine has used.
-    pub keys: &'a PublicKeys,
-    /// Bytes its state holds and its quota; `None` if the store could not say.
-    pub state: Option<StateUsage>,
-    /// Its activations, in export order.
+    /// Its activations, in export order, with their types for the forms.
     pub activations: &'a [Activation],
     /// The named types they use.
     pub types: &'a [NamedType],
@@ -36,9 +28,9 @@ impl MachinePage<'_> {
     }
 
     fn write(&self, out: &mut String) -> fmt::Result {
-        let id = Escaped(self.machine_id);
-        let binary = Escaped(self.binary_id);
-        head(out, &format!("Carol machine {}", self.machine_id))?;
+        let (id, binary) = (self.machine.id, self.machine.binary_id);
+        let params = &self.machine.params;
+        head(out, &format!("Carol machine {id}"))?;
         write!(
             out,
             "<nav><a href=\"/\">node</a> · <a href=\"/machines/{id}/openapi.json\">OpenAPI</a> · \
@@ -46,16 +38,16 @@ impl MachinePage<'_> {
              <h1>Machine <code id=\"machine-id\">{id}</code></h1><dl class=\"facts\">\
              <dt>binary</dt><dd><code id=\"binary-id\">{binary}</code></dd><dt>params</dt><dd>"
         )?;
-        if self.params.is_empty() {
+        if params.is_empty() {
             out.push_str("<code id=\"params-hex\"></code><span class=\"muted\">(empty)</span>");
         } else {
             write!(
                 out,
                 "<code id=\"params-hex\">{}</code>",
-                hex::encode(self.params)
+                hex::encode(params)
             )?;
         }
-        if let Some(text) = printable(self.params) {
+        if let Some(text) = printable(params) {
             write!(
                 out,
                 "<br><span class=\"muted\">as text:</span> <code id=\"params-text\">{}</code>",
@@ -68,8 +60,8 @@ impl MachinePage<'_> {
             Escaped(self.public_key)
         )?;
         let keys = [
-            ("secp256k1", self.keys.secp256k1.map(hex::encode)),
-            ("bls", self.keys.bls.map(|key| key.to_string())),
+            ("secp256k1", self.machine.keys.secp256k1.map(hex::encode)),
+            ("bls", self.machine.keys.bls.map(|key| key.to_string())),
         ];
         for (name, key) in keys {
             if let Some(key) = key {
@@ -79,12 +71,11 @@ impl MachinePage<'_> {
                 )?;
             }
         }
-        if let Some(StateUsage { bytes, quota }) = self.state {
-            write!(
-                out,
-                "<dt>state</dt><dd id=\"state\">{bytes} of {quota} bytes</dd>"
-            )?;
-        }
+        let StateUsage { bytes, quota } = self.machine.state;
+        write!(
+            out,
+            "<dt>state</dt><dd id=\"state\">{bytes} of {quota} bytes</dd>"
+        )?;
         write!(
             out,
             "</dl><noscript><p>The forms below run activations with JavaScript; without it, use the \
@@ -116,7 +107,7 @@ impl MachinePage<'_> {
         }
         write_types(out, self.types)?;
         let data = json!({
-            "machine": self.machine_id,
+            "machine": id,
             "activations": self.activations.iter().map(script_spec).collect::<Vec<_>>(),
         });
         write!(
@@ -173,8 +164,27 @@ mod tests {
     use super::*;
     use crate::page::html::SCRIPT;
     use crate::values::{Param, TypeDesc};
+    use carol_core::api::PublicKeys;
     use carol_core::bls::SecretKey;
+    use carol_core::ids::{BinaryId, MachineId};
     use serde_json::Value;
+
+    /// A machine with `params`, `keys` used and `bytes` of state out of 10,000.
+    fn description(params: &[u8], keys: PublicKeys, bytes: u64) -> MachineDescription {
+        let binary = BinaryId::of(b"component");
+        MachineDescription {
+            id: MachineId::of(&binary, params),
+            binary_id: binary,
+            params: params.to_vec(),
+            activations: Vec::new(),
+            types: Vec::new(),
+            keys,
+            state: StateUsage {
+                bytes,
+                quota: 10_000,
+            },
+        }
+    }
 
     fn param(name: &str, ty: TypeDesc) -> Param {
         Param {
@@ -205,15 +215,8 @@ mod tests {
             })
             .collect();
         MachinePage {
-            machine_id: "ab12",
-            binary_id: "cd34",
-            params,
+            machine: &description(params, PublicKeys::default(), 0),
             public_key: "ef56",
-            keys: &PublicKeys::default(),
-            state: Some(StateUsage {
-                bytes: 0,
-                quota: 16,
-            }),
             activations,
             types: &types,
         }
@@ -223,19 +226,13 @@ mod tests {
     #[test]
     fn machine_page_shows_the_machines_keys_and_state() {
         let bls = SecretKey::key_gen(&[1; 32]).public_key();
+        let keys = PublicKeys {
+            secp256k1: None,
+            bls: Some(bls),
+        };
         let page = MachinePage {
-            machine_id: "ab12",
-            binary_id: "cd34",
-            params: b"",
+            machine: &description(b"", keys, 104),
             public_key: "ef56",
-            keys: &PublicKeys {
-                secp256k1: None,
-                bls: Some(bls),
-            },
-            state: Some(StateUsage {
-                bytes: 104,
-                quota: 10_000,
-            }),
             activations: &[],
             types: &[],
         }
@@ -381,7 +378,7 @@ mod tests {
         assert!(html.contains("<div class=\"docs\"><p>Line one.\nLine two.</p>\n</div>"));
         // Each named type is shown once, linked from where it is used.
         assert!(html.contains(
-            "<section class=\"type\" id=\"type-point\"><h3>point</h3><code class=\"definition\">\
+            "<section class=\"named-type\" id=\"type-point\"><h3>point</h3><code class=\"definition\">\
              record <a href=\"#type-point\">point</a> { x: s32, label: string }</code>\
              <div class=\"docs\"><p>The type <code>point</code>.</p>\n</div>"
         ));

@@ -39,7 +39,7 @@ pub(super) fn write_types(out: &mut String, types: &[NamedType]) -> fmt::Result 
         let name = named.name();
         write!(
             out,
-            "<section class=\"type\" id=\"{}\"><h3>{}</h3><code class=\"definition\">{}</code>",
+            "<section class=\"named-type\" id=\"{}\"><h3>{}</h3><code class=\"definition\">{}</code>",
             Escaped(&type_anchor(name)),
             Escaped(name),
             linked(|out| named.ty.spell_definition(out)),

@@ -19,7 +19,7 @@ pub(super) async fn describe(
 ) -> Result<Response, ApiError> {
     let machine = lookup::machine(&node, &id)?;
     let response = if prefers_html(&headers) {
-        pages::machine(&node, &machine)
+        pages::machine(&node, &machine)?
     } else {
         Json(node.describe_machine(&machine)?).into_response()
     };
@@ -31,7 +31,7 @@ pub(super) async fn page(
     State(node): State<Node>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(pages::machine(&node, &lookup::machine(&node, &id)?))
+    pages::machine(&node, &lookup::machine(&node, &id)?)
 }
 
 /// `GET /machines/{id}/openapi.json`: the machine's OpenAPI document.

@@ -2,6 +2,7 @@
 //! `/machines/{id}/http/` (the original prototype's machine URL), with the headers that keep
 //! them from loading or running anything foreign.
 
+use super::error::ApiError;
 use super::lookup::LISTED_IDS;
 use crate::node::Node;
 use crate::page::{self, MachinePage, NodePage};
@@ -9,32 +10,18 @@ use crate::runtime::Machine;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-/// The page of `machine`.
-pub(super) fn machine(node: &Node, machine: &Machine) -> Response {
-    let machine_id = machine.id().to_string();
-    let binary_id = machine.binary_id().to_string();
+/// The page of `machine`, from the description the JSON route answers.
+pub(super) fn machine(node: &Node, machine: &Machine) -> Result<Response, ApiError> {
     let public_key = node.public_key().to_string();
-    let keys = node.public_keys(machine);
-    // The page still shows the rest when the store cannot say the state's size.
-    let state = node
-        .state_usage(machine)
-        .inspect_err(|error| {
-            tracing::error!(machine = %machine.id(), %error, "cannot read the machine's state size");
-        })
-        .ok();
-    html(
+    Ok(html(
         MachinePage {
-            machine_id: &machine_id,
-            binary_id: &binary_id,
-            params: machine.params(),
+            machine: &node.describe_machine(machine)?,
             public_key: &public_key,
-            keys: &keys,
-            state,
             activations: machine.binary().activations(),
             types: machine.binary().types(),
         }
         .render(),
-    )
+    ))
 }
 
 /// The node's page.

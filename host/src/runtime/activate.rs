@@ -97,11 +97,6 @@ impl Runtime {
         &self.services
     }
 
-    /// The limits every activation runs within.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// Runs activation `index` of `machine` with `args` in a fresh instance and returns its
     /// result, `None` for a function without one.
     pub async fn activate(
