@@ -223,18 +223,23 @@ impl<'a, 'b> Space<'a, 'b> {
         }
     }
 
-    /// A type named `name` in `scope` that is the type at `target`, where known.
+    /// A type named `name` that is the type at `target`, where known. A name of a type that
+    /// already has one (`use geometry.{point}` in another interface makes it that interface's
+    /// too) keeps the first: the one the type was defined with.
     fn push_named(&mut self, name: TypeName, target: Option<u32>) {
-        let (resolved, nameable) = match target.and_then(|t| Some((t, self.types.get(t as usize)?)))
-        {
+        let target_entry = target.and_then(|t| Some((t, self.types.get(t as usize)?)));
+        let (name, resolved, nameable) = match target_entry {
             // A chain of names resolves in one step: each link was resolved when it was made.
             Some((
                 _,
                 TypeEntry::Named {
-                    resolved, nameable, ..
+                    name,
+                    resolved,
+                    nameable,
                 },
-            )) => (*resolved, *nameable),
+            )) => (name.clone(), *resolved, *nameable),
             Some((t, TypeEntry::Defined(defined))) => (
+                name,
                 Some(t),
                 // An alias of a list or an option (`type bytes = list<u8>`) names nothing WIT
                 // spells by name.
@@ -246,8 +251,8 @@ impl<'a, 'b> Space<'a, 'b> {
                         | ComponentDefinedType::Flags(_)
                 ),
             ),
-            Some((t, _)) => (Some(t), false),
-            None => (None, true),
+            Some((t, _)) => (name, Some(t), false),
+            None => (name, None, true),
         };
         self.types.push(TypeEntry::Named {
             name,
@@ -413,6 +418,10 @@ impl<'a, 'b> Space<'a, 'b> {
     }
 
     fn tree(&self, ty: ComponentValType) -> NameTree {
+        let Some(left) = self.budget.get().checked_sub(1) else {
+            return NameTree::default();
+        };
+        self.budget.set(left);
         match ty {
             ComponentValType::Primitive(_) => NameTree::default(),
             ComponentValType::Type(index) => self.type_tree(index),
@@ -422,10 +431,6 @@ impl<'a, 'b> Space<'a, 'b> {
     /// The names of the type at `index` and inside it. Recursion follows the type's structure
     /// only, at most 100 deep in a validated component; names resolve in one step.
     fn type_tree(&self, index: u32) -> NameTree {
-        let Some(left) = self.budget.get().checked_sub(1) else {
-            return NameTree::default();
-        };
-        self.budget.set(left);
         let (name, index) = match self.types.get(index as usize) {
             Some(TypeEntry::Named {
                 name,
@@ -460,10 +465,82 @@ impl<'a, 'b> Space<'a, 'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_encoder::{
+        Component, ComponentExportKind, ComponentExportSection, ComponentImportSection,
+        ComponentTypeRef as Ref, ComponentTypeSection, ComponentValType as Val, PrimitiveValType,
+        TypeBounds as Bounds,
+    };
+
+    /// A component (read here, never validated) that imports type `t0`, a record, then
+    /// `links` more names of it, each of the one before, and exports a function `f` taking the
+    /// last, after `types` made its other types (their indices start at 1).
+    fn component(types: impl FnOnce(&mut ComponentTypeSection) -> u32, links: u32) -> Vec<u8> {
+        let mut component = Component::new();
+        let mut section = ComponentTypeSection::new();
+        section.defined_type().record([("a", PrimitiveValType::U8)]);
+        let last = types(&mut section);
+        component.section(&section);
+        let mut imports = ComponentImportSection::new();
+        for link in 0..links {
+            imports.import(format!("t{link}"), Ref::Type(Bounds::Eq(last + link)));
+        }
+        component.section(&imports);
+        let named = last + links;
+        let mut section = ComponentTypeSection::new();
+        section
+            .function()
+            .params([("x", Val::Type(named))])
+            .result(None);
+        component.section(&section);
+        let mut imports = ComponentImportSection::new();
+        imports.import("g", Ref::Func(named + 1));
+        component.section(&imports);
+        let mut exports = ComponentExportSection::new();
+        exports.export("f", ComponentExportKind::Func, 0, None);
+        component.section(&exports);
+        component.finish()
+    }
+
+    fn nodes(tree: &NameTree) -> usize {
+        1 + tree.children.iter().map(nodes).sum::<usize>()
+    }
 
     #[test]
     fn what_is_not_a_component_names_nothing() {
         let names = ExportNames::read(b"not wasm");
         assert!(names.functions.is_empty() && names.interfaces.is_empty());
+    }
+
+    /// A chain of type names as long as an upload may hold resolves in one step per link, on
+    /// any thread's stack, to the first name: the one the type was given where it was made.
+    #[test]
+    fn long_chains_of_names_resolve_without_recursion() {
+        let names = ExportNames::read(&component(|_| 0, 200_000));
+        let param = &names.functions["f"].params[0];
+        assert_eq!(
+            param.name,
+            Some(TypeName {
+                interface: None,
+                name: "t0".into()
+            })
+        );
+        assert_eq!(param.children.len(), 1, "the record's field");
+    }
+
+    /// A type that doubles at each level would have 2^40 parts spelled out: naming stops at
+    /// the node's budget.
+    #[test]
+    fn naming_stops_at_the_budget() {
+        let doubling = |section: &mut ComponentTypeSection| {
+            for level in 1..=40 {
+                let below = Val::Type(level - 1);
+                section.defined_type().record([("a", below), ("b", below)]);
+            }
+            40
+        };
+        let names = ExportNames::read(&component(doubling, 1));
+        let parts = nodes(&names.functions["f"].params[0]);
+        // Past the budget, each type being read still ends its fields, as leaves.
+        assert!(parts <= MAX_TYPE_PARTS + 2 * 40, "{parts}");
     }
 }

@@ -237,4 +237,64 @@ mod tests {
         assert_eq!(names.docs_key("calc.point").as_deref(), Some("calc/point"));
         assert_eq!(name(Some("calc"), "shape").docs_key(), "calc/shape");
     }
+
+    /// The type of the parameter of a function `g` that a component imports: records named
+    /// `l0` to `l{levels}`, each of two fields of the one before, so `2^levels` in all.
+    fn doubling(levels: u32) -> types::Type {
+        use wasm_encoder::{
+            Component, ComponentImportSection, ComponentTypeRef, ComponentTypeSection,
+            ComponentValType, PrimitiveValType, TypeBounds,
+        };
+        let mut component = Component::new();
+        let mut index = 0;
+        // An import's types must be named: each record is imported under a name, and the next
+        // one refers to that name.
+        for level in 0..=levels {
+            let mut types = ComponentTypeSection::new();
+            if level == 0 {
+                types.defined_type().record([("a", PrimitiveValType::U8)]);
+            } else {
+                let below = ComponentValType::Type(index - 1);
+                types.defined_type().record([("a", below), ("b", below)]);
+            }
+            let mut imports = ComponentImportSection::new();
+            imports.import(
+                format!("l{level}"),
+                ComponentTypeRef::Type(TypeBounds::Eq(index)),
+            );
+            component.section(&types).section(&imports);
+            index += 2;
+        }
+        let mut types = ComponentTypeSection::new();
+        types
+            .function()
+            .params([("x", ComponentValType::Type(index - 1))])
+            .result(None);
+        let mut imports = ComponentImportSection::new();
+        imports.import("g", ComponentTypeRef::Func(index));
+        component.section(&types).section(&imports);
+        let engine = wasmtime::Engine::default();
+        let component = wasmtime::component::Component::new(&engine, component.finish()).unwrap();
+        let ty = component.component_type();
+        let func = ty
+            .imports(&engine)
+            .find_map(|(_, import)| match import.ty {
+                types::ComponentItem::ComponentFunc(func) => Some(func),
+                _ => None,
+            })
+            .expect("g is a function");
+        func.params().next().unwrap().1
+    }
+
+    /// Descriptions spell every part out: a type of more parts than the budget is refused,
+    /// rather than expanded.
+    #[test]
+    fn a_type_past_the_budget_is_refused() {
+        let names = || TypeNames::new([], Vec::new());
+        let small = TypeDesc::read(&doubling(3), &NameTree::default(), &names()).unwrap();
+        assert_eq!(small.children().len(), 2);
+        // 2^17 - 1 records and 2^16 bytes: over 100,000 parts (and within what wasmtime takes).
+        let error = TypeDesc::read(&doubling(16), &NameTree::default(), &names()).unwrap_err();
+        assert!(error.to_string().contains("100000 parts"), "{error}");
+    }
 }

@@ -17,13 +17,14 @@ const GUESTS: &[&str] = &[
     "stateful",
     "legacy-0-1-0",
     "named-types",
+    "twin-interfaces",
     "bitmex-oracle",
     "counter",
     "dlc-oracle",
 ];
 
 /// The component of a test guest (`all-types`, `bad-import`, `resource-export`, `hostile`,
-/// `hostile-docs`, `stateful`, `legacy-0-1-0`, `named-types`) or example (`bitmex-oracle`,
+/// `hostile-docs`, `stateful`, `legacy-0-1-0`, `named-types`, `twin-interfaces`) or example (`bitmex-oracle`,
 /// `counter`, `dlc-oracle`).
 pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();

@@ -87,6 +87,11 @@ fn a_name_two_scopes_share_is_qualified_by_the_interface() {
         named(&description, "place")["definition"],
         "variant place { at(geometry.point), nowhere }"
     );
+    // A type another interface uses keeps the name of the interface that defines it.
+    assert_eq!(
+        activation(&description, "shapes/middle")["signature"],
+        "shapes/middle(a: geometry.point, b: geometry.point) -> geometry.point"
+    );
     // Each named type is listed once; an alias of a `u32` is spelled as what it is.
     let names: Vec<&str> = description["types"]
         .as_array()
@@ -109,6 +114,21 @@ fn a_name_two_scopes_share_is_qualified_by_the_interface() {
             "side"
         ]
     );
+}
+
+#[test]
+fn two_types_one_name_would_serve_are_refused() {
+    let node = TestNode::start(NodeConfig::development());
+    let (status, body) = node.post_bytes("/binaries", &guest("twin-interfaces"));
+    assert_eq!(status, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("two different types are both named `point`")
+            && error.contains("distinct names"),
+        "{error}"
+    );
+    // Nothing was stored.
+    assert_eq!(node.get("/healthz").1["binaries"], 0);
 }
 
 #[test]

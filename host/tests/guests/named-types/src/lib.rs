@@ -3,6 +3,7 @@
 carol_guest::generate!({ world: "named-types" });
 
 use exports::test::named_types::geometry::{self, Place};
+use exports::test::named_types::shapes;
 
 struct NamedTypes;
 
@@ -32,6 +33,15 @@ impl geometry::Guest for NamedTypes {
             Place::Nowhere
         } else {
             Place::At(p)
+        }
+    }
+}
+
+impl shapes::Guest for NamedTypes {
+    fn middle(a: geometry::Point, b: geometry::Point) -> geometry::Point {
+        geometry::Point {
+            x: (a.x + b.x) / 2.0,
+            y: (a.y + b.y) / 2.0,
         }
     }
 }
