@@ -71,27 +71,30 @@ pub struct TypeNames {
 }
 
 impl TypeNames {
-    /// The names of `trees`, and `by_structure` for what they leave unnamed.
+    /// The names of `trees`, and `by_structure` for what they leave unnamed. Whether a name
+    /// is shared by several scopes is decided by the trees' names alone: the names a
+    /// component's types are exported under include other interfaces' aliases of one type.
     pub fn new<'a>(
         trees: impl IntoIterator<Item = &'a NameTree>,
         by_structure: Vec<(TypeName, types::Type)>,
     ) -> Self {
-        let mut all = BTreeSet::new();
-        trees.into_iter().for_each(|tree| tree.names(&mut all));
-        all.extend(by_structure.iter().map(|(name, _)| name));
+        let mut named = BTreeSet::new();
+        trees.into_iter().for_each(|tree| tree.names(&mut named));
         let mut scopes: BTreeMap<&str, usize> = BTreeMap::new();
-        for name in &all {
+        for name in &named {
             *scopes.entry(name.name.as_str()).or_default() += 1;
         }
-        let served = all
+        let served = named
             .iter()
+            .copied()
+            .chain(by_structure.iter().map(|(name, _)| name))
             .map(|name| {
-                let shared = scopes[name.name.as_str()] > 1;
+                let shared = scopes.get(name.name.as_str()).is_some_and(|&n| n > 1);
                 let served = match (&name.interface, shared) {
                     (Some(interface), true) => format!("{interface}.{}", name.name),
                     _ => name.name.clone(),
                 };
-                ((*name).clone(), served)
+                (name.clone(), served)
             })
             .collect();
         Self {
