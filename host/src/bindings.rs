@@ -5,6 +5,8 @@ wasmtime::component::bindgen!({
     world: "carol:machine/machine",
     imports: {
         "carol:machine/http-fetch.fetch": async,
+        // Long messages are hashed on a blocking thread.
+        "carol:machine/bls-sign.sign": async,
         // State calls may wait for the machine's state lock, and trap when the store fails.
         "carol:machine/state.get": async | trappable,
         "carol:machine/state.set": async | trappable,

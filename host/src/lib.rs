@@ -43,4 +43,4 @@ pub mod runtime;
 pub mod store;
 pub mod values;
 
-pub use node::{ActivateError, AddError, CreateError, Node, NodeConfig};
+pub use node::{ActivateError, AddError, CreateError, HttpAccess, Node, NodeConfig};

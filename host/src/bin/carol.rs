@@ -3,6 +3,7 @@
 use anyhow::Context;
 use carol_host::Node;
 use carol_host::config::{Config, DEFAULT_DATA_DIR};
+use carol_host::store::{Restored, Store};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,29 @@ enum Command {
         #[arg(long)]
         allow_loopback: bool,
     },
+    /// Copy the node's database (binaries, machines, their state, the records of committed
+    /// nonces) to FILE. Stop the node first.
+    Backup {
+        /// Where to write the copy; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a copy made by `carol backup` in place of the node's database. Stop the node first.
+    /// Committed nonces then derive anew, so that the copy can never sign a second message
+    /// with a nonce that signed after it was taken; announcements made before can no longer be
+    /// attested. docs/operations.md has the trade-off.
+    Restore {
+        /// The copy.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The copy is the latest: no committed nonce signed after it was taken. Its nonces and
+        /// announcements then stand.
+        #[arg(long)]
+        latest: bool,
+        /// Replace the database if the data directory has one.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[tokio::main]
@@ -66,7 +90,66 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             carol_host::logging::init();
             run(cli.cfg.as_deref(), listen, allow_loopback).await
         }
+        Command::Backup { to } => {
+            let data_dir = data_dir(cli.cfg.as_deref())?;
+            Store::backup(&data_dir, &to).with_context(|| {
+                format!(
+                    "cannot back up {} (is the node stopped?)",
+                    data_dir.display()
+                )
+            })?;
+            eprintln!(
+                "wrote {} (readable by you alone): it holds every machine's state; keep it as \
+                 private as the configuration",
+                to.display()
+            );
+            Ok(())
+        }
+        Command::Restore {
+            from,
+            latest,
+            replace,
+        } => {
+            let data_dir = data_dir(cli.cfg.as_deref())?;
+            let restored =
+                Store::restore(&data_dir, &from, latest, replace).with_context(|| {
+                    format!(
+                        "cannot restore {} into {} (is the node stopped? pass --replace to replace \
+                     its database)",
+                        from.display(),
+                        data_dir.display()
+                    )
+                })?;
+            eprintln!(
+                "restored {} into {}: {}",
+                from.display(),
+                data_dir.display(),
+                match restored {
+                    Restored::AsTheLatest => {
+                        "as the latest copy, with its nonce secret: its announcements stand"
+                    }
+                    Restored::WithAFreshNonceSecret => {
+                        "committed nonces now derive from a fresh secret, so no nonce can sign \
+                         twice; announcements made before can no longer be attested (pass \
+                         --latest only for a copy taken after the last signature)"
+                    }
+                }
+            );
+            Ok(())
+        }
     }
+}
+
+/// The data directory of the configuration at `cfg` (or the default one).
+fn data_dir(cfg: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = cfg.map_or_else(
+        || Path::new(DEFAULT_DATA_DIR).join("carol.toml"),
+        Path::to_owned,
+    );
+    Config::load(&path)?
+        .node
+        .data_dir
+        .context("the configuration has no data directory")
 }
 
 fn config_gen(path: &Path, force: bool) -> anyhow::Result<()> {

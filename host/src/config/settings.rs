@@ -91,6 +91,60 @@ fn rules(value: Spanned<DeValue<'_>>) -> Result<Vec<Rule>, Problem> {
         .collect()
 }
 
+/// Host names, lowercase.
+fn host_names(value: Spanned<DeValue<'_>>) -> Result<Vec<String>, Problem> {
+    let names: Vec<String> = read(value)?;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let lower = name.trim().to_ascii_lowercase();
+            let label_ok = |label: &str| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            };
+            if lower.len() > 253 || !lower.split('.').all(label_ok) {
+                return Err(Problem::Invalid {
+                    at: format!("[{i}]"),
+                    why: format!(
+                        "`{name}` is not a host name: write the name alone, without scheme or \
+                         port (`oracle.example.com`)"
+                    ),
+                });
+            }
+            Ok(lower)
+        })
+        .collect()
+}
+
+/// Web origins, as browsers write them in `Origin`.
+fn origins(value: Spanned<DeValue<'_>>) -> Result<Vec<String>, Problem> {
+    let origins: Vec<String> = read(value)?;
+    origins
+        .iter()
+        .enumerate()
+        .map(|(i, origin)| {
+            let written = url::Url::parse(origin)
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https"))
+                .map(|url| url.origin().ascii_serialization());
+            match written {
+                Some(written) if written == *origin => Ok(written),
+                _ => Err(Problem::Invalid {
+                    at: format!("[{i}]"),
+                    why: format!(
+                        "`{origin}` is not an origin as browsers send it: scheme, host and port \
+                         only, e.g. `https://app.example.com` or `http://localhost:3000`{}",
+                        written.map_or(String::new(), |w| format!(" (here: `{w}`)"))
+                    ),
+                }),
+            }
+        })
+        .collect()
+}
+
 fn ms(duration: Duration) -> Written {
     Written::Number(duration.as_millis())
 }
@@ -159,6 +213,39 @@ pub(super) const SECTIONS: &[Section] = &[
                 },
                 set: |c, v| {
                     c.node.data_dir = Some(read(v)?);
+                    Ok(())
+                },
+            },
+        ],
+    },
+    Section {
+        name: Some("http"),
+        docs: "Who may use the HTTP API; see docs/operations.md for what each refusal protects \
+               against.",
+        settings: &[
+            Setting {
+                name: "hosts",
+                docs: "Host names the node answers for besides IP addresses and `localhost`, such \
+                       as its public name (`oracle.example.com`). A request whose `Host` header \
+                       names any other host is refused, so that a web page cannot reach the node \
+                       through a name it controls (DNS rebinding).",
+                required: false,
+                get: |c| Written::List(c.node.http.hosts.clone()),
+                set: |c, v| {
+                    c.node.http.hosts = host_names(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "allowed_origins",
+                docs: "Web origins (`https://app.example.com`) whose pages may call the API from a \
+                       browser, answered with CORS headers. Requests from pages of any other \
+                       site are refused; the node's own pages and clients that are not browsers \
+                       are not affected.",
+                required: false,
+                get: |c| Written::List(c.node.http.allowed_origins.clone()),
+                set: |c, v| {
+                    c.node.http.allowed_origins = origins(v)?;
                     Ok(())
                 },
             },
@@ -366,6 +453,19 @@ pub(super) const SECTIONS: &[Section] = &[
                 get: |c| number(c.node.state_quota_bytes),
                 set: |c, v| {
                     c.node.state_quota_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "max_nonces_per_machine",
+                docs: "Committed nonces that signed, per machine: each leaves a record the node \
+                       keeps for ever, so that it never signs a second message. Past it, a new \
+                       nonce can neither be announced nor sign, and the activation fails saying \
+                       so.",
+                required: false,
+                get: |c| number(c.node.max_nonces_per_machine),
+                set: |c, v| {
+                    c.node.max_nonces_per_machine = read(v)?;
                     Ok(())
                 },
             },

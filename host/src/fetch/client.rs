@@ -101,7 +101,11 @@ impl HttpClient {
                 request.body.clear();
             }
             request.url = Target::join(&request.url, location)?;
-            target = Target::parse(&request.url)?;
+            let next = Target::parse(&request.url)?;
+            if !next.same_origin(&target) {
+                drop_credentials(&mut request.headers);
+            }
+            target = next;
         }
         Err(Error::Connection(format!(
             "more than {} redirects",
@@ -204,6 +208,14 @@ impl HttpClient {
     }
 }
 
+/// Headers that carry credentials for one origin, which a redirect to another origin must not
+/// take along (as browsers and curl do).
+const CREDENTIALS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+fn drop_credentials(headers: &mut Vec<(String, String)>) {
+    headers.retain(|(name, _)| !CREDENTIALS.iter().any(|c| name.eq_ignore_ascii_case(c)));
+}
+
 async fn send_over<S>(
     stream: S,
     request: hyper::Request<Full<Bytes>>,
@@ -220,4 +232,24 @@ where
         .send_request(request)
         .await
         .map_err(|e| Error::Connection(format!("request failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_do_not_follow_a_redirect_to_another_origin() {
+        let mut headers = vec![
+            ("Authorization".to_owned(), "Bearer x".to_owned()),
+            ("cookie".to_owned(), "s=1".to_owned()),
+            ("PROXY-AUTHORIZATION".to_owned(), "Basic y".to_owned()),
+            ("accept".to_owned(), "application/json".to_owned()),
+        ];
+        drop_credentials(&mut headers);
+        assert_eq!(
+            headers,
+            [("accept".to_owned(), "application/json".to_owned())]
+        );
+    }
 }

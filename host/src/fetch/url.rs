@@ -62,6 +62,12 @@ impl Target {
         })
     }
 
+    /// Whether `other` is of the same origin: scheme, host and port.
+    pub(super) fn same_origin(&self, other: &Target) -> bool {
+        (self.https, self.host.to_ascii_lowercase(), self.port)
+            == (other.https, other.host.to_ascii_lowercase(), other.port)
+    }
+
     /// Resolves a `Location` header against `base`, this target's URL, as RFC 3986 section 5
     /// resolves a reference; the fragment, which is never sent, is dropped.
     pub(super) fn join(base: &str, location: &str) -> Result<String, Error> {
@@ -175,6 +181,16 @@ mod tests {
         // A query alone keeps the path: the bug this resolution replaced gave `/dir/?page=2`.
         assert_eq!(join("?page=2"), "http://a.test:81/dir/page?page=2");
         assert_eq!(join("#top"), "http://a.test:81/dir/page?q=1");
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let origin = |url| Target::parse(url).unwrap();
+        let a = origin("http://a.test/x");
+        assert!(a.same_origin(&origin("http://A.test:80/y?z")));
+        assert!(!a.same_origin(&origin("https://a.test/x")));
+        assert!(!a.same_origin(&origin("http://a.test:81/x")));
+        assert!(!a.same_origin(&origin("http://b.test/x")));
     }
 
     /// The normal examples of RFC 3986 section 5.4.1.

@@ -12,23 +12,42 @@ use std::sync::Arc;
 /// that holds machines' state.
 pub struct Services {
     pub(super) key: SecretKey,
+    /// Whether `key` is the publicly known development key, whose signatures prove nothing.
+    development: bool,
     pub(super) public_key: PublicKey,
     pub(super) http: HttpClient,
     pub(super) store: Arc<Store>,
-    pub(super) state_quota: u64,
+    pub(super) quotas: Quotas,
     pub(super) state_locks: StateLocks,
 }
 
+/// What each machine may keep on the node.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    /// Bytes of keys and values in its state.
+    pub state_bytes: u64,
+    /// Records of committed nonces that signed.
+    pub nonce_records: u64,
+}
+
 impl Services {
-    /// Services signing with `key`, fetching through `http`, and keeping machines' state in
-    /// `store`, at most `state_quota` bytes of keys and values per machine.
-    pub fn new(key: SecretKey, http: HttpClient, store: Arc<Store>, state_quota: u64) -> Self {
+    /// Services signing with `key` (`development`: the publicly known development key),
+    /// fetching through `http`, and keeping machines' state and nonce records in `store`,
+    /// within `quotas`.
+    pub fn new(
+        key: SecretKey,
+        development: bool,
+        http: HttpClient,
+        store: Arc<Store>,
+        quotas: Quotas,
+    ) -> Self {
         Self {
             public_key: key.public_key(),
+            development,
             key,
             http,
             store,
-            state_quota,
+            quotas,
             state_locks: StateLocks::default(),
         }
     }
@@ -38,9 +57,21 @@ impl Services {
         self.public_key
     }
 
-    /// The keys of `machine` alone, derived from the node's key.
-    pub fn machine_keys(&self, machine: &MachineId) -> MachineKeys {
-        MachineKeys::new(&self.key, machine)
+    /// The keys of `machine` alone, derived from the node's key and, for committed nonces, the
+    /// database's nonce secret. Inside the crate: a committed nonce must sign only through the
+    /// `keys` import, which binds it to its message first.
+    pub(crate) fn machine_keys(&self, machine: &MachineId) -> MachineKeys {
+        MachineKeys::new(&self.key, machine, self.store.nonce_secret())
+    }
+
+    /// Why committed nonces are refused on this node, if they are: its database is in memory,
+    /// so the record of what each nonce signed would end with it, and the key is not the
+    /// publicly known development key.
+    pub(crate) fn committed_nonces_refused(&self) -> Option<&'static str> {
+        (!self.store.is_durable() && !self.development).then_some(
+            "this node keeps no durable record of what committed nonces signed (it has no data \
+             directory), so it refuses them: run it with a data directory",
+        )
     }
 }
 

@@ -69,9 +69,13 @@ mod tests {
             Arc::from(&b""[..]),
             Arc::new(Services::new(
                 SecretKey::generate(),
+                false,
                 HttpClient::new(OutboundPolicy::default(), limits),
                 Arc::new(crate::store::Store::open(None).unwrap()),
-                0,
+                crate::imports::Quotas {
+                    state_bytes: 0,
+                    nonce_records: 0,
+                },
             )),
         );
         let request = Request {

@@ -6,6 +6,7 @@
 //! independently of the activation's state writes: a signature that may have been seen binds
 //! the nonce even if the activation then traps. Those records are never deleted.
 
+use super::bls_sign::sign_off_worker;
 use super::context::MachineContext;
 use crate::bindings::carol::machine::keys::{Error, Host};
 use crate::machine_keys::MachineKeys;
@@ -14,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 /// Longest nonce name, in bytes.
 pub const MAX_NONCE_NAME_BYTES: usize = 256;
+/// Records of committed nonces that signed each machine may have, unless the node is configured
+/// otherwise: a million, twenty nonces an hour for over five years.
+pub const DEFAULT_NONCE_RECORDS: u64 = 1_000_000;
 
 impl MachineContext {
     fn keys(&self) -> MachineKeys {
@@ -31,6 +35,24 @@ impl MachineContext {
             .await
             .expect("recording used keys does not panic")
             .map_err(|error| trap("recording which keys the machine used", error))
+    }
+
+    /// Traps unless this node may commit nonces (`Services::committed_nonces_refused`).
+    fn committed_nonces_allowed(&self) -> wasmtime::Result<()> {
+        match self.services.committed_nonces_refused() {
+            Some(why) => Err(wasmtime::Error::msg(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// The trap of a machine that has as many nonce records as it may keep. A trap, not a
+    /// `keys.error`: a new case would change the interface every uploaded machine imports.
+    fn nonce_limit_reached(&self) -> wasmtime::Error {
+        wasmtime::Error::msg(format!(
+            "machine {} has {} committed nonces that signed, the most the node keeps for one \
+             machine ([limits] max_nonces_per_machine): no new nonce can be announced or sign",
+            self.machine, self.services.quotas.nonce_records
+        ))
     }
 }
 
@@ -79,14 +101,32 @@ impl Host for MachineContext {
 
     async fn bls_sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
         self.record_used(UsedKeys::BLS).await?;
-        Ok(self.keys().bls_key().sign(&message).to_bytes().to_vec())
+        let key = self.keys().bls_key();
+        Ok(sign_off_worker(message.len(), move || {
+            key.sign(&message).to_bytes().to_vec()
+        })
+        .await)
     }
 
     async fn nonce(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         if let Err(error) = check_nonce_name(&name) {
             return Ok(Err(error));
         }
+        self.committed_nonces_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
+        // A nonce that could never sign is not announced.
+        let available = self
+            .services
+            .store
+            .nonce_available(
+                &self.machine,
+                name.as_bytes(),
+                self.services.quotas.nonce_records,
+            )
+            .map_err(|error| trap("reading the machine's nonce records", error))?;
+        if !available {
+            return Err(self.nonce_limit_reached());
+        }
         Ok(Ok(self.keys().nonce_point(&name).to_vec()))
     }
 
@@ -102,13 +142,15 @@ impl Host for MachineContext {
             Ok(message) => message,
             Err(error) => return Ok(Err(error)),
         };
+        self.committed_nonces_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
         let store = self.services.store.clone();
         let machine = self.machine;
         let digest: [u8; 32] = Sha256::digest(message).into();
         let nonce = name.clone();
+        let limit = self.services.quotas.nonce_records;
         let binding = tokio::task::spawn_blocking(move || {
-            store.bind_nonce(&machine, nonce.as_bytes(), &digest)
+            store.bind_nonce(&machine, nonce.as_bytes(), &digest, limit)
         })
         .await
         .expect("binding a nonce does not panic")
@@ -116,6 +158,7 @@ impl Host for MachineContext {
         Ok(match binding {
             NonceBinding::Bound => Ok(self.keys().sign_with_nonce(&name, &message).to_vec()),
             NonceBinding::Used => Err(Error::NonceUsed),
+            NonceBinding::LimitReached => return Err(self.nonce_limit_reached()),
         })
     }
 }

@@ -10,8 +10,11 @@ mod session;
 mod state;
 
 pub(crate) use context::MachineContext;
-pub use context::Services;
-pub use state::{DEFAULT_QUOTA_BYTES, MAX_KEY_BYTES, MAX_LIST_KEYS, MAX_VALUE_BYTES};
+pub use context::{Quotas, Services};
+pub use keys::DEFAULT_NONCE_RECORDS;
+pub use state::{
+    DEFAULT_QUOTA_BYTES, MAX_KEY_BYTES, MAX_LIST_KEYS, MAX_PENDING_WRITES, MAX_VALUE_BYTES,
+};
 
 /// Adds the `carol:machine` imports to a linker whose store data projects to a [`MachineContext`].
 pub(crate) fn add_to_linker<T: Send + 'static>(

@@ -21,6 +21,9 @@ pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 pub const MAX_LIST_KEYS: usize = 1000;
 /// A machine's keys and values together, in bytes, unless the node is configured otherwise.
 pub const DEFAULT_QUOTA_BYTES: u64 = 16 * 1024 * 1024;
+/// Most keys one activation may write (set or delete) before it returns: its writes are held
+/// in memory and committed in one transaction, which holds the store's only writer.
+pub const MAX_PENDING_WRITES: usize = 10_000;
 
 impl MachineContext {
     /// Opens the activation's state session, waiting for the machine's lock, unless it is open.
@@ -43,11 +46,7 @@ impl MachineContext {
         if let Some(write) = self.open_state().await?.writes.get(key) {
             return Ok(write.as_ref().map(Vec::len));
         }
-        Ok(self
-            .services
-            .store
-            .state_get(&self.machine, key)?
-            .map(|value| value.len()))
+        self.services.store.state_len(&self.machine, key)
     }
 
     /// Commits the activation's writes, if it made any, in one transaction, then releases the
@@ -71,6 +70,20 @@ impl MachineContext {
         .await
         .expect("committing state does not panic")
     }
+}
+
+/// Adds a write to the activation's pending ones, or traps if it would be one key too many.
+/// A trap, not a `state.error`: a new case would change the interface every uploaded machine
+/// imports.
+fn pend(session: &mut StateSession, key: Vec<u8>, value: Option<Vec<u8>>) -> wasmtime::Result<()> {
+    if session.writes.len() >= MAX_PENDING_WRITES && !session.writes.contains_key(&key) {
+        return Err(wasmtime::Error::msg(format!(
+            "the activation wrote more than {MAX_PENDING_WRITES} keys of its state, the most one \
+             activation may write: write fewer keys per activation; nothing it wrote is kept"
+        )));
+    }
+    session.writes.insert(key, value);
+    Ok(())
 }
 
 /// What a failed store read does to the activation: it traps, since an answer without the data
@@ -107,7 +120,7 @@ impl Host for MachineContext {
             .map_err(trap)?
             .map_or(0, |len| (key.len() + len) as u64);
         let new = (key.len() + value.len()) as u64;
-        let quota = self.services.state_quota;
+        let quota = self.services.quotas.state_bytes;
         let session = self.open_state().await.map_err(trap)?;
         let bytes = session.bytes.saturating_sub(old) + new;
         // A write that does not grow the state is allowed even past the quota (which the
@@ -115,8 +128,8 @@ impl Host for MachineContext {
         if new > old && bytes > quota {
             return Ok(Err(Error::QuotaExceeded(quota)));
         }
+        pend(session, key, Some(value))?;
         session.bytes = bytes;
-        session.writes.insert(key, Some(value));
         Ok(Ok(()))
     }
 
@@ -124,9 +137,21 @@ impl Host for MachineContext {
         let Some(len) = self.visible_len(&key).await.map_err(trap)? else {
             return Ok(false);
         };
+        let committed = self
+            .services
+            .store
+            .state_len(&self.machine, &key)
+            .map_err(trap)?
+            .is_some();
         let session = self.open_state().await.map_err(trap)?;
         session.bytes = session.bytes.saturating_sub((key.len() + len) as u64);
-        session.writes.insert(key, None);
+        if committed {
+            pend(session, key, None)?;
+        } else {
+            // Only this activation ever wrote it: forgetting the write deletes it, and a
+            // set-and-delete loop holds nothing.
+            session.writes.remove(&key);
+        }
         Ok(true)
     }
 

@@ -10,11 +10,11 @@ mod node_config;
 mod operations;
 
 pub use errors::{ActivateError, AddError, CreateError};
-pub use node_config::NodeConfig;
+pub use node_config::{HttpAccess, NodeConfig};
 
 use crate::admission::Admission;
 use crate::fetch::HttpClient;
-use crate::imports::Services;
+use crate::imports::{Quotas, Services};
 use crate::registry::Registry;
 use crate::runtime::{Binary, Machine, Runtime};
 use crate::store::{Store, StoreError};
@@ -51,11 +51,16 @@ impl Node {
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
         let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        let development = config.key.to_bytes() == NodeConfig::development().key.to_bytes();
         let services = Services::new(
             config.key.clone(),
+            development,
             HttpClient::new(config.policy.clone(), config.fetch.clone()),
             store.clone(),
-            config.state_quota_bytes,
+            Quotas {
+                state_bytes: config.state_quota_bytes,
+                nonce_records: config.max_nonces_per_machine,
+            },
         );
         let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
         let node = Self {

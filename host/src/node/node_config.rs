@@ -2,7 +2,7 @@
 
 use crate::admission::ConcurrencyLimits;
 use crate::fetch::FetchLimits;
-use crate::imports::DEFAULT_QUOTA_BYTES;
+use crate::imports::{DEFAULT_NONCE_RECORDS, DEFAULT_QUOTA_BYTES};
 use crate::policy::OutboundPolicy;
 use crate::runtime::Limits;
 use carol_core::bls::SecretKey;
@@ -31,6 +31,46 @@ pub struct NodeConfig {
     pub concurrency: ConcurrencyLimits,
     /// Bytes of keys and values each machine's state may hold.
     pub state_quota_bytes: u64,
+    /// Records of committed nonces that signed each machine may have.
+    pub max_nonces_per_machine: u64,
+    /// Who may use the HTTP API from a browser.
+    pub http: HttpAccess,
+}
+
+/// Which `Host` names the node answers for, and which web origins' pages may call it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpAccess {
+    /// Host names answered besides IP addresses and `localhost`, lowercase
+    /// (`oracle.example.com`).
+    pub hosts: Vec<String>,
+    /// Origins (`https://app.example.com`) whose pages may call the API, with CORS.
+    pub allowed_origins: Vec<String>,
+}
+
+impl HttpAccess {
+    /// Whether the node answers a request whose `Host` header is `host` (`name` or `name:port`):
+    /// for an IP address, `localhost`, or a listed name. A page from another site can make a
+    /// browser send any name that resolves to the node (DNS rebinding), never an address or
+    /// `localhost` it did not load the page from.
+    pub fn answers_for(&self, host: &str) -> bool {
+        let name = match host.strip_prefix('[') {
+            Some(bracketed) => {
+                return bracketed
+                    .split_once(']')
+                    .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
+            }
+            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        };
+        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+        name.parse::<std::net::Ipv4Addr>().is_ok()
+            || name == "localhost"
+            || self.hosts.contains(&name)
+    }
+
+    /// Whether pages of `origin` may call the API.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|allowed| allowed == origin)
+    }
 }
 
 /// The publicly known development key's seed: signatures made with it prove nothing.
@@ -50,6 +90,8 @@ impl NodeConfig {
             data_dir: None,
             concurrency: ConcurrencyLimits::default(),
             state_quota_bytes: DEFAULT_QUOTA_BYTES,
+            max_nonces_per_machine: DEFAULT_NONCE_RECORDS,
+            http: HttpAccess::default(),
         }
     }
 
@@ -61,5 +103,43 @@ impl NodeConfig {
             SecretKey::from_le_bytes_reduced(&seed)
                 .expect("the development seed reduces to a non-zero scalar"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_answered_are_addresses_localhost_and_listed_names() {
+        let access = HttpAccess {
+            hosts: vec!["oracle.example.com".into()],
+            ..HttpAccess::default()
+        };
+        for host in [
+            "127.0.0.1:8000",
+            "127.0.0.1",
+            "10.1.2.3:80",
+            "[::1]:8000",
+            "[::1]",
+            "localhost:8000",
+            "LOCALHOST",
+            "localhost.",
+            "oracle.example.com",
+            "Oracle.Example.com:443",
+        ] {
+            assert!(access.answers_for(host), "{host}");
+        }
+        for host in [
+            "rebind.evil.example",
+            "rebind.evil.example:8000",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "[nope]:80",
+            "example.com",
+            "",
+        ] {
+            assert!(!access.answers_for(host), "{host}");
+        }
     }
 }

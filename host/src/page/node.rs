@@ -45,8 +45,8 @@ impl NodePage<'_> {
              <p>Or with curl: the upload answers <code>{{\"id\": binary id}}</code>, the \
              creation <code>{{\"id\": machine id, \"binary_id\": …}}</code> with the body as \
              params.</p>\
-             <pre>curl --data-binary @\"$wasm\" {origin}/binaries\n\
-             printf hello | curl --data-binary @- {origin}/binaries/$binary_id</pre>\
+             <pre>curl -H 'content-type: application/wasm' --data-binary @\"$wasm\" {origin}/binaries\n\
+             printf hello | curl -H 'content-type: application/octet-stream' --data-binary @- {origin}/binaries/$binary_id</pre>\
              <p>This page as JSON: <code>curl {origin}/</code></p><h2>Machines</h2>",
             Escaped(self.public_key),
             Escaped(self.version),

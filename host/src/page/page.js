@@ -13,7 +13,10 @@
   const specs = new Map(data.activations.map((activation) => [activation.name, activation]));
 
   // The form's controls named `name`; names are compared as strings, not put in a selector.
-  const controls = (form, name) => Array.from(form.elements).filter((el) => el.name === name);
+  // Not `form.elements`: a control named `elements` would stand in its place, as named controls
+  // shadow a form's properties.
+  const controls = (form, name) =>
+    Array.from(form.querySelectorAll('input, select, textarea')).filter((el) => el.name === name);
 
   // Re-indents (or, with an empty indent, compacts) valid JSON text without parsing it into
   // numbers, so 64-bit integers keep every digit.

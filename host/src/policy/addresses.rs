@@ -26,6 +26,9 @@ pub enum AddressClass {
     UniqueLocal,
     /// Documentation, benchmarking, protocol-assignment and reserved ranges.
     Reserved,
+    /// An address inside the public range that a cloud platform serves its own machines on:
+    /// 168.63.129.16, Azure's host services (DNS, DHCP, health probes, the guest agent).
+    Platform,
 }
 
 impl fmt::Display for AddressClass {
@@ -41,6 +44,7 @@ impl fmt::Display for AddressClass {
             Self::Broadcast => "the broadcast address",
             Self::UniqueLocal => "a unique-local IPv6 address",
             Self::Reserved => "a reserved or documentation address",
+            Self::Platform => "a cloud platform's host-services address",
         })
     }
 }
@@ -58,6 +62,7 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
     let [a, b, c, _] = ip.octets();
     match (a, b, c) {
         _ if ip.is_broadcast() => AddressClass::Broadcast,
+        _ if ip == Ipv4Addr::new(168, 63, 129, 16) => AddressClass::Platform,
         (0, ..) => AddressClass::Unspecified,
         (127, ..) => AddressClass::Loopback,
         (10, ..) | (172, 16..=31, _) | (192, 168, _) => AddressClass::Private,
@@ -234,6 +239,9 @@ mod tests {
             ("::127.0.0.1", AddressClass::Loopback),
             ("64:ff9b::a9fe:a9fe", AddressClass::LinkLocal),
             ("64:ff9b::7f00:1", AddressClass::Loopback),
+            ("168.63.129.16", AddressClass::Platform),
+            ("::ffff:168.63.129.16", AddressClass::Platform),
+            ("168.63.129.17", AddressClass::Public),
         ] {
             assert_eq!(class(ip), expected, "{ip}");
         }

@@ -378,6 +378,50 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_ipv6_rule_names_the_ipv4_destinations() {
+        let policy = OutboundPolicy {
+            deny: rules(&["::ffff:203.0.113.9", "[::ffff:198.51.100.0/120]:443"]),
+            allow: rules(&["::ffff:10.1.2.3"]),
+            ..OutboundPolicy::default()
+        };
+        for refused in ["203.0.113.9", "::ffff:203.0.113.9"] {
+            assert!(
+                matches!(
+                    policy.check(None, addr(refused, 80)),
+                    Err(Denied::Rule { .. })
+                ),
+                "{refused}"
+            );
+        }
+        assert!(matches!(
+            policy.check(None, addr("198.51.100.77", 443)),
+            Err(Denied::Rule { .. })
+        ));
+        assert_eq!(policy.check(None, addr("10.1.2.3", 80)), Ok(()));
+        assert_eq!(
+            rules(&["::ffff:203.0.113.9"])[0].to_string(),
+            "::ffff:203.0.113.9"
+        );
+    }
+
+    #[test]
+    fn the_platform_address_is_refused_unless_allowed() {
+        let denied = OutboundPolicy::default().check(None, addr("168.63.129.16", 80));
+        assert_eq!(
+            denied,
+            Err(Denied::Class {
+                ip: ip("168.63.129.16"),
+                class: AddressClass::Platform
+            })
+        );
+        let allowed = OutboundPolicy {
+            allow: rules(&["168.63.129.16"]),
+            ..OutboundPolicy::default()
+        };
+        assert_eq!(allowed.check(None, addr("168.63.129.16", 80)), Ok(()));
+    }
+
+    #[test]
     fn names_are_refused_before_they_are_looked_up() {
         let policy = OutboundPolicy {
             deny: rules(&["localhost", "*.internal:8080", "10.0.0.0/8"]),

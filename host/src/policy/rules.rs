@@ -114,12 +114,12 @@ fn parse_pattern(target: &str) -> Result<Pattern, String> {
                 network(base, prefix)
             ));
         }
-        return Ok(Pattern::Network { base, prefix });
+        return Ok(ipv4_mapped(base, prefix));
     }
     if target.contains(':') || target.parse::<Ipv4Addr>().is_ok() {
         let base = parse_address(target)?;
         let prefix = if base.is_ipv4() { 32 } else { 128 };
-        return Ok(Pattern::Network { base, prefix });
+        return Ok(ipv4_mapped(base, prefix));
     }
     let (subdomains, name) = match target.strip_prefix("*.") {
         Some(name) => (true, name),
@@ -149,6 +149,22 @@ fn parse_pattern(target: &str) -> Result<Pattern, String> {
     } else {
         Pattern::Name(name)
     })
+}
+
+/// A network, with IPv4-mapped IPv6 networks (`::ffff:10.0.0.0/104`) as the IPv4 networks
+/// they are: a rule written either way names the same destinations.
+fn ipv4_mapped(base: IpAddr, prefix: u8) -> Pattern {
+    let mapped = match base {
+        IpAddr::V6(v6) if prefix >= 96 => v6.to_ipv4_mapped(),
+        _ => None,
+    };
+    match mapped {
+        Some(v4) => Pattern::Network {
+            base: IpAddr::V4(v4),
+            prefix: prefix - 96,
+        },
+        None => Pattern::Network { base, prefix },
+    }
 }
 
 /// An address in its usual spelling; other numeric spellings are refused so that a list reads

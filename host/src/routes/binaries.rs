@@ -6,8 +6,36 @@ use crate::node::Node;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use carol_core::api::{BinaryDescription, Created, Uploaded};
+
+/// Refuses a body that does not say it is bytes: `application/wasm` or
+/// `application/octet-stream`. Neither is a type a page may send another site without asking
+/// first (CORS), so a page cannot upload or create unseen even where other checks do not apply.
+fn bytes_body(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match media.as_deref() {
+        Some("application/wasm" | "application/octet-stream") => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "send the {what} with `Content-Type: application/wasm` or \
+                 `application/octet-stream`, not {}",
+                other.map_or("without one".to_owned(), |media| format!("`{media}`"))
+            ),
+        )),
+    }
+}
 
 fn created(new: bool) -> StatusCode {
     if new {
@@ -20,8 +48,10 @@ fn created(new: bool) -> StatusCode {
 /// `POST /binaries`: stores a component; 201 when new, 200 when it was already there.
 pub(super) async fn upload(
     State(node): State<Node>,
+    headers: HeaderMap,
     request_body: Body,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    bytes_body(&headers, "component")?;
     let bytes = body::read(request_body, node.config().max_binary_bytes, "component").await?;
     let loader = node.clone();
     let (binary, new) = tokio::task::spawn_blocking(move || loader.add_binary(&bytes))
@@ -50,9 +80,11 @@ pub(super) async fn describe(
 pub(super) async fn create_machine(
     State(node): State<Node>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     request_body: Body,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let binary = lookup::binary(&node, &id)?;
+    bytes_body(&headers, "params")?;
     let params = body::read(request_body, node.config().max_params_bytes, "params").await?;
     let creator = node.clone();
     let binary_id = binary.id();

@@ -28,6 +28,7 @@ mod binaries;
 mod body;
 mod error;
 mod fallback;
+mod guard;
 mod lookup;
 mod machines;
 mod negotiate;
@@ -66,6 +67,10 @@ pub fn router(node: Node) -> Router {
         .route("/healthz", get(root::healthz))
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            guard::guard,
+        ))
         .layer(axum::middleware::from_fn(request_id::span))
         .with_state(node)
 }

@@ -64,10 +64,6 @@ fn html(body: String) -> Response {
         HeaderValue::from_static(page::content_security_policy()),
     );
     headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );

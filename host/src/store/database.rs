@@ -2,10 +2,13 @@
 
 use super::error::StoreError;
 use super::records::UsedKeys;
-use super::tables::{BINARIES, COMPILED, MACHINES, NONCES, STATE, STATE_BYTES, USED_KEYS};
+use super::tables::{
+    BINARIES, COMPILED, MACHINES, META, NONCE_COUNTS, NONCE_SECRET, NONCES, STATE, STATE_BYTES,
+    USED_KEYS,
+};
 use carol_core::ids::MachineId;
 use redb::backends::InMemoryBackend;
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::RwLock;
@@ -18,27 +21,63 @@ pub struct Store {
     pub(super) db: Database,
     /// The durable `used_keys` table, mirrored so that each bit is written once.
     pub(super) used_keys: RwLock<BTreeMap<MachineId, UsedKeys>>,
+    /// The secret committed nonces derive from; `None` for a database made before there was
+    /// one whose machines may have published nonces (see [`Store::nonce_secret`]).
+    nonce_secret: RwLock<Option<[u8; 32]>>,
+    /// Whether the database outlives the node (it is in a data directory).
+    durable: bool,
+}
+
+/// Makes the database readable and writable by its owner alone: it holds every machine's state
+/// and the records of which message each committed nonce signed.
+fn private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| StoreError::Permissions {
+                path: path.to_owned(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 impl Store {
     /// Opens (creating it if needed) the store in `data_dir`, or one in memory.
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
-        let db = match data_dir {
+        match data_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
                     path: dir.to_owned(),
                     source,
                 })?;
-                let path = dir.join(DATABASE_FILE);
-                Database::create(&path).map_err(|source| StoreError::Open { path, source })?
+                Self::open_file(&dir.join(DATABASE_FILE))
             }
-            None => Database::builder()
-                .create_with_backend(InMemoryBackend::new())
-                .map_err(|source| StoreError::Open {
-                    path: "(memory)".into(),
-                    source,
-                })?,
-        };
+            None => {
+                let db = Database::builder()
+                    .create_with_backend(InMemoryBackend::new())
+                    .map_err(|source| StoreError::Open {
+                        path: "(memory)".into(),
+                        source,
+                    })?;
+                Self::with_database(db, false)
+            }
+        }
+    }
+
+    /// Opens (creating it if needed) the database file at `path`, readable by its owner alone.
+    pub(super) fn open_file(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        private(path)?;
+        Self::with_database(db, true)
+    }
+
+    fn with_database(db: Database, durable: bool) -> Result<Self, StoreError> {
         // Create the tables, so that reading an empty store finds them.
         let txn = db.begin_write()?;
         txn.open_table(BINARIES)?;
@@ -47,7 +86,29 @@ impl Store {
         txn.open_table(STATE)?;
         txn.open_table(STATE_BYTES)?;
         txn.open_table(NONCES)?;
+        txn.open_table(NONCE_COUNTS)?;
         txn.open_table(USED_KEYS)?;
+        let nonce_secret = {
+            let mut meta = txn.open_table(META)?;
+            let stored = meta
+                .get(NONCE_SECRET)?
+                .map(|secret| secret.value().to_vec());
+            match stored {
+                Some(secret) => Some(
+                    <[u8; 32]>::try_from(secret.as_slice())
+                        .map_err(|_| StoreError::Malformed("nonce secret"))?,
+                ),
+                // A database that has none yet gets one, unless a machine of it may have
+                // published nonces derived without one (it used its secp256k1 key, before
+                // there were secrets): those must stay attestable.
+                None if txn.open_table(USED_KEYS)?.is_empty()? => {
+                    let secret = fresh_secret();
+                    meta.insert(NONCE_SECRET, secret.as_slice())?;
+                    Some(secret)
+                }
+                None => None,
+            }
+        };
         txn.commit()?;
         let mut used_keys = BTreeMap::new();
         let txn = db.begin_read()?;
@@ -59,6 +120,43 @@ impl Store {
         Ok(Self {
             db,
             used_keys: RwLock::new(used_keys),
+            nonce_secret: RwLock::new(nonce_secret),
+            durable,
         })
     }
+
+    /// The secret this database's committed nonces derive from. `None` for a database made
+    /// before there were secrets, whose machines had used their keys: its nonces derive from
+    /// the node's key alone, as then, until [`Store::rotate_nonce_secret`] gives it one.
+    pub fn nonce_secret(&self) -> Option<[u8; 32]> {
+        *self.nonce_secret.read().expect("store lock")
+    }
+
+    /// Gives the database a fresh nonce secret, as a restored copy needs: every committed
+    /// nonce derives anew, so none that an earlier copy (or the original) signed with can sign
+    /// again, and announcements made before cannot be attested. The records of what the old
+    /// nonces signed go with them: no nonce this database can derive has signed yet. Syncs to
+    /// disk.
+    pub fn rotate_nonce_secret(&self) -> Result<(), StoreError> {
+        let secret = fresh_secret();
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?
+            .insert(NONCE_SECRET, secret.as_slice())?;
+        txn.open_table(NONCES)?.retain(|_, _| false)?;
+        txn.open_table(NONCE_COUNTS)?.retain(|_, _| false)?;
+        txn.commit()?;
+        *self.nonce_secret.write().expect("store lock") = Some(secret);
+        Ok(())
+    }
+
+    /// Whether the database outlives the node: it is in a data directory, not in memory.
+    pub fn is_durable(&self) -> bool {
+        self.durable
+    }
+}
+
+fn fresh_secret() -> [u8; 32] {
+    let mut secret = [0; 32];
+    getrandom::fill(&mut secret).expect("the operating system's random source failed");
+    secret
 }

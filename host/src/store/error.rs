@@ -23,6 +23,27 @@ pub enum StoreError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// The database file could not be made readable by its owner alone.
+    #[error("cannot make the node's database {path} private (mode 0600): {source}")]
+    Permissions {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A copy of the database could not be made.
+    #[error("cannot copy the database {from} to {to}: {source}")]
+    Copy {
+        /// What was copied.
+        from: PathBuf,
+        /// Where to.
+        to: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A file would be replaced that the operator did not say to replace.
+    #[error("{0} exists: choose another path, or say to replace it")]
+    Exists(PathBuf),
     /// Reading or writing failed.
     #[error("the node's database failed: {0}")]
     Database(#[from] redb::Error),

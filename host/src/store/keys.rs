@@ -4,19 +4,21 @@
 use super::database::Store;
 use super::error::StoreError;
 use super::records::{NonceBinding, UsedKeys};
-use super::tables::{NONCES, USED_KEYS, machine_key};
+use super::tables::{NONCE_COUNTS, NONCES, USED_KEYS, machine_key};
 use carol_core::ids::MachineId;
 use redb::{ReadableDatabase, ReadableTable};
 
 impl Store {
     /// Binds `machine`'s nonce `name` to the message whose SHA-256 is `message`, unless it is
-    /// bound already, and commits that before returning. Concurrent calls are serialized by the
-    /// write transaction. Syncs to disk: call it off the async executor.
+    /// bound already or the machine has `limit` records, and commits that before returning.
+    /// Concurrent calls are serialized by the write transaction. Syncs to disk: call it off the
+    /// async executor.
     pub fn bind_nonce(
         &self,
         machine: &MachineId,
         name: &[u8],
         message: &[u8; 32],
+        limit: u64,
     ) -> Result<NonceBinding, StoreError> {
         let key = machine_key(machine, name);
         // Signing again with a bound nonce needs no write.
@@ -40,13 +42,53 @@ impl Store {
             match first {
                 Some(first) => bound(&first),
                 None => {
-                    table.insert(key.as_slice(), message)?;
-                    NonceBinding::Bound
+                    let mut counts = txn.open_table(NONCE_COUNTS)?;
+                    let count = match counts.get(machine.as_bytes())? {
+                        Some(count) => count.value(),
+                        None => count_records(&table, machine)?,
+                    };
+                    if count >= limit {
+                        NonceBinding::LimitReached
+                    } else {
+                        table.insert(key.as_slice(), message)?;
+                        counts.insert(machine.as_bytes(), count + 1)?;
+                        NonceBinding::Bound
+                    }
                 }
             }
         };
         txn.commit()?;
         Ok(binding)
+    }
+
+    /// Whether `machine`'s nonce `name` could still be bound: it is bound already, or the
+    /// machine has fewer than `limit` records. What `keys.nonce` asks before it announces a
+    /// nonce the machine could never sign with.
+    pub fn nonce_available(
+        &self,
+        machine: &MachineId,
+        name: &[u8],
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(NONCES)?;
+        if table.get(machine_key(machine, name).as_slice())?.is_some() {
+            return Ok(true);
+        }
+        let count = match txn.open_table(NONCE_COUNTS)?.get(machine.as_bytes())? {
+            Some(count) => count.value(),
+            None => count_records(&table, machine)?,
+        };
+        Ok(count < limit)
+    }
+
+    /// How many nonce records `machine` has.
+    pub fn nonce_records(&self, machine: &MachineId) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        if let Some(count) = txn.open_table(NONCE_COUNTS)?.get(machine.as_bytes())? {
+            return Ok(count.value());
+        }
+        count_records(&txn.open_table(NONCES)?, machine)
     }
 
     /// Which of its keys `machine` has used.
@@ -82,4 +124,21 @@ impl Store {
             .0 |= bits;
         Ok(())
     }
+}
+
+/// Counts `machine`'s records in `NONCES` one by one, for a machine whose records were made
+/// before they were counted.
+fn count_records(
+    table: &impl ReadableTable<&'static [u8], &'static [u8; 32]>,
+    machine: &MachineId,
+) -> Result<u64, StoreError> {
+    let mut count = 0;
+    for entry in table.range(machine.as_bytes().as_slice()..)? {
+        let (key, _) = entry?;
+        if !key.value().starts_with(machine.as_bytes()) {
+            break;
+        }
+        count += 1;
+    }
+    Ok(count)
 }

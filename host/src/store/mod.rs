@@ -9,6 +9,7 @@
 //! The store holds ids and bytes only: the live, compiled binaries and machines a node serves
 //! are its registry's (`crate::registry`).
 
+mod backup;
 mod binaries;
 mod database;
 mod error;
@@ -17,6 +18,7 @@ mod records;
 mod state;
 mod tables;
 
+pub use backup::Restored;
 pub use database::{DATABASE_FILE, Store};
 pub use error::StoreError;
 pub use records::{NonceBinding, StoredMachine, UsedKeys};

@@ -33,4 +33,7 @@ pub enum NonceBinding {
     Bound,
     /// The nonce already signed a different message.
     Used,
+    /// The nonce has signed nothing, and the machine already has as many nonce records as it
+    /// may keep.
+    LimitReached,
 }

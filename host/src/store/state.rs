@@ -22,6 +22,15 @@ impl Store {
             .map(|value| value.value().to_vec()))
     }
 
+    /// The length of the committed value of `key` in `machine`'s state, if it has one.
+    pub fn state_len(&self, machine: &MachineId, key: &[u8]) -> Result<Option<usize>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATE)?;
+        Ok(table
+            .get(machine_key(machine, key).as_slice())?
+            .map(|value| value.value().len()))
+    }
+
     /// Up to `limit` committed keys of `machine`'s state that start with `prefix`, in byte order,
     /// after `start_after` when given.
     pub fn state_keys(

@@ -16,6 +16,16 @@ pub(super) const STATE_BYTES: TableDefinition<&[u8; 32], u64> = TableDefinition:
 /// SHA-256 of the message each committed nonce signed first, by machine id followed by the
 /// nonce's name. Never deleted: a nonce that signed once must never sign anything else.
 pub(super) const NONCES: TableDefinition<&[u8], &[u8; 32]> = TableDefinition::new("nonces");
+/// How many records `NONCES` holds for each machine, by machine id. Missing for a machine
+/// whose records were made before they were counted: they are counted when it next binds one.
+pub(super) const NONCE_COUNTS: TableDefinition<&[u8; 32], u64> =
+    TableDefinition::new("nonce_counts");
+/// The database's own facts, by name: [`NONCE_SECRET`].
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The random secret committed nonces are derived from, with the node's key: 32 bytes, made
+/// with the database, so that another database (a fresh one, a restored one) derives other
+/// nonces and can never sign a second message with a nonce this one signed with.
+pub(super) const NONCE_SECRET: &str = "nonce-secret";
 /// Which of its keys each machine has used (`UsedKeys` bits), by machine id.
 pub(super) const USED_KEYS: TableDefinition<&[u8; 32], u8> = TableDefinition::new("used_keys");
 

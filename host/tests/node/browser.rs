@@ -528,6 +528,18 @@ fn doc_comments_are_shown_as_text_not_run_as_markup() {
         &[section.arg()],
     );
     assert_eq!(injected, 0, "the docs' <img> became an element");
+    // Parameters named after a form's own properties (`form.elements`, `form.submit`) are
+    // controls like any other.
+    let (section, form) = browser.activation("form-words");
+    for (param, text) in [("elements", "e"), ("submit", "s"), ("action", "a")] {
+        browser.fill(&browser.control(&form, param, "input"), text);
+    }
+    let answer = browser.submit(&section, &form);
+    assert_eq!(
+        (answer.status, &answer.result),
+        (200, &json!("e s a")),
+        "{answer:?}"
+    );
     // An alert would be open now had the `onerror` run.
     let (status, alert) = browser.request("GET", &format!("{}/alert/text", browser.session), None);
     assert_eq!(

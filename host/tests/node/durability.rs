@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -21,7 +21,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// `carol config-gen --cfg DIR/carol.toml`, with `extra` appended to the `[limits]` section.
-fn configure(dir: &Path, limits: &str) -> PathBuf {
+pub fn configure(dir: &Path, limits: &str) -> PathBuf {
     let cfg = dir.join("carol.toml");
     let status = Command::new(env!("CARGO_BIN_EXE_carol"))
         .args(["config-gen", "--cfg"])
@@ -37,8 +37,8 @@ fn configure(dir: &Path, limits: &str) -> PathBuf {
 }
 
 /// A running `carol`, killed with SIGKILL when dropped, its log collected.
-struct Carol {
-    url: String,
+pub struct Carol {
+    pub url: String,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
 }
@@ -52,7 +52,7 @@ impl Drop for Carol {
 
 impl Carol {
     /// `carol run ARGS --listen 127.0.0.1:0` in `dir`, once it serves.
-    fn start(dir: &Path, args: &[&str]) -> Self {
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_carol"))
             .arg("run")
             .args(args)
@@ -98,7 +98,7 @@ impl Carol {
         (status, serde_json::from_str(&text).unwrap())
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub fn get(&self, path: &str) -> (u16, Value) {
         Self::answer(
             Self::agent()
                 .get(&format!("{}{path}", self.url))
@@ -107,10 +107,11 @@ impl Carol {
         )
     }
 
-    fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+    pub fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
         Self::answer(
             Self::agent()
                 .post(&format!("{}{path}", self.url))
+                .header("content-type", "application/octet-stream")
                 .send(body)
                 .unwrap(),
         )
@@ -210,7 +211,7 @@ fn a_cut_off_upload_stores_nothing() {
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
     write!(
         stream,
-        "POST /binaries HTTP/1.1\r\nhost: {address}\r\ncontent-length: {}\r\n\r\n",
+        "POST /binaries HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/wasm\r\ncontent-length: {}\r\n\r\n",
         component.len()
     )
     .unwrap();
@@ -435,4 +436,22 @@ fn state_keys_and_nonce_records_survive_kill_9() {
             "{name} stays bound across the restart"
         );
     }
+}
+
+/// The database holds every machine's state and the nonce records: its owner alone reads it,
+/// also when it existed before with other permissions.
+#[cfg(unix)]
+#[test]
+fn the_database_is_readable_by_its_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("private-database");
+    let mut config = NodeConfig::development();
+    config.data_dir = Some(dir.clone());
+    let file = dir.join(carol_host::store::DATABASE_FILE);
+    let mode = || std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    drop(TestNode::start(config.clone()));
+    assert_eq!(mode(), 0o600);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(TestNode::start(config));
+    assert_eq!(mode(), 0o600);
 }

@@ -87,9 +87,14 @@ impl TestNode {
         answer(agent().get(&format!("{}{path}", self.url)).call())
     }
 
-    /// `POST path` with raw bytes.
+    /// `POST path` with raw bytes, as `application/octet-stream`.
     pub fn post_bytes(&self, path: &str, body: &[u8]) -> (u16, Value) {
-        answer(agent().post(&format!("{}{path}", self.url)).send(body))
+        answer(
+            agent()
+                .post(&format!("{}{path}", self.url))
+                .header("content-type", "application/octet-stream")
+                .send(body),
+        )
     }
 
     /// `POST path` with a JSON body.

@@ -121,12 +121,13 @@ fn keys_differ_per_machine_and_per_node_and_need_nothing_stored() {
     assert_ne!(nonce(&one), nonce(&two));
     assert_eq!(nonce(&one), nonce(&one));
 
-    // Another node with the same key and no data: the same machine has the same keys.
+    // Another node with the same key and no data: the same machine has the same keys, but its
+    // committed nonces are another database's, so they differ.
     let same_key = TestNode::start(NodeConfig::development());
     let again = Stateful::create(&same_key, b"one");
     assert_eq!(again.id, one.id);
     assert_eq!(public_keys(&again), keys_one);
-    assert_eq!(nonce(&again), nonce(&one));
+    assert_ne!(nonce(&again), nonce(&one));
 
     // Another node key: the same machine id, other keys.
     let other_key = TestNode::start(NodeConfig::with_key(SecretKey::generate()));
@@ -135,7 +136,31 @@ fn keys_differ_per_machine_and_per_node_and_need_nothing_stored() {
     let keys_elsewhere = public_keys(&elsewhere);
     assert_ne!(keys_elsewhere.0, keys_one.0);
     assert_ne!(keys_elsewhere.1, keys_one.1);
-    assert_ne!(nonce(&elsewhere), nonce(&one));
+}
+
+#[test]
+fn a_node_without_a_database_refuses_committed_nonces_unless_its_key_is_public() {
+    // A real key and nothing on disk: the record of what a nonce signed would die with the
+    // process, so the node refuses to commit nonces at all, and says why.
+    let node = TestNode::start(NodeConfig::with_key(SecretKey::generate()));
+    let machine = Stateful::create(&node, b"volatile");
+    for (name, args) in [
+        ("nonce", json!({"name": "event"})),
+        (
+            "sign-with-nonce",
+            json!({"name": "event", "message": hex::encode([1; 32])}),
+        ),
+    ] {
+        let (status, body) = machine.call(name, args);
+        assert_eq!(status, 500, "{name}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("no durable record") && error.contains("data directory"),
+            "{name}: {body}"
+        );
+    }
+    // Its other keys work.
+    assert_eq!(public_keys(&machine).0.len(), 32);
 }
 
 #[test]
@@ -217,4 +242,37 @@ fn the_machine_lists_the_public_keys_it_used() {
     let listed = node.get(&format!("/machines/{}", other.id)).1["keys"].clone();
     let secp = bytes(&other.ok("secp-public-key", json!({})));
     assert_eq!(listed, json!({"secp256k1": hex::encode(secp)}));
+}
+
+#[test]
+fn nonce_records_are_counted_and_limited_per_machine() {
+    let mut config = NodeConfig::development();
+    config.max_nonces_per_machine = 2;
+    let node = TestNode::start(config);
+    let machine = Stateful::create(&node, b"counted");
+    let other = Stateful::create(&node, b"another");
+    let sign = |machine: &Stateful, name: &str, byte: u8| {
+        machine.call(
+            "sign-with-nonce",
+            json!({"name": name, "message": hex::encode([byte; 32])}),
+        )
+    };
+    assert_eq!(sign(&machine, "a", 1).0, 200);
+    assert_eq!(sign(&machine, "b", 1).0, 200);
+    let (status, body) = sign(&machine, "c", 1);
+    assert_eq!(status, 500, "{body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("max_nonces_per_machine") && error.contains("2 committed nonces"),
+        "{body}"
+    );
+    // Nor is a nonce announced that could never sign.
+    let (status, body) = machine.call("nonce", json!({"name": "c"}));
+    assert_eq!(status, 500, "{body}");
+    // The nonces that signed still work as before: the same message again, nothing else.
+    assert_eq!(machine.call("nonce", json!({"name": "a"})).0, 200);
+    assert_eq!(sign(&machine, "a", 1).0, 200);
+    assert_eq!(sign(&machine, "b", 2).1, json!({"err": "Error::NonceUsed"}));
+    // The limit is the machine's own.
+    assert_eq!(sign(&other, "c", 1).0, 200);
 }

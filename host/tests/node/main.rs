@@ -3,7 +3,9 @@
 
 mod harness;
 
+mod access;
 mod api;
+mod backup;
 mod browser;
 mod dlc_oracle;
 mod durability;

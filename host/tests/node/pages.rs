@@ -195,7 +195,7 @@ fn browsers_get_the_node_page() {
     for line in [
         "cargo carol -q upload",
         "cargo carol -q create",
-        "curl --data-binary",
+        "curl -H 'content-type: application/wasm' --data-binary",
     ] {
         assert!(page.body.contains(line), "{line}");
     }

@@ -306,3 +306,37 @@ fn the_counter_example_counts_and_keeps_ten_entries() {
     assert_eq!(call("count", json!({})), 0);
     assert_eq!(call("history", json!({})), json!([]));
 }
+
+#[test]
+fn a_set_and_delete_loop_leaves_nothing_pending_and_too_many_writes_trap() {
+    let node = TestNode::start(NodeConfig::development());
+    let machine = Stateful::create(&node, b"churn");
+    // Twice as many keys as one activation may write, each stored and deleted again: none of
+    // them is a write the activation must keep, so none counts.
+    let count = 2 * carol_host::imports::MAX_PENDING_WRITES;
+    let (status, body) = machine.call("churn", json!({"prefix": "6b", "count": count}));
+    assert_eq!((status, &body), (200, &Value::Null));
+    assert_eq!(machine.list("", None, 10), ["k"]);
+    assert_eq!(machine.usage()["bytes"], 1);
+
+    // Distinct keys that are kept: one past the limit traps, and nothing is written.
+    let pairs: Vec<Value> = (0..=carol_host::imports::MAX_PENDING_WRITES as u32)
+        .map(|i| json!([hex::encode(i.to_be_bytes()), ""]))
+        .collect();
+    let (status, body) = machine.call("put-all", json!({"pairs": pairs}));
+    assert_eq!(status, 500, "{body}");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("more than 10000 keys") && error.contains("nothing it wrote is kept"),
+        "{body}"
+    );
+    assert_eq!(machine.list("", None, 10), ["k"]);
+    assert_eq!(machine.usage()["bytes"], 1);
+    // Exactly the limit is fine.
+    let (status, body) = machine.call("put-all", json!({"pairs": &pairs[1..]}));
+    assert_eq!((status, &body), (200, &json!({"ok": null})));
+    assert_eq!(
+        machine.usage()["bytes"],
+        1 + 4 * carol_host::imports::MAX_PENDING_WRITES
+    );
+}

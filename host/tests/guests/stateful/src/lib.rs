@@ -46,6 +46,15 @@ impl Guest for Stateful {
         state::list_keys(&prefix, None, limit)
     }
 
+    fn churn(prefix: Vec<u8>, count: u32) {
+        for i in 0..count {
+            let key = [prefix.as_slice(), &i.to_le_bytes()].concat();
+            state::set(&key, b"value").expect("a small write");
+            assert!(state::delete(&key), "the key was just stored");
+        }
+        state::set(&prefix, b"").expect("a small write");
+    }
+
     fn put_then_trap(key: Vec<u8>, value: Vec<u8>) {
         state::set(&key, &value).expect("a small write");
         panic!("trapping after writing");
