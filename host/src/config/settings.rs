@@ -383,6 +383,20 @@ pub(super) const SECTIONS: &[Section] = &[
                 },
             },
             Setting {
+                name: "max_value_bytes",
+                docs: "Memory, in bytes, that an activation's arguments, its result, and what \
+                       it hands the node in one call may each take in the node as values: 40 \
+                       bytes for each number, list item, field or payload, besides the bytes \
+                       of strings (a `list<u8>` of 1 MiB takes 40 MiB). Arguments past it get \
+                       413; a result past it fails the activation with 500.",
+                required: false,
+                get: |c| count(c.node.limits.value_bytes),
+                set: |c, v| {
+                    c.node.limits.value_bytes = positive(read(v)?)?;
+                    Ok(())
+                },
+            },
+            Setting {
                 name: "max_binary_bytes",
                 docs: "Largest component a client may upload, in bytes.",
                 required: false,

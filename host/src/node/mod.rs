@@ -11,6 +11,7 @@ mod operations;
 
 pub use errors::{ActivateError, AddError, CreateError};
 pub use node_config::{HttpAccess, NodeConfig};
+pub use operations::Turn;
 
 use crate::admission::Admission;
 use crate::fetch::HttpClient;

@@ -2,9 +2,11 @@
 
 use super::Node;
 use super::errors::{ActivateError, AddError, CreateError};
-use crate::runtime::{Binary, Machine};
+use crate::admission::Busy;
+use crate::runtime::{ActivationError, Binary, Machine};
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
+use tokio::sync::SemaphorePermit;
 use wasmtime::component::Val;
 
 impl Node {
@@ -60,9 +62,37 @@ impl Node {
         index: usize,
         args: &[Val],
     ) -> Result<Option<Val>, ActivateError> {
-        let turn = self.admission().enter().await?;
-        let result = self.runtime().activate(machine, index, args).await;
-        drop(turn);
-        Ok(result?)
+        let turn = self.admit().await?;
+        Ok(turn.activate(machine, index, args).await?)
+    }
+
+    /// Waits for a turn to run an activation. Convert its arguments and its result while
+    /// holding it, as the HTTP routes do: the concurrency limit then bounds the memory those
+    /// take, not only the instances.
+    pub async fn admit(&self) -> Result<Turn<'_>, Busy> {
+        Ok(Turn {
+            node: self,
+            _permit: self.admission().enter().await?,
+        })
+    }
+}
+
+/// A turn to run one activation on a node, from [`Node::admit`]; the next waiting activation
+/// gets its turn when this is dropped.
+pub struct Turn<'a> {
+    node: &'a Node,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Turn<'_> {
+    /// Runs activation `index` of `machine` with `args` in a fresh instance; returns its
+    /// result, `None` for a function without one.
+    pub async fn activate(
+        &self,
+        machine: &Machine,
+        index: usize,
+        args: &[Val],
+    ) -> Result<Option<Val>, ActivationError> {
+        self.node.runtime().activate(machine, index, args).await
     }
 }

@@ -2,14 +2,13 @@
 
 use super::error::ApiError;
 use super::{body, lookup};
-use crate::node::Node;
+use crate::node::{Node, Turn};
 use crate::runtime::Machine;
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use wasmtime::component::Val;
 
 fn args_from_query(
@@ -31,8 +30,9 @@ pub(super) async fn by_query(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let (machine, index) = lookup::activation(&node, &id, &name)?;
+    let turn = node.admit().await?;
     let args = args_from_query(&machine, index, query.as_deref())?;
-    run(&node, &machine, index, args).await
+    run(&turn, &machine, index, args).await
 }
 
 /// `POST`: arguments from a JSON object body, or from the query string when the body is empty.
@@ -43,41 +43,40 @@ pub(super) async fn by_json(
     request_body: Body,
 ) -> Result<Response, ApiError> {
     let (machine, index) = lookup::activation(&node, &id, &name)?;
+    // The body is read before the turn, so that a slow client holds no turn; it is bounded by
+    // `max_request_bytes`. Its values are made within the turn, bounded by `max_value_bytes`.
     let bytes = body::read(
         request_body,
         node.config().max_request_bytes,
         "request body",
     )
     .await?;
+    let turn = node.admit().await?;
     let args = if bytes.iter().all(u8::is_ascii_whitespace) {
         args_from_query(&machine, index, query.as_deref())?
     } else {
-        let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the request body is not JSON ({e}): send a JSON object keyed by parameter name"
-                ),
-            )
-        })?;
-        machine.binary().activations()[index].args_from_json(&json)?
+        let budget = node.config().limits.value_bytes;
+        machine.binary().activations()[index].args_from_json_text(&bytes, budget)?
     };
-    run(&node, &machine, index, args).await
+    drop(bytes);
+    run(&turn, &machine, index, args).await
 }
 
-/// Runs the activation; `result` errors answer 422, everything else that returns answers 200.
+/// Runs the activation and writes its answer within the turn; `result` errors answer 422,
+/// everything else that returns answers 200.
 async fn run(
-    node: &Node,
+    turn: &Turn<'_>,
     machine: &Machine,
     index: usize,
     args: Vec<Val>,
 ) -> Result<Response, ApiError> {
-    let result = node.activate(machine, index, &args).await?;
+    let result = turn.activate(machine, index, &args).await?;
+    drop(args);
     let status = if matches!(result, Some(Val::Result(Err(_)))) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    let json = machine.binary().activations()[index].result_to_json(result.as_ref());
-    Ok((status, Json(json)).into_response())
+    let json = machine.binary().activations()[index].result_to_json_text(result.as_ref());
+    Ok((status, [(CONTENT_TYPE, "application/json")], json).into_response())
 }

@@ -119,7 +119,11 @@ impl From<ArgsError> for ApiError {
             | ArgsError::Repeated { param }
             | ArgsError::Invalid { param, .. } => Some(param.clone()),
             ArgsError::Unexpected { given, .. } => Some(given.clone()),
-            ArgsError::NotAnObject { .. } => None,
+            ArgsError::NotAnObject { .. } | ArgsError::NotJson { .. } => None,
+            ArgsError::TooLarge { limit, .. } => {
+                return Self::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+                    .with("limit_bytes", json!(limit));
+            }
         };
         let answer = Self::new(StatusCode::BAD_REQUEST, error.to_string());
         match param {
@@ -154,6 +158,17 @@ impl From<ActivationError> for ApiError {
                 limit,
             } => {
                 tracing::warn!(%machine, activation, limit, "activation hit the memory limit");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+                    .with("limit_bytes", json!(limit))
+            }
+            ActivationError::TooMuchData {
+                machine,
+                activation,
+                limit,
+            } => {
+                tracing::warn!(%machine, activation, limit, "activation handed the node too much data");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
                     .with("machine", machine.to_string())
                     .with("activation", activation)

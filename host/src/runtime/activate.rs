@@ -62,6 +62,21 @@ pub enum ActivationError {
         /// What went wrong.
         error: crate::store::StoreError,
     },
+    /// More data left the instance at once than the node holds as values: the result, or what
+    /// the machine handed one call to the node.
+    #[error(
+        "machine {machine} handed the node more than {limit} bytes of values at once in activation \
+         `{activation}` (its result, or the arguments of one call to the node; [limits] \
+         max_value_bytes): return or send less at a time"
+    )]
+    TooMuchData {
+        /// The machine.
+        machine: MachineId,
+        /// The activation.
+        activation: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The activation ran past its time limit.
     #[error(
         "machine {machine} did not finish activation `{activation}` within the {limit:?} limit"
@@ -128,6 +143,9 @@ impl Runtime {
         };
         let mut store = Store::new(self.loader.engine(), state);
         store.limiter(|state| &mut state.limits);
+        // What wasmtime may allocate for values leaving the instance: the result, and the
+        // arguments of each import call.
+        store.set_hostcall_fuel(self.limits.value_bytes);
         // At every epoch tick, guest code either yields to the executor, so that a busy
         // machine never holds a worker thread away from other requests, or, past its time, stops.
         let deadline = Instant::now() + self.limits.activation_timeout;
@@ -183,6 +201,11 @@ impl Runtime {
                 activation: activation.name.clone(),
                 limit: self.limits.memory_bytes,
             }),
+            Ok(Err(error)) if out_of_hostcall_fuel(&error) => Err(ActivationError::TooMuchData {
+                machine: machine.id(),
+                activation: activation.name.clone(),
+                limit: self.limits.value_bytes,
+            }),
             Ok(Err(error)) => {
                 let stderr = String::from_utf8_lossy(&stderr.contents().0).into_owned();
                 let tail = String::from_utf8_lossy(&stderr_tail).into_owned();
@@ -197,6 +220,16 @@ impl Runtime {
             }
         }
     }
+}
+
+/// Whether wasmtime stopped copying values out of the instance at the store's hostcall fuel.
+/// Its error type is private, so it is known by its message; a test fails should that change.
+fn out_of_hostcall_fuel(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 /// Sends what a guest printed to the node's log, a line at a time, tagged with the machine.

@@ -11,6 +11,10 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Bytes of stdout and of stderr kept from one activation.
     pub output_bytes: usize,
+    /// Bytes of the node's memory one activation's arguments, its result, and the arguments of
+    /// each of its calls to the node may take as values, as wasmtime counts them
+    /// ([`crate::values::VALUE_BYTES`] for each value, besides the bytes of strings).
+    pub value_bytes: usize,
 }
 
 impl Default for Limits {
@@ -19,6 +23,8 @@ impl Default for Limits {
             activation_timeout: Duration::from_secs(30),
             memory_bytes: 256 * 1024 * 1024,
             output_bytes: 1024 * 1024,
+            // wasmtime's own default for what a guest may hand the host in one call.
+            value_bytes: 128 * 1024 * 1024,
         }
     }
 }

@@ -1,8 +1,7 @@
-//! Why a JSON or query value does not fit its type.
+//! Why a JSON or query value does not fit its type, and what each type wants, in words.
 
 use super::class::Class;
 use super::types::TypeDesc;
-use serde_json::Value;
 use std::fmt;
 
 /// A JSON or query value that does not fit the type it was given for.
@@ -23,10 +22,6 @@ impl ValueError {
             expected: expected.into(),
             found: found.into(),
         }
-    }
-
-    pub(super) fn mismatch(ty: &TypeDesc, json: &Value) -> Self {
-        Self::new(expectation(ty), describe(json))
     }
 
     pub(super) fn at(mut self, segment: impl fmt::Display) -> Self {
@@ -67,24 +62,5 @@ pub(super) fn expectation(ty: &TypeDesc) -> String {
             TypeDesc::Result { .. } => format!("{ty} (`{{\"ok\": ..}}` or `{{\"err\": ..}}`)"),
             _ => format!("{ty} (an array)"),
         },
-    }
-}
-
-/// A short description of a JSON value for error messages.
-pub(super) fn describe(json: &Value) -> String {
-    let text = json.to_string();
-    let kind = match json {
-        Value::Null => return "null".into(),
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    if text.chars().count() > 60 {
-        let cut: String = text.chars().take(57).collect();
-        format!("{kind} {cut}...")
-    } else {
-        format!("{kind} {text}")
     }
 }

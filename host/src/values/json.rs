@@ -15,314 +15,501 @@
 //! | option | `null` or the value |
 //! | variant | `{"case": payload}`, or `"case"` without payload |
 //! | result | `{"ok": ..}` or `{"err": ..}` (`null` without payload) |
+//!
+//! Reading is directed by the type and streams: JSON text, or a parsed `serde_json::Value`, goes
+//! into the value an item at a time, so that an argument costs the node the value it becomes
+//! and no tree of JSON besides, and what the value takes is counted as it is built
+//! ([`Reading`]).
 
-use super::class::{Class, IntRange};
-use super::error::{ValueError, describe, expectation};
+use super::class::Class;
+use super::error::{ValueError, expectation};
+use super::scalar::single_char;
+use super::scalar::{enum_case, float_from_text, float_val, hex_items, int_from_text, int_val};
+use super::sketch::{Describe, describe_float, describe_map, describe_number, describe_seq};
+use super::sketch::{describe, describe_str};
 use super::types::TypeDesc;
 use carol_core::names::names_match;
-use serde_json::{Map, Value};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::fmt;
 use wasmtime::component::Val;
 
-/// Parses an integer in `range` from a JSON number, or from a string of digits where
-/// `digits_ok` (wide integers in JSON, every integer in query text).
-pub(super) fn int_from_json(
-    ty: &TypeDesc,
-    range: IntRange,
-    json: &Value,
-    digits_ok: bool,
-) -> Result<Val, ValueError> {
-    let value = match json {
-        Value::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-            // `695.0` is an integer to JSON Schema too. Plain digits are read exactly; a number
-            // with a fraction or exponent is read as a double, exact only up to 2^53, so
-            // beyond that only plain digits are taken.
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|v| v.fract() == 0.0 && v.abs() <= 2f64.powi(53))
-                    .map(|v| v as i128)
-            }),
-        Value::String(s) if digits_ok => int_from_text(s),
-        _ => None,
-    };
-    value
-        .filter(|v| range.contains(*v))
-        .map(|v| int_val(ty, v))
-        .ok_or_else(|| ValueError::mismatch(ty, json))
+/// What one value costs a [`Reading`]'s budget: the `Val` that holds it (strings add their
+/// bytes), as wasmtime counts the values it copies out of an instance.
+pub const VALUE_BYTES: usize = size_of::<Val>();
+
+/// Why JSON could not be read as a value.
+#[derive(Debug)]
+pub(super) enum ReadError {
+    /// It does not fit the type.
+    Value(ValueError),
+    /// Its value would take more than the budget.
+    TooLarge,
+    /// It is not JSON.
+    Syntax(serde_json::Error),
 }
 
-fn int_from_text(text: &str) -> Option<i128> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+/// One reading of JSON into values: what stopped it, and the budget left.
+pub(super) struct Reading {
+    failure: RefCell<Option<ReadError>>,
+    left: Cell<usize>,
+}
+
+impl Reading {
+    /// A reading whose values may take `budget` bytes in all.
+    pub(super) fn new(budget: usize) -> Self {
+        Self {
+            failure: RefCell::new(None),
+            left: Cell::new(budget),
+        }
     }
-    text.parse().ok()
-}
 
-/// The value of integer type `ty`; callers checked `v` against its range.
-fn int_val(ty: &TypeDesc, v: i128) -> Val {
-    match ty {
-        TypeDesc::S8 => Val::S8(v as i8),
-        TypeDesc::U8 => Val::U8(v as u8),
-        TypeDesc::S16 => Val::S16(v as i16),
-        TypeDesc::U16 => Val::U16(v as u16),
-        TypeDesc::S32 => Val::S32(v as i32),
-        TypeDesc::U32 => Val::U32(v as u32),
-        TypeDesc::S64 => Val::S64(v as i64),
-        _ => Val::U64(v as u64),
+    /// Records why the reading stops, and the error that stops it.
+    fn fail<E: de::Error>(&self, error: ReadError) -> E {
+        *self.failure.borrow_mut() = Some(error);
+        E::custom("the value does not fit its type")
     }
-}
 
-/// `NaN` and the infinities, which JSON numbers cannot spell.
-pub(super) fn float_from_text(text: &str) -> Option<f64> {
-    match text {
-        "NaN" => Some(f64::NAN),
-        "Infinity" => Some(f64::INFINITY),
-        "-Infinity" => Some(f64::NEG_INFINITY),
-        _ => None,
+    fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => Err(self.fail(ReadError::TooLarge)),
+        }
     }
-}
 
-/// The value of a float type, `None` where a finite double rounds to infinity as `f32`.
-pub(super) fn float_val(single: bool, v: f64) -> Option<Val> {
-    if !single {
-        return Some(Val::Float64(v));
+    /// Puts `segment` in front of the path of a failure from within.
+    fn within<T, E>(&self, result: Result<T, E>, segment: impl FnOnce() -> String) -> Result<T, E> {
+        if result.is_err()
+            && let Some(ReadError::Value(error)) = self.failure.borrow_mut().as_mut()
+        {
+            error.path = format!("{}{}", segment(), error.path);
+        }
+        result
     }
-    let narrow = v as f32;
-    (!(v.is_finite() && narrow.is_infinite())).then_some(Val::Float32(narrow))
-}
 
-pub(super) fn hex_bytes(text: &str) -> Option<Val> {
-    hex::decode(text)
-        .ok()
-        .map(|bytes| Val::List(bytes.into_iter().map(Val::U8).collect()))
-}
-
-pub(super) fn single_char(text: &str) -> Option<char> {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Some(c),
-        _ => None,
+    /// Why the reading stopped, if a value (not the JSON) was wrong.
+    pub(super) fn take_failure(&self) -> Option<ReadError> {
+        self.failure.borrow_mut().take()
     }
-}
 
-pub(super) fn enum_case(ty: &TypeDesc, cases: &[String], text: &str) -> Result<Val, ValueError> {
-    cases
-        .iter()
-        .find(|case| names_match(case, text))
-        .map(|case| Val::Enum(case.clone()))
-        .ok_or_else(|| ValueError::new(expectation(ty), format!("unknown case `{text}`")))
+    /// What ended a reading that failed with `error`.
+    fn failure(&self, error: serde_json::Error) -> ReadError {
+        self.take_failure().unwrap_or(ReadError::Syntax(error))
+    }
 }
 
 /// Converts JSON to a value of type `ty`.
 pub fn from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
-    let mismatch = || ValueError::mismatch(ty, json);
-    match ty.class() {
-        Class::Bool => json.as_bool().map(Val::Bool).ok_or_else(mismatch),
-        Class::Integer(range) => int_from_json(ty, range, json, range.is_wide()),
-        Class::Float { single } => {
-            let v = match json {
-                Value::Number(n) => n.as_f64(),
-                Value::String(s) => float_from_text(s),
-                _ => None,
-            };
-            v.and_then(|v| float_val(single, v)).ok_or_else(mismatch)
-        }
-        Class::Char => json
-            .as_str()
-            .and_then(single_char)
-            .map(Val::Char)
-            .ok_or_else(mismatch),
-        Class::Text => json
-            .as_str()
-            .map(|s| Val::String(s.to_owned()))
-            .ok_or_else(mismatch),
-        Class::Bytes => match json {
-            Value::String(text) => hex_bytes(text).ok_or_else(mismatch),
-            _ => list_from_json(ty, &TypeDesc::U8, json),
-        },
-        Class::Enum(cases) => enum_case(ty, cases, json.as_str().ok_or_else(mismatch)?),
-        Class::Flags(flags) => flags_from_json(ty, flags, json),
-        Class::Compound => compound_from_json(ty, json),
-    }
-}
-
-fn list_from_json(ty: &TypeDesc, inner: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
-    let items = json
-        .as_array()
-        .ok_or_else(|| ValueError::mismatch(ty, json))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| from_json(inner, item).map_err(|e| e.at(format_args!("[{i}]"))))
-        .collect::<Result<_, _>>()
-        .map(Val::List)
-}
-
-fn flags_from_json(ty: &TypeDesc, flags: &[String], json: &Value) -> Result<Val, ValueError> {
-    let items = json
-        .as_array()
-        .ok_or_else(|| ValueError::mismatch(ty, json))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let text = item
-                .as_str()
-                .ok_or_else(|| ValueError::mismatch(ty, item).at(format_args!("[{i}]")))?;
-            flags
-                .iter()
-                .find(|flag| names_match(flag, text))
-                .cloned()
-                .ok_or_else(|| {
-                    ValueError::new(expectation(ty), format!("unknown flag `{text}`"))
-                        .at(format_args!("[{i}]"))
-                })
+    let reading = Reading::new(usize::MAX);
+    Typed::new(ty, &reading)
+        .deserialize(json)
+        .map_err(|error| match reading.failure(error) {
+            ReadError::Value(error) => error,
+            // Neither happens to a parsed value with no budget; say what serde said if it does.
+            ReadError::TooLarge | ReadError::Syntax(_) => {
+                ValueError::new(expectation(ty), describe(json))
+            }
         })
-        .collect::<Result<_, _>>()
-        .map(Val::Flags)
 }
 
-fn compound_from_json(ty: &TypeDesc, json: &Value) -> Result<Val, ValueError> {
-    let mismatch = || ValueError::mismatch(ty, json);
-    match ty {
-        TypeDesc::List(inner) => list_from_json(ty, inner, json),
-        TypeDesc::Tuple(types) => match json {
-            Value::Array(items) if items.len() == types.len() => types
-                .iter()
-                .zip(items)
-                .enumerate()
-                .map(|(i, (ty, item))| from_json(ty, item).map_err(|e| e.at(format_args!("[{i}]"))))
-                .collect::<Result<_, _>>()
-                .map(Val::Tuple),
-            _ => Err(mismatch()),
-        },
-        TypeDesc::Record { fields, .. } => {
-            let object = json.as_object().ok_or_else(mismatch)?;
-            record_from_object(ty, fields, object)
-        }
-        TypeDesc::Variant { cases, .. } => variant_from_json(ty, cases, json),
-        TypeDesc::Option(inner) => match json {
-            Value::Null => Ok(Val::Option(None)),
-            some => Ok(Val::Option(Some(Box::new(from_json(inner, some)?)))),
-        },
-        TypeDesc::Result { ok, err } => {
-            let (case, payload) = match json {
-                Value::Object(object) if object.len() == 1 => object
-                    .iter()
-                    .next()
-                    .map(|(k, v)| (k.as_str(), v))
-                    .ok_or_else(mismatch)?,
-                _ => return Err(mismatch()),
-            };
-            let side = match case {
-                "ok" => ok,
-                "err" => err,
-                _ => return Err(mismatch()),
-            };
-            let payload = match (side, payload) {
-                (Some(side), payload) => Some(Box::new(
-                    from_json(side, payload).map_err(|e| e.at(format_args!(".{case}")))?,
-                )),
-                (None, Value::Null) => None,
-                (None, other) => {
-                    return Err(ValueError::new(
-                        "null (this side has no payload)",
-                        describe(other),
-                    )
-                    .at(format_args!(".{case}")));
-                }
-            };
-            Ok(Val::Result(if case == "ok" {
-                Ok(payload)
-            } else {
-                Err(payload)
-            }))
-        }
-        // Every other type has a class of its own.
-        _ => Err(mismatch()),
+/// Reads JSON text as a value of type `ty`, within `reading`'s budget.
+pub(super) fn from_json_text(
+    ty: &TypeDesc,
+    text: &[u8],
+    reading: &Reading,
+) -> Result<Val, ReadError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let value = Typed::new(ty, reading)
+        .deserialize(&mut deserializer)
+        .map_err(|error| reading.failure(error))?;
+    deserializer.end().map_err(ReadError::Syntax)?;
+    Ok(value)
+}
+
+/// Reads one value of a type.
+#[derive(Clone, Copy)]
+pub(super) struct Typed<'a> {
+    ty: &'a TypeDesc,
+    reading: &'a Reading,
+}
+
+impl<'a> Typed<'a> {
+    pub(super) fn new(ty: &'a TypeDesc, reading: &'a Reading) -> Self {
+        Self { ty, reading }
+    }
+
+    fn of(self, ty: &'a TypeDesc) -> Self {
+        Self { ty, ..self }
+    }
+
+    fn mismatch<E: de::Error>(self, found: String) -> E {
+        self.refuse(ValueError::new(expectation(self.ty), found))
+    }
+
+    fn refuse<E: de::Error>(self, error: ValueError) -> E {
+        self.reading.fail(ReadError::Value(error))
+    }
+
+    /// A number, as an integer where it is one.
+    fn number<E: de::Error>(
+        self,
+        int: Option<i128>,
+        float: f64,
+        found: impl FnOnce() -> String,
+    ) -> Result<Val, E> {
+        let value = match self.ty.class() {
+            Class::Integer(range) => int
+                .filter(|v| range.contains(*v))
+                .map(|v| int_val(self.ty, v)),
+            Class::Float { single } => float_val(single, float),
+            _ => None,
+        };
+        value.ok_or_else(|| self.mismatch(found()))
     }
 }
 
-fn variant_from_json(
-    ty: &TypeDesc,
+impl<'de> DeserializeSeed<'de> for Typed<'_> {
+    type Value = Val;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
+        self.reading.charge(VALUE_BYTES)?;
+        match self.ty {
+            TypeDesc::Option(_) => deserializer.deserialize_option(self),
+            _ => deserializer.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Typed<'_> {
+    type Value = Val;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&expectation(self.ty))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Val, E> {
+        match self.ty.class() {
+            Class::Bool => Ok(Val::Bool(v)),
+            _ => Err(self.mismatch(format!("bool {v}"))),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val, E> {
+        self.number(Some(v.into()), v as f64, || describe_number(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val, E> {
+        self.number(Some(v.into()), v as f64, || describe_number(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
+        // `695.0` is an integer to JSON Schema too; beyond 2^53 a double is not exact, so there
+        // only plain digits are taken.
+        let int = (v.fract() == 0.0 && v.abs() <= 2f64.powi(53)).then_some(v as i128);
+        self.number(int, v, || describe_float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val, E> {
+        let value = match self.ty.class() {
+            Class::Integer(range) if range.is_wide() => int_from_text(v)
+                .filter(|n| range.contains(*n))
+                .map(|n| int_val(self.ty, n)),
+            Class::Float { single } => float_from_text(v).and_then(|f| float_val(single, f)),
+            Class::Char => single_char(v).map(Val::Char),
+            Class::Text => {
+                self.reading.charge(v.len())?;
+                Some(Val::String(v.to_owned()))
+            }
+            Class::Bytes => {
+                self.reading.charge(v.len() / 2 * VALUE_BYTES)?;
+                hex_items(v).map(Val::List)
+            }
+            Class::Enum(cases) => {
+                return enum_case(self.ty, cases, v).map_err(|error| self.refuse(error));
+            }
+            Class::Compound => match self.ty {
+                TypeDesc::Variant { cases, .. } => return variant_case(self, cases, v),
+                _ => None,
+            },
+            _ => None,
+        };
+        value.ok_or_else(|| self.mismatch(describe_str(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Val, E> {
+        Err(self.mismatch("null".into()))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Val, E> {
+        match self.ty {
+            TypeDesc::Option(_) => Ok(Val::Option(None)),
+            _ => Err(self.mismatch("null".into())),
+        }
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
+        match self.ty {
+            TypeDesc::Option(inner) => Ok(Val::Option(Some(Box::new(
+                self.of(inner).deserialize(deserializer)?,
+            )))),
+            _ => self.deserialize(deserializer),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Val, A::Error> {
+        match self.ty {
+            TypeDesc::List(inner) => read_list(self, inner, seq),
+            TypeDesc::Tuple(types) => read_tuple(self, types, seq),
+            TypeDesc::Flags { flags, .. } => read_flags(self, flags, seq),
+            _ => Err(self.mismatch(describe_seq(seq)?)),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Val, A::Error> {
+        match self.ty {
+            TypeDesc::Record { fields, .. } => read_record(self, fields, map),
+            TypeDesc::Variant { cases, .. } => read_variant(self, cases, map),
+            TypeDesc::Result { ok, err } => read_result(self, ok.as_deref(), err.as_deref(), map),
+            _ => Err(self.mismatch(describe_map(map)?)),
+        }
+    }
+}
+
+fn read_list<'de, A: SeqAccess<'de>>(
+    typed: Typed<'_>,
+    inner: &TypeDesc,
+    mut seq: A,
+) -> Result<Val, A::Error> {
+    let mut items = Vec::new();
+    loop {
+        let next = seq.next_element_seed(typed.of(inner));
+        match typed
+            .reading
+            .within(next, || format!("[{}]", items.len()))?
+        {
+            Some(item) => items.push(item),
+            None => break,
+        }
+    }
+    items.shrink_to_fit();
+    Ok(Val::List(items))
+}
+
+fn read_tuple<'de, A: SeqAccess<'de>>(
+    typed: Typed<'_>,
+    types: &[TypeDesc],
+    mut seq: A,
+) -> Result<Val, A::Error> {
+    let mut items = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        let next = seq.next_element_seed(typed.of(ty));
+        match typed.reading.within(next, || format!("[{i}]"))? {
+            Some(item) => items.push(item),
+            None => return Err(typed.mismatch(format!("an array of {i} items"))),
+        }
+    }
+    if seq.next_element::<IgnoredAny>()?.is_some() {
+        return Err(typed.mismatch(format!("an array of more than {} items", types.len())));
+    }
+    Ok(Val::Tuple(items))
+}
+
+fn read_flags<'de, A: SeqAccess<'de>>(
+    typed: Typed<'_>,
+    flags: &[String],
+    mut seq: A,
+) -> Result<Val, A::Error> {
+    let mut set = Vec::new();
+    loop {
+        let segment = || format!("[{}]", set.len());
+        let next = match seq.next_element_seed(typed.of(&TypeDesc::String)) {
+            Ok(next) => next,
+            Err(error) => {
+                // Say what the flags type wants, not that a string was wanted.
+                let mut failure = typed.reading.failure.borrow_mut();
+                if let Some(ReadError::Value(value)) = failure.as_mut() {
+                    value.expected = expectation(typed.ty);
+                }
+                drop(failure);
+                return typed.reading.within(Err(error), segment);
+            }
+        };
+        let Some(Val::String(text)) = next else {
+            break;
+        };
+        let Some(flag) = flags.iter().find(|flag| names_match(flag, &text)) else {
+            let error = ValueError::new(expectation(typed.ty), format!("unknown flag `{text}`"));
+            return Err(typed.refuse(error.at(segment())));
+        };
+        set.push(flag.clone());
+    }
+    Ok(Val::Flags(set))
+}
+
+fn read_record<'de, A: MapAccess<'de>>(
+    typed: Typed<'_>,
+    fields: &[(String, TypeDesc)],
+    mut map: A,
+) -> Result<Val, A::Error> {
+    let mut slots: Vec<Option<Val>> = fields.iter().map(|_| None).collect();
+    while let Some(key) = map.next_key::<String>()? {
+        let Some(index) = fields.iter().position(|(name, _)| names_match(name, &key)) else {
+            let known: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+            return Err(typed.refuse(ValueError::new(
+                format!("{} (fields: {})", typed.ty.definition(), known.join(", ")),
+                format!("unknown field `{key}`"),
+            )));
+        };
+        let (name, field_ty) = &fields[index];
+        if slots[index].is_some() {
+            return Err(typed.refuse(ValueError::new(
+                format!("field `{name}` once"),
+                "it twice (as given, or in kebab-case and snake_case)",
+            )));
+        }
+        let value = map.next_value_seed(typed.of(field_ty));
+        let value = typed.reading.within(value, || format!(".{name}"))?;
+        typed.reading.charge(name.len() + size_of::<String>())?;
+        slots[index] = Some(value);
+    }
+    let mut values = Vec::with_capacity(fields.len());
+    for ((name, field_ty), slot) in fields.iter().zip(slots) {
+        let Some(value) = slot else {
+            return Err(typed.refuse(ValueError::new(
+                format!("field `{name}` of type {field_ty}"),
+                "nothing",
+            )));
+        };
+        values.push((name.clone(), value));
+    }
+    Ok(Val::Record(values))
+}
+
+/// A variant's case given as its name alone.
+fn variant_case<E: de::Error>(
+    typed: Typed<'_>,
     cases: &[(String, Option<TypeDesc>)],
-    json: &Value,
-) -> Result<Val, ValueError> {
-    let (case, payload) = single_case(json).ok_or_else(|| ValueError::mismatch(ty, json))?;
-    let (name, case_ty) = cases
-        .iter()
-        .find(|(name, _)| names_match(name, case))
-        .ok_or_else(|| ValueError::new(expectation(ty), format!("unknown case `{case}`")))?;
-    let payload = match (case_ty, payload) {
-        (Some(case_ty), Some(payload)) => Some(Box::new(
-            from_json(case_ty, payload).map_err(|e| e.at(format_args!(".{name}")))?,
-        )),
-        (Some(case_ty), None) => {
-            return Err(ValueError::new(
+    case: &str,
+) -> Result<Val, E> {
+    let (name, case_ty) = find_case(typed, cases, case)?;
+    match case_ty {
+        None => Ok(Val::Variant(name.clone(), None)),
+        Some(case_ty) => Err(typed.refuse(
+            ValueError::new(
                 format!("case `{name}` with a payload of type {case_ty}"),
                 "no payload",
             )
-            .at(format_args!(".{name}")));
+            .at(format_args!(".{name}")),
+        )),
+    }
+}
+
+fn find_case<'t, E: de::Error>(
+    typed: Typed<'_>,
+    cases: &'t [(String, Option<TypeDesc>)],
+    case: &str,
+) -> Result<&'t (String, Option<TypeDesc>), E> {
+    cases
+        .iter()
+        .find(|(name, _)| names_match(name, case))
+        .ok_or_else(|| {
+            typed.refuse(ValueError::new(
+                expectation(typed.ty),
+                format!("unknown case `{case}`"),
+            ))
+        })
+}
+
+fn read_variant<'de, A: MapAccess<'de>>(
+    typed: Typed<'_>,
+    cases: &[(String, Option<TypeDesc>)],
+    mut map: A,
+) -> Result<Val, A::Error> {
+    let Some(case) = map.next_key::<String>()? else {
+        return Err(typed.mismatch("object {}".into()));
+    };
+    let (name, case_ty) = find_case(typed, cases, &case)?;
+    let payload = match case_ty {
+        Some(case_ty) => {
+            let value = map.next_value_seed(typed.of(case_ty));
+            Some(Box::new(
+                typed.reading.within(value, || format!(".{name}"))?,
+            ))
         }
-        (None, None | Some(Value::Null)) => None,
-        (None, Some(other)) => {
-            return Err(ValueError::new(
-                format!("case `{name}` without payload (null)"),
-                describe(other),
-            )
-            .at(format_args!(".{name}")));
+        None => {
+            let expected = format!("case `{name}` without payload (null)");
+            let value = map.next_value_seed(Null {
+                typed,
+                expected: &expected,
+            });
+            typed.reading.within(value, || format!(".{name}"))?;
+            None
         }
     };
+    if map.next_key::<IgnoredAny>()?.is_some() {
+        return Err(typed.mismatch("an object of more than one key".into()));
+    }
     Ok(Val::Variant(name.clone(), payload))
 }
 
-/// A variant given as `"case"` or `{"case": payload}`.
-fn single_case(json: &Value) -> Option<(&str, Option<&Value>)> {
-    match json {
-        Value::String(case) => Some((case, None)),
-        Value::Object(object) if object.len() == 1 => {
-            object.iter().next().map(|(k, v)| (k.as_str(), Some(v)))
+fn read_result<'de, A: MapAccess<'de>>(
+    typed: Typed<'_>,
+    ok: Option<&TypeDesc>,
+    err: Option<&TypeDesc>,
+    mut map: A,
+) -> Result<Val, A::Error> {
+    let Some(case) = map.next_key::<String>()? else {
+        return Err(typed.mismatch("object {}".into()));
+    };
+    let side = match case.as_str() {
+        "ok" => ok,
+        "err" => err,
+        _ => return Err(typed.mismatch(format!("an object with the key `{case}`"))),
+    };
+    let payload = match side {
+        Some(side) => {
+            let value = map.next_value_seed(typed.of(side));
+            Some(Box::new(
+                typed.reading.within(value, || format!(".{case}"))?,
+            ))
         }
-        _ => None,
+        None => {
+            let expected = "null (this side has no payload)";
+            let value = map.next_value_seed(Null { typed, expected });
+            typed.reading.within(value, || format!(".{case}"))?;
+            None
+        }
+    };
+    if map.next_key::<IgnoredAny>()?.is_some() {
+        return Err(typed.mismatch("an object of more than one key".into()));
+    }
+    Ok(Val::Result(if case == "ok" {
+        Ok(payload)
+    } else {
+        Err(payload)
+    }))
+}
+
+/// Reads `null`, the payload of a case or side that has none.
+struct Null<'a> {
+    typed: Typed<'a>,
+    expected: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for Null<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match Describe.deserialize(deserializer)? {
+            found if found == "null" => Ok(()),
+            found => Err(self.typed.refuse(ValueError::new(self.expected, found))),
+        }
     }
 }
 
-fn record_from_object(
-    ty: &TypeDesc,
-    fields: &[(String, TypeDesc)],
-    object: &Map<String, Value>,
-) -> Result<Val, ValueError> {
-    if let Some(unknown) = object
-        .keys()
-        .find(|key| !fields.iter().any(|(name, _)| names_match(name, key)))
-    {
-        let known: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
-        return Err(ValueError::new(
-            format!("{} (fields: {})", ty.definition(), known.join(", ")),
-            format!("unknown field `{unknown}`"),
-        ));
-    }
-    fields
-        .iter()
-        .map(|(name, field_ty)| {
-            let mut given = object.iter().filter(|(key, _)| names_match(name, key));
-            match (given.next(), given.next()) {
-                (Some((_, value)), None) => from_json(field_ty, value)
-                    .map(|v| (name.clone(), v))
-                    .map_err(|e| e.at(format_args!(".{name}"))),
-                (None, _) => Err(ValueError::new(
-                    format!("field `{name}` of type {field_ty}"),
-                    "nothing",
-                )),
-                (Some(_), Some(_)) => Err(ValueError::new(
-                    format!("field `{name}` once"),
-                    "it twice (kebab-case and snake_case)",
-                )),
-            }
-        })
-        .collect::<Result<_, _>>()
-        .map(Val::Record)
-}
+#[cfg(test)]
+mod tests;

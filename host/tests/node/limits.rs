@@ -388,3 +388,54 @@ fn many_concurrent_clients_each_get_their_own_answer() {
     assert_eq!(answered.into_inner(), clients * calls);
     node.assert_healthy();
 }
+
+/// A node with small limits whose values may take 1 MiB: 26,214 bytes of a `list<u8>`.
+fn small_values() -> NodeConfig {
+    let mut config = small_limits();
+    config.limits.value_bytes = MIB;
+    config
+}
+
+#[test]
+fn arguments_past_the_value_limit_are_413_and_the_activation_never_runs() {
+    let node = Hostile::start(small_values());
+    let items = MIB / carol_host::values::VALUE_BYTES;
+    // One item past the limit, as hex and as an array of numbers.
+    for data in [json!("ab".repeat(items + 1)), json!(vec![7; items + 1])] {
+        let (status, body) = node.call("swallow", json!({ "data": data }));
+        assert_eq!(status, 413, "{body}");
+        assert!(
+            error_text(&body).contains("max_value_bytes"),
+            "the error names the setting: {body}"
+        );
+        assert_eq!(body["limit_bytes"], json!(MIB));
+        assert_eq!(node.call("swallowed", json!({})), (200, Value::Null));
+    }
+    // Well within it, the activation runs.
+    let (status, body) = node.call("swallow", json!({ "data": "ab".repeat(items / 2) }));
+    assert_eq!((status, body), (200, json!(items / 2)));
+    assert_eq!(node.call("swallowed", json!({})), (200, json!(items / 2)));
+    node.assert_healthy();
+}
+
+#[test]
+fn a_result_past_the_value_limit_fails_with_500_and_one_within_it_is_returned_whole() {
+    let node = Hostile::start(small_values());
+    let items = MIB / carol_host::values::VALUE_BYTES;
+    let (status, body) = node.call("spew", json!({ "count": items + 1 }));
+    assert_eq!(status, 500, "{body}");
+    let text = error_text(&body);
+    assert!(
+        text.contains("max_value_bytes") && text.contains(&node.machine),
+        "{body}"
+    );
+    assert_eq!(body["limit_bytes"], json!(MIB));
+    assert_eq!(body["machine"], json!(node.machine));
+    assert_eq!(body["activation"], json!("spew"));
+
+    let (status, body) = node.call("spew", json!({ "count": items }));
+    assert_eq!(status, 200, "{body}");
+    let expected: String = (0..items).map(|i| format!("{:02x}", i as u8)).collect();
+    assert_eq!(body, json!(expected));
+    node.assert_healthy();
+}

@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 const MIB: usize = 1024 * 1024;
 
+/// The state key `swallow` records under.
+const SWALLOWED: &[u8] = b"swallowed";
+
 /// Lives as long as the instance does.
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -42,6 +45,21 @@ impl Guest for Hostile {
 
     fn huge_result(megabytes: u32) -> String {
         "x".repeat(megabytes as usize * MIB)
+    }
+
+    fn swallow(data: Vec<u8>) -> u32 {
+        let len = data.len() as u32;
+        carol_guest::state::set(SWALLOWED, &len.to_le_bytes()).expect("the node keeps state");
+        len
+    }
+
+    fn swallowed() -> Option<u32> {
+        let bytes = carol_guest::state::get(SWALLOWED)?;
+        Some(u32::from_le_bytes(bytes.try_into().expect("four bytes")))
+    }
+
+    fn spew(count: u32) -> Vec<u8> {
+        (0..count).map(|i| i as u8).collect()
     }
 
     fn last_words(bytes: u32, message: String) {
