@@ -4,7 +4,8 @@
 //! Which keys a machine has used is recorded (once) for `GET /machines/{id}`. A committed
 //! nonce's first message is recorded, and synced to disk, before its signature leaves the node,
 //! independently of the activation's state writes: a signature that may have been seen binds
-//! the nonce even if the activation then traps. Those records are never deleted.
+//! the nonce even if the activation then traps. Those records are deleted only with the
+//! database's nonce secret ([`crate::store::Store::restore`]).
 
 use super::bls_sign::sign_off_worker;
 use super::context::MachineContext;

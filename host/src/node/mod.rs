@@ -52,6 +52,15 @@ impl Node {
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
         let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        if store.nonce_secret().is_none() {
+            tracing::warn!(
+                "this database was made before committed nonces had a secret of their own: they \
+                 derive from the node's key alone, so another database with this key derives \
+                 the same ones. To give it a secret (announcements made so far become \
+                 unattestable): stop the node, `carol backup --to FILE`, then \
+                 `carol restore --from FILE --replace` (docs/operations.md)"
+            );
+        }
         let development = config.key.to_bytes() == NodeConfig::development().key.to_bytes();
         let services = Services::new(
             config.key.clone(),

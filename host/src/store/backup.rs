@@ -7,8 +7,12 @@
 //! latest: no nonce signed after it was taken. (Ethereum validator clients treat their
 //! slashing-protection database the same way.)
 
-use super::database::{DATABASE_FILE, Store};
+use super::database::{DATABASE_FILE, Store, private_dir};
 use super::error::StoreError;
+#[cfg(test)]
+use super::records::NonceBinding;
+use super::tables::NONCES;
+use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable};
 use std::path::Path;
 
 /// What a restore did to the nonce secret.
@@ -27,16 +31,23 @@ impl Store {
         if to.exists() {
             return Err(StoreError::Exists(to.to_owned()));
         }
-        let store = Self::open(Some(data_dir))?;
-        copy(&data_dir.join(DATABASE_FILE), to)?;
-        drop(store);
-        Ok(())
+        let file = data_dir.join(DATABASE_FILE);
+        // Opening it is refused while a node uses it; closing it leaves it whole (repaired if
+        // a node was killed), so the copy opens without repair, even read-only.
+        drop(Self::open(Some(data_dir))?);
+        // Held while copying, so that no node starts on it meanwhile.
+        let _lock = ReadOnlyDatabase::open(&file).map_err(|source| StoreError::Open {
+            path: file.clone(),
+            source,
+        })?;
+        copy(&file, to)
     }
 
     /// Puts the copy `from` in place of the database in `data_dir` (which must not exist, or
     /// `replace` must be set, and no node may be using it), after giving it a fresh nonce
     /// secret unless `latest`. The copy is checked, and given its secret, beside the database
-    /// before it replaces it, so a copy that cannot be read replaces nothing.
+    /// before it replaces it, so a copy that cannot be read replaces nothing; the database it
+    /// replaces stays locked until then, so no node can start on it meanwhile.
     pub fn restore(
         data_dir: &Path,
         from: &Path,
@@ -44,25 +55,44 @@ impl Store {
         replace: bool,
     ) -> Result<Restored, StoreError> {
         let file = data_dir.join(DATABASE_FILE);
-        if file.exists() {
+        let existing = if file.exists() {
             if !replace {
                 return Err(StoreError::Exists(file));
             }
             // Opening it is refused while a node is using it.
-            drop(Self::open(Some(data_dir))?);
-        }
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Directory {
-            path: data_dir.to_owned(),
-            source,
-        })?;
+            Some(Self::open(Some(data_dir))?)
+        } else {
+            private_dir(data_dir)?;
+            None
+        };
         let staging = data_dir.join(format!("{DATABASE_FILE}.restoring"));
-        copy(from, &staging)?;
+        // What an earlier restore that stopped half-way left.
+        remove_if_there(&staging)?;
+        {
+            // Held while copying: a copy no node is writing to, and one that is a database.
+            let _source = match ReadOnlyDatabase::open(from) {
+                Ok(source) => Some(source),
+                // Not in use (it was locked first), only not closed whole, as a copy of a
+                // database in use is: the staging copy is repaired when it is opened.
+                Err(DatabaseError::RepairAborted) => None,
+                Err(source) => {
+                    return Err(StoreError::Source {
+                        path: from.to_owned(),
+                        source,
+                    });
+                }
+            };
+            copy(from, &staging)?;
+        }
         let restored = Self::open_file(&staging).and_then(|store| {
-            if latest {
-                return Ok(Restored::AsTheLatest);
+            if !latest {
+                store.rotate_nonce_secret()?;
+                return Ok(Restored::WithAFreshNonceSecret);
             }
-            store.rotate_nonce_secret()?;
-            Ok(Restored::WithAFreshNonceSecret)
+            if let Some(existing) = &existing {
+                existing.signed_no_more_than(&store)?;
+            }
+            Ok(Restored::AsTheLatest)
         });
         let restored = match restored {
             Ok(restored) => restored,
@@ -73,27 +103,71 @@ impl Store {
         };
         std::fs::rename(&staging, &file).map_err(|source| StoreError::Copy {
             from: staging,
-            to: file,
+            to: file.clone(),
             source,
         })?;
+        // The rename is durable once the directory is.
+        std::fs::File::open(data_dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| StoreError::Directory {
+                path: data_dir.to_owned(),
+                source,
+            })?;
+        drop(existing);
         Ok(restored)
+    }
+
+    /// Refuses to be replaced by `copy` as the latest while it holds records of nonces, under
+    /// the secret they share, that `copy` lacks: those nonces would sign again.
+    fn signed_no_more_than(&self, copy: &Store) -> Result<(), StoreError> {
+        if self.nonce_secret() != copy.nonce_secret() {
+            return Ok(());
+        }
+        let ours = self.db.begin_read()?;
+        let theirs = copy.db.begin_read()?;
+        let theirs = theirs.open_table(NONCES)?;
+        let mut missing = 0u64;
+        for entry in ours.open_table(NONCES)?.iter()? {
+            let (key, message) = entry?;
+            if theirs.get(key.value())?.map(|m| *m.value()) != Some(*message.value()) {
+                missing += 1;
+            }
+        }
+        match missing {
+            0 => Ok(()),
+            missing => Err(StoreError::NotLatest { missing }),
+        }
     }
 }
 
-/// Copies `from` to `to` and makes `to` private.
+fn remove_if_there(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Copy {
+            from: path.to_owned(),
+            to: path.to_owned(),
+            source: error,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Copies `from` to `to`, a new file readable by its owner alone from its creation on, and
+/// syncs it.
 fn copy(from: &Path, to: &Path) -> Result<(), StoreError> {
     let error = |source| StoreError::Copy {
         from: from.to_owned(),
         to: to.to_owned(),
         source,
     };
-    std::fs::copy(from, to).map_err(error)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600)).map_err(error)?;
-    }
-    std::fs::File::open(to)
-        .and_then(|file| file.sync_all())
-        .map_err(error)
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut source = std::fs::File::open(from).map_err(error)?;
+    let mut target = options.open(to).map_err(error)?;
+    std::io::copy(&mut source, &mut target).map_err(error)?;
+    target.sync_all().map_err(error)
 }
+
+#[cfg(test)]
+mod tests;

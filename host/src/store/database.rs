@@ -7,7 +7,7 @@ use super::tables::{
     USED_KEYS,
 };
 use carol_core::ids::MachineId;
-use redb::backends::InMemoryBackend;
+use redb::backends::{FileBackend, InMemoryBackend};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,20 +28,41 @@ pub struct Store {
     durable: bool,
 }
 
-/// Makes the database readable and writable by its owner alone: it holds every machine's state
-/// and the records of which message each committed nonce signed.
-fn private(path: &Path) -> Result<(), StoreError> {
+/// Opens, creating it if needed, a file that holds a database: readable and writable by its
+/// owner alone from its creation on, as it holds every machine's state and the records of which
+/// message each committed nonce signed. One made before, with a wider mode, is narrowed.
+pub(super) fn private_file(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let permissions = |source| StoreError::Permissions {
+        path: path.to_owned(),
+        source,
+    };
+    let file = options.open(path).map_err(|source| StoreError::Create {
+        path: path.to_owned(),
+        source,
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
-            |source| StoreError::Permissions {
-                path: path.to_owned(),
-                source,
-            },
-        )?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(permissions)?;
     }
-    Ok(())
+    Ok(file)
+}
+
+/// Creates the data directory, if needed, readable by its owner alone.
+pub(super) fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| StoreError::Directory {
+        path: dir.to_owned(),
+        source,
+    })
 }
 
 impl Store {
@@ -49,10 +70,7 @@ impl Store {
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
         match data_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
-                    path: dir.to_owned(),
-                    source,
-                })?;
+                private_dir(dir)?;
                 Self::open_file(&dir.join(DATABASE_FILE))
             }
             None => {
@@ -69,11 +87,14 @@ impl Store {
 
     /// Opens (creating it if needed) the database file at `path`, readable by its owner alone.
     pub(super) fn open_file(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(|source| StoreError::Open {
+        let open_error = |source| StoreError::Open {
             path: path.to_owned(),
             source,
-        })?;
-        private(path)?;
+        };
+        let backend = FileBackend::new(private_file(path)?).map_err(open_error)?;
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(open_error)?;
         Self::with_database(db, true)
     }
 
@@ -137,7 +158,7 @@ impl Store {
     /// again, and announcements made before cannot be attested. The records of what the old
     /// nonces signed go with them: no nonce this database can derive has signed yet. Syncs to
     /// disk.
-    pub fn rotate_nonce_secret(&self) -> Result<(), StoreError> {
+    pub(super) fn rotate_nonce_secret(&self) -> Result<(), StoreError> {
         let secret = fresh_secret();
         let txn = self.db.begin_write()?;
         txn.open_table(META)?

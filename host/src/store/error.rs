@@ -15,6 +15,14 @@ pub enum StoreError {
         /// What went wrong.
         source: redb::DatabaseError,
     },
+    /// The database file could not be created or opened.
+    #[error("cannot create or open the node's database {path}: {source}")]
+    Create {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// The data directory could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     Directory {
@@ -40,6 +48,28 @@ pub enum StoreError {
         to: PathBuf,
         /// What went wrong.
         source: std::io::Error,
+    },
+    /// The copy to restore is not a database, or a node is using it.
+    #[error(
+        "cannot read {path} as a copy of a node's database: {source} (is it a copy made by \
+         `carol backup`, and is no node using it?)"
+    )]
+    Source {
+        /// The copy.
+        path: PathBuf,
+        /// What went wrong.
+        source: redb::DatabaseError,
+    },
+    /// A copy said to be the latest lacks records of nonces the database it would replace
+    /// signed with.
+    #[error(
+        "the copy is not the latest: the database it would replace recorded {missing} \
+         committed nonce(s) signing since it was taken, under the same nonce secret; restore it \
+         without --latest (its announcements become unattestable), or keep the database"
+    )]
+    NotLatest {
+        /// How many records the copy lacks.
+        missing: u64,
     },
     /// A file would be replaced that the operator did not say to replace.
     #[error("{0} exists: choose another path, or say to replace it")]

@@ -14,7 +14,8 @@ pub(super) const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("st
 /// Bytes of keys and values each machine's state holds, by machine id.
 pub(super) const STATE_BYTES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("state_bytes");
 /// SHA-256 of the message each committed nonce signed first, by machine id followed by the
-/// nonce's name. Never deleted: a nonce that signed once must never sign anything else.
+/// nonce's name. Deleted only with the nonce secret they were made under: a nonce that signed
+/// once must never sign anything else.
 pub(super) const NONCES: TableDefinition<&[u8], &[u8; 32]> = TableDefinition::new("nonces");
 /// How many records `NONCES` holds for each machine, by machine id. Missing for a machine
 /// whose records were made before they were counted: they are counted when it next binds one.
