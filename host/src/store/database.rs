@@ -148,7 +148,7 @@ impl Store {
 
     /// The secret this database's committed nonces derive from. `None` for a database made
     /// before there were secrets, whose machines had used their keys: its nonces derive from
-    /// the node's key alone, as then, until [`Store::rotate_nonce_secret`] gives it one.
+    /// the node's key alone, as then, until a restore without `latest` ([`Store::restore`]) gives it one.
     pub fn nonce_secret(&self) -> Option<[u8; 32]> {
         *self.nonce_secret.read().expect("store lock")
     }

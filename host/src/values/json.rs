@@ -35,7 +35,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use wasmtime::component::Val;
 
-/// What one value costs a [`Reading`]'s budget: the `Val` that holds it (strings add their
+/// What one value costs a reading's budget: the `Val` that holds it (strings add their
 /// bytes), as wasmtime counts the values it copies out of an instance.
 pub const VALUE_BYTES: usize = size_of::<Val>();
 
