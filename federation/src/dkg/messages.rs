@@ -1,0 +1,219 @@
+//! The key generation's three messages, as drand's specification names them (kyber
+//! `share/dkg/structs.go`): a dealer's deal bundle, a holder's response bundle, and a dealer's
+//! justification bundle. Each is signed by its sender's node key over a digest that names the
+//! session, so that no message of one key generation can be replayed in another.
+
+use crate::identity::{self, Identity};
+use crate::poly::PublicPoly;
+use bls12_381::{G1Affine, Scalar};
+use sha2::{Digest, Sha256};
+
+/// What a key generation is: who takes part, and how many must sign together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Names this key generation: a hash of everything the members agreed on (the federation
+    /// file). Every message is bound to it.
+    pub session: [u8; 32],
+    /// How many members' shares sign together.
+    pub threshold: usize,
+    /// The members' node keys; member `i` is `members[i - 1]`.
+    pub members: Vec<G1Affine>,
+}
+
+impl Group {
+    /// How many members there are.
+    pub fn size(&self) -> u32 {
+        self.members.len() as u32
+    }
+
+    /// The indices of the members, 1 to n.
+    pub fn indices(&self) -> impl Iterator<Item = u32> + use<> {
+        1..=self.size()
+    }
+
+    /// Member `index`'s node key, if there is such a member.
+    pub fn member(&self, index: u32) -> Option<&G1Affine> {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.members.get(i as usize))
+    }
+}
+
+/// A share for one holder, sealed to its node key ([`crate::ecies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deal {
+    /// The member it is for.
+    pub holder: u32,
+    /// The share (32 bytes, little-endian), sealed with [`deal_context`].
+    pub sealed: Vec<u8>,
+}
+
+/// A dealer's contribution: the commitments to its polynomial, and a sealed share for every
+/// member (drand: "Deal phase").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealBundle {
+    /// The dealer's index.
+    pub dealer: u32,
+    /// The commitments to the dealer's polynomial.
+    pub commitments: PublicPoly,
+    /// One deal for each member, in the order of their indices.
+    pub deals: Vec<Deal>,
+    /// The dealer's protocol signature of [`DealBundle::digest`].
+    pub signature: [u8; 96],
+}
+
+/// A holder's verdict on one dealer's deal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response {
+    /// The dealer.
+    pub dealer: u32,
+    /// The digest of the dealer's bundle as the holder received it, so that a dealer who sent
+    /// different bundles to different holders is seen by everyone.
+    pub bundle: [u8; 32],
+    /// Whether the share the holder got opened and matched the commitments; `false` is a
+    /// complaint.
+    pub valid: bool,
+}
+
+/// A holder's verdicts on every dealer (drand: "Response phase").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseBundle {
+    /// The holder's index.
+    pub holder: u32,
+    /// One response for each dealer, in the order of their indices.
+    pub responses: Vec<Response>,
+    /// The holder's protocol signature of [`ResponseBundle::digest`].
+    pub signature: [u8; 96],
+}
+
+/// A share a dealer reveals to answer a complaint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Justification {
+    /// The holder that complained.
+    pub holder: u32,
+    /// The share, in the clear.
+    pub share: Scalar,
+}
+
+/// A dealer's answers to the complaints against it (drand: "Justification phase").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JustificationBundle {
+    /// The dealer's index.
+    pub dealer: u32,
+    /// One justification for each holder that complained.
+    pub justifications: Vec<Justification>,
+    /// The dealer's protocol signature of [`JustificationBundle::digest`].
+    pub signature: [u8; 96],
+}
+
+/// What a share is sealed with, so that it opens only as the share of `dealer` for `holder` in
+/// this session.
+pub fn deal_context(session: &[u8; 32], dealer: u32, holder: u32) -> Vec<u8> {
+    let mut context = b"carol-federation/dkg/v1/share".to_vec();
+    context.extend_from_slice(session);
+    context.extend_from_slice(&dealer.to_be_bytes());
+    context.extend_from_slice(&holder.to_be_bytes());
+    context
+}
+
+/// A digest of one message: its kind, the session, then its fields, each of variable length
+/// prefixed with its length, so that no two messages encode alike.
+struct Transcript(Sha256);
+
+impl Transcript {
+    fn new(kind: &str, session: &[u8; 32]) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"carol-federation/dkg/v1/");
+        hash.update(kind.as_bytes());
+        hash.update([0]);
+        hash.update(session);
+        Self(hash)
+    }
+
+    fn index(&mut self, index: u32) {
+        self.0.update(index.to_be_bytes());
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.0.update((bytes.len() as u64).to_be_bytes());
+        self.0.update(bytes);
+    }
+
+    fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+impl DealBundle {
+    /// The digest its signature is over.
+    pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
+        let mut t = Transcript::new("deal", session);
+        t.index(self.dealer);
+        t.bytes(&self.commitments.to_bytes());
+        t.index(self.deals.len() as u32);
+        for deal in &self.deals {
+            t.index(deal.holder);
+            t.bytes(&deal.sealed);
+        }
+        t.finish()
+    }
+
+    /// Signs it as its dealer.
+    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
+        self.signature = identity.sign(&self.digest(session));
+    }
+
+    /// Whether its dealer signed it.
+    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
+        identity::verify(key, &self.digest(session), &self.signature)
+    }
+}
+
+impl ResponseBundle {
+    /// The digest its signature is over.
+    pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
+        let mut t = Transcript::new("response", session);
+        t.index(self.holder);
+        t.index(self.responses.len() as u32);
+        for response in &self.responses {
+            t.index(response.dealer);
+            t.bytes(&response.bundle);
+            t.bytes(&[u8::from(response.valid)]);
+        }
+        t.finish()
+    }
+
+    /// Signs it as its holder.
+    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
+        self.signature = identity.sign(&self.digest(session));
+    }
+
+    /// Whether its holder signed it.
+    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
+        identity::verify(key, &self.digest(session), &self.signature)
+    }
+}
+
+impl JustificationBundle {
+    /// The digest its signature is over.
+    pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
+        let mut t = Transcript::new("justification", session);
+        t.index(self.dealer);
+        t.index(self.justifications.len() as u32);
+        for justification in &self.justifications {
+            t.index(justification.holder);
+            t.bytes(&justification.share.to_bytes());
+        }
+        t.finish()
+    }
+
+    /// Signs it as its dealer.
+    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
+        self.signature = identity.sign(&self.digest(session));
+    }
+
+    /// Whether its dealer signed it.
+    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
+        identity::verify(key, &self.digest(session), &self.signature)
+    }
+}

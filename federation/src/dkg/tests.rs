@@ -1,0 +1,288 @@
+//! Key generations among members simulated in one process, honest and not: every bundle goes
+//! to every member, as the node sends them, unless a test says otherwise.
+
+use super::*;
+use crate::ecies;
+use crate::threshold::combine;
+use carol_core::bls::SecretKey;
+
+const SESSION: [u8; 32] = [9; 32];
+
+struct Members {
+    keys: Vec<SecretKey>,
+    group: Group,
+}
+
+impl Members {
+    fn new(threshold: usize, n: usize) -> Self {
+        let keys: Vec<SecretKey> = (0..n).map(|_| SecretKey::generate()).collect();
+        let group = Group {
+            session: SESSION,
+            threshold,
+            members: keys
+                .iter()
+                .map(|k| crate::identity::node_point(&k.public_key()))
+                .collect(),
+        };
+        Self { keys, group }
+    }
+
+    fn identity(&self, index: u32) -> Identity {
+        Identity::new(&self.keys[(index - 1) as usize])
+    }
+
+    /// Every member's run, started, and the deal bundles they made.
+    fn start(&self) -> (Vec<Dkg>, Vec<DealBundle>) {
+        self.group
+            .indices()
+            .map(|i| Dkg::new(self.group.clone(), i, self.identity(i)).unwrap())
+            .unzip()
+    }
+}
+
+/// Hands every bundle to every run but its maker's.
+fn deal_all(runs: &mut [Dkg], deals: &[DealBundle]) {
+    for run in runs.iter_mut() {
+        for deal in deals {
+            run.receive_deal(deal).unwrap();
+        }
+    }
+}
+
+fn respond_all(runs: &mut [Dkg]) -> Vec<ResponseBundle> {
+    let responses: Vec<_> = runs.iter_mut().map(|r| r.response().unwrap()).collect();
+    for run in runs.iter_mut() {
+        for response in &responses {
+            run.receive_response(response).unwrap();
+        }
+    }
+    responses
+}
+
+fn justify_all(runs: &mut [Dkg], skip: &[u32]) {
+    let justifications: Vec<_> = runs
+        .iter_mut()
+        .filter(|r| !skip.contains(&r.me()))
+        .filter_map(|r| r.justification().unwrap())
+        .collect();
+    for run in runs.iter_mut() {
+        for justification in &justifications {
+            run.receive_justification(justification).unwrap();
+        }
+    }
+}
+
+/// Finishes every run; asserts they agree on the key and the qualified dealers, that every
+/// share matches its public share, and that any `t` partial signatures make a signature that
+/// verifies under the key.
+fn finish_all(runs: Vec<Dkg>) -> Vec<Output> {
+    let threshold = runs[0].group().threshold;
+    let outputs: Vec<Output> = runs.into_iter().map(|r| r.finish().unwrap()).collect();
+    for output in &outputs {
+        assert_eq!(output.public, outputs[0].public);
+        assert_eq!(output.qualified, outputs[0].qualified);
+        assert!(
+            output
+                .public
+                .verifies(output.share.index(), output.share.secret())
+        );
+    }
+    let partials: Vec<_> = outputs.iter().map(|o| o.share.sign(b"m")).collect();
+    let key = outputs[0].public.public_key();
+    for window in partials.windows(threshold) {
+        assert!(key.verify(b"m", &combine(threshold, window).unwrap()));
+    }
+    outputs
+}
+
+#[test]
+fn honest_members_agree_on_one_key_that_any_threshold_signs_for() {
+    let members = Members::new(3, 5);
+    let (mut runs, deals) = members.start();
+    deal_all(&mut runs, &deals);
+    respond_all(&mut runs);
+    assert!(
+        runs.iter()
+            .all(|r| r.complained_against().unwrap().is_empty())
+    );
+    let outputs = finish_all(runs);
+    assert_eq!(outputs[0].qualified, [1, 2, 3, 4, 5]);
+    // The key is the sum of the dealers' commitments to their secrets.
+    let sum = crate::poly::PublicPoly::sum(deals.iter().map(|d| &d.commitments)).unwrap();
+    assert_eq!(sum, outputs[0].public);
+}
+
+/// Re-seals dealer `dealer`'s share for `holder` as `wrong`, and re-signs the bundle as the
+/// dealer: a dishonest dealer.
+fn corrupt(members: &Members, bundle: &mut DealBundle, holder: u32, wrong: Scalar) {
+    let key = members.group.member(holder).unwrap();
+    bundle.deals[(holder - 1) as usize].sealed = ecies::seal(
+        key,
+        &wrong.to_bytes(),
+        &deal_context(&SESSION, bundle.dealer, holder),
+    );
+    bundle.sign(&SESSION, &members.identity(bundle.dealer));
+}
+
+#[test]
+fn a_bad_share_that_its_dealer_justifies_leaves_the_dealer_in() {
+    // Member 1 seals a wrong share for member 2, and every member, itself included, holds
+    // that bundle.
+    let members = Members::new(3, 5);
+    let (mut runs, mut deals) = members.start();
+    let honest_share = runs[0].poly.eval(2);
+    corrupt(&members, &mut deals[0], 2, honest_share + Scalar::one());
+    runs[0].deals.clear();
+    deal_all(&mut runs, &deals);
+    respond_all(&mut runs);
+    for run in &runs {
+        assert_eq!(run.complained_against().unwrap(), BTreeSet::from([1]));
+    }
+    justify_all(&mut runs, &[]);
+    let outputs = finish_all(runs);
+    assert_eq!(outputs[0].qualified, [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_dealer_that_does_not_justify_or_justifies_wrongly_is_disqualified_by_everyone() {
+    for lies in [false, true] {
+        let members = Members::new(3, 5);
+        let (mut runs, mut deals) = members.start();
+        let honest_share = runs[2].poly.eval(4);
+        corrupt(&members, &mut deals[2], 4, honest_share + Scalar::one());
+        runs[2].deals.clear();
+        deal_all(&mut runs, &deals);
+        respond_all(&mut runs);
+        if lies {
+            // Member 3 answers the complaint with another wrong share.
+            runs[2].poly = SecretPoly::from_coefficients(vec![Scalar::from(5u64); 3]);
+            justify_all(&mut runs, &[]);
+        } else {
+            justify_all(&mut runs, &[3]);
+        }
+        let outputs = finish_all(runs);
+        assert_eq!(outputs[0].qualified, [1, 2, 4, 5], "lies: {lies}");
+    }
+}
+
+#[test]
+fn a_dealer_that_shows_holders_different_bundles_is_disqualified_by_everyone() {
+    let members = Members::new(3, 5);
+    let (mut runs, deals) = members.start();
+    // Member 5 deals again, and sends its second bundle to members 3 and 4.
+    let (_, second) = Dkg::new(members.group.clone(), 5, members.identity(5)).unwrap();
+    for (i, run) in runs.iter_mut().enumerate() {
+        for deal in &deals[..4] {
+            run.receive_deal(deal).unwrap();
+        }
+        if i != 4 {
+            let seen = if i == 2 || i == 3 { &second } else { &deals[4] };
+            run.receive_deal(seen).unwrap();
+        }
+    }
+    // Once a member holds one bundle of a dealer, another is refused.
+    assert_eq!(
+        runs[0].receive_deal(&second),
+        Err(DkgError::Equivocation {
+            kind: "deal bundle",
+            from: 5
+        })
+    );
+    respond_all(&mut runs);
+    justify_all(&mut runs, &[]);
+    let outputs = finish_all(runs);
+    assert_eq!(outputs[0].qualified, [1, 2, 3, 4]);
+}
+
+#[test]
+fn forged_and_foreign_messages_are_refused_and_not_kept() {
+    let members = Members::new(2, 3);
+    let (mut runs, deals) = members.start();
+    let mut forged = deals[1].clone();
+    forged.sign(&SESSION, &members.identity(3));
+    assert_eq!(
+        runs[0].receive_deal(&forged),
+        Err(DkgError::BadSignature {
+            kind: "deal bundle",
+            from: 2
+        })
+    );
+    let mut foreign = deals[1].clone();
+    foreign.dealer = 7;
+    assert!(matches!(
+        runs[0].receive_deal(&foreign),
+        Err(DkgError::NotAMember { index: 7, .. })
+    ));
+    // A bundle of another session does not verify in this one.
+    let other = Members {
+        keys: members
+            .keys
+            .iter()
+            .map(|k| SecretKey::from_bytes(&k.to_bytes()).unwrap())
+            .collect(),
+        group: Group {
+            session: [1; 32],
+            ..members.group.clone()
+        },
+    };
+    let (_, replayed) = Dkg::new(other.group.clone(), 2, other.identity(2)).unwrap();
+    assert!(matches!(
+        runs[0].receive_deal(&replayed),
+        Err(DkgError::BadSignature { .. })
+    ));
+    // Nothing was kept: the real bundle is still taken.
+    deal_all(&mut runs, &deals);
+    respond_all(&mut runs);
+    finish_all(runs);
+}
+
+#[test]
+fn a_missing_member_fails_the_run_and_saying_which() {
+    let members = Members::new(3, 5);
+    let (mut runs, deals) = members.start();
+    for run in runs.iter_mut() {
+        for deal in &deals[..4] {
+            run.receive_deal(deal).unwrap();
+        }
+    }
+    assert_eq!(
+        runs[0].response(),
+        Err(DkgError::Incomplete {
+            kind: "deal bundle",
+            missing: vec![5]
+        })
+    );
+    let run = runs.remove(0);
+    assert!(matches!(run.finish(), Err(DkgError::Incomplete { .. })));
+}
+
+#[test]
+fn too_many_complaints_disqualify_a_dealer_even_with_justifications() {
+    let members = Members::new(2, 3);
+    let (mut runs, mut deals) = members.start();
+    for holder in [2, 3] {
+        let honest = runs[0].poly.eval(holder);
+        corrupt(&members, &mut deals[0], holder, honest + Scalar::one());
+    }
+    runs[0].deals.clear();
+    deal_all(&mut runs, &deals);
+    respond_all(&mut runs);
+    justify_all(&mut runs, &[]);
+    let outputs = finish_all(runs);
+    assert_eq!(outputs[0].qualified, [2, 3]);
+}
+
+#[test]
+fn a_group_that_cannot_make_a_key_is_refused() {
+    let members = Members::new(3, 5);
+    let mut group = members.group.clone();
+    group.threshold = 6;
+    assert!(matches!(
+        Dkg::new(group, 1, members.identity(1)),
+        Err(DkgError::Group(_))
+    ));
+    assert!(matches!(
+        Dkg::new(members.group.clone(), 2, members.identity(1)),
+        Err(DkgError::Group(_))
+    ));
+}

@@ -1,0 +1,108 @@
+//! A member's node key, as the key generation uses it: it signs the member's protocol messages,
+//! and its scalar opens the shares sealed to it ([`crate::ecies`], as drand uses its node keys).
+//!
+//! Protocol messages are signed under a ciphersuite tag of their own, so that no signature a
+//! node makes for a machine (under [`carol_core::bls::DST`]) can ever pass for one of them, nor
+//! the other way round.
+
+use bls12_381::{G1Affine, Scalar};
+use blst::BLST_ERROR;
+use blst::min_pk;
+use carol_core::bls::{PublicKey, SecretKey};
+use zeroize::Zeroize;
+
+/// The tag the members' protocol messages are signed under.
+pub const PROTOCOL_DST: &[u8] = b"CAROL_FEDERATION_V1_BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
+
+/// A member's node key. Its `Debug` shows only the public key.
+pub struct Identity {
+    key: min_pk::SecretKey,
+    scalar: Scalar,
+    public: G1Affine,
+}
+
+impl Identity {
+    /// The identity of the node whose key is `key`.
+    pub fn new(key: &SecretKey) -> Self {
+        let mut bytes = key.to_bytes();
+        let signing = min_pk::SecretKey::from_bytes(&bytes).expect("a node key is a valid key");
+        bytes.reverse();
+        let scalar =
+            Option::<Scalar>::from(Scalar::from_bytes(&bytes)).expect("a node key is a scalar");
+        bytes.zeroize();
+        Self {
+            key: signing,
+            public: G1Affine::from(G1Affine::generator() * scalar),
+            scalar,
+        }
+    }
+
+    /// The node's public key, as a point.
+    pub fn public(&self) -> &G1Affine {
+        &self.public
+    }
+
+    /// The scalar that opens shares sealed to this node.
+    pub(crate) fn scalar(&self) -> &Scalar {
+        &self.scalar
+    }
+
+    /// Signs a protocol message.
+    pub fn sign(&self, message: &[u8]) -> [u8; 96] {
+        self.key.sign(message, PROTOCOL_DST, &[]).compress()
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        self.scalar.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "Identity({})", hex_of(&self.public.to_compressed()))
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `signature` is the protocol signature of `message` by the node whose key is `public`.
+pub fn verify(public: &G1Affine, message: &[u8], signature: &[u8; 96]) -> bool {
+    let Ok(key) = min_pk::PublicKey::key_validate(&public.to_compressed()) else {
+        return false;
+    };
+    let Ok(signature) = min_pk::Signature::sig_validate(signature, true) else {
+        return false;
+    };
+    signature.verify(true, message, PROTOCOL_DST, &[], &key, true) == BLST_ERROR::BLST_SUCCESS
+}
+
+/// A node public key as a point, if it is one.
+pub fn node_point(key: &PublicKey) -> G1Affine {
+    Option::<G1Affine>::from(G1Affine::from_compressed(&key.to_bytes()))
+        .expect("a public key is a valid point")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_signatures_are_not_machine_signatures() {
+        let key = SecretKey::generate();
+        let identity = Identity::new(&key);
+        assert_eq!(identity.public(), &node_point(&key.public_key()));
+        let signature = identity.sign(b"deal");
+        assert!(verify(identity.public(), b"deal", &signature));
+        assert!(!verify(identity.public(), b"other", &signature));
+        // The same message signed as a node signs for machines does not pass, nor the reverse.
+        let plain = key.sign(b"deal").to_bytes();
+        assert!(!verify(identity.public(), b"deal", &plain));
+        let as_machine = carol_core::bls::Signature::from_bytes(&signature).unwrap();
+        assert!(!key.public_key().verify(b"deal", &as_machine));
+        assert!(!format!("{identity:?}").contains(&hex_of(&key.to_bytes())));
+    }
+}

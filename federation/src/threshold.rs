@@ -1,0 +1,234 @@
+//! Threshold BLS: a member's share signs a partial signature; partials are checked against the
+//! member's public share; any `t` of them combine, by Lagrange interpolation in G2, into the
+//! signature of the whole key (BLS signatures are unique, so it is byte-identical whichever `t`
+//! took part). The ciphersuite is the node's, [`carol_core::bls::DST`]; the signing itself is
+//! blst's, as for a single node.
+
+use crate::poly::{PublicPoly, lagrange_at_zero};
+use bls12_381::{G2Affine, G2Projective, Scalar};
+use carol_core::bls::{PublicKey, SecretKey, Signature};
+use zeroize::Zeroize;
+
+/// Why partial signatures do not combine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CombineError {
+    /// Fewer distinct members signed than the threshold.
+    #[error("{have} distinct members' partial signatures, but {threshold} are needed")]
+    TooFew {
+        /// Distinct members that signed.
+        have: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// A partial signature is not a point of G2, or names member 0.
+    #[error("the partial signature of member {index} is not a valid signature")]
+    Invalid {
+        /// The member.
+        index: u32,
+    },
+}
+
+/// A member's share of a key: the value of the key's polynomial at the member's index. Wiped
+/// from memory when dropped; its `Debug` shows only the index.
+pub struct Share {
+    index: u32,
+    secret: Scalar,
+}
+
+impl Share {
+    /// Member `index`'s share `secret`.
+    pub fn new(index: u32, secret: Scalar) -> Self {
+        assert!(index >= 1, "members are numbered from 1");
+        Self { index, secret }
+    }
+
+    /// The member's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The share's scalar, for the key generation's arithmetic.
+    pub fn secret(&self) -> &Scalar {
+        &self.secret
+    }
+
+    /// The public share: what this share's partial signatures verify under.
+    pub fn public(&self) -> PublicKey {
+        let point = bls12_381::G1Affine::from(bls12_381::G1Affine::generator() * self.secret);
+        PublicKey::from_bytes(&point.to_compressed()).expect("a valid point")
+    }
+
+    /// The partial signature of `message` (for a machine, `machine_id || message`, as a single
+    /// node signs).
+    pub fn sign(&self, message: &[u8]) -> PartialSignature {
+        let mut big_endian = self.secret.to_bytes();
+        big_endian.reverse();
+        // A share of zero has probability 2^-255; blst refuses it as a key, and so do we.
+        let key = SecretKey::from_bytes(&big_endian).expect("a share is a non-zero scalar");
+        big_endian.zeroize();
+        PartialSignature {
+            index: self.index,
+            signature: key.sign(message),
+        }
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "Share(member {}, secret hidden)", self.index)
+    }
+}
+
+/// Member `index`'s signature with its share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialSignature {
+    /// The member that signed.
+    pub index: u32,
+    /// Its signature, an ordinary BLS signature under its public share.
+    pub signature: Signature,
+}
+
+impl PartialSignature {
+    /// Whether it is member `index`'s signature of `message` under the key `public` commits to.
+    pub fn verify(&self, public: &PublicPoly, message: &[u8]) -> bool {
+        if self.index == 0 {
+            return false;
+        }
+        let share = public.eval(self.index).to_compressed();
+        PublicKey::from_bytes(&share)
+            .map(|key| key.verify(message, &self.signature))
+            .unwrap_or(false)
+    }
+}
+
+/// Combines the partial signatures of at least `threshold` distinct members into the signature
+/// of the whole key. The first `threshold` distinct members are used; the partials are not
+/// checked (check the result under the whole key, and each partial only if it fails).
+pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signature, CombineError> {
+    let mut chosen: Vec<&PartialSignature> = Vec::with_capacity(threshold);
+    for partial in partials {
+        if chosen.len() == threshold {
+            break;
+        }
+        if partial.index == 0 {
+            return Err(CombineError::Invalid { index: 0 });
+        }
+        if chosen.iter().all(|c| c.index != partial.index) {
+            chosen.push(partial);
+        }
+    }
+    if chosen.len() < threshold {
+        return Err(CombineError::TooFew {
+            have: chosen.len(),
+            threshold,
+        });
+    }
+    let indices: Vec<u32> = chosen.iter().map(|p| p.index).collect();
+    let weights = lagrange_at_zero(&indices);
+    let mut sum = G2Projective::identity();
+    for (partial, weight) in chosen.iter().zip(&weights) {
+        let point =
+            Option::<G2Affine>::from(G2Affine::from_compressed(&partial.signature.to_bytes()))
+                .ok_or(CombineError::Invalid {
+                    index: partial.index,
+                })?;
+        sum += point * weight;
+    }
+    Signature::from_bytes(&G2Affine::from(sum).to_compressed())
+        .map_err(|_| CombineError::Invalid { index: indices[0] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::poly::SecretPoly;
+
+    fn shares(poly: &SecretPoly, n: u32) -> Vec<Share> {
+        (1..=n).map(|i| Share::new(i, poly.eval(i))).collect()
+    }
+
+    #[test]
+    fn partials_verify_under_their_own_public_share_only() {
+        let poly = SecretPoly::random(3);
+        let public = poly.commit();
+        let shares = shares(&poly, 5);
+        let partial = shares[1].sign(b"m");
+        assert!(partial.verify(&public, b"m"));
+        assert!(shares[1].public().verify(b"m", &partial.signature));
+        assert!(!partial.verify(&public, b"other"));
+        let misattributed = PartialSignature {
+            index: 3,
+            ..partial.clone()
+        };
+        assert!(!misattributed.verify(&public, b"m"));
+        let zero = PartialSignature {
+            index: 0,
+            ..partial
+        };
+        assert!(!zero.verify(&public, b"m"));
+    }
+
+    #[test]
+    fn every_threshold_subset_gives_the_same_signature_and_fewer_give_none() {
+        let poly = SecretPoly::random(3);
+        let public = poly.commit();
+        let partials: Vec<_> = shares(&poly, 5).iter().map(|s| s.sign(b"m")).collect();
+        let reference = combine(3, &partials[..3]).unwrap();
+        assert!(public.public_key().verify(b"m", &reference));
+        for subset in [[0, 2, 4], [4, 3, 1], [1, 2, 3]] {
+            let chosen: Vec<_> = subset.iter().map(|&i| partials[i].clone()).collect();
+            assert_eq!(combine(3, &chosen).unwrap(), reference);
+        }
+        // The same member twice counts once.
+        let repeated = vec![
+            partials[0].clone(),
+            partials[0].clone(),
+            partials[1].clone(),
+        ];
+        assert_eq!(
+            combine(3, &repeated),
+            Err(CombineError::TooFew {
+                have: 2,
+                threshold: 3
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_partial_spoils_the_combination_and_is_found_by_its_own_check() {
+        let poly = SecretPoly::random(2);
+        let public = poly.commit();
+        let shares = shares(&poly, 3);
+        let mut partials: Vec<_> = shares.iter().map(|s| s.sign(b"m")).collect();
+        partials[0].signature = shares[0].sign(b"another message").signature;
+        let combined = combine(2, &partials).unwrap();
+        assert!(!public.public_key().verify(b"m", &combined));
+        let bad: Vec<u32> = partials
+            .iter()
+            .filter(|p| !p.verify(&public, b"m"))
+            .map(|p| p.index)
+            .collect();
+        assert_eq!(bad, [1]);
+        let good: Vec<_> = partials
+            .into_iter()
+            .filter(|p| p.verify(&public, b"m"))
+            .collect();
+        assert!(
+            public
+                .public_key()
+                .verify(b"m", &combine(2, &good).unwrap())
+        );
+    }
+
+    #[test]
+    fn the_debug_of_a_share_shows_no_secret() {
+        let share = Share::new(2, Scalar::from(12345u64));
+        assert_eq!(format!("{share:?}"), "Share(member 2, secret hidden)");
+    }
+}
