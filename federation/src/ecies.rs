@@ -13,7 +13,8 @@
 //! sealed = R (48 bytes) ‖ AES-256-GCM(key, nonce, plaintext, aad = context)
 //! ```
 //!
-//! The nonce is derived with the key, which is fresh for every `r`.
+//! The nonce is derived with the key, which is fresh for every `r`; a caller that gives `r`
+//! ([`seal_with`]) gives it for one plaintext only.
 
 use crate::poly::random_scalar;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -53,7 +54,13 @@ fn cipher(shared: &G1Affine, ephemeral: &G1Affine, recipient: &G1Affine) -> (Aes
 
 /// Seals `plaintext` to the holder of `recipient`'s secret, bound to `context`.
 pub fn seal(recipient: &G1Affine, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
-    let mut r = random_scalar();
+    seal_with(random_scalar(), recipient, plaintext, context)
+}
+
+/// [`seal`] with the ephemeral secret `r`, which must never seal another plaintext (a key
+/// generation derives it from the dealer's key, the session and the recipient, and seals the
+/// same share with it each time).
+pub fn seal_with(mut r: Scalar, recipient: &G1Affine, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
     let ephemeral = G1Affine::from(G1Affine::generator() * r);
     let shared = G1Affine::from(recipient * r);
     r.zeroize();

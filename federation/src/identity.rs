@@ -9,6 +9,8 @@ use bls12_381::{G1Affine, Scalar};
 use blst::BLST_ERROR;
 use blst::min_pk;
 use carol_core::bls::{PublicKey, SecretKey};
+use hkdf::Hkdf;
+use sha2::Sha256;
 use zeroize::Zeroize;
 
 /// The tag the members' protocol messages are signed under.
@@ -45,6 +47,27 @@ impl Identity {
     /// The scalar that opens shares sealed to this node.
     pub(crate) fn scalar(&self) -> &Scalar {
         &self.scalar
+    }
+
+    /// A scalar derived from this node's key for `label` and `parts`: what makes a member's
+    /// contributions to a key generation the same each time it runs, so that a member that
+    /// restarts in the middle sends exactly what it sent before, and nothing need be stored.
+    /// HKDF-SHA256 with the key as input keying material; 64 bytes, reduced.
+    pub fn derive(&self, label: &str, parts: &[&[u8]]) -> Scalar {
+        let mut ikm = self.scalar.to_bytes();
+        let hkdf = Hkdf::<Sha256>::new(Some(b"carol-federation/derive/v1"), &ikm);
+        ikm.zeroize();
+        let mut info = label.as_bytes().to_vec();
+        for part in parts {
+            info.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            info.extend_from_slice(part);
+        }
+        let mut wide = [0u8; 64];
+        hkdf.expand(&info, &mut wide)
+            .expect("64 bytes is a valid HKDF-SHA256 length");
+        let scalar = Scalar::from_bytes_wide(&wide);
+        wide.zeroize();
+        scalar
     }
 
     /// Signs a protocol message.
@@ -104,5 +127,20 @@ mod tests {
         let as_machine = carol_core::bls::Signature::from_bytes(&signature).unwrap();
         assert!(!key.public_key().verify(b"deal", &as_machine));
         assert!(!format!("{identity:?}").contains(&hex_of(&key.to_bytes())));
+    }
+
+    #[test]
+    fn derived_scalars_depend_on_the_key_the_label_and_every_part() {
+        let key = SecretKey::generate();
+        let a = Identity::new(&key);
+        let again = Identity::new(&SecretKey::from_bytes(&key.to_bytes()).unwrap());
+        let other = Identity::new(&SecretKey::generate());
+        let base = a.derive("poly", &[b"session", b"1"]);
+        assert_eq!(base, again.derive("poly", &[b"session", b"1"]));
+        assert_ne!(base, other.derive("poly", &[b"session", b"1"]));
+        assert_ne!(base, a.derive("ephemeral", &[b"session", b"1"]));
+        assert_ne!(base, a.derive("poly", &[b"session", b"2"]));
+        // Parts are length-prefixed: moving a byte between them changes the result.
+        assert_ne!(base, a.derive("poly", &[b"session1", b""]));
     }
 }

@@ -35,6 +35,13 @@ impl SecretPoly {
         Self(coefficients)
     }
 
+    /// A polynomial whose coefficients are `coefficient(0)`, `coefficient(1)`, …: derived ones,
+    /// so that the same polynomial is dealt each time.
+    pub fn derived(threshold: usize, coefficient: impl Fn(usize) -> Scalar) -> Self {
+        assert!(threshold >= 1, "a threshold is at least 1");
+        Self((0..threshold).map(coefficient).collect())
+    }
+
     /// The polynomial with these coefficients, lowest first: for known-answer tests.
     pub fn from_coefficients(coefficients: Vec<Scalar>) -> Self {
         assert!(!coefficients.is_empty(), "a polynomial has a coefficient");

@@ -140,7 +140,13 @@ impl Dkg {
                 "this node's key is not that of the member it runs as",
             ));
         }
-        let poly = SecretPoly::random(group.threshold);
+        // Derived from the node's key and the session, so that a member that runs again (after
+        // a restart, or when the last run failed) deals exactly the same bundle: what it sent
+        // before stays valid, and it need store nothing until the key is made.
+        let session = group.session;
+        let poly = SecretPoly::derived(group.threshold, |i| {
+            identity.derive("dkg/coefficient", &[&session, &(i as u64).to_be_bytes()])
+        });
         let mut bundle = DealBundle {
             dealer: me,
             commitments: poly.commit(),
@@ -148,10 +154,11 @@ impl Dkg {
                 .indices()
                 .map(|holder| Deal {
                     holder,
-                    sealed: ecies::seal(
+                    sealed: ecies::seal_with(
+                        identity.derive("dkg/ephemeral", &[&session, &holder.to_be_bytes()]),
                         group.member(holder).expect("a member"),
                         &poly.eval(holder).to_bytes(),
-                        &deal_context(&group.session, me, holder),
+                        &deal_context(&session, me, holder),
                     ),
                 })
                 .collect(),

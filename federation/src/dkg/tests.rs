@@ -169,8 +169,15 @@ fn a_dealer_that_does_not_justify_or_justifies_wrongly_is_disqualified_by_everyo
 fn a_dealer_that_shows_holders_different_bundles_is_disqualified_by_everyone() {
     let members = Members::new(3, 5);
     let (mut runs, deals) = members.start();
-    // Member 5 deals again, and sends its second bundle to members 3 and 4.
-    let (_, second) = Dkg::new(members.group.clone(), 5, members.identity(5)).unwrap();
+    // Member 5 makes a second bundle, sealing member 1's share anew, and sends it to members 3
+    // and 4: each bundle is valid, but not the same.
+    let mut second = deals[4].clone();
+    second.deals[0].sealed = ecies::seal(
+        members.group.member(1).unwrap(),
+        &runs[4].poly.eval(1).to_bytes(),
+        &deal_context(&SESSION, 5, 1),
+    );
+    second.sign(&SESSION, &members.identity(5));
     for (i, run) in runs.iter_mut().enumerate() {
         for deal in &deals[..4] {
             run.receive_deal(deal).unwrap();
@@ -270,6 +277,27 @@ fn too_many_complaints_disqualify_a_dealer_even_with_justifications() {
     justify_all(&mut runs, &[]);
     let outputs = finish_all(runs);
     assert_eq!(outputs[0].qualified, [2, 3]);
+}
+
+#[test]
+fn a_member_that_runs_again_deals_and_responds_exactly_as_before() {
+    let members = Members::new(3, 5);
+    let (mut runs, deals) = members.start();
+    let (mut again, deal_again) = Dkg::new(members.group.clone(), 2, members.identity(2)).unwrap();
+    assert_eq!(deal_again, deals[1]);
+    deal_all(&mut runs, &deals);
+    for deal in &deals {
+        again.receive_deal(deal).unwrap();
+    }
+    let responses = respond_all(&mut runs);
+    assert_eq!(again.response().unwrap(), responses[1]);
+    // Another session deals another polynomial.
+    let other = Group {
+        session: [3; 32],
+        ..members.group.clone()
+    };
+    let (_, elsewhere) = Dkg::new(other, 2, members.identity(2)).unwrap();
+    assert_ne!(elsewhere.commitments, deals[1].commitments);
 }
 
 #[test]
