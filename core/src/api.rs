@@ -9,6 +9,7 @@
 //! | `GET /binaries/{id}` | [`BinaryDescription`] |
 //! | `POST /binaries/{id}` | [`Created`] |
 //! | `GET /machines/{id}` | [`MachineDescription`] |
+//! | `GET /federation` | [`crate::federation::FederationDescription`] |
 //! | any error | [`ErrorBody`] |
 //!
 //! Activations answer the JSON of their result; `docs/http-api.md` gives the mapping. A result
@@ -24,8 +25,12 @@ use std::collections::BTreeMap;
 /// required when reading: nodes of other versions may say more, or less.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeInfo {
-    /// The key the node signs with (`bls-sign`).
+    /// The key the node's signatures verify under (`bls-sign`): on a federation member, the
+    /// federation key.
     pub public_key: PublicKey,
+    /// On a federation member, its own node key (which signs nothing a machine asks for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_key: Option<PublicKey>,
     /// `carol`.
     #[serde(default)]
     pub name: String,

@@ -23,7 +23,7 @@
 //! ```
 //!
 //! The modules: [`ids`] (binary and machine ids), [`bls`] (keys, signing, verifying), [`api`]
-//! (the HTTP API's JSON), [`wit`] (the WIT package), [`doc_section`] (doc comments carried in a
+//! (the HTTP API's JSON), [`federation`] (`GET /federation` on a federation member), [`wit`] (the WIT package), [`doc_section`] (doc comments carried in a
 //! component), [`names`] (activation names and their spellings).
 
 /// Serializes a type as its `Display` text and deserializes it with its `FromStr`: ids, keys
@@ -48,6 +48,7 @@ macro_rules! serde_as_text {
 pub mod api;
 pub mod bls;
 pub mod doc_section;
+pub mod federation;
 pub mod ids;
 pub mod names;
 pub mod wit;

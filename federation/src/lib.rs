@@ -10,6 +10,7 @@
 //!   opening the shares sent to it).
 //! - [`dkg`]: the Joint-Feldman key generation with complaints and justifications, as drand's
 //!   specification describes it, as a state machine the node drives.
+//! - [`wire`]: the JSON of the protocol's messages.
 //!
 //! The ciphersuite is the node's own ([`carol_core::bls::DST`]): public keys in G1, signatures
 //! in G2, so a federation's signature verifies exactly as a single node's.
@@ -36,3 +37,4 @@ pub mod ecies;
 pub mod identity;
 pub mod poly;
 pub mod threshold;
+pub mod wire;

@@ -106,6 +106,20 @@ pub struct JustificationBundle {
     pub signature: [u8; 96],
 }
 
+/// What a member ended the key generation with, which every member compares before it keeps
+/// its share: the same key from the same dealers everywhere, or nobody keeps anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The member.
+    pub member: u32,
+    /// The commitments to the federation key's polynomial it computed.
+    pub public: PublicPoly,
+    /// The dealers it qualified.
+    pub qualified: Vec<u32>,
+    /// The member's protocol signature of [`Confirmation::digest`].
+    pub signature: [u8; 96],
+}
+
 /// What a share is sealed with, so that it opens only as the share of `dealer` for `holder` in
 /// this session.
 pub fn deal_context(session: &[u8; 32], dealer: u32, holder: u32) -> Vec<u8> {
@@ -191,6 +205,35 @@ impl ResponseBundle {
     /// Whether its holder signed it.
     pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
         identity::verify(key, &self.digest(session), &self.signature)
+    }
+}
+
+impl Confirmation {
+    /// The digest its signature is over.
+    pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
+        let mut t = Transcript::new("confirmation", session);
+        t.index(self.member);
+        t.bytes(&self.public.to_bytes());
+        t.index(self.qualified.len() as u32);
+        for dealer in &self.qualified {
+            t.index(*dealer);
+        }
+        t.finish()
+    }
+
+    /// Signs it as its member.
+    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
+        self.signature = identity.sign(&self.digest(session));
+    }
+
+    /// Whether its member signed it.
+    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
+        identity::verify(key, &self.digest(session), &self.signature)
+    }
+
+    /// Whether it says what `other` says, whoever signed each.
+    pub fn agrees_with(&self, other: &Confirmation) -> bool {
+        self.public == other.public && self.qualified == other.qualified
     }
 }
 

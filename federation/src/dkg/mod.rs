@@ -22,8 +22,8 @@ mod messages;
 mod tests;
 
 pub use messages::{
-    Deal, DealBundle, Group, Justification, JustificationBundle, Response, ResponseBundle,
-    deal_context,
+    Confirmation, Deal, DealBundle, Group, Justification, JustificationBundle, Response,
+    ResponseBundle, deal_context,
 };
 
 use crate::ecies;
@@ -103,6 +103,20 @@ pub struct Output {
     pub public: PublicPoly,
     /// The dealers whose contributions make the key, in order.
     pub qualified: Vec<u32>,
+}
+
+impl Output {
+    /// What this member says it ended with, signed, for the others to compare.
+    pub fn confirmation(&self, session: &[u8; 32], identity: &Identity) -> Confirmation {
+        let mut confirmation = Confirmation {
+            member: self.share.index(),
+            public: self.public.clone(),
+            qualified: self.qualified.clone(),
+            signature: [0; 96],
+        };
+        confirmation.sign(session, identity);
+        confirmation
+    }
 }
 
 /// What a member made of one dealer's bundle.

@@ -107,6 +107,20 @@ fn honest_members_agree_on_one_key_that_any_threshold_signs_for() {
     );
     let outputs = finish_all(runs);
     assert_eq!(outputs[0].qualified, [1, 2, 3, 4, 5]);
+    // Each member's signed confirmation says the same, and only its member can sign it.
+    let confirmations: Vec<Confirmation> = outputs
+        .iter()
+        .map(|o| o.confirmation(&SESSION, &members.identity(o.share.index())))
+        .collect();
+    for c in &confirmations {
+        assert!(c.signed_by(&SESSION, members.group.member(c.member).unwrap()));
+        assert!(!c.signed_by(&SESSION, members.group.member(c.member % 5 + 1).unwrap()));
+        assert!(c.agrees_with(&confirmations[0]));
+    }
+    let mut other = confirmations[1].clone();
+    other.qualified.pop();
+    assert!(!other.agrees_with(&confirmations[0]));
+    assert!(!other.signed_by(&SESSION, members.group.member(2).unwrap()));
     // The key is the sum of the dealers' commitments to their secrets.
     let sum = crate::poly::PublicPoly::sum(deals.iter().map(|d| &d.commitments)).unwrap();
     assert_eq!(sum, outputs[0].public);

@@ -1,0 +1,52 @@
+//! `GET /federation` on a federation member: who the members are, the commitments to the
+//! federation key's polynomial, the key itself, and where the member is.
+
+use crate::bls::PublicKey;
+use serde::{Deserialize, Serialize};
+
+/// Where a member is with its federation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FederationStatus {
+    /// Running the key generation with the other members: no key yet.
+    Keygen,
+    /// Holding its share: it signs as a member.
+    Ready,
+}
+
+/// One member of a federation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederationMember {
+    /// Its index, from 1: it holds the key polynomial's value at this point.
+    pub index: u32,
+    /// Its URL.
+    pub url: String,
+    /// Its node key, which signs its protocol messages and opens the shares sent to it.
+    pub node_key: PublicKey,
+    /// Its public share (its share times the G1 generator), once the key is made: what its
+    /// partial signatures verify under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_share: Option<PublicKey>,
+}
+
+/// `GET /federation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederationDescription {
+    /// The federation's name.
+    pub name: String,
+    /// How many members sign together.
+    pub threshold: usize,
+    /// Which member answered.
+    pub member: u32,
+    /// Where it is.
+    pub status: FederationStatus,
+    /// The members, by index.
+    pub members: Vec<FederationMember>,
+    /// The commitments to the federation key's polynomial, lowest first, as 48-byte compressed
+    /// G1 points in hex; the first is the federation key. Empty until the key is made.
+    #[serde(default)]
+    pub commitments: Vec<PublicKey>,
+    /// The federation key: what every signature of the federation verifies under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PublicKey>,
+}
