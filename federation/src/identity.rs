@@ -17,6 +17,7 @@ use zeroize::Zeroize;
 pub const PROTOCOL_DST: &[u8] = b"CAROL_FEDERATION_V1_BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_";
 
 /// A member's node key. Its `Debug` shows only the public key.
+#[derive(Clone)]
 pub struct Identity {
     key: min_pk::SecretKey,
     scalar: Scalar,

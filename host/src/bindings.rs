@@ -6,7 +6,7 @@ wasmtime::component::bindgen!({
     imports: {
         "carol:machine/http-fetch.fetch": async,
         // Long messages are hashed on a blocking thread.
-        "carol:machine/bls-sign.sign": async,
+        "carol:machine/bls-sign.sign": async | trappable,
         // State calls may wait for the machine's state lock, and trap when the store fails.
         "carol:machine/state.get": async | trappable,
         "carol:machine/state.set": async | trappable,

@@ -29,6 +29,7 @@
 pub mod admission;
 mod bindings;
 pub mod config;
+pub mod federation;
 pub mod fetch;
 pub mod imports;
 pub mod logging;

@@ -59,12 +59,14 @@ impl Config {
             path: path.to_owned(),
             message,
         })?;
-        // A relative data directory is where the configuration file is, wherever the node runs.
-        if let Some(dir) = &mut config.node.data_dir
-            && dir.is_relative()
-        {
-            let base = path.parent().unwrap_or(Path::new(""));
-            *dir = base.join(&*dir);
+        // Relative paths are from the configuration file's directory, wherever the node runs.
+        let base = path.parent().unwrap_or(Path::new(""));
+        for relative in [&mut config.node.data_dir, &mut config.node.federation] {
+            if let Some(path) = relative
+                && path.is_relative()
+            {
+                *path = base.join(&*path);
+            }
         }
         Ok(config)
     }

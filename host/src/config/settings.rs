@@ -485,6 +485,46 @@ pub(super) const SECTIONS: &[Section] = &[
             },
         ],
     },
+    Section {
+        name: Some("federation"),
+        docs: "Membership of a federation of nodes that sign together; see docs/federation.md.",
+        settings: &[
+            Setting {
+                name: "file",
+                docs: "The federation file (`carol federation propose` writes it) of the \
+                       federation this node is a member of; empty for none. A relative path is \
+                       relative to this file's directory. `carol run --federation FILE` sets it \
+                       too.",
+                required: false,
+                get: |c| {
+                    Written::Text(
+                        c.node
+                            .federation
+                            .as_deref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                    )
+                },
+                set: |c, v| {
+                    let path: String = read(v)?;
+                    c.node.federation = (!path.is_empty()).then(|| path.into());
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "keygen_timeout_ms",
+                docs: "How long the federation's key generation may take, in milliseconds, \
+                       before the node stops with an error and keeps nothing (start it again to \
+                       retry).",
+                required: false,
+                get: |c| ms(c.node.keygen_timeout),
+                set: |c, v| {
+                    c.node.keygen_timeout = millis(v)?;
+                    Ok(())
+                },
+            },
+        ],
+    },
 ];
 
 impl std::fmt::Display for Written {

@@ -24,19 +24,22 @@ pub(super) async fn sign_off_worker<T: Send + 'static>(
 
 impl Host for MachineContext {
     fn public_key(&mut self) -> Vec<u8> {
-        self.services.public_key.to_bytes().to_vec()
+        self.services.public_key().to_bytes().to_vec()
     }
 
-    async fn sign(&mut self, message: Vec<u8>) -> Vec<u8> {
+    async fn sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        if let Some(why) = self.services.own_signatures_refused() {
+            return Err(wasmtime::Error::msg(why));
+        }
         let services = self.services.clone();
         let machine = self.machine;
-        sign_off_worker(message.len(), move || {
+        Ok(sign_off_worker(message.len(), move || {
             services
                 .key
                 .sign_for_machine(&machine, &message)
                 .to_bytes()
                 .to_vec()
         })
-        .await
+        .await)
     }
 }

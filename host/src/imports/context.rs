@@ -1,6 +1,7 @@
 //! What the imports of every machine share, and what those of one activation work with.
 
 use super::session::{StateLocks, StateSession};
+use crate::federation::Member;
 use crate::fetch::HttpClient;
 use crate::machine_keys::MachineKeys;
 use crate::store::Store;
@@ -19,6 +20,9 @@ pub struct Services {
     pub(super) store: Arc<Store>,
     pub(super) quotas: Quotas,
     pub(super) state_locks: StateLocks,
+    /// The federation this node is a member of, if it is one: then it never signs with its own
+    /// key for a machine.
+    pub(super) federation: Option<Arc<Member>>,
 }
 
 /// What each machine may keep on the node.
@@ -49,12 +53,32 @@ impl Services {
             store,
             quotas,
             state_locks: StateLocks::default(),
+            federation: None,
         }
     }
 
-    /// The node's public key.
+    /// The same services on a member of the federation of `member`.
+    pub fn in_federation(mut self, member: Arc<Member>) -> Self {
+        self.federation = Some(member);
+        self
+    }
+
+    /// The key the node's signatures verify under: on a federation member, the federation
+    /// key once it is made; otherwise the node's key.
     pub fn public_key(&self) -> PublicKey {
-        self.public_key
+        self.federation
+            .as_ref()
+            .and_then(|member| member.public_key())
+            .unwrap_or(self.public_key)
+    }
+
+    /// Why the node's own key may not sign for machines, if it may not: it is a federation
+    /// member, whose signatures must be the federation's.
+    pub(crate) fn own_signatures_refused(&self) -> Option<&'static str> {
+        self.federation.as_ref().map(|_| {
+            "this node is a federation member: it signs only together with the other members, \
+             and federated signing is not available in this version yet"
+        })
     }
 
     /// The keys of `machine` alone, derived from the node's key and, for committed nonces, the

@@ -38,6 +38,17 @@ impl MachineContext {
             .map_err(|error| trap("recording which keys the machine used", error))
     }
 
+    /// Traps on a federation member: a machine's own keys there must be made by the members
+    /// together, which this version cannot do yet, and never derived from one member's key.
+    fn own_keys_allowed(&self) -> wasmtime::Result<()> {
+        match self.services.own_signatures_refused() {
+            Some(why) => Err(wasmtime::Error::msg(format!(
+                "{why}; a machine's own keys (carol:machine/keys) are not available on it either"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Traps unless this node may commit nonces (`Services::committed_nonces_refused`).
     fn committed_nonces_allowed(&self) -> wasmtime::Result<()> {
         match self.services.committed_nonces_refused() {
@@ -79,6 +90,7 @@ fn check_nonce_name(name: &str) -> Result<(), Error> {
 
 impl Host for MachineContext {
     async fn secp256k1_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        self.own_keys_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
         Ok(self.keys().secp256k1_public_key().to_vec())
     }
@@ -87,6 +99,7 @@ impl Host for MachineContext {
         &mut self,
         message: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        self.own_keys_allowed()?;
         let message = match message32(&message) {
             Ok(message) => message,
             Err(error) => return Ok(Err(error)),
@@ -96,11 +109,13 @@ impl Host for MachineContext {
     }
 
     async fn bls_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        self.own_keys_allowed()?;
         self.record_used(UsedKeys::BLS).await?;
         Ok(self.keys().bls_key().public_key().to_bytes().to_vec())
     }
 
     async fn bls_sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        self.own_keys_allowed()?;
         self.record_used(UsedKeys::BLS).await?;
         let key = self.keys().bls_key();
         Ok(sign_off_worker(message.len(), move || {
@@ -110,6 +125,7 @@ impl Host for MachineContext {
     }
 
     async fn nonce(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        self.own_keys_allowed()?;
         if let Err(error) = check_nonce_name(&name) {
             return Ok(Err(error));
         }
@@ -136,6 +152,7 @@ impl Host for MachineContext {
         name: String,
         message: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        self.own_keys_allowed()?;
         if let Err(error) = check_nonce_name(&name) {
             return Ok(Err(error));
         }

@@ -15,6 +15,7 @@ impl Node {
         let (binaries, machines) = self.registry().counts();
         NodeInfo {
             public_key: self.public_key(),
+            node_key: self.federation().map(|_| self.node_key()),
             name: "carol".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             signatures: SignatureScheme::carol(),

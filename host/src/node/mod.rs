@@ -14,6 +14,8 @@ pub use node_config::{HttpAccess, NodeConfig};
 pub use operations::Turn;
 
 use crate::admission::Admission;
+use crate::federation::Member;
+use crate::federation::file::FederationFile;
 use crate::fetch::HttpClient;
 use crate::imports::{Quotas, Services};
 use crate::registry::Registry;
@@ -38,6 +40,7 @@ struct Inner {
     admission: Admission,
     config: NodeConfig,
     stats: Stats,
+    federation: Option<Arc<Member>>,
 }
 
 /// What the node did since it started, for `GET /healthz`.
@@ -62,6 +65,15 @@ impl Node {
             );
         }
         let development = config.key.to_bytes() == NodeConfig::development().key.to_bytes();
+        let federation = match &config.federation {
+            Some(path) => {
+                let file = FederationFile::load(path)?;
+                let member =
+                    Member::open(file, path.clone(), &config.key, config.data_dir.as_deref())?;
+                Some(Arc::new(member))
+            }
+            None => None,
+        };
         let services = Services::new(
             config.key.clone(),
             development,
@@ -72,6 +84,10 @@ impl Node {
                 nonce_records: config.max_nonces_per_machine,
             },
         );
+        let services = match &federation {
+            Some(member) => services.in_federation(member.clone()),
+            None => services,
+        };
         let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
         let node = Self {
             inner: Arc::new(Inner {
@@ -81,6 +97,7 @@ impl Node {
                 admission: Admission::new(config.concurrency.clone()),
                 config,
                 stats: Stats::default(),
+                federation,
             }),
         };
         node.restore()?;
@@ -166,6 +183,16 @@ impl Node {
     /// The node's public key.
     pub fn public_key(&self) -> PublicKey {
         self.inner.runtime.services().public_key()
+    }
+
+    /// The node's own key, which on a federation member signs only its protocol messages.
+    pub fn node_key(&self) -> PublicKey {
+        self.inner.config.key.public_key()
+    }
+
+    /// The federation this node is a member of, if it is one.
+    pub fn federation(&self) -> Option<&Arc<Member>> {
+        self.inner.federation.as_ref()
     }
 
     /// The node's configuration.

@@ -7,6 +7,7 @@ use crate::policy::OutboundPolicy;
 use crate::runtime::Limits;
 use carol_core::bls::SecretKey;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything a node is configured with.
 #[derive(Debug, Clone)]
@@ -35,6 +36,11 @@ pub struct NodeConfig {
     pub max_nonces_per_machine: u64,
     /// Who may use the HTTP API from a browser.
     pub http: HttpAccess,
+    /// The federation file of the federation this node is a member of, if it is one.
+    pub federation: Option<PathBuf>,
+    /// How long the federation's key generation may take before the node gives up (and
+    /// keeps nothing).
+    pub keygen_timeout: Duration,
 }
 
 /// Which `Host` names the node answers for, and which web origins' pages may call it.
@@ -92,6 +98,8 @@ impl NodeConfig {
             state_quota_bytes: DEFAULT_QUOTA_BYTES,
             max_nonces_per_machine: DEFAULT_NONCE_RECORDS,
             http: HttpAccess::default(),
+            federation: None,
+            keygen_timeout: Duration::from_secs(600),
         }
     }
 

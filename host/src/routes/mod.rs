@@ -12,6 +12,8 @@
 //! | `GET /machines/{id}/http/` | the machine's page |
 //! | `GET /machines/{id}/openapi.json` | its OpenAPI 3.1 document |
 //! | `GET`, `POST /machines/{id}/activate/{name}` | runs an activation (also under `/http/{name}`) |
+//! | `GET /federation` | on a federation member: the federation, its members and its key |
+//! | `GET /federation/keygen/{phase}` | on a member: its message of that key generation phase |
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -28,6 +30,7 @@ mod binaries;
 mod body;
 mod error;
 mod fallback;
+mod federation;
 mod guard;
 mod lookup;
 mod machines;
@@ -65,6 +68,8 @@ pub fn router(node: Node) -> Router {
             get(activate::by_query).post(activate::by_json),
         )
         .route("/healthz", get(root::healthz))
+        .route("/federation", get(federation::describe))
+        .route("/federation/keygen/{phase}", get(federation::keygen))
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -53,10 +53,15 @@ impl Drop for Carol {
 impl Carol {
     /// `carol run ARGS --listen 127.0.0.1:0` in `dir`, once it serves.
     pub fn start(dir: &Path, args: &[&str]) -> Self {
+        Self::start_on(dir, args, "127.0.0.1:0")
+    }
+
+    /// `carol run ARGS --listen LISTEN` in `dir`, once it serves.
+    pub fn start_on(dir: &Path, args: &[&str], listen: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_carol"))
             .arg("run")
             .args(args)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -81,7 +86,8 @@ impl Carol {
         Self { url, child, log }
     }
 
-    fn log(&self) -> Vec<String> {
+    /// What it has logged so far.
+    pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 

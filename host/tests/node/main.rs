@@ -10,6 +10,7 @@ mod browser;
 mod dlc_oracle;
 mod durability;
 mod errors;
+mod federation;
 mod imports;
 mod keys;
 mod limits;

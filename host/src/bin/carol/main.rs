@@ -1,5 +1,7 @@
 //! `carol`: the Carol node.
 
+mod federation;
+
 use anyhow::Context;
 use carol_host::Node;
 use carol_host::config::{Config, DEFAULT_DATA_DIR};
@@ -38,6 +40,15 @@ enum Command {
         /// Let machines fetch from loopback addresses (for local development and tests).
         #[arg(long)]
         allow_loopback: bool,
+        /// Run as a member of the federation this file describes (`carol federation propose`
+        /// writes it) [default: the configuration's `[federation] file`].
+        #[arg(long, value_name = "FILE")]
+        federation: Option<PathBuf>,
+    },
+    /// Form a federation of nodes that sign together.
+    Federation {
+        #[command(subcommand)]
+        command: federation::FederationCommand,
     },
     /// Copy the node's database (binaries, machines, their state, the records of committed
     /// nonces) to FILE. Stop the node first.
@@ -86,10 +97,12 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
         Command::Run {
             listen,
             allow_loopback,
+            federation,
         } => {
             carol_host::logging::init();
-            run(cli.cfg.as_deref(), listen, allow_loopback).await
+            run(cli.cfg.as_deref(), listen, allow_loopback, federation).await
         }
+        Command::Federation { command } => federation::run(command).await,
         Command::Backup { to } => {
             let data_dir = data_dir(cli.cfg.as_deref())?;
             Store::backup(&data_dir, &to).with_context(|| {
@@ -167,6 +180,7 @@ async fn run(
     cfg: Option<&Path>,
     listen: Option<SocketAddr>,
     allow_loopback: bool,
+    federation: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let path = match cfg {
         Some(path) => path.to_owned(),
@@ -178,6 +192,9 @@ async fn run(
     } = Config::load(&path)?;
     warn_if_readable_by_others(&path);
     config.policy.allow_loopback |= allow_loopback;
+    if federation.is_some() {
+        config.federation = federation;
+    }
     let listen = listen.unwrap_or(configured_listen);
     let node = Node::new(config).context("cannot start the node's runtime")?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -203,6 +220,17 @@ async fn run(
         let _ = stopping.send(());
     };
     let serving = carol_host::routes::serve_until(node.clone(), listener, shutdown);
+    // A member without its share makes the federation key with the others, while serving (the
+    // others fetch its messages from it); if that fails, the node stops, keeping nothing.
+    let keygen = async {
+        if let Some(member) = node.federation().filter(|member| !member.is_ready()) {
+            let limit = node.config().keygen_timeout;
+            carol_host::federation::keygen::run(member.clone(), limit)
+                .await
+                .context("the node cannot serve as a federation member")?;
+        }
+        std::future::pending::<anyhow::Result<()>>().await
+    };
     let deadline = async move {
         if stopped.await.is_ok() {
             tokio::time::sleep(grace).await;
@@ -213,6 +241,7 @@ async fn run(
     tokio::select! {
         served = serving => served.context("the node stopped serving")?,
         () = deadline => tracing::warn!("requests still in flight after the grace period were cut off"),
+        failed = keygen => failed?,
     }
     // Every write was committed and synced before it was answered: nothing is left to flush.
     tracing::info!("stopped");

@@ -1,0 +1,59 @@
+//! `carol federation …`: forming a federation.
+
+use anyhow::Context;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+/// What `carol federation` does.
+#[derive(Subcommand)]
+pub enum FederationCommand {
+    /// Ask each running would-be member for its node key and write the federation file that
+    /// every member's operator reviews and runs with (`carol run --federation FILE`).
+    Propose {
+        /// How many members must sign together: more than half of them.
+        #[arg(long, value_name = "T")]
+        threshold: usize,
+        /// A member's URL, as the other members reach it; once per member, in order.
+        #[arg(long = "member", value_name = "URL", required = true)]
+        members: Vec<String>,
+        /// Where to write the federation file; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The federation's name.
+        #[arg(long, default_value = "carol-federation")]
+        name: String,
+    },
+}
+
+/// Runs `command`.
+pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
+    match command {
+        FederationCommand::Propose {
+            threshold,
+            members,
+            out,
+            name,
+        } => {
+            if out.exists() {
+                anyhow::bail!(
+                    "{} exists: choose another path for the federation file",
+                    out.display()
+                );
+            }
+            let file = carol_host::federation::propose::propose(&name, threshold, &members)
+                .await
+                .context("cannot propose the federation")?;
+            std::fs::write(&out, file.to_toml())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!(
+                "wrote {}: {} of {} members sign together. Have every member's operator review \
+                 it, then run each member with `carol run --cfg carol.toml --federation {}`.",
+                out.display(),
+                file.threshold,
+                file.members.len(),
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}

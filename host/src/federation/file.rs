@@ -1,0 +1,334 @@
+//! The federation file: the name, the threshold and the members (URL and node key) that every
+//! member's operator reviews and runs with. `carol federation propose` writes it; its digest
+//! names the key generation, so members with different files never make a key together.
+
+use carol_core::bls::PublicKey;
+use carol_federation::dkg::Group;
+use carol_federation::identity::node_point;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Why a federation file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// It cannot be read.
+    #[error("cannot read the federation file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// It is not a federation file.
+    #[error("the federation file {path} is not valid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its place.
+        message: String,
+    },
+    /// It describes no federation that can work.
+    #[error("the federation file {path} describes no federation that can work: {problem}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: Problem,
+    },
+}
+
+/// What makes a federation unworkable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// The threshold is not a majority of the members.
+    #[error(
+        "a threshold of {threshold} of {members} is not a majority: two disjoint groups of \
+         {threshold} could then each sign; use at least {}",
+        .members / 2 + 1
+    )]
+    NotAMajority {
+        /// The threshold.
+        threshold: usize,
+        /// How many members.
+        members: usize,
+    },
+    /// The threshold is more than the members.
+    #[error("a threshold of {threshold} needs at least {threshold} members, not {members}")]
+    TooFewMembers {
+        /// The threshold.
+        threshold: usize,
+        /// How many members.
+        members: usize,
+    },
+    /// Two members have one URL.
+    #[error("members {first} and {second} have the same URL {url}")]
+    SameUrl {
+        /// The first member's index.
+        first: u32,
+        /// The second member's index.
+        second: u32,
+        /// The URL.
+        url: String,
+    },
+    /// Two members have one node key.
+    #[error("members {first} ({first_url}) and {second} ({second_url}) have the same node key")]
+    SameKey {
+        /// The first member's index.
+        first: u32,
+        /// Its URL.
+        first_url: String,
+        /// The second member's index.
+        second: u32,
+        /// Its URL.
+        second_url: String,
+    },
+    /// A URL is not an `http` or `https` URL of a host.
+    #[error("member {index}'s URL `{url}` is not an http:// or https:// URL of a host")]
+    BadUrl {
+        /// The member's index.
+        index: u32,
+        /// The URL.
+        url: String,
+    },
+}
+
+/// One member, as the file lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMember {
+    /// Where the other members reach it.
+    pub url: String,
+    /// Its node key (`GET /`'s `public_key` on a node that is no member yet).
+    pub node_key: PublicKey,
+}
+
+/// A federation file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationFile {
+    /// The federation's name.
+    pub name: String,
+    /// How many members must sign together: more than half of them.
+    pub threshold: usize,
+    /// The members; the first is member 1, and so on.
+    #[serde(rename = "member")]
+    pub members: Vec<FileMember>,
+}
+
+impl FederationFile {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: Self = toml::from_str(&text).map_err(|e| FileError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        file.check().map_err(|problem| FileError::Invalid {
+            path: path.to_owned(),
+            problem,
+        })?;
+        Ok(file)
+    }
+
+    /// Whether the federation can work: a majority threshold, distinct URLs and keys.
+    pub fn check(&self) -> Result<(), Problem> {
+        let (threshold, members) = (self.threshold, self.members.len());
+        if threshold > members {
+            return Err(Problem::TooFewMembers { threshold, members });
+        }
+        if threshold <= members / 2 {
+            return Err(Problem::NotAMajority { threshold, members });
+        }
+        for (i, member) in self.members.iter().enumerate() {
+            let index = i as u32 + 1;
+            let url = url::Url::parse(&member.url).ok();
+            if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+                return Err(Problem::BadUrl {
+                    index,
+                    url: member.url.clone(),
+                });
+            }
+            for (j, earlier) in self.members[..i].iter().enumerate() {
+                let first = j as u32 + 1;
+                if normalized(&earlier.url) == normalized(&member.url) {
+                    return Err(Problem::SameUrl {
+                        first,
+                        second: index,
+                        url: member.url.clone(),
+                    });
+                }
+                if earlier.node_key == member.node_key {
+                    return Err(Problem::SameKey {
+                        first,
+                        first_url: earlier.url.clone(),
+                        second: index,
+                        second_url: member.url.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The file as TOML, commented, for operators to review.
+    pub fn to_toml(&self) -> String {
+        let mut out = format!(
+            "# A Carol federation: {} of these {} members must sign together.\n\
+             # Every member's operator reviews this file, then runs\n\
+             #   carol run --cfg carol.toml --federation THIS_FILE\n\
+             # The members make the federation key together on their first start; change nothing\n\
+             # here afterwards (a changed file is another federation).\n\n",
+            self.threshold,
+            self.members.len()
+        );
+        out.push_str(&format!("name = {}\n", toml_string(&self.name)));
+        out.push_str(&format!("threshold = {}\n", self.threshold));
+        for (i, member) in self.members.iter().enumerate() {
+            out.push_str(&format!(
+                "\n# Member {}.\n[[member]]\nurl = {}\nnode_key = \"{}\"\n",
+                i + 1,
+                toml_string(&member.url),
+                member.node_key
+            ));
+        }
+        out
+    }
+
+    /// The digest that names this federation's key generation: of the name, the threshold and
+    /// every member's URL and key, in order (not of the file's text, so comments and spacing do
+    /// not matter).
+    pub fn session(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        hash.update(b"carol-federation/file/v1\0");
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_be_bytes());
+            hash.update(bytes);
+        };
+        field(self.name.as_bytes());
+        field(&(self.threshold as u64).to_be_bytes());
+        for member in &self.members {
+            field(normalized(&member.url).as_bytes());
+            field(&member.node_key.to_bytes());
+        }
+        hash.finalize().into()
+    }
+
+    /// The member whose node key is `key`, by index from 1.
+    pub fn index_of(&self, key: &PublicKey) -> Option<u32> {
+        self.members
+            .iter()
+            .position(|m| &m.node_key == key)
+            .map(|i| i as u32 + 1)
+    }
+
+    /// The group the key generation runs in.
+    pub fn group(&self) -> Group {
+        Group {
+            session: self.session(),
+            threshold: self.threshold,
+            members: self
+                .members
+                .iter()
+                .map(|m| node_point(&m.node_key))
+                .collect(),
+        }
+    }
+}
+
+/// A URL without a trailing slash, so that `http://a:1` and `http://a:1/` are one member.
+pub(super) fn normalized(url: &str) -> &str {
+    url.trim_end_matches('/')
+}
+
+/// `text` as a TOML basic string: JSON's string escapes are all TOML's too.
+fn toml_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string is JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use carol_core::bls::SecretKey;
+
+    fn file(threshold: usize, n: usize) -> FederationFile {
+        FederationFile {
+            name: "test \"quoted\"".into(),
+            threshold,
+            members: (0..n)
+                .map(|i| FileMember {
+                    url: format!("http://127.0.0.1:{}", 8001 + i),
+                    node_key: SecretKey::generate().public_key(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_written_file_reads_back_and_names_the_same_session() {
+        let federation = file(3, 5);
+        let text = federation.to_toml();
+        let read: FederationFile = toml::from_str(&text).unwrap();
+        assert_eq!(read, federation);
+        assert_eq!(read.session(), federation.session());
+        let mut other = federation.clone();
+        other.threshold = 4;
+        assert_ne!(other.session(), federation.session());
+        let mut slash = federation.clone();
+        slash.members[0].url.push('/');
+        assert_eq!(slash.session(), federation.session());
+    }
+
+    #[test]
+    fn only_workable_federations_pass() {
+        assert_eq!(file(3, 5).check(), Ok(()));
+        assert_eq!(file(1, 1).check(), Ok(()));
+        assert_eq!(
+            file(2, 4).check(),
+            Err(Problem::NotAMajority {
+                threshold: 2,
+                members: 4
+            })
+        );
+        assert!(
+            file(2, 4)
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("at least 3")
+        );
+        assert_eq!(
+            file(6, 5).check(),
+            Err(Problem::TooFewMembers {
+                threshold: 6,
+                members: 5
+            })
+        );
+        let mut same_url = file(2, 3);
+        same_url.members[2].url = "http://127.0.0.1:8001/".into();
+        assert!(matches!(
+            same_url.check(),
+            Err(Problem::SameUrl {
+                first: 1,
+                second: 3,
+                ..
+            })
+        ));
+        let mut same_key = file(2, 3);
+        same_key.members[1].node_key = same_key.members[0].node_key;
+        assert!(matches!(
+            same_key.check(),
+            Err(Problem::SameKey {
+                first: 1,
+                second: 2,
+                ..
+            })
+        ));
+        let mut bad = file(2, 3);
+        bad.members[1].url = "ftp://x".into();
+        assert!(matches!(bad.check(), Err(Problem::BadUrl { index: 2, .. })));
+    }
+}

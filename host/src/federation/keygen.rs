@@ -1,0 +1,271 @@
+//! Running the key generation with the other members (drand's specification, "Distributed key
+//! generation": deal, response, justification, finish), over their HTTP APIs: each phase's
+//! message is made, served, and the others' fetched until every member's is in. Then every
+//! member's signed confirmation of the key it made is fetched and compared, and only when all
+//! agree is the share kept. Nothing is kept before that: a run that stops leaves nothing, and
+//! runs again exactly as before.
+
+use super::peers::{Answer, Peers};
+use super::share::{self, Kept, ShareError};
+use super::{Member, Ready};
+use carol_federation::dkg::{
+    Confirmation, DealBundle, Dkg, DkgError, JustificationBundle, ResponseBundle,
+};
+use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a member waits for the justification of a dealer complained against, within the
+/// key generation's time: an honest dealer answers within a few requests.
+const JUSTIFICATION_WAIT: Duration = Duration::from_secs(20);
+/// How long between rounds of asking the members that have not answered yet.
+const POLL: Duration = Duration::from_millis(200);
+/// How often the log says who is still awaited.
+const PROGRESS: Duration = Duration::from_secs(5);
+
+/// Why the key generation failed. Nothing was kept; starting the node again runs it again.
+#[derive(Debug, thiserror::Error)]
+pub enum KeygenError {
+    /// The protocol could not go on.
+    #[error("the federation key generation failed: {0}")]
+    Protocol(#[from] DkgError),
+    /// Members did not answer in time.
+    #[error(
+        "the federation key generation did not finish within {limit:?}: still waiting for the \
+         {phase} of member(s) {waiting:?} (are they running with this federation file?); \
+         nothing was kept, start the node again to retry"
+    )]
+    TimedOut {
+        /// The phase.
+        phase: &'static str,
+        /// Who was awaited.
+        waiting: Vec<u32>,
+        /// The time allowed ([federation] keygen_timeout_ms).
+        limit: Duration,
+    },
+    /// Members ended with different keys.
+    #[error(
+        "members {members:?} made a different federation key or qualified other dealers than \
+         this member: a member sent different messages to different members; nothing was kept"
+    )]
+    Disagreement {
+        /// Who disagrees.
+        members: Vec<u32>,
+    },
+    /// The share could not be kept.
+    #[error(transparent)]
+    Share(#[from] ShareError),
+}
+
+/// Runs the key generation for `member` with the other members, within `limit`; keeps the
+/// share and makes the member ready.
+pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError> {
+    let deadline = Instant::now() + limit;
+    let file = &member.file;
+    let group = file.group();
+    let session = group.session;
+    let me = member.index;
+    let others: Vec<u32> = group.indices().filter(|&i| i != me).collect();
+    let peers = Peers::new(file);
+    tracing::info!(
+        federation = %file.name,
+        member = me,
+        members = group.size(),
+        threshold = group.threshold,
+        "federation key generation: dealing"
+    );
+
+    let (mut dkg, deal) = Dkg::new(group.clone(), me, member.identity.clone())?;
+    member.published.lock().expect("member lock").deal = Some(DealJson::from(&deal));
+    let timed_out = |phase, waiting| KeygenError::TimedOut {
+        phase,
+        waiting,
+        limit,
+    };
+
+    gather(
+        &peers,
+        "deal",
+        &others,
+        deadline,
+        |index, json: DealJson| {
+            let bundle = DealBundle::try_from(&json).map_err(|e| e.to_string())?;
+            sent_by(index, bundle.dealer)?;
+            dkg.receive_deal(&bundle).map_err(|e| e.to_string())
+        },
+    )
+    .await
+    .map_err(|waiting| timed_out("deal bundle", waiting))?;
+
+    let response = dkg.response()?;
+    member.published.lock().expect("member lock").response = Some(ResponseJson::from(&response));
+    tracing::info!(
+        member = me,
+        "federation key generation: every deal is in; responding"
+    );
+    gather(
+        &peers,
+        "response",
+        &others,
+        deadline,
+        |index, json: ResponseJson| {
+            let bundle = ResponseBundle::try_from(&json).map_err(|e| e.to_string())?;
+            sent_by(index, bundle.holder)?;
+            dkg.receive_response(&bundle).map_err(|e| e.to_string())
+        },
+    )
+    .await
+    .map_err(|waiting| timed_out("response bundle", waiting))?;
+
+    let complained: BTreeSet<u32> = dkg.complained_against()?;
+    let justification = dkg.justification()?;
+    member.published.lock().expect("member lock").justification =
+        Some(justification.as_ref().map(JustificationJson::from));
+    let awaited: Vec<u32> = complained.iter().copied().filter(|&d| d != me).collect();
+    if !complained.is_empty() {
+        tracing::warn!(
+            member = me,
+            dealers = ?complained,
+            "federation key generation: members complained of these dealers' shares; waiting for \
+             their justifications"
+        );
+    }
+    let justification_deadline = deadline.min(Instant::now() + JUSTIFICATION_WAIT);
+    let unjustified = gather(
+        &peers,
+        "justification",
+        &awaited,
+        justification_deadline,
+        |index, json: Option<JustificationJson>| {
+            // A dealer that says it needs none has justified nothing.
+            let Some(json) = json else { return Ok(()) };
+            let bundle = JustificationBundle::try_from(&json).map_err(|e| e.to_string())?;
+            sent_by(index, bundle.dealer)?;
+            dkg.receive_justification(&bundle)
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await
+    .err()
+    .unwrap_or_default();
+    if !unjustified.is_empty() {
+        tracing::warn!(
+            member = me,
+            dealers = ?unjustified,
+            "federation key generation: no justification from these dealers in time; they are \
+             disqualified"
+        );
+    }
+
+    let output = dkg.finish()?;
+    let confirmation = output.confirmation(&session, &member.identity);
+    member.published.lock().expect("member lock").confirmation =
+        Some(ConfirmationJson::from(&confirmation));
+    tracing::info!(
+        member = me,
+        qualified = ?output.qualified,
+        "federation key generation: key made; comparing it with every member's"
+    );
+    let mut disagree = Vec::new();
+    gather(
+        &peers,
+        "confirmation",
+        &others,
+        deadline,
+        |index, json: ConfirmationJson| {
+            let theirs = Confirmation::try_from(&json).map_err(|e| e.to_string())?;
+            sent_by(index, theirs.member)?;
+            let key = group.member(index).expect("a member");
+            if !theirs.signed_by(&session, key) {
+                return Err("its confirmation is not signed by its node key".into());
+            }
+            if !theirs.agrees_with(&confirmation) {
+                disagree.push(index);
+            }
+            Ok(())
+        },
+    )
+    .await
+    .map_err(|waiting| timed_out("confirmation", waiting))?;
+    if !disagree.is_empty() {
+        return Err(KeygenError::Disagreement { members: disagree });
+    }
+
+    let published = member.published.lock().expect("member lock").clone();
+    let kept = Kept {
+        share: output.share,
+        public: output.public,
+        qualified: output.qualified,
+        published,
+    };
+    share::save(&member.data_dir, &session, &kept)?;
+    tracing::info!(
+        federation = %file.name,
+        member = me,
+        public_key = %kept.public.public_key(),
+        "federation key generation: done; the share is kept and this member is ready"
+    );
+    *member.ready.write().expect("member lock") = Some(Ready {
+        share: kept.share,
+        public: kept.public,
+    });
+    Ok(())
+}
+
+/// Refuses a member's message that names another sender.
+fn sent_by(asked: u32, named: u32) -> Result<(), String> {
+    match asked == named {
+        true => Ok(()),
+        false => Err(format!("it served a message of member {named}")),
+    }
+}
+
+/// Fetches `GET /federation/keygen/{phase}` from each member of `from` until `take` has taken
+/// each one's, or `deadline` passes: then the members still missing are the error.
+async fn gather<T: DeserializeOwned>(
+    peers: &Peers,
+    phase: &'static str,
+    from: &[u32],
+    deadline: Instant,
+    mut take: impl FnMut(u32, T) -> Result<(), String>,
+) -> Result<(), Vec<u32>> {
+    let mut missing: BTreeSet<u32> = from.iter().copied().collect();
+    let mut last_progress = Instant::now();
+    let path = format!("/federation/keygen/{phase}");
+    let mut complaints = std::collections::BTreeMap::new();
+    while !missing.is_empty() {
+        for index in missing.clone() {
+            let problem = match peers.get::<T>(index, &path).await {
+                Answer::Got(message) => match take(index, message) {
+                    Ok(()) => {
+                        missing.remove(&index);
+                        None
+                    }
+                    Err(why) => Some(why),
+                },
+                Answer::NotYet => None,
+                Answer::Failed(why) => Some(why),
+            };
+            if let Some(why) = problem
+                && complaints.insert(index, why.clone()).as_ref() != Some(&why)
+            {
+                tracing::warn!(member = index, phase, %why, "federation key generation: cannot take a member's message yet");
+            }
+        }
+        if missing.is_empty() {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(missing.into_iter().collect());
+        }
+        if last_progress.elapsed() >= PROGRESS {
+            last_progress = Instant::now();
+            tracing::info!(phase, waiting = ?missing, "federation key generation: waiting for members");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! Being a member of a federation: the federation file ([`file`]) and its proposal
+//! ([`propose`]), the key generation run with the other members ([`keygen`]), the share kept in the data directory ([`share`]), and what
+//! the member says of all that (`GET /federation`).
+//!
+//! The key generation's messages are pulled, not pushed: each member serves the messages it
+//! made under `GET /federation/keygen/{deal,response,justification,confirmation}`, and fetches
+//! the others' until it has them all. Its messages derive from its node key and the federation
+//! file ([`carol_federation::dkg`]), so a member that restarts serves exactly what it served
+//! before, and a member that is down only makes the others wait.
+
+pub mod file;
+pub mod keygen;
+mod peers;
+pub mod propose;
+pub mod share;
+
+use carol_core::bls::{PublicKey, SecretKey};
+use carol_core::federation::{FederationDescription, FederationMember, FederationStatus};
+use carol_federation::identity::Identity;
+use carol_federation::poly::PublicPoly;
+use carol_federation::threshold::Share;
+use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
+use file::FederationFile;
+use share::ShareError;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+/// Why a node cannot be a member.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    /// The federation file does not list this node's key.
+    #[error(
+        "this node's key {key} is not among the members of the federation file: run each member \
+         with its own configuration, whose key `carol federation propose` read"
+    )]
+    NotListed {
+        /// The node's key.
+        key: PublicKey,
+    },
+    /// A member keeps its share in its data directory.
+    #[error("a federation member needs a data directory (data_dir) to keep its share in")]
+    NoDataDirectory,
+    /// The share could not be read.
+    #[error(transparent)]
+    Share(#[from] ShareError),
+}
+
+/// The messages a member made in the key generation, as it serves them.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    /// Its deal bundle.
+    pub deal: Option<DealJson>,
+    /// Its response bundle.
+    pub response: Option<ResponseJson>,
+    /// Its justification bundle once it knows whether it needs one (`Some(None)`: none needed).
+    pub justification: Option<Option<JustificationJson>>,
+    /// Its confirmation of the key it made.
+    pub confirmation: Option<ConfirmationJson>,
+}
+
+/// A member's share of the federation key, and the key's commitments.
+pub struct Ready {
+    /// The share.
+    pub share: Share,
+    /// The commitments; the first is the federation key.
+    pub public: PublicPoly,
+}
+
+/// This node as a member of a federation.
+pub struct Member {
+    file: FederationFile,
+    path: PathBuf,
+    data_dir: PathBuf,
+    index: u32,
+    identity: Identity,
+    ready: RwLock<Option<Ready>>,
+    published: Mutex<Published>,
+}
+
+impl Member {
+    /// The node with key `key` as a member of the federation of `file` (read from `path`),
+    /// with the share in `data_dir` if the key generation is done.
+    pub fn open(
+        file: FederationFile,
+        path: PathBuf,
+        key: &SecretKey,
+        data_dir: Option<&Path>,
+    ) -> Result<Self, MemberError> {
+        let index = file
+            .index_of(&key.public_key())
+            .ok_or_else(|| MemberError::NotListed {
+                key: key.public_key(),
+            })?;
+        let data_dir = data_dir.ok_or(MemberError::NoDataDirectory)?.to_owned();
+        let kept = share::load(&data_dir, &file.session())?;
+        let (ready, published) = match kept {
+            Some(kept) => (
+                Some(Ready {
+                    share: kept.share,
+                    public: kept.public,
+                }),
+                kept.published,
+            ),
+            None => (None, Published::default()),
+        };
+        Ok(Self {
+            file,
+            path,
+            data_dir,
+            index,
+            identity: Identity::new(key),
+            ready: RwLock::new(ready),
+            published: Mutex::new(published),
+        })
+    }
+
+    /// The federation file.
+    pub fn file(&self) -> &FederationFile {
+        &self.file
+    }
+
+    /// Where the federation file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This member's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Whether the key generation is done and the share kept.
+    pub fn is_ready(&self) -> bool {
+        self.ready.read().expect("member lock").is_some()
+    }
+
+    /// The federation key, once it is made.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.ready
+            .read()
+            .expect("member lock")
+            .as_ref()
+            .map(|ready| ready.public.public_key())
+    }
+
+    /// What `GET /federation` answers.
+    pub fn describe(&self) -> FederationDescription {
+        let ready = self.ready.read().expect("member lock");
+        let public = ready.as_ref().map(|r| &r.public);
+        FederationDescription {
+            name: self.file.name.clone(),
+            threshold: self.file.threshold,
+            member: self.index,
+            status: match public {
+                Some(_) => FederationStatus::Ready,
+                None => FederationStatus::Keygen,
+            },
+            members: self
+                .file
+                .members
+                .iter()
+                .zip(1..)
+                .map(|(m, index)| FederationMember {
+                    index,
+                    url: m.url.clone(),
+                    node_key: m.node_key,
+                    public_share: public.map(|p| point_key(&p.eval(index))),
+                })
+                .collect(),
+            commitments: public
+                .map(|p| p.commitments().iter().map(point_key).collect())
+                .unwrap_or_default(),
+            public_key: public.map(PublicPoly::public_key),
+        }
+    }
+
+    /// The key generation message `phase` this member serves, as JSON, if it has made it.
+    pub fn published(&self, phase: &str) -> Option<serde_json::Value> {
+        let published = self.published.lock().expect("member lock");
+        let value = match phase {
+            "deal" => serde_json::to_value(published.deal.as_ref()?),
+            "response" => serde_json::to_value(published.response.as_ref()?),
+            "justification" => serde_json::to_value(published.justification.as_ref()?),
+            "confirmation" => serde_json::to_value(published.confirmation.as_ref()?),
+            _ => return None,
+        };
+        Some(value.expect("messages are JSON"))
+    }
+}
+
+fn point_key(point: &bls12_381::G1Affine) -> PublicKey {
+    PublicKey::from_bytes(&point.to_compressed()).expect("a commitment is a valid G1 point")
+}

@@ -1,0 +1,94 @@
+//! Requests to the other members: only to the URLs of the federation file, bounded in time and
+//! size like a machine's, over the node's own HTTP client.
+
+use super::file::FederationFile;
+use crate::bindings::carol::machine::http_fetch::{Method, Request};
+use crate::fetch::{FetchLimits, HttpClient};
+use crate::policy::{OutboundPolicy, Rule};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// What asking a member gave.
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// It answered with the thing.
+    Got(T),
+    /// It is up but has not got it yet.
+    NotYet,
+    /// It could not be asked, or answered something else: why, for the log.
+    Failed(String),
+}
+
+/// The client the members use to reach each other.
+pub struct Peers {
+    client: HttpClient,
+    urls: Vec<String>,
+}
+
+impl Peers {
+    /// A client that reaches the members of `file`, and nothing else.
+    pub fn new(file: &FederationFile) -> Self {
+        let urls: Vec<String> = file.members.iter().map(|m| m.url.clone()).collect();
+        Self::for_urls(&urls)
+    }
+
+    /// A client that reaches the nodes at `urls`, and nothing else; member `i` is `urls[i - 1]`.
+    pub fn for_urls(urls: &[String]) -> Self {
+        let allow = urls
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok())
+            .filter_map(|url| {
+                let host = url.host_str()?.to_owned();
+                let port = url.port_or_known_default()?;
+                format!("{host}:{port}").parse::<Rule>().ok()
+            })
+            .collect();
+        let policy = OutboundPolicy {
+            // Members are where the operators put them: loopback in tests and development, a
+            // private network, or the internet. Only they are reachable.
+            allow_loopback: true,
+            allow,
+            deny: Vec::new(),
+            allow_only_listed: true,
+        };
+        let limits = FetchLimits {
+            timeout: Duration::from_secs(5),
+            max_response_bytes: 1024 * 1024,
+            max_requests_per_activation: u32::MAX,
+            max_redirects: 0,
+        };
+        Self {
+            client: HttpClient::new(policy, limits),
+            urls: urls
+                .iter()
+                .map(|u| super::file::normalized(u).to_owned())
+                .collect(),
+        }
+    }
+
+    /// `GET path` of member `index`, read as JSON; 404 is "not yet".
+    pub async fn get<T: DeserializeOwned>(&self, index: u32, path: &str) -> Answer<T> {
+        let Some(base) = self.urls.get(index as usize - 1) else {
+            return Answer::Failed(format!("there is no member {index}"));
+        };
+        let request = Request {
+            method: Method::Get,
+            url: format!("{base}{path}"),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: Vec::new(),
+        };
+        match self.client.fetch(request).await {
+            Ok(response) if response.status == 200 => {
+                match serde_json::from_slice(&response.body) {
+                    Ok(value) => Answer::Got(value),
+                    Err(error) => {
+                        Answer::Failed(format!("its answer to {path} is not valid: {error}"))
+                    }
+                }
+            }
+            Ok(response) if response.status == 404 => Answer::NotYet,
+            Ok(response) => Answer::Failed(format!("it answered {path} with {}", response.status)),
+            Err(error) => Answer::Failed(format!("{error:?}")),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! A member's share, kept in its data directory once the key generation is done: readable by
+//! its owner alone, written whole or not at all (a new file, synced, renamed into place, the
+//! directory synced), so that it survives `kill -9` and power loss, and a restart never runs
+//! the key generation again.
+//!
+//! With the share it keeps the messages it sent in the key generation (all public), so that a
+//! member that was still running it can get them from this one after it is done.
+
+use super::Published;
+use bls12_381::Scalar;
+use carol_federation::poly::PublicPoly;
+use carol_federation::threshold::Share;
+use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The share's file name in the data directory.
+pub const SHARE_FILE: &str = "federation-share.json";
+
+/// Why the share cannot be kept or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ShareError {
+    /// Writing or reading the file failed.
+    #[error("cannot {doing} the federation share {path}: {source}")]
+    Io {
+        /// What was being done.
+        doing: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The file is not a share this node wrote. Its content is never quoted: it holds the
+    /// share.
+    #[error("the federation share {path} is damaged ({why}); restore it from a backup")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, without the content.
+        why: &'static str,
+    },
+    /// The share is of another federation than the file the node runs with.
+    #[error(
+        "the federation share {path} is of another federation (session {stored}) than the \
+         federation file (session {expected}): run with the federation file it was made for"
+    )]
+    OtherFederation {
+        /// The file.
+        path: PathBuf,
+        /// The session it was made in.
+        stored: String,
+        /// The session of the federation file.
+        expected: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareJson {
+    session: String,
+    member: u32,
+    share: String,
+    commitments: Vec<String>,
+    qualified: Vec<u32>,
+    deal: DealJson,
+    response: ResponseJson,
+    justification: Option<JustificationJson>,
+    confirmation: ConfirmationJson,
+}
+
+/// What a member keeps.
+pub struct Kept {
+    /// Its share.
+    pub share: Share,
+    /// The commitments to the federation key's polynomial.
+    pub public: PublicPoly,
+    /// The dealers that made the key.
+    pub qualified: Vec<u32>,
+    /// What it sent in the key generation.
+    pub published: Published,
+}
+
+/// Writes `kept` into `dir`, readable by its owner alone, whole or not at all.
+pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareError> {
+    let path = dir.join(SHARE_FILE);
+    let io = |doing| {
+        let path = path.clone();
+        move |source| ShareError::Io {
+            doing,
+            path,
+            source,
+        }
+    };
+    let (Some(deal), Some(response), Some(justification), Some(confirmation)) = (
+        &kept.published.deal,
+        &kept.published.response,
+        &kept.published.justification,
+        &kept.published.confirmation,
+    ) else {
+        return Err(ShareError::Damaged {
+            path,
+            why: "the key generation's messages are not all there",
+        });
+    };
+    let json = ShareJson {
+        session: hex::encode(session),
+        member: kept.share.index(),
+        share: hex::encode(kept.share.secret().to_bytes()),
+        commitments: kept
+            .public
+            .commitments()
+            .iter()
+            .map(|c| hex::encode(c.to_compressed()))
+            .collect(),
+        qualified: kept.qualified.clone(),
+        deal: deal.clone(),
+        response: response.clone(),
+        justification: justification.clone(),
+        confirmation: confirmation.clone(),
+    };
+    let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&json).expect("JSON"));
+    drop(json);
+    let staging = dir.join(format!("{SHARE_FILE}.new"));
+    let _ = std::fs::remove_file(&staging);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&staging).map_err(io("create"))?;
+    file.write_all(&text).map_err(io("write"))?;
+    file.sync_all().map_err(io("sync"))?;
+    std::fs::rename(&staging, &path).map_err(io("rename"))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync the directory of"))?;
+    Ok(())
+}
+
+/// Reads the share in `dir`, if there is one, and checks it is of the federation `session`
+/// names and matches its commitments.
+pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> {
+    let path = dir.join(SHARE_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(text) => zeroize::Zeroizing::new(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ShareError::Io {
+                doing: "read",
+                path,
+                source,
+            });
+        }
+    };
+    let damaged = |why| ShareError::Damaged {
+        path: path.clone(),
+        why,
+    };
+    let json: ShareJson = serde_json::from_slice(&text).map_err(|_| damaged("not its JSON"))?;
+    if json.session != hex::encode(session) {
+        return Err(ShareError::OtherFederation {
+            path: path.clone(),
+            stored: json.session,
+            expected: hex::encode(session),
+        });
+    }
+    let secret: [u8; 32] = hex::decode(&json.share)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| damaged("the share is not 32 bytes of hex"))?;
+    let secret = Option::<Scalar>::from(Scalar::from_bytes(&secret))
+        .ok_or_else(|| damaged("the share is not a scalar"))?;
+    let mut points = Vec::new();
+    for commitment in &json.commitments {
+        points.extend(hex::decode(commitment).map_err(|_| damaged("a commitment is not hex"))?);
+    }
+    let public = PublicPoly::from_bytes(&points).ok_or_else(|| damaged("bad commitments"))?;
+    if json.member == 0 || !public.verifies(json.member, &secret) {
+        return Err(damaged("the share does not match the commitments"));
+    }
+    Ok(Some(Kept {
+        share: Share::new(json.member, secret),
+        public,
+        qualified: json.qualified,
+        published: Published {
+            deal: Some(json.deal),
+            response: Some(json.response),
+            justification: Some(json.justification),
+            confirmation: Some(json.confirmation),
+        },
+    }))
+}

@@ -1,0 +1,264 @@
+//! A federation formed as operators form one: five `carol` processes on loopback, the file
+//! proposed with `carol federation propose`, the key made by the members together while one of
+//! them starts late and another is killed in the middle, kept, and never made again.
+
+use crate::durability::{Carol, configure, scratch};
+use crate::harness::guest;
+use carol_core::bls::PublicKey;
+use carol_core::federation::{FederationDescription, FederationStatus};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One would-be member: its directory, configuration and address.
+struct Site {
+    dir: PathBuf,
+    cfg: String,
+    listen: String,
+}
+
+impl Site {
+    fn new(root: &Path, i: usize) -> Self {
+        let dir = root.join(format!("member{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = configure(&dir, "").to_str().unwrap().to_owned();
+        Self {
+            dir,
+            cfg,
+            listen: format!("127.0.0.1:{}", free_port()),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.listen)
+    }
+
+    fn start(&self, federation: Option<&Path>) -> Carol {
+        let mut args = vec!["--cfg", self.cfg.as_str()];
+        let federation = federation.map(|f| f.to_str().unwrap().to_owned());
+        if let Some(file) = &federation {
+            args.extend(["--federation", file.as_str()]);
+        }
+        Carol::start_on(&self.dir, &args, &self.listen)
+    }
+}
+
+fn carol(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_carol"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn describe(node: &Carol) -> FederationDescription {
+    let (status, body) = node.get("/federation");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+/// Waits until every member says it is ready.
+fn wait_ready(nodes: &[&Carol]) -> Vec<FederationDescription> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let described: Vec<_> = nodes.iter().map(|n| describe(n)).collect();
+        if described
+            .iter()
+            .all(|d| d.status == FederationStatus::Ready)
+        {
+            return described;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every member is ready: {described:#?}\n{:#?}",
+            nodes.iter().map(|n| n.log()).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn propose(threshold: &str, members: &[String], out: &Path) -> Output {
+    let mut args = vec!["federation", "propose", "--threshold", threshold];
+    for url in members {
+        args.extend(["--member", url.as_str()]);
+    }
+    let out = out.to_str().unwrap();
+    args.extend(["--out", out, "--name", "test federation"]);
+    carol(&args)
+}
+
+#[test]
+fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
+    let root = scratch("federation");
+    let sites: Vec<Site> = (1..=5).map(|i| Site::new(&root, i)).collect();
+    let urls: Vec<String> = sites.iter().map(Site::url).collect();
+    let file = root.join("federation.toml");
+
+    // Proposing asks the running nodes for their keys; what cannot work is refused, clearly.
+    let plain: Vec<Carol> = sites.iter().map(|s| s.start(None)).collect();
+    let keys: Vec<PublicKey> = plain
+        .iter()
+        .map(|n| serde_json::from_value(n.get("/").1["public_key"].clone()).unwrap())
+        .collect();
+    let minority = propose("2", &urls, &file);
+    assert!(
+        !minority.status.success() && stderr(&minority).contains("not a majority"),
+        "{}",
+        stderr(&minority)
+    );
+    let too_many = propose("6", &urls, &file);
+    assert!(
+        stderr(&too_many).contains("at least 6 members"),
+        "{}",
+        stderr(&too_many)
+    );
+    let twice = propose("4", &[urls.clone(), vec![urls[0].clone()]].concat(), &file);
+    assert!(stderr(&twice).contains("same URL"), "{}", stderr(&twice));
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let unreachable = propose(
+        "3",
+        &[urls[..4].to_vec(), vec![closed.clone()]].concat(),
+        &file,
+    );
+    assert!(
+        stderr(&unreachable).contains("member 5") && stderr(&unreachable).contains(&closed),
+        "{}",
+        stderr(&unreachable)
+    );
+    assert!(!file.exists(), "nothing is written when proposing fails");
+    let proposed = propose("3", &urls, &file);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    let text = std::fs::read_to_string(&file).unwrap();
+    for key in &keys {
+        assert!(text.contains(&key.to_string()), "{text}");
+    }
+    drop(plain);
+
+    // Four members start; member 5 is not up yet, so they wait for it.
+    let mut nodes: Vec<Option<Carol>> = sites[..4]
+        .iter()
+        .map(|s| Some(s.start(Some(&file))))
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let waiting = describe(nodes[0].as_ref().unwrap());
+    assert_eq!(waiting.status, FederationStatus::Keygen);
+    assert_eq!(waiting.threshold, 3);
+    assert_eq!(waiting.member, 1);
+    assert_eq!(waiting.public_key, None);
+    // Member 2 is killed in the middle and started again; it deals exactly what it dealt.
+    let (_, dealt) = nodes[1].as_ref().unwrap().get("/federation/keygen/deal");
+    nodes[1] = None;
+    nodes[1] = Some(sites[1].start(Some(&file)));
+    assert_eq!(
+        nodes[1].as_ref().unwrap().get("/federation/keygen/deal").1,
+        dealt
+    );
+    nodes.push(Some(sites[4].start(Some(&file))));
+    let nodes: Vec<Carol> = nodes.into_iter().map(Option::unwrap).collect();
+    let all: Vec<&Carol> = nodes.iter().collect();
+    let described = wait_ready(&all);
+
+    // One key, everywhere, and every member's public share of it.
+    let key = described[0].public_key.expect("a federation key");
+    for (i, d) in described.iter().enumerate() {
+        assert_eq!(d.member, i as u32 + 1);
+        assert_eq!(d.public_key.as_ref(), Some(&key));
+        assert_eq!(d.commitments, described[0].commitments);
+        assert_eq!(d.commitments.len(), 3);
+        assert_eq!(d.commitments[0], key);
+        assert!(d.members.iter().all(|m| m.public_share.is_some()));
+        assert_eq!(d.members, described[0].members);
+    }
+    assert!(
+        !keys.contains(&key),
+        "the federation key is no member's key"
+    );
+    for (node, own) in nodes.iter().zip(&keys) {
+        let (_, info) = node.get("/");
+        assert_eq!(info["public_key"], Value::String(key.to_string()));
+        assert_eq!(info["node_key"], Value::String(own.to_string()));
+    }
+    // The share is kept readable by its owner alone.
+    #[cfg(unix)]
+    for site in &sites {
+        use std::os::unix::fs::PermissionsExt;
+        let share = site.dir.join("carol-data/federation-share.json");
+        let mode = std::fs::metadata(&share).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", share.display());
+    }
+
+    // Until federated signing exists, a member never signs with its own key.
+    let (status, body) = nodes[0].post("/binaries", &guest("all-types"));
+    assert!(status == 201 || status == 200, "{body}");
+    let binary = body["id"].as_str().unwrap().to_owned();
+    let (_, body) = nodes[0].post(&format!("/binaries/{binary}"), b"");
+    let machine = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = nodes[0].get(&format!("/machines/{machine}/activate/sign?message=00"));
+    assert_eq!(status, 500, "{body}");
+    assert!(body.to_string().contains("federation member"), "{body}");
+
+    // A restart serves as a member at once, without another key generation.
+    let mut nodes = nodes;
+    let restarted = {
+        drop(nodes.remove(0));
+        sites[0].start(Some(&file))
+    };
+    let again = describe(&restarted);
+    assert_eq!(again.status, FederationStatus::Ready);
+    assert_eq!(again.public_key, Some(key));
+    assert!(
+        !restarted
+            .log()
+            .iter()
+            .any(|l| l.contains("key generation: dealing")),
+        "{:#?}",
+        restarted.log()
+    );
+}
+
+#[test]
+fn a_node_whose_key_is_not_in_the_federation_file_refuses_to_start() {
+    let root = scratch("federation-stranger");
+    let sites: Vec<Site> = (1..=2).map(|i| Site::new(&root, i)).collect();
+    let stranger = Site::new(&root, 3);
+    let plain: Vec<Carol> = sites.iter().map(|s| s.start(None)).collect();
+    let file = root.join("federation.toml");
+    let urls: Vec<String> = sites.iter().map(Site::url).collect();
+    let proposed = propose("2", &urls, &file);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    drop(plain);
+    let refused = carol(&[
+        "run",
+        "--cfg",
+        &stranger.cfg,
+        "--listen",
+        &stranger.listen,
+        "--federation",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("is not among the members"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        !stranger
+            .dir
+            .join("carol-data/federation-share.json")
+            .exists()
+    );
+}
