@@ -9,6 +9,7 @@ mod build;
 mod call;
 mod client;
 mod create;
+mod federation;
 mod new;
 mod project;
 mod run;
@@ -58,6 +59,8 @@ enum Command {
     Call(call::Args),
     /// Check a node's signature over machine id || message; succeeds only if it verifies.
     Verify(verify::Args),
+    /// Check a federation: every member agrees on it, and its public shares are consistent.
+    Federation(federation::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Create(args) => create::run(args, cli.quiet),
         Command::Call(args) => call::run(args, cli.quiet),
         Command::Verify(args) => verify::run(args, cli.quiet),
+        Command::Federation(args) => federation::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -154,6 +154,16 @@ mod tests {
             open(&secret, &sealed[..40], b"c"),
             Err(EciesError::Malformed)
         );
+        // The point at infinity as the ephemeral key, and another valid point in its place.
+        let mut identity = sealed.clone();
+        identity[..48].copy_from_slice(&G1Affine::identity().to_compressed());
+        assert_eq!(open(&secret, &identity, b"c"), Err(EciesError::Malformed));
+        let mut substituted = sealed.clone();
+        substituted[..48].copy_from_slice(&key().1.to_compressed());
+        assert_eq!(
+            open(&secret, &substituted, b"c"),
+            Err(EciesError::Unopenable)
+        );
         assert_eq!(
             open(&secret, &sealed[..60], b"c"),
             Err(EciesError::Unopenable)

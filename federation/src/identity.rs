@@ -58,7 +58,8 @@ impl Identity {
         let mut ikm = self.scalar.to_bytes();
         let hkdf = Hkdf::<Sha256>::new(Some(b"carol-federation/derive/v1"), &ikm);
         ikm.zeroize();
-        let mut info = label.as_bytes().to_vec();
+        let mut info = (label.len() as u64).to_be_bytes().to_vec();
+        info.extend_from_slice(label.as_bytes());
         for part in parts {
             info.extend_from_slice(&(part.len() as u64).to_be_bytes());
             info.extend_from_slice(part);
@@ -129,6 +130,17 @@ mod tests {
         assert!(!key.public_key().verify(b"deal", &as_machine));
         assert!(!format!("{identity:?}").contains(&hex_of(&key.to_bytes())));
     }
+
+    /// A known answer: a member that upgraded mid-way must derive what it derived before, or
+    /// the others would see it deal two bundles.
+    #[test]
+    fn derivation_is_pinned() {
+        let identity = Identity::new(&SecretKey::key_gen(&[7; 32]));
+        let scalar = identity.derive("dkg/coefficient", &[b"session", &0u64.to_be_bytes()]);
+        assert_eq!(hex_of(&scalar.to_bytes()), PINNED);
+    }
+
+    const PINNED: &str = "30b2a88b07beaba30a43c2def0902f417af88ba33b571aa4d6dd1e7350d69c1a";
 
     #[test]
     fn derived_scalars_depend_on_the_key_the_label_and_every_part() {

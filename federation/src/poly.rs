@@ -168,10 +168,14 @@ impl PublicPoly {
     }
 }
 
-/// The Lagrange coefficients at 0 of the members `indices` (distinct, non-zero): the weights
-/// that turn their values of a polynomial into its value at 0,
-/// `λ_i = Π_{j ≠ i} x_j / (x_j − x_i)`.
-pub fn lagrange_at_zero(indices: &[u32]) -> Vec<Scalar> {
+/// The Lagrange coefficients at 0 of the members `indices`: the weights that turn their values
+/// of a polynomial into its value at 0, `λ_i = Π_{j ≠ i} x_j / (x_j − x_i)`. `None` unless the
+/// indices are distinct and non-zero.
+pub fn lagrange_at_zero(indices: &[u32]) -> Option<Vec<Scalar>> {
+    let distinct: std::collections::BTreeSet<u32> = indices.iter().copied().collect();
+    if distinct.len() != indices.len() || distinct.contains(&0) {
+        return None;
+    }
     let xs: Vec<Scalar> = indices
         .iter()
         .map(|&i| Scalar::from(u64::from(i)))
@@ -190,7 +194,8 @@ pub fn lagrange_at_zero(indices: &[u32]) -> Vec<Scalar> {
                 * Option::<Scalar>::from(denominator.invert())
                     .expect("distinct indices have a non-zero difference")
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .into()
 }
 
 #[cfg(test)]
@@ -202,7 +207,7 @@ mod tests {
         let poly = SecretPoly::random(3);
         let secret = poly.eval(0);
         for indices in [[1u32, 2, 3], [2, 4, 5], [5, 1, 3]] {
-            let weights = lagrange_at_zero(&indices);
+            let weights = lagrange_at_zero(&indices).unwrap();
             let value: Scalar = indices
                 .iter()
                 .zip(&weights)
@@ -210,7 +215,9 @@ mod tests {
                 .sum();
             assert_eq!(value, secret);
         }
-        let weights = lagrange_at_zero(&[1, 2]);
+        let weights = lagrange_at_zero(&[1, 2]).unwrap();
+        assert_eq!(lagrange_at_zero(&[1, 1]), None);
+        assert_eq!(lagrange_at_zero(&[0, 1]), None);
         let two: Scalar = [1, 2]
             .iter()
             .zip(&weights)

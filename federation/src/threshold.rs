@@ -20,6 +20,10 @@ pub enum CombineError {
         /// The threshold.
         threshold: usize,
     },
+    /// The partials add up to no signature (the point at infinity): some are not what they
+    /// claim; check each against its public share to find which.
+    #[error("the partial signatures add up to no signature: check each against its public share")]
+    Identity,
     /// A partial signature is not a point of G2, or names member 0.
     #[error("the partial signature of member {index} is not a valid signature")]
     Invalid {
@@ -130,7 +134,7 @@ pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signat
         });
     }
     let indices: Vec<u32> = chosen.iter().map(|p| p.index).collect();
-    let weights = lagrange_at_zero(&indices);
+    let weights = lagrange_at_zero(&indices).expect("distinct, non-zero indices");
     let mut sum = G2Projective::identity();
     for (partial, weight) in chosen.iter().zip(&weights) {
         let point =
@@ -140,8 +144,7 @@ pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signat
                 })?;
         sum += point * weight;
     }
-    Signature::from_bytes(&G2Affine::from(sum).to_compressed())
-        .map_err(|_| CombineError::Invalid { index: indices[0] })
+    Signature::from_bytes(&G2Affine::from(sum).to_compressed()).map_err(|_| CombineError::Identity)
 }
 
 #[cfg(test)]
@@ -185,6 +188,13 @@ mod tests {
             let chosen: Vec<_> = subset.iter().map(|&i| partials[i].clone()).collect();
             assert_eq!(combine(3, &chosen).unwrap(), reference);
         }
+        // More than the threshold: the first three are used.
+        assert_eq!(combine(3, &partials).unwrap(), reference);
+        let zero = PartialSignature {
+            index: 0,
+            ..partials[0].clone()
+        };
+        assert_eq!(combine(3, &[zero]), Err(CombineError::Invalid { index: 0 }));
         // The same member twice counts once.
         let repeated = vec![
             partials[0].clone(),

@@ -3,6 +3,7 @@
 
 mod build;
 mod client;
+mod federation;
 mod harness;
 mod new;
 mod node;

@@ -31,6 +31,17 @@ impl Group {
         1..=self.size()
     }
 
+    /// A digest of the whole group: the session, the threshold and every member's key.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut t = Transcript::new("group", &self.session);
+        t.index(self.threshold as u32);
+        t.index(self.size());
+        for member in &self.members {
+            t.bytes(&member.to_compressed());
+        }
+        t.finish()
+    }
+
     /// Member `index`'s node key, if there is such a member.
     pub fn member(&self, index: u32) -> Option<&G1Affine> {
         index

@@ -83,6 +83,9 @@ pub enum DkgError {
         /// The members missing.
         missing: Vec<u32>,
     },
+    /// This member's share does not match the key's commitments: nothing may be kept.
+    #[error("this member's share does not match the federation key's commitments")]
+    Inconsistent,
     /// Too few dealers qualified to make a key of the threshold.
     #[error("only {qualified} dealer(s) qualified, fewer than the threshold {threshold}")]
     TooFewQualified {
@@ -157,9 +160,18 @@ impl Dkg {
         // Derived from the node's key and the session, so that a member that runs again (after
         // a restart, or when the last run failed) deals exactly the same bundle: what it sent
         // before stays valid, and it need store nothing until the key is made.
+        let distinct: BTreeSet<[u8; 48]> =
+            group.members.iter().map(|m| m.to_compressed()).collect();
+        if distinct.len() != n {
+            return Err(DkgError::Group("two members have the same node key"));
+        }
         let session = group.session;
+        // Bound to everything the group is, not to the session alone: the same session with
+        // another threshold or members must never deal the same polynomial or reuse a sealing
+        // key.
+        let context = group.digest();
         let poly = SecretPoly::derived(group.threshold, |i| {
-            identity.derive("dkg/coefficient", &[&session, &(i as u64).to_be_bytes()])
+            identity.derive("dkg/coefficient", &[&context, &(i as u64).to_be_bytes()])
         });
         let mut bundle = DealBundle {
             dealer: me,
@@ -169,7 +181,7 @@ impl Dkg {
                 .map(|holder| Deal {
                     holder,
                     sealed: ecies::seal_with(
-                        identity.derive("dkg/ephemeral", &[&session, &holder.to_be_bytes()]),
+                        identity.derive("dkg/ephemeral", &[&context, &holder.to_be_bytes()]),
                         group.member(holder).expect("a member"),
                         &poly.eval(holder).to_bytes(),
                         &deal_context(&session, me, holder),
@@ -337,14 +349,20 @@ impl Dkg {
     }
 
     /// The holders that complained against `dealer`.
+    /// The holders that complained against `dealer`: that said its share was bad, or that
+    /// received another bundle from it than this member did. A holder that lies about the
+    /// bundle it got thus only makes the dealer reveal its share, as any complaint does; a dealer
+    /// that did show holders different bundles must justify every share against the commitments
+    /// this member holds, or be disqualified.
     fn complaints(&self, dealer: u32) -> BTreeSet<u32> {
+        let seen = self.deals.get(&dealer).map(|dealt| dealt.digest);
         self.responses
             .values()
             .filter(|bundle| {
                 bundle
                     .responses
                     .iter()
-                    .any(|r| r.dealer == dealer && !r.valid)
+                    .any(|r| r.dealer == dealer && (!r.valid || Some(r.bundle) != seen))
             })
             .map(|bundle| bundle.holder)
             .collect()
@@ -366,7 +384,9 @@ impl Dkg {
     pub fn justification(&mut self) -> Result<Option<JustificationBundle>, DkgError> {
         let complaints = self.complaints(self.me);
         self.missing("response bundle", &self.responses)?;
-        if complaints.is_empty() {
+        // With `t` complaints or more this dealer is disqualified whatever it reveals, and
+        // revealing them would give away its polynomial.
+        if complaints.is_empty() || complaints.len() >= self.group.threshold {
             return Ok(None);
         }
         let mut bundle = JustificationBundle {
@@ -423,15 +443,9 @@ impl Dkg {
     fn qualify(&self, dealer: u32) -> Option<Scalar> {
         let dealt = self.deals.get(&dealer)?;
         let commitments = dealt.commitments.as_ref()?;
-        // Every holder must have seen the same bundle.
-        let same_bundle = self.responses.values().all(|bundle| {
-            bundle
-                .responses
-                .iter()
-                .all(|r| r.dealer != dealer || r.bundle == dealt.digest)
-        });
         let complaints = self.complaints(dealer);
-        if !same_bundle || complaints.len() >= self.group.threshold {
+        // Revealing `t` shares would reveal the dealer's secret (drand's rule).
+        if complaints.len() >= self.group.threshold {
             return None;
         }
         for &holder in &complaints {
@@ -467,7 +481,9 @@ impl Dkg {
         }))
         .expect("qualified commitments have the threshold's length");
         let secret: Scalar = contributions.iter().map(|(_, share)| share).sum();
-        debug_assert!(public.verifies(self.me, &secret));
+        if !public.verifies(self.me, &secret) {
+            return Err(DkgError::Inconsistent);
+        }
         Ok(Output {
             share: Share::new(self.me, secret),
             public,

@@ -180,7 +180,7 @@ fn a_dealer_that_does_not_justify_or_justifies_wrongly_is_disqualified_by_everyo
 }
 
 #[test]
-fn a_dealer_that_shows_holders_different_bundles_is_disqualified_by_everyone() {
+fn a_dealer_that_shows_holders_different_bundles_makes_their_keys_differ_visibly() {
     let members = Members::new(3, 5);
     let (mut runs, deals) = members.start();
     // Member 5 makes a second bundle, sealing member 1's share anew, and sends it to members 3
@@ -211,8 +211,19 @@ fn a_dealer_that_shows_holders_different_bundles_is_disqualified_by_everyone() {
     );
     respond_all(&mut runs);
     justify_all(&mut runs, &[]);
-    let outputs = finish_all(runs);
-    assert_eq!(outputs[0].qualified, [1, 2, 3, 4]);
+    // Members 3 and 4 hold another bundle than the rest: to each side, the other side
+    // complained. The dealer justifies, and members 1, 2 and 5 keep it; 3 and 4 count three
+    // complaints and drop it. They end with different keys, which their confirmations show, so
+    // nobody keeps anything.
+    let outputs: Vec<Output> = runs.into_iter().map(|r| r.finish().unwrap()).collect();
+    let confirmations: Vec<Confirmation> = outputs
+        .iter()
+        .map(|o| o.confirmation(&SESSION, &members.identity(o.share.index())))
+        .collect();
+    assert_eq!(outputs[0].qualified, [1, 2, 3, 4, 5]);
+    assert_eq!(outputs[2].qualified, [1, 2, 3, 4]);
+    assert!(confirmations[0].agrees_with(&confirmations[4]));
+    assert!(!confirmations[0].agrees_with(&confirmations[2]));
 }
 
 #[test]
@@ -278,6 +289,58 @@ fn a_missing_member_fails_the_run_and_saying_which() {
 }
 
 #[test]
+fn a_holder_that_lies_about_the_bundle_it_got_only_makes_the_dealer_justify() {
+    let members = Members::new(3, 5);
+    let (mut runs, deals) = members.start();
+    deal_all(&mut runs, &deals);
+    let mut responses: Vec<_> = runs.iter_mut().map(|r| r.response().unwrap()).collect();
+    // Member 3 says it got another bundle from dealer 1 than everyone else did.
+    responses[2].responses[0].bundle = [0xee; 32];
+    responses[2].sign(&SESSION, &members.identity(3));
+    for run in runs.iter_mut() {
+        for response in &responses {
+            let _ = run.receive_response(response);
+        }
+    }
+    // Member 3's own run holds its honest response already; the others hold the lie.
+    for run in &runs[..2] {
+        assert_eq!(run.complained_against().unwrap(), BTreeSet::from([1]));
+    }
+    justify_all(&mut runs[..2], &[]);
+    let justification = runs[0].justification().unwrap().unwrap();
+    for run in runs.iter_mut().skip(2) {
+        run.receive_justification(&justification).unwrap();
+    }
+    let outputs: Vec<Output> = runs.into_iter().map(|r| r.finish().unwrap()).collect();
+    for output in &outputs {
+        assert_eq!(output.qualified, [1, 2, 3, 4, 5]);
+        assert_eq!(output.public, outputs[0].public);
+    }
+}
+
+#[test]
+fn the_polynomial_and_sealing_keys_are_bound_to_the_whole_group() {
+    let members = Members::new(2, 3);
+    let (_, deal) = Dkg::new(members.group.clone(), 1, members.identity(1)).unwrap();
+    let higher = Group {
+        threshold: 3,
+        ..members.group.clone()
+    };
+    let (_, other) = Dkg::new(higher, 1, members.identity(1)).unwrap();
+    assert_ne!(
+        other.commitments.commitments()[0],
+        deal.commitments.commitments()[0]
+    );
+    assert_ne!(other.deals[1].sealed[..48], deal.deals[1].sealed[..48]);
+    let mut twice = members.group.clone();
+    twice.members[2] = twice.members[1];
+    assert!(matches!(
+        Dkg::new(twice, 1, members.identity(1)),
+        Err(DkgError::Group(_))
+    ));
+}
+
+#[test]
 fn too_many_complaints_disqualify_a_dealer_even_with_justifications() {
     let members = Members::new(2, 3);
     let (mut runs, mut deals) = members.start();
@@ -288,6 +351,8 @@ fn too_many_complaints_disqualify_a_dealer_even_with_justifications() {
     runs[0].deals.clear();
     deal_all(&mut runs, &deals);
     respond_all(&mut runs);
+    // It reveals nothing: it is out whatever it would reveal.
+    assert_eq!(runs[0].justification().unwrap(), None);
     justify_all(&mut runs, &[]);
     let outputs = finish_all(runs);
     assert_eq!(outputs[0].qualified, [2, 3]);

@@ -83,6 +83,11 @@ pub enum Problem {
         /// Its URL.
         second_url: String,
     },
+    /// The nonce is not 32 bytes of hex.
+    #[error(
+        "its nonce is not 32 bytes in hex (64 hex digits), as `carol federation propose` writes it"
+    )]
+    BadNonce,
     /// A URL is not an `http` or `https` URL of a host.
     #[error("member {index}'s URL `{url}` is not an http:// or https:// URL of a host")]
     BadUrl {
@@ -111,6 +116,9 @@ pub struct FederationFile {
     pub name: String,
     /// How many members must sign together: more than half of them.
     pub threshold: usize,
+    /// 32 random bytes, hex, made by `carol federation propose`: a federation proposed again
+    /// with the same members is another federation, with another key.
+    pub nonce: String,
     /// The members; the first is member 1, and so on.
     #[serde(rename = "member")]
     pub members: Vec<FileMember>,
@@ -136,6 +144,10 @@ impl FederationFile {
 
     /// Whether the federation can work: a majority threshold, distinct URLs and keys.
     pub fn check(&self) -> Result<(), Problem> {
+        let nonce = hex::decode(&self.nonce).ok();
+        if nonce.is_none_or(|n| n.len() != 32) {
+            return Err(Problem::BadNonce);
+        }
         let (threshold, members) = (self.threshold, self.members.len());
         if threshold > members {
             return Err(Problem::TooFewMembers { threshold, members });
@@ -187,6 +199,10 @@ impl FederationFile {
         );
         out.push_str(&format!("name = {}\n", toml_string(&self.name)));
         out.push_str(&format!("threshold = {}\n", self.threshold));
+        out.push_str(&format!(
+            "# Makes this federation's key its own: proposing the same members again makes another.\nnonce = {}\n",
+            toml_string(&self.nonce)
+        ));
         for (i, member) in self.members.iter().enumerate() {
             out.push_str(&format!(
                 "\n# Member {}.\n[[member]]\nurl = {}\nnode_key = \"{}\"\n",
@@ -209,6 +225,7 @@ impl FederationFile {
             hash.update(bytes);
         };
         field(self.name.as_bytes());
+        field(self.nonce.as_bytes());
         field(&(self.threshold as u64).to_be_bytes());
         for member in &self.members {
             field(normalized(&member.url).as_bytes());
@@ -258,6 +275,7 @@ mod tests {
         FederationFile {
             name: "test \"quoted\"".into(),
             threshold,
+            nonce: hex::encode([5; 32]),
             members: (0..n)
                 .map(|i| FileMember {
                     url: format!("http://127.0.0.1:{}", 8001 + i),
@@ -277,6 +295,9 @@ mod tests {
         let mut other = federation.clone();
         other.threshold = 4;
         assert_ne!(other.session(), federation.session());
+        let mut again = federation.clone();
+        again.nonce = hex::encode([6; 32]);
+        assert_ne!(again.session(), federation.session());
         let mut slash = federation.clone();
         slash.members[0].url.push('/');
         assert_eq!(slash.session(), federation.session());
@@ -327,6 +348,9 @@ mod tests {
                 ..
             })
         ));
+        let mut bad = file(2, 3);
+        bad.nonce = "00".into();
+        assert_eq!(bad.check(), Err(Problem::BadNonce));
         let mut bad = file(2, 3);
         bad.members[1].url = "ftp://x".into();
         assert!(matches!(bad.check(), Err(Problem::BadUrl { index: 2, .. })));

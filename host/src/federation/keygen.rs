@@ -7,6 +7,7 @@
 
 use super::peers::{Answer, Peers};
 use super::share::{self, Kept, ShareError};
+use super::transcript::{self, Transcript};
 use super::{Member, Ready};
 use carol_federation::dkg::{
     Confirmation, DealBundle, Dkg, DkgError, JustificationBundle, ResponseBundle,
@@ -18,9 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long a member waits for the justification of a dealer complained against, within the
-/// key generation's time: an honest dealer answers within a few requests.
-const JUSTIFICATION_WAIT: Duration = Duration::from_secs(20);
 /// How long between rounds of asking the members that have not answered yet.
 const POLL: Duration = Duration::from_millis(200);
 /// How often the log says who is still awaited.
@@ -43,7 +41,7 @@ pub enum KeygenError {
         phase: &'static str,
         /// Who was awaited.
         waiting: Vec<u32>,
-        /// The time allowed ([federation] keygen_timeout_ms).
+        /// The time allowed (`[federation] keygen_timeout_ms`).
         limit: Duration,
     },
     /// Members ended with different keys.
@@ -58,6 +56,14 @@ pub enum KeygenError {
     /// The share could not be kept.
     #[error(transparent)]
     Share(#[from] ShareError),
+    /// What was received could not be kept before answering.
+    #[error("cannot keep the key generation's transcript in {path}: {source}")]
+    Transcript {
+        /// The data directory.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
 }
 
 /// Runs the key generation for `member` with the other members, within `limit`; keeps the
@@ -85,20 +91,47 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         waiting,
         limit,
     };
+    let dir = &member.data_dir;
+    let keep = |transcript: &Transcript| {
+        transcript::save(dir, transcript).map_err(|source| KeygenError::Transcript {
+            path: dir.clone(),
+            source,
+        })
+    };
+    // What an earlier run of this member received goes in first: it answers the same again.
+    let mut kept = transcript::load(dir, &session);
+    for json in &kept.deals {
+        take_deal(&mut dkg, json.dealer, json)?;
+    }
+    for json in &kept.responses {
+        take_response(&mut dkg, json.holder, json)?;
+    }
+    for (dealer, json) in &kept.justifications {
+        take_justification(&mut dkg, *dealer, json.as_ref())?;
+    }
+    let have = |phase: &[u32]| -> Vec<u32> {
+        others
+            .iter()
+            .copied()
+            .filter(|i| !phase.contains(i))
+            .collect()
+    };
 
+    let dealt: Vec<u32> = kept.deals.iter().map(|d| d.dealer).collect();
     gather(
         &peers,
         "deal",
-        &others,
+        &have(&dealt),
         deadline,
         |index, json: DealJson| {
-            let bundle = DealBundle::try_from(&json).map_err(|e| e.to_string())?;
-            sent_by(index, bundle.dealer)?;
-            dkg.receive_deal(&bundle).map_err(|e| e.to_string())
+            take_deal(&mut dkg, index, &json).map_err(|e| e.to_string())?;
+            kept.deals.push(json);
+            Ok(())
         },
     )
     .await
     .map_err(|waiting| timed_out("deal bundle", waiting))?;
+    keep(&kept)?;
 
     let response = dkg.response()?;
     member.published.lock().expect("member lock").response = Some(ResponseJson::from(&response));
@@ -106,25 +139,26 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         member = me,
         "federation key generation: every deal is in; responding"
     );
+    let responded: Vec<u32> = kept.responses.iter().map(|r| r.holder).collect();
     gather(
         &peers,
         "response",
-        &others,
+        &have(&responded),
         deadline,
         |index, json: ResponseJson| {
-            let bundle = ResponseBundle::try_from(&json).map_err(|e| e.to_string())?;
-            sent_by(index, bundle.holder)?;
-            dkg.receive_response(&bundle).map_err(|e| e.to_string())
+            take_response(&mut dkg, index, &json).map_err(|e| e.to_string())?;
+            kept.responses.push(json);
+            Ok(())
         },
     )
     .await
     .map_err(|waiting| timed_out("response bundle", waiting))?;
+    keep(&kept)?;
 
     let complained: BTreeSet<u32> = dkg.complained_against()?;
     let justification = dkg.justification()?;
     member.published.lock().expect("member lock").justification =
         Some(justification.as_ref().map(JustificationJson::from));
-    let awaited: Vec<u32> = complained.iter().copied().filter(|&d| d != me).collect();
     if !complained.is_empty() {
         tracing::warn!(
             member = me,
@@ -133,32 +167,28 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
              their justifications"
         );
     }
-    let justification_deadline = deadline.min(Instant::now() + JUSTIFICATION_WAIT);
-    let unjustified = gather(
+    // Every member takes part, so each dealer complained against is waited for until it
+    // answers (its justification, or that it has none), as long as the key generation may take.
+    let justified: Vec<u32> = kept.justifications.iter().map(|(d, _)| *d).collect();
+    let awaited: Vec<u32> = complained
+        .iter()
+        .copied()
+        .filter(|d| *d != me && !justified.contains(d))
+        .collect();
+    gather(
         &peers,
         "justification",
         &awaited,
-        justification_deadline,
+        deadline,
         |index, json: Option<JustificationJson>| {
-            // A dealer that says it needs none has justified nothing.
-            let Some(json) = json else { return Ok(()) };
-            let bundle = JustificationBundle::try_from(&json).map_err(|e| e.to_string())?;
-            sent_by(index, bundle.dealer)?;
-            dkg.receive_justification(&bundle)
-                .map_err(|e| e.to_string())
+            take_justification(&mut dkg, index, json.as_ref()).map_err(|e| e.to_string())?;
+            kept.justifications.push((index, json));
+            Ok(())
         },
     )
     .await
-    .err()
-    .unwrap_or_default();
-    if !unjustified.is_empty() {
-        tracing::warn!(
-            member = me,
-            dealers = ?unjustified,
-            "federation key generation: no justification from these dealers in time; they are \
-             disqualified"
-        );
-    }
+    .map_err(|waiting| timed_out("justification", waiting))?;
+    keep(&kept)?;
 
     let output = dkg.finish()?;
     let confirmation = output.confirmation(&session, &member.identity);
@@ -177,7 +207,7 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         deadline,
         |index, json: ConfirmationJson| {
             let theirs = Confirmation::try_from(&json).map_err(|e| e.to_string())?;
-            sent_by(index, theirs.member)?;
+            sent_by(index, theirs.member, "confirmation").map_err(|e| e.to_string())?;
             let key = group.member(index).expect("a member");
             if !theirs.signed_by(&session, key) {
                 return Err("its confirmation is not signed by its node key".into());
@@ -202,6 +232,7 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         published,
     };
     share::save(&member.data_dir, &session, &kept)?;
+    transcript::remove(&member.data_dir);
     tracing::info!(
         federation = %file.name,
         member = me,
@@ -215,11 +246,48 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
     Ok(())
 }
 
+fn take_deal(dkg: &mut Dkg, from: u32, json: &DealJson) -> Result<(), DkgError> {
+    let bundle = DealBundle::try_from(json).map_err(|_| malformed("deal bundle", from))?;
+    sent_by(from, bundle.dealer, "deal bundle")?;
+    dkg.receive_deal(&bundle)
+}
+
+fn take_response(dkg: &mut Dkg, from: u32, json: &ResponseJson) -> Result<(), DkgError> {
+    let bundle = ResponseBundle::try_from(json).map_err(|_| malformed("response bundle", from))?;
+    sent_by(from, bundle.holder, "response bundle")?;
+    dkg.receive_response(&bundle)
+}
+
+/// A dealer that says it needs no justification has justified nothing.
+fn take_justification(
+    dkg: &mut Dkg,
+    from: u32,
+    json: Option<&JustificationJson>,
+) -> Result<(), DkgError> {
+    let Some(json) = json else { return Ok(()) };
+    let bundle =
+        JustificationBundle::try_from(json).map_err(|_| malformed("justification bundle", from))?;
+    sent_by(from, bundle.dealer, "justification bundle")?;
+    dkg.receive_justification(&bundle)
+}
+
+fn malformed(kind: &'static str, from: u32) -> DkgError {
+    DkgError::Malformed {
+        kind,
+        from,
+        why: "its JSON does not hold valid points, scalars and signatures",
+    }
+}
+
 /// Refuses a member's message that names another sender.
-fn sent_by(asked: u32, named: u32) -> Result<(), String> {
+fn sent_by(asked: u32, named: u32, kind: &'static str) -> Result<(), DkgError> {
     match asked == named {
         true => Ok(()),
-        false => Err(format!("it served a message of member {named}")),
+        false => Err(DkgError::Malformed {
+            kind,
+            from: asked,
+            why: "it names another member as its sender",
+        }),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Being a member of a federation: the federation file ([`file`]) and its proposal
-//! ([`propose`]), the key generation run with the other members ([`keygen`]), the share kept in the data directory ([`share`]), and what
-//! the member says of all that (`GET /federation`).
+//! Being a member of a federation: the federation file ([`mod@file`]) and its proposal
+//! ([`propose`]), the key generation run with the other members ([`keygen`]), the share kept
+//! in the data directory ([`share`]), and what the member says of all that
+//! (`GET /federation`).
 //!
 //! The key generation's messages are pulled, not pushed: each member serves the messages it
 //! made under `GET /federation/keygen/{deal,response,justification,confirmation}`, and fetches
@@ -12,15 +13,17 @@ pub mod file;
 pub mod keygen;
 mod peers;
 pub mod propose;
+mod published;
 pub mod share;
+mod transcript;
 
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::federation::{FederationDescription, FederationMember, FederationStatus};
 use carol_federation::identity::Identity;
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
-use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
 use file::FederationFile;
+pub use published::Published;
 use share::ShareError;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
@@ -40,22 +43,20 @@ pub enum MemberError {
     /// A member keeps its share in its data directory.
     #[error("a federation member needs a data directory (data_dir) to keep its share in")]
     NoDataDirectory,
+    /// The share in the data directory is another member's.
+    #[error(
+        "the federation share in the data directory is member {kept}'s, but this node is member \
+         {index}: restore this member's own share"
+    )]
+    OtherMembersShare {
+        /// Whose share it is.
+        kept: u32,
+        /// This node's index.
+        index: u32,
+    },
     /// The share could not be read.
     #[error(transparent)]
     Share(#[from] ShareError),
-}
-
-/// The messages a member made in the key generation, as it serves them.
-#[derive(Debug, Clone, Default)]
-pub struct Published {
-    /// Its deal bundle.
-    pub deal: Option<DealJson>,
-    /// Its response bundle.
-    pub response: Option<ResponseJson>,
-    /// Its justification bundle once it knows whether it needs one (`Some(None)`: none needed).
-    pub justification: Option<Option<JustificationJson>>,
-    /// Its confirmation of the key it made.
-    pub confirmation: Option<ConfirmationJson>,
 }
 
 /// A member's share of the federation key, and the key's commitments.
@@ -93,6 +94,14 @@ impl Member {
             })?;
         let data_dir = data_dir.ok_or(MemberError::NoDataDirectory)?.to_owned();
         let kept = share::load(&data_dir, &file.session())?;
+        if let Some(kept) = &kept
+            && kept.share.index() != index
+        {
+            return Err(MemberError::OtherMembersShare {
+                kept: kept.share.index(),
+                index,
+            });
+        }
         let (ready, published) = match kept {
             Some(kept) => (
                 Some(Ready {

@@ -33,9 +33,12 @@ pub async fn propose(
     threshold: usize,
     urls: &[String],
 ) -> Result<FederationFile, ProposeError> {
+    let mut nonce = [0u8; 32];
+    getrandom::fill(&mut nonce).expect("the operating system's random source failed");
     let mut file = FederationFile {
         name: name.to_owned(),
         threshold,
+        nonce: hex::encode(nonce),
         members: Vec::new(),
     };
     // What can be refused without asking anyone is refused first.

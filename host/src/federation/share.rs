@@ -6,7 +6,7 @@
 //! With the share it keeps the messages it sent in the key generation (all public), so that a
 //! member that was still running it can get them from this one after it is done.
 
-use super::Published;
+use super::published::Published;
 use bls12_381::Scalar;
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
@@ -14,6 +14,7 @@ use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, Resp
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroize;
 
 /// The share's file name in the data directory.
 pub const SHARE_FILE: &str = "federation-share.json";
@@ -67,6 +68,12 @@ struct ShareJson {
     response: ResponseJson,
     justification: Option<JustificationJson>,
     confirmation: ConfirmationJson,
+}
+
+impl Drop for ShareJson {
+    fn drop(&mut self) {
+        self.share.zeroize();
+    }
 }
 
 /// What a member keeps.
@@ -156,19 +163,18 @@ pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> 
         path: path.clone(),
         why,
     };
-    let json: ShareJson = serde_json::from_slice(&text).map_err(|_| damaged("not its JSON"))?;
+    let mut json: ShareJson = serde_json::from_slice(&text).map_err(|_| damaged("not its JSON"))?;
     if json.session != hex::encode(session) {
         return Err(ShareError::OtherFederation {
             path: path.clone(),
-            stored: json.session,
+            stored: std::mem::take(&mut json.session),
             expected: hex::encode(session),
         });
     }
-    let secret: [u8; 32] = hex::decode(&json.share)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| damaged("the share is not 32 bytes of hex"))?;
-    let secret = Option::<Scalar>::from(Scalar::from_bytes(&secret))
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(&json.share, bytes.as_mut())
+        .map_err(|_| damaged("the share is not 32 bytes of hex"))?;
+    let secret = Option::<Scalar>::from(Scalar::from_bytes(&bytes))
         .ok_or_else(|| damaged("the share is not a scalar"))?;
     let mut points = Vec::new();
     for commitment in &json.commitments {
@@ -181,12 +187,12 @@ pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> 
     Ok(Some(Kept {
         share: Share::new(json.member, secret),
         public,
-        qualified: json.qualified,
+        qualified: std::mem::take(&mut json.qualified),
         published: Published {
-            deal: Some(json.deal),
-            response: Some(json.response),
-            justification: Some(json.justification),
-            confirmation: Some(json.confirmation),
+            deal: Some(json.deal.clone()),
+            response: Some(json.response.clone()),
+            justification: Some(json.justification.take()),
+            confirmation: Some(json.confirmation.clone()),
         },
     }))
 }

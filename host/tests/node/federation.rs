@@ -227,6 +227,33 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
         "{:#?}",
         restarted.log()
     );
+    // Nothing of the key generation is left but the share.
+    assert!(
+        !sites[0]
+            .dir
+            .join("carol-data/federation-keygen.json")
+            .exists()
+    );
+
+    // Member 2's share put in member 1's place is refused, and says whose it is.
+    drop(restarted);
+    let share = |i: usize| sites[i].dir.join("carol-data/federation-share.json");
+    std::fs::copy(share(1), share(0)).unwrap();
+    let refused = carol(&[
+        "run",
+        "--cfg",
+        &sites[0].cfg,
+        "--listen",
+        &sites[0].listen,
+        "--federation",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("member 2's, but this node is member 1"),
+        "{}",
+        stderr(&refused)
+    );
 }
 
 #[test]
