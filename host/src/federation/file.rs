@@ -234,6 +234,11 @@ impl FederationFile {
         hash.finalize().into()
     }
 
+    /// The members' indices, 1 to n.
+    pub fn indices(&self) -> impl Iterator<Item = u32> + use<> {
+        1..=self.members.len() as u32
+    }
+
     /// The member whose node key is `key`, by index from 1.
     pub fn index_of(&self, key: &PublicKey) -> Option<u32> {
         self.members

@@ -75,7 +75,7 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
     let session = group.session;
     let me = member.index;
     let others: Vec<u32> = group.indices().filter(|&i| i != me).collect();
-    let peers = Peers::new(file);
+    let peers = Peers::new(file, Duration::from_secs(5));
     tracing::info!(
         federation = %file.name,
         member = me,

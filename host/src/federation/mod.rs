@@ -10,11 +10,13 @@
 //! before, and a member that is down only makes the others wait.
 
 pub mod file;
+mod forward;
 pub mod keygen;
 mod peers;
 pub mod propose;
 mod published;
 pub mod share;
+pub mod signing;
 mod transcript;
 
 use carol_core::bls::{PublicKey, SecretKey};
@@ -23,10 +25,12 @@ use carol_federation::identity::Identity;
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
 use file::FederationFile;
+pub use forward::FORWARDED;
 pub use published::Published;
 use share::ShareError;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 /// Why a node cannot be a member.
 #[derive(Debug, thiserror::Error)]
@@ -76,16 +80,25 @@ pub struct Member {
     identity: Identity,
     ready: RwLock<Option<Ready>>,
     published: Mutex<Published>,
+    /// The partial signatures it holds.
+    partials: signing::Partials,
+    /// Reaches the other members for partial signatures: quickly, or not at all.
+    peers: Arc<peers::Peers>,
+    /// Reaches the other members with the requests it passes on, which may take as long as an
+    /// activation.
+    forwarder: Arc<peers::Peers>,
 }
 
 impl Member {
     /// The node with key `key` as a member of the federation of `file` (read from `path`),
-    /// with the share in `data_dir` if the key generation is done.
+    /// with the share in `data_dir` if the key generation is done; requests it passes on to the
+    /// others may take `forward_timeout`.
     pub fn open(
         file: FederationFile,
         path: PathBuf,
         key: &SecretKey,
         data_dir: Option<&Path>,
+        forward_timeout: Duration,
     ) -> Result<Self, MemberError> {
         let index = file
             .index_of(&key.public_key())
@@ -113,6 +126,9 @@ impl Member {
             None => (None, Published::default()),
         };
         Ok(Self {
+            partials: signing::Partials::default(),
+            peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
+            forwarder: Arc::new(peers::Peers::new(&file, forward_timeout)),
             file,
             path,
             data_dir,
@@ -141,6 +157,16 @@ impl Member {
     /// Whether the key generation is done and the share kept.
     pub fn is_ready(&self) -> bool {
         self.ready.read().expect("member lock").is_some()
+    }
+
+    /// Keeps member `index`'s partial signature of the message whose digest is `digest`.
+    pub fn offer_partial(
+        &self,
+        digest: [u8; 32],
+        index: u32,
+        signature: carol_core::bls::Signature,
+    ) {
+        self.partials.offer(digest, index, signature);
     }
 
     /// The federation key, once it is made.

@@ -26,14 +26,15 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// A client that reaches the members of `file`, and nothing else.
-    pub fn new(file: &FederationFile) -> Self {
+    /// A client that reaches the members of `file`, and nothing else, within `timeout` a
+    /// request.
+    pub fn new(file: &FederationFile, timeout: Duration) -> Self {
         let urls: Vec<String> = file.members.iter().map(|m| m.url.clone()).collect();
-        Self::for_urls(&urls)
+        Self::for_urls(&urls, timeout)
     }
 
     /// A client that reaches the nodes at `urls`, and nothing else; member `i` is `urls[i - 1]`.
-    pub fn for_urls(urls: &[String]) -> Self {
+    pub fn for_urls(urls: &[String], timeout: Duration) -> Self {
         let allow = urls
             .iter()
             .filter_map(|u| url::Url::parse(u).ok())
@@ -52,7 +53,7 @@ impl Peers {
             allow_only_listed: true,
         };
         let limits = FetchLimits {
-            timeout: Duration::from_secs(5),
+            timeout,
             max_response_bytes: 1024 * 1024,
             max_requests_per_activation: u32::MAX,
             max_redirects: 0,
@@ -68,17 +69,31 @@ impl Peers {
 
     /// `GET path` of member `index`, read as JSON; 404 is "not yet".
     pub async fn get<T: DeserializeOwned>(&self, index: u32, path: &str) -> Answer<T> {
-        let Some(base) = self.urls.get(index as usize - 1) else {
+        let headers = vec![("accept".into(), "application/json".into())];
+        self.send(index, Method::Get, path, headers, Vec::new())
+            .await
+    }
+
+    /// A request to member `index`, its answer read as JSON; 404 is "not yet".
+    pub async fn send<T: DeserializeOwned>(
+        &self,
+        index: u32,
+        method: Method,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Answer<T> {
+        let Some(base) = index.checked_sub(1).and_then(|i| self.urls.get(i as usize)) else {
             return Answer::Failed(format!("there is no member {index}"));
         };
         let request = Request {
-            method: Method::Get,
+            method,
             url: format!("{base}{path}"),
-            headers: vec![("accept".into(), "application/json".into())],
-            body: Vec::new(),
+            headers,
+            body,
         };
         match self.client.fetch(request).await {
-            Ok(response) if response.status == 200 => {
+            Ok(response) if matches!(response.status, 200..=202) => {
                 match serde_json::from_slice(&response.body) {
                     Ok(value) => Answer::Got(value),
                     Err(error) => {

@@ -54,7 +54,7 @@ pub async fn propose(
         ..file.clone()
     };
     unasked.check()?;
-    let peers = Peers::for_urls(urls);
+    let peers = Peers::for_urls(urls, std::time::Duration::from_secs(10));
     for (url, index) in urls.iter().zip(1..) {
         let info = match peers.get::<NodeInfo>(index, "/").await {
             Answer::Got(info) => info,

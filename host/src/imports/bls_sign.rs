@@ -28,8 +28,17 @@ impl Host for MachineContext {
     }
 
     async fn sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
-        if let Some(why) = self.services.own_signatures_refused() {
-            return Err(wasmtime::Error::msg(why));
+        if let Some(member) = self.services.federation() {
+            let mut signed = Vec::with_capacity(32 + message.len());
+            signed.extend_from_slice(self.machine.as_bytes());
+            signed.extend_from_slice(&message);
+            // Answer before the activation's own time is up, so that the client hears why.
+            let margin = (self.deadline - tokio::time::Instant::now()) / 10;
+            let signature = member
+                .sign(&signed, self.deadline - margin)
+                .await
+                .map_err(wasmtime::Error::new)?;
+            return Ok(signature.to_bytes().to_vec());
         }
         let services = self.services.clone();
         let machine = self.machine;

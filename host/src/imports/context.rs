@@ -72,13 +72,17 @@ impl Services {
             .unwrap_or(self.public_key)
     }
 
+    /// The federation this node is a member of, if it is one.
+    pub(crate) fn federation(&self) -> Option<&Arc<Member>> {
+        self.federation.as_ref()
+    }
+
     /// Why the node's own key may not sign for machines, if it may not: it is a federation
     /// member, whose signatures must be the federation's.
     pub(crate) fn own_signatures_refused(&self) -> Option<&'static str> {
-        self.federation.as_ref().map(|_| {
-            "this node is a federation member: it signs only together with the other members, \
-             and federated signing is not available in this version yet"
-        })
+        self.federation.as_ref().map(
+            |_| "this node is a federation member: it signs only together with the other members",
+        )
     }
 
     /// The keys of `machine` alone, derived from the node's key and, for committed nonces, the
@@ -109,6 +113,8 @@ pub(crate) struct MachineContext {
     pub(super) fetches: u32,
     /// The activation's use of its machine's state, from its first state call on.
     pub(super) state: Option<StateSession>,
+    /// When the activation runs out of time.
+    pub(super) deadline: tokio::time::Instant,
 }
 
 impl MachineContext {
@@ -118,6 +124,7 @@ impl MachineContext {
         binary: BinaryId,
         params: Arc<[u8]>,
         services: Arc<Services>,
+        deadline: tokio::time::Instant,
     ) -> Self {
         Self {
             machine,
@@ -126,6 +133,7 @@ impl MachineContext {
             services,
             fetches: 0,
             state: None,
+            deadline,
         }
     }
 }

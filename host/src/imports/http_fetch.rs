@@ -77,6 +77,7 @@ mod tests {
                     nonce_records: 0,
                 },
             )),
+            tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         );
         let request = Request {
             method: Method::Get,

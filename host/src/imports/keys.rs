@@ -43,7 +43,8 @@ impl MachineContext {
     fn own_keys_allowed(&self) -> wasmtime::Result<()> {
         match self.services.own_signatures_refused() {
             Some(why) => Err(wasmtime::Error::msg(format!(
-                "{why}; a machine's own keys (carol:machine/keys) are not available on it either"
+                "{why}, and a machine's own keys (carol:machine/keys) made by the members \
+                 together are not available in this version yet"
             ))),
             None => Ok(()),
         }

@@ -26,6 +26,7 @@ use carol_core::bls::PublicKey;
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// A Carol node. Cloning it is cheap and shares everything.
 #[derive(Clone)]
@@ -68,8 +69,15 @@ impl Node {
         let federation = match &config.federation {
             Some(path) => {
                 let file = FederationFile::load(path)?;
-                let member =
-                    Member::open(file, path.clone(), &config.key, config.data_dir.as_deref())?;
+                // Passed-on activations may take their whole time, and then some.
+                let forward_timeout = config.limits.activation_timeout + Duration::from_secs(5);
+                let member = Member::open(
+                    file,
+                    path.clone(),
+                    &config.key,
+                    config.data_dir.as_deref(),
+                    forward_timeout,
+                )?;
                 Some(Arc::new(member))
             }
             None => None,

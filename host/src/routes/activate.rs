@@ -2,12 +2,14 @@
 
 use super::error::ApiError;
 use super::{body, lookup};
+use crate::bindings::carol::machine::http_fetch::Method;
+use crate::federation::FORWARDED;
 use crate::node::{Node, Turn};
 use crate::runtime::Machine;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wasmtime::component::Val;
 
@@ -23,13 +25,40 @@ fn args_from_query(
         .args_from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
 }
 
+/// On a federation member, passes an activation asked of it (not one passed on by another
+/// member) on to every other member, so that each runs the machine itself and its own run's
+/// signatures can be made together.
+fn pass_on(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[u8]) {
+    let Some(member) = node.federation().filter(|m| m.is_ready()) else {
+        return;
+    };
+    if headers.contains_key(FORWARDED) {
+        return;
+    }
+    let member = member.clone();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = body.to_vec();
+    tokio::spawn(async move {
+        member
+            .forward(method, &path, content_type.as_deref(), &body)
+            .await;
+    });
+}
+
 /// `GET`: arguments from the query string.
 pub(super) async fn by_query(
     State(node): State<Node>,
     Path((id, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (machine, index) = lookup::activation(&node, &id, &name)?;
+    pass_on(&node, &headers, Method::Get, &uri, &[]);
     let turn = node.admit().await?;
     let args = args_from_query(&machine, index, query.as_deref())?;
     run(&turn, &machine, index, args).await
@@ -40,6 +69,8 @@ pub(super) async fn by_json(
     State(node): State<Node>,
     Path((id, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    uri: Uri,
+    headers: HeaderMap,
     request_body: Body,
 ) -> Result<Response, ApiError> {
     let (machine, index) = lookup::activation(&node, &id, &name)?;
@@ -51,6 +82,7 @@ pub(super) async fn by_json(
         "request body",
     )
     .await?;
+    pass_on(&node, &headers, Method::Post, &uri, &bytes);
     let turn = node.admit().await?;
     let args = if bytes.iter().all(u8::is_ascii_whitespace) {
         args_from_query(&machine, index, query.as_deref())?

@@ -2,6 +2,8 @@
 
 use super::error::ApiError;
 use super::{body, lookup};
+use crate::bindings::carol::machine::http_fetch::Method;
+use crate::federation::FORWARDED;
 use crate::node::Node;
 use axum::Json;
 use axum::body::Body;
@@ -37,6 +39,19 @@ fn bytes_body(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
     }
 }
 
+/// On a federation member, passes an upload or a creation asked of it (not one passed on by
+/// another member) on to every other member before it answers, so that every member holds it
+/// when its machine is activated. Each member checks the ids itself.
+async fn pass_on(node: &Node, headers: &HeaderMap, path: &str, content_type: &str, body: &[u8]) {
+    if let Some(member) = node.federation()
+        && !headers.contains_key(FORWARDED)
+    {
+        member
+            .forward(Method::Post, path, Some(content_type), body)
+            .await;
+    }
+}
+
 fn created(new: bool) -> StatusCode {
     if new {
         StatusCode::CREATED
@@ -54,7 +69,8 @@ pub(super) async fn upload(
     bytes_body(&headers, "component")?;
     let bytes = body::read(request_body, node.config().max_binary_bytes, "component").await?;
     let loader = node.clone();
-    let (binary, new) = tokio::task::spawn_blocking(move || loader.add_binary(&bytes))
+    let component = bytes.clone();
+    let (binary, new) = tokio::task::spawn_blocking(move || loader.add_binary(&component))
         .await
         .map_err(|e| {
             ApiError::new(
@@ -65,6 +81,7 @@ pub(super) async fn upload(
     if new {
         tracing::info!(binary = %binary.id(), activations = binary.activations().len(), "binary stored");
     }
+    pass_on(&node, &headers, "/binaries", "application/wasm", &bytes).await;
     Ok((created(new), Json(Uploaded { id: binary.id() })))
 }
 
@@ -88,8 +105,9 @@ pub(super) async fn create_machine(
     let params = body::read(request_body, node.config().max_params_bytes, "params").await?;
     let creator = node.clone();
     let binary_id = binary.id();
+    let kept = params.clone();
     let (machine, new) =
-        tokio::task::spawn_blocking(move || creator.create_machine(&binary_id, params.to_vec()))
+        tokio::task::spawn_blocking(move || creator.create_machine(&binary_id, kept.to_vec()))
             .await
             .map_err(|e| {
                 ApiError::new(
@@ -100,6 +118,8 @@ pub(super) async fn create_machine(
     if new {
         tracing::info!(machine = %machine.id(), binary = %binary_id, params = machine.params().len(), "machine created");
     }
+    let path = format!("/binaries/{binary_id}");
+    pass_on(&node, &headers, &path, "application/octet-stream", &params).await;
     Ok((
         created(new),
         Json(Created {

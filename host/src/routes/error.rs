@@ -163,6 +163,19 @@ impl From<ActivationError> for ApiError {
                     .with("activation", activation)
                     .with("limit_bytes", json!(limit))
             }
+            ActivationError::Unsigned {
+                machine,
+                activation,
+                agreed,
+                threshold,
+            } => {
+                tracing::warn!(%machine, activation, agreed, threshold, "too few federation members signed");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+                    .with("agreed", json!(agreed))
+                    .with("threshold", json!(threshold))
+            }
             ActivationError::TooMuchData {
                 machine,
                 activation,

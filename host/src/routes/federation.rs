@@ -1,6 +1,7 @@
 //! `GET /federation` and the key generation's messages a member serves to the others.
 
 use super::error::ApiError;
+use crate::federation::signing::PartialJson;
 use crate::node::Node;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -38,4 +39,35 @@ pub(super) async fn keygen(
             ),
         )
     })
+}
+
+/// `POST /federation/partials`: another member's partial signature of a message its own run
+/// asked to sign. It is checked only when this member's run reaches that message (a partial
+/// proves nothing before: its message is not sent with it).
+pub(super) async fn partial(
+    State(node): State<Node>,
+    Json(partial): Json<PartialJson>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let member = member(&node)?;
+    let digest: [u8; 32] = hex::decode(&partial.digest)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "`digest` must be the SHA-256 of the signed message, 32 bytes in hex",
+            )
+        })?;
+    if partial.index == 0 || partial.index as usize > member.file().members.len() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`index` {} names no member of this federation (1 to {})",
+                partial.index,
+                member.file().members.len()
+            ),
+        ));
+    }
+    member.offer_partial(digest, partial.index, partial.signature);
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"held": true}))))
 }

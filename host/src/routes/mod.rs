@@ -14,6 +14,7 @@
 //! | `GET`, `POST /machines/{id}/activate/{name}` | runs an activation (also under `/http/{name}`) |
 //! | `GET /federation` | on a federation member: the federation, its members and its key |
 //! | `GET /federation/keygen/{phase}` | on a member: its message of that key generation phase |
+//! | `POST /federation/partials` | on a member: another member's partial signature |
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -70,6 +71,7 @@ pub fn router(node: Node) -> Router {
         .route("/healthz", get(root::healthz))
         .route("/federation", get(federation::describe))
         .route("/federation/keygen/{phase}", get(federation::keygen))
+        .route("/federation/partials", post(federation::partial))
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -6,6 +6,7 @@ use super::limits::Limits;
 use super::loader::Loader;
 use super::machine::Machine;
 use super::output::OutputBuffer;
+use crate::federation::signing::TooFewAgreed;
 use crate::imports::{MachineContext, Services};
 use carol_core::ids::MachineId;
 use std::sync::Arc;
@@ -77,6 +78,23 @@ pub enum ActivationError {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// On a federation member: fewer members than the threshold signed what the machine asked
+    /// to sign, in time.
+    #[error(
+        "machine {machine} asked to sign in activation `{activation}`, but only {agreed} of the \
+         {threshold} federation members needed signed the same message in time (members down, \
+         unreachable, or whose runs signed something else do not count): nothing was signed"
+    )]
+    Unsigned {
+        /// The machine.
+        machine: MachineId,
+        /// The activation.
+        activation: String,
+        /// Members that signed the message, this one among them.
+        agreed: usize,
+        /// The threshold.
+        threshold: usize,
+    },
     /// The activation ran past its time limit.
     #[error(
         "machine {machine} did not finish activation `{activation}` within the {limit:?} limit"
@@ -124,6 +142,7 @@ impl Runtime {
         let activation = &binary.activations()[index];
         let stdout = OutputBuffer::new(self.limits.output_bytes);
         let stderr = OutputBuffer::new(self.limits.output_bytes);
+        let deadline = Instant::now() + self.limits.activation_timeout;
         let state = HostState {
             wasi: WasiCtx::builder()
                 .stdout(stdout.clone())
@@ -135,6 +154,7 @@ impl Runtime {
                 binary.id(),
                 machine.shared_params(),
                 self.services.clone(),
+                tokio::time::Instant::from_std(deadline),
             ),
             limits: MemoryLimit {
                 bytes: self.limits.memory_bytes,
@@ -148,7 +168,6 @@ impl Runtime {
         store.set_hostcall_fuel(self.limits.value_bytes);
         // At every epoch tick, guest code either yields to the executor, so that a busy
         // machine never holds a worker thread away from other requests, or, past its time, stops.
-        let deadline = Instant::now() + self.limits.activation_timeout;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             Ok(if Instant::now() >= deadline {
@@ -201,6 +220,15 @@ impl Runtime {
                 activation: activation.name.clone(),
                 limit: self.limits.memory_bytes,
             }),
+            Ok(Err(error)) if error.downcast_ref::<TooFewAgreed>().is_some() => {
+                let agreed = error.downcast_ref::<TooFewAgreed>().expect("checked");
+                Err(ActivationError::Unsigned {
+                    machine: machine.id(),
+                    activation: activation.name.clone(),
+                    agreed: agreed.agreed,
+                    threshold: agreed.threshold,
+                })
+            }
             Ok(Err(error)) if out_of_hostcall_fuel(&error) => Err(ActivationError::TooMuchData {
                 machine: machine.id(),
                 activation: activation.name.clone(),

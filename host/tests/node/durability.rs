@@ -30,8 +30,8 @@ pub fn configure(dir: &Path, limits: &str) -> PathBuf {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    text.push_str(limits);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen("[limits]\n", &format!("[limits]\n{limits}\n"), 1);
     std::fs::write(&cfg, text).unwrap();
     cfg
 }
@@ -109,6 +109,15 @@ impl Carol {
             Self::agent()
                 .get(&format!("{}{path}", self.url))
                 .call()
+                .unwrap(),
+        )
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        Self::answer(
+            Self::agent()
+                .post(&format!("{}{path}", self.url))
+                .send_json(body)
                 .unwrap(),
         )
     }

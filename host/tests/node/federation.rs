@@ -29,9 +29,27 @@ struct Site {
 
 impl Site {
     fn new(root: &Path, i: usize) -> Self {
+        Self::with_limits(root, i, "")
+    }
+
+    /// A member whose configuration sets `setting = value` as `settings` say (`name = value`
+    /// lines, each replacing the generated line of that name).
+    fn with_limits(root: &Path, i: usize, settings: &str) -> Self {
         let dir = root.join(format!("member{i}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let cfg = configure(&dir, "").to_str().unwrap().to_owned();
+        let path = configure(&dir, "");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for line in settings.lines() {
+            let name = line.split('=').next().unwrap().trim();
+            let old = text
+                .lines()
+                .find(|l| l.split('=').next().is_some_and(|n| n.trim() == name))
+                .unwrap_or_else(|| panic!("no setting {name}"))
+                .to_owned();
+            text = text.replacen(&old, line, 1);
+        }
+        std::fs::write(&path, text).unwrap();
+        let cfg = path.to_str().unwrap().to_owned();
         Self {
             dir,
             cfg,
@@ -200,15 +218,19 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
         assert_eq!(mode, 0o600, "{}", share.display());
     }
 
-    // Until federated signing exists, a member never signs with its own key.
+    // A member signs only with the others: what it answers verifies under the federation key,
+    // never under its own.
     let (status, body) = nodes[0].post("/binaries", &guest("all-types"));
     assert!(status == 201 || status == 200, "{body}");
     let binary = body["id"].as_str().unwrap().to_owned();
     let (_, body) = nodes[0].post(&format!("/binaries/{binary}"), b"");
     let machine = body["id"].as_str().unwrap().to_owned();
     let (status, body) = nodes[0].get(&format!("/machines/{machine}/activate/sign?message=00"));
-    assert_eq!(status, 500, "{body}");
-    assert!(body.to_string().contains("federation member"), "{body}");
+    assert_eq!(status, 200, "{body}");
+    let signature: carol_core::bls::Signature = serde_json::from_value(body).unwrap();
+    let machine: carol_core::ids::MachineId = machine.parse().unwrap();
+    assert!(key.verify_for_machine(&machine, &[0], &signature));
+    assert!(!keys[0].verify_for_machine(&machine, &[0], &signature));
 
     // A restart serves as a member at once, without another key generation.
     let mut nodes = nodes;
@@ -287,5 +309,120 @@ fn a_node_whose_key_is_not_in_the_federation_file_refuses_to_start() {
             .dir
             .join("carol-data/federation-share.json")
             .exists()
+    );
+}
+
+/// Forms a `threshold`-of-`n` federation whose members have `limits`, and waits until every
+/// member is ready.
+fn form(root: &Path, threshold: usize, n: usize, limits: &str) -> (Vec<Site>, PathBuf, Vec<Carol>) {
+    let sites: Vec<Site> = (1..=n)
+        .map(|i| Site::with_limits(root, i, limits))
+        .collect();
+    let urls: Vec<String> = sites.iter().map(Site::url).collect();
+    let file = root.join("federation.toml");
+    let plain: Vec<Carol> = sites.iter().map(|s| s.start(None)).collect();
+    let proposed = propose(&threshold.to_string(), &urls, &file);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    drop(plain);
+    let nodes: Vec<Carol> = sites.iter().map(|s| s.start(Some(&file))).collect();
+    wait_ready(&nodes.iter().collect::<Vec<_>>());
+    (sites, file, nodes)
+}
+
+#[test]
+fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_too_few() {
+    let root = scratch("federation-signing");
+    let (_sites, _file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 4000");
+    let (_, described) = nodes[0].get("/federation");
+    let key: PublicKey = serde_json::from_value(described["public_key"].clone()).unwrap();
+
+    // Uploaded and created on member 1, the machine is on every member.
+    let (status, body) = nodes[0].post("/binaries", &guest("all-types"));
+    assert_eq!(status, 201, "{body}");
+    let binary = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = nodes[0].post(&format!("/binaries/{binary}"), b"");
+    assert_eq!(status, 201, "{body}");
+    let machine: carol_core::ids::MachineId = serde_json::from_value(body["id"].clone()).unwrap();
+    for node in &nodes {
+        assert_eq!(node.get(&format!("/machines/{machine}")).0, 200);
+    }
+
+    // Asked of any member, the activation runs on all, and the answer is the one signature of
+    // the federation key, the same from every member.
+    let sign = |node: &Carol, message: &str| {
+        node.get(&format!(
+            "/machines/{machine}/activate/sign?message={message}"
+        ))
+    };
+    let (status, first) = sign(&nodes[0], "c0ffee");
+    assert_eq!(status, 200, "{first}");
+    let signature: carol_core::bls::Signature = serde_json::from_value(first.clone()).unwrap();
+    assert!(key.verify_for_machine(&machine, &hex::decode("c0ffee").unwrap(), &signature));
+    assert_eq!(sign(&nodes[2], "c0ffee"), (200, first.clone()));
+
+    // A machine whose runs on different members ask to sign different messages gets no
+    // signature: each member holds only its own partial.
+    let (status, body) = nodes[0].post("/binaries", &guest("hostile"));
+    assert_eq!(status, 201, "{body}");
+    let hostile = body["id"].as_str().unwrap().to_owned();
+    let (_, body) = nodes[0].post(&format!("/binaries/{hostile}"), b"");
+    let clock = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = nodes[0].get(&format!("/machines/{clock}/activate/sign-now"));
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["agreed"], 1, "{body}");
+
+    // A fake member 2 (member 2 itself is down) sends a partial that is not its share's: it is
+    // logged and ignored, and the signature is made with the honest members' partials.
+    nodes.remove(4);
+    nodes.remove(1);
+    let message = hex::decode("ba5e").unwrap();
+    let mut signed = machine.as_bytes().to_vec();
+    signed.extend_from_slice(&message);
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed));
+    let forged = carol_core::bls::SecretKey::generate().sign(&signed);
+    let (status, body) = nodes[0].post_json(
+        "/federation/partials",
+        &serde_json::json!({"digest": digest, "index": 2, "signature": forged}),
+    );
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = sign(&nodes[0], "ba5e");
+    assert_eq!(status, 200, "{body}");
+    let signature: carol_core::bls::Signature = serde_json::from_value(body).unwrap();
+    assert!(key.verify_for_machine(&machine, &message, &signature));
+    assert!(
+        nodes[0]
+            .log()
+            .iter()
+            .any(|l| l.contains("does not verify under its public share") && l.contains("member=2")),
+        "{:#?}",
+        nodes[0].log()
+    );
+    // A partial for a member the federation does not have is refused.
+    let (status, _) = nodes[0].post_json(
+        "/federation/partials",
+        &serde_json::json!({"digest": digest, "index": 9, "signature": forged}),
+    );
+    assert_eq!(status, 400);
+
+    // With two members down it still signs; with three, it answers 503 in time, saying how
+    // many agreed.
+    nodes.truncate(3);
+    let (status, body) = sign(&nodes[1], "beef");
+    assert_eq!(status, 200, "{body}");
+    let signature: carol_core::bls::Signature = serde_json::from_value(body).unwrap();
+    assert!(key.verify_for_machine(&machine, &hex::decode("beef").unwrap(), &signature));
+    nodes.truncate(2);
+    let started = Instant::now();
+    let (status, body) = sign(&nodes[0], "dead");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["agreed"], 2, "{body}");
+    assert_eq!(body["threshold"], 3, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("only 2 of the 3"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "within the activation timeout"
     );
 }

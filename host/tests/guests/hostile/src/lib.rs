@@ -62,6 +62,14 @@ impl Guest for Hostile {
         (0..count).map(|i| i as u8).collect()
     }
 
+    fn sign_now() -> Vec<u8> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos();
+        carol_guest::sign(&now.to_be_bytes())
+    }
+
     fn last_words(bytes: u32, message: String) {
         let line = [b'?'; 1024];
         let mut stderr = std::io::stderr().lock();

@@ -1,0 +1,44 @@
+//! Requests a member passes on to the others: uploads and machine creations, so that every
+//! member holds what any member was given (each checks the ids itself: a binary is named by its
+//! SHA-256, a machine by the hash of binary and params), and activations, so that every member
+//! runs the machine itself. A passed-on request carries [`FORWARDED`], and is not passed on
+//! again.
+
+use super::Member;
+use super::peers::Answer;
+use crate::bindings::carol::machine::http_fetch::Method;
+
+/// The header of a request one member passes on to the others.
+pub const FORWARDED: &str = "x-carol-forwarded";
+
+impl Member {
+    /// Passes `method path` with `body` (of `content_type`) on to every other member, and waits
+    /// for their answers, which are logged and otherwise ignored: each member answers its own
+    /// clients.
+    pub async fn forward(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) {
+        let mut headers = vec![(FORWARDED.to_owned(), self.index.to_string())];
+        if let Some(content_type) = content_type {
+            headers.push(("content-type".to_owned(), content_type.to_owned()));
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for index in self.file.indices().filter(|&i| i != self.index) {
+            let (forwarder, headers, body) =
+                (self.forwarder.clone(), headers.clone(), body.to_vec());
+            let path = path.to_owned();
+            sends.spawn(async move {
+                let answer: Answer<serde_json::Value> =
+                    forwarder.send(index, method, &path, headers, body).await;
+                if let Answer::Failed(why) = answer {
+                    tracing::warn!(member = index, path, %why, "a member did not take a request passed on to it");
+                }
+            });
+        }
+        sends.join_all().await;
+    }
+}

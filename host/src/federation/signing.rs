@@ -1,0 +1,219 @@
+//! Signing as a member. When its own run of a machine asks to sign `machine_id || message`, a
+//! member signs it with its share, sends that partial signature to every other member, and waits
+//! until it holds `t` partials of that very message, its own among them, which it combines into
+//! the one signature of the federation key. A member never sends a partial of a message its own
+//! run did not ask to sign: the partials it holds from others are only what they sent.
+//!
+//! The combined signature is checked once under the federation key; only when that fails is
+//! each partial checked against its member's public share, and the members whose partials were
+//! bad are logged and their partials dropped.
+
+use super::Member;
+use super::peers::Answer;
+use crate::bindings::carol::machine::http_fetch::Method;
+use carol_core::bls::{PublicKey, Signature};
+use carol_federation::threshold::{PartialSignature, combine};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Messages whose partials a member holds at once; past that, the oldest are dropped.
+const MAX_HELD: usize = 10_000;
+/// How long partials are held for a message this member's own run has not asked to sign (yet).
+const HOLD: Duration = Duration::from_secs(120);
+
+/// A partial signature as one member sends it to another (`POST /federation/partials`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialJson {
+    /// SHA-256 of `machine_id || message`, hex: what was signed, without the message itself.
+    pub digest: String,
+    /// The member that signed.
+    pub index: u32,
+    /// Its signature with its share, hex.
+    pub signature: Signature,
+}
+
+/// Why a member's run got no signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "only {agreed} member(s) signed this message in time, and the federation needs {threshold}: \
+     members that are down, unreachable, or whose runs of the machine asked to sign something \
+     else do not count"
+)]
+pub struct TooFewAgreed {
+    /// Members whose partials of the message arrived, this one's among them.
+    pub agreed: usize,
+    /// The federation's threshold.
+    pub threshold: usize,
+}
+
+/// The partials a member holds, by digest of what they sign.
+#[derive(Default)]
+pub struct Partials {
+    held: Mutex<HashMap<[u8; 32], Held>>,
+    arrived: Notify,
+}
+
+struct Held {
+    partials: BTreeMap<u32, Signature>,
+    since: Instant,
+}
+
+impl Partials {
+    /// Keeps member `index`'s partial of `digest` (its first: a member signs a message once).
+    pub fn offer(&self, digest: [u8; 32], index: u32, signature: Signature) {
+        let mut held = self.held.lock().expect("partials lock");
+        if !held.contains_key(&digest) && held.len() >= MAX_HELD {
+            held.retain(|_, h| h.since.elapsed() < HOLD);
+            if held.len() >= MAX_HELD
+                && let Some(oldest) = held.iter().min_by_key(|(_, h)| h.since).map(|(d, _)| *d)
+            {
+                held.remove(&oldest);
+            }
+        }
+        held.entry(digest)
+            .or_insert_with(|| Held {
+                partials: BTreeMap::new(),
+                since: Instant::now(),
+            })
+            .partials
+            .entry(index)
+            .or_insert(signature);
+        drop(held);
+        self.arrived.notify_waiters();
+    }
+
+    fn of(&self, digest: &[u8; 32]) -> Vec<PartialSignature> {
+        let held = self.held.lock().expect("partials lock");
+        held.get(digest)
+            .map(|h| {
+                h.partials
+                    .iter()
+                    .map(|(&index, &signature)| PartialSignature { index, signature })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn drop_partial(&self, digest: &[u8; 32], index: u32) {
+        if let Some(h) = self.held.lock().expect("partials lock").get_mut(digest) {
+            h.partials.remove(&index);
+        }
+    }
+
+    fn forget(&self, digest: &[u8; 32]) {
+        self.held.lock().expect("partials lock").remove(digest);
+    }
+}
+
+impl Member {
+    /// The federation's signature of `message` (`machine_id || message` for a machine), made
+    /// with `t` members' partials, by `deadline`.
+    pub async fn sign(&self, message: &[u8], deadline: Instant) -> Result<Signature, TooFewAgreed> {
+        let threshold = self.file.threshold;
+        let digest: [u8; 32] = Sha256::digest(message).into();
+        let (own, key, public) = {
+            let ready = self.ready.read().expect("member lock");
+            let Some(ready) = ready.as_ref() else {
+                return Err(TooFewAgreed {
+                    agreed: 0,
+                    threshold,
+                });
+            };
+            (
+                ready.share.sign(message),
+                ready.public.public_key(),
+                ready.public.clone(),
+            )
+        };
+        self.partials.offer(digest, own.index, own.signature);
+        self.send_partial(digest, &own);
+        loop {
+            let arrived = self.partials.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let held = self.partials.of(&digest);
+            if held.len() >= threshold {
+                if let Some(signature) =
+                    self.combine_checked(&digest, &held, &public, &key, message)
+                {
+                    self.partials.forget(&digest);
+                    return Ok(signature);
+                }
+                continue;
+            }
+            tokio::select! {
+                () = &mut arrived => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(TooFewAgreed {
+                        agreed: self.partials.of(&digest).len(),
+                        threshold,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The combination of `held`, checked under the federation key; if it fails, the partials
+    /// that do not verify under their members' public shares are logged and dropped, and the
+    /// rest combined if enough remain.
+    fn combine_checked(
+        &self,
+        digest: &[u8; 32],
+        held: &[PartialSignature],
+        public: &carol_federation::poly::PublicPoly,
+        key: &PublicKey,
+        message: &[u8],
+    ) -> Option<Signature> {
+        let threshold = self.file.threshold;
+        if let Ok(signature) = combine(threshold, held)
+            && key.verify(message, &signature)
+        {
+            return Some(signature);
+        }
+        let mut good = Vec::with_capacity(held.len());
+        for partial in held {
+            if partial.verify(public, message) {
+                good.push(partial.clone());
+            } else {
+                tracing::warn!(
+                    member = partial.index,
+                    "a member sent a partial signature that does not verify under its public \
+                     share; it is ignored"
+                );
+                self.partials.drop_partial(digest, partial.index);
+            }
+        }
+        combine(threshold, &good)
+            .ok()
+            .filter(|s| key.verify(message, s))
+    }
+
+    /// Sends this member's partial to every other member, without waiting for them.
+    fn send_partial(&self, digest: [u8; 32], partial: &PartialSignature) {
+        let body = serde_json::to_vec(&PartialJson {
+            digest: hex::encode(digest),
+            index: partial.index,
+            signature: partial.signature,
+        })
+        .expect("JSON");
+        for index in self.file.indices().filter(|&i| i != self.index) {
+            let peers = self.peers.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                let headers = vec![("content-type".into(), "application/json".into())];
+                let answer: Answer<serde_json::Value> = peers
+                    .send(index, Method::Post, "/federation/partials", headers, body)
+                    .await;
+                if let Answer::Failed(why) = answer {
+                    tracing::debug!(member = index, %why, "cannot send a partial signature");
+                }
+            });
+        }
+    }
+}
