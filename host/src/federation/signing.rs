@@ -36,6 +36,20 @@ pub struct PartialJson {
     pub index: u32,
     /// Its signature with its share, hex.
     pub signature: Signature,
+    /// Its node key's protocol signature of the three above ([`PartialJson::signed`]), hex:
+    /// only a member can hand another a partial, so no one else can crowd out its partials.
+    pub proof: String,
+}
+
+impl PartialJson {
+    /// What the proof signs: the digest, the index and the partial signature.
+    pub fn signed(digest: &[u8; 32], index: u32, signature: &Signature) -> Vec<u8> {
+        let mut message = b"carol-federation/partial/v1".to_vec();
+        message.extend_from_slice(digest);
+        message.extend_from_slice(&index.to_be_bytes());
+        message.extend_from_slice(&signature.to_bytes());
+        message
+    }
 }
 
 /// Why a member's run got no signature.
@@ -196,10 +210,16 @@ impl Member {
 
     /// Sends this member's partial to every other member, without waiting for them.
     fn send_partial(&self, digest: [u8; 32], partial: &PartialSignature) {
+        let proof = self.identity.sign(&PartialJson::signed(
+            &digest,
+            partial.index,
+            &partial.signature,
+        ));
         let body = serde_json::to_vec(&PartialJson {
             digest: hex::encode(digest),
             index: partial.index,
             signature: partial.signature,
+            proof: hex::encode(proof),
         })
         .expect("JSON");
         for index in self.file.indices().filter(|&i| i != self.index) {

@@ -68,6 +68,30 @@ pub(super) async fn partial(
             ),
         ));
     }
+    let sender = crate::federation::file::node_point_of(member.file(), partial.index);
+    let proof: Option<[u8; 96]> = hex::decode(&partial.proof)
+        .ok()
+        .and_then(|p| p.try_into().ok());
+    let proven = sender.zip(proof).is_some_and(|(key, proof)| {
+        carol_federation::identity::verify(
+            &key,
+            &PartialJson::signed(&digest, partial.index, &partial.signature),
+            &proof,
+        )
+    });
+    if !proven {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the partial is not signed by member {}'s node key: only members hand each \
+                 other partial signatures",
+                partial.index
+            ),
+        ));
+    }
     member.offer_partial(digest, partial.index, partial.signature);
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"held": true}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"held": true})),
+    ))
 }

@@ -332,7 +332,7 @@ fn form(root: &Path, threshold: usize, n: usize, limits: &str) -> (Vec<Site>, Pa
 #[test]
 fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_too_few() {
     let root = scratch("federation-signing");
-    let (_sites, _file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 4000");
+    let (sites, _file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 4000");
     let (_, described) = nodes[0].get("/federation");
     let key: PublicKey = serde_json::from_value(described["public_key"].clone()).unwrap();
 
@@ -371,19 +371,36 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["agreed"], 1, "{body}");
 
-    // A fake member 2 (member 2 itself is down) sends a partial that is not its share's: it is
-    // logged and ignored, and the signature is made with the honest members' partials.
+    // Member 2 turns dishonest (its node is down; the test speaks for it with its node key)
+    // and sends a partial that is not its share's: it is logged and ignored, and the signature
+    // is made with the honest members' partials.
     nodes.remove(4);
     nodes.remove(1);
     let message = hex::decode("ba5e").unwrap();
     let mut signed = machine.as_bytes().to_vec();
     signed.extend_from_slice(&message);
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&signed));
+    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&signed).into();
     let forged = carol_core::bls::SecretKey::generate().sign(&signed);
-    let (status, body) = nodes[0].post_json(
-        "/federation/partials",
-        &serde_json::json!({"digest": digest, "index": 2, "signature": forged}),
-    );
+    let partial = |index: u32, key: &carol_core::bls::SecretKey| {
+        let proof = carol_federation::identity::Identity::new(key).sign(
+            &carol_host::federation::signing::PartialJson::signed(&digest, index, &forged),
+        );
+        serde_json::json!({
+            "digest": hex::encode(digest),
+            "index": index,
+            "signature": forged,
+            "proof": hex::encode(proof),
+        })
+    };
+    let member2 = carol_host::config::Config::load(Path::new(&sites[1].cfg))
+        .unwrap()
+        .node
+        .key;
+    // Nobody but member 2 can hand in member 2's partial.
+    let stranger = carol_core::bls::SecretKey::generate();
+    let (status, body) = nodes[0].post_json("/federation/partials", &partial(2, &stranger));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = nodes[0].post_json("/federation/partials", &partial(2, &member2));
     assert_eq!(status, 202, "{body}");
     let (status, body) = sign(&nodes[0], "ba5e");
     assert_eq!(status, 200, "{body}");
@@ -398,10 +415,7 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
         nodes[0].log()
     );
     // A partial for a member the federation does not have is refused.
-    let (status, _) = nodes[0].post_json(
-        "/federation/partials",
-        &serde_json::json!({"digest": digest, "index": 9, "signature": forged}),
-    );
+    let (status, _) = nodes[0].post_json("/federation/partials", &partial(9, &member2));
     assert_eq!(status, 400);
 
     // With two members down it still signs; with three, it answers 503 in time, saying how
