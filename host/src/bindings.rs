@@ -7,6 +7,8 @@ wasmtime::component::bindgen!({
         "carol:machine/http-fetch.fetch": async,
         // Long messages are hashed on a blocking thread.
         "carol:machine/bls-sign.sign": async | trappable,
+        // A federation member has no key to give before the federation's is made.
+        "carol:machine/bls-sign.public-key": trappable,
         // State calls may wait for the machine's state lock, and trap when the store fails.
         "carol:machine/state.get": async | trappable,
         "carol:machine/state.set": async | trappable,

@@ -11,7 +11,15 @@ use crate::bindings::carol::machine::http_fetch::Method;
 /// The header of a request one member passes on to the others.
 pub const FORWARDED: &str = "x-carol-forwarded";
 
+/// Activations a member passes on at once; past that, new ones run on this member only.
+pub(super) const FORWARDS_IN_FLIGHT: usize = 256;
+
 impl Member {
+    /// A turn to pass an activation on, unless [`FORWARDS_IN_FLIGHT`] are under way.
+    pub fn forward_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.forwards.clone().try_acquire_owned().ok()
+    }
+
     /// Passes `method path` with `body` (of `content_type`) on to every other member, and waits
     /// for their answers, which are logged and otherwise ignored: each member answers its own
     /// clients.
@@ -35,6 +43,8 @@ impl Member {
                 let answer: Answer<serde_json::Value> =
                     forwarder.send(index, method, &path, headers, body).await;
                 if let Answer::Failed(why) = answer {
+                    // The path only: a query holds a client's arguments.
+                    let path = path.split('?').next().unwrap_or_default();
                     tracing::warn!(member = index, path, %why, "a member did not take a request passed on to it");
                 }
             });

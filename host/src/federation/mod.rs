@@ -12,6 +12,7 @@
 pub mod file;
 mod forward;
 pub mod keygen;
+mod partials;
 mod peers;
 pub mod propose;
 mod published;
@@ -81,12 +82,14 @@ pub struct Member {
     ready: RwLock<Option<Ready>>,
     published: Mutex<Published>,
     /// The partial signatures it holds.
-    partials: signing::Partials,
+    partials: partials::Partials,
     /// Reaches the other members for partial signatures: quickly, or not at all.
     peers: Arc<peers::Peers>,
     /// Reaches the other members with the requests it passes on, which may take as long as an
     /// activation.
     forwarder: Arc<peers::Peers>,
+    /// Turns for passing activations on.
+    forwards: Arc<tokio::sync::Semaphore>,
 }
 
 impl Member {
@@ -126,9 +129,10 @@ impl Member {
             None => (None, Published::default()),
         };
         Ok(Self {
-            partials: signing::Partials::default(),
+            partials: partials::Partials::new(file.members.len()),
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
             forwarder: Arc::new(peers::Peers::new(&file, forward_timeout)),
+            forwards: Arc::new(tokio::sync::Semaphore::new(forward::FORWARDS_IN_FLIGHT)),
             file,
             path,
             data_dir,

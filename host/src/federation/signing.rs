@@ -6,7 +6,8 @@
 //!
 //! The combined signature is checked once under the federation key; only when that fails is
 //! each partial checked against its member's public share, and the members whose partials were
-//! bad are logged and their partials dropped.
+//! bad are logged and their partials dropped. What partials are held, and for how long, is
+//! [`super::partials`]' concern.
 
 use super::Member;
 use super::peers::Answer;
@@ -15,16 +16,8 @@ use carol_core::bls::{PublicKey, Signature};
 use carol_federation::threshold::{PartialSignature, combine};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::time::Instant;
-
-/// Messages whose partials a member holds at once; past that, the oldest are dropped.
-const MAX_HELD: usize = 10_000;
-/// How long partials are held for a message this member's own run has not asked to sign (yet).
-const HOLD: Duration = Duration::from_secs(120);
 
 /// A partial signature as one member sends it to another (`POST /federation/partials`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,9 +35,17 @@ pub struct PartialJson {
 }
 
 impl PartialJson {
-    /// What the proof signs: the digest, the index and the partial signature.
-    pub fn signed(digest: &[u8; 32], index: u32, signature: &Signature) -> Vec<u8> {
+    /// What the proof signs: the federation's session, the digest, the index and the partial
+    /// signature (the session, so that a node that is a member of two federations cannot have
+    /// its partials of one replayed in the other).
+    pub fn signed(
+        session: &[u8; 32],
+        digest: &[u8; 32],
+        index: u32,
+        signature: &Signature,
+    ) -> Vec<u8> {
         let mut message = b"carol-federation/partial/v1".to_vec();
+        message.extend_from_slice(session);
         message.extend_from_slice(digest);
         message.extend_from_slice(&index.to_be_bytes());
         message.extend_from_slice(&signature.to_bytes());
@@ -64,65 +65,6 @@ pub struct TooFewAgreed {
     pub agreed: usize,
     /// The federation's threshold.
     pub threshold: usize,
-}
-
-/// The partials a member holds, by digest of what they sign.
-#[derive(Default)]
-pub struct Partials {
-    held: Mutex<HashMap<[u8; 32], Held>>,
-    arrived: Notify,
-}
-
-struct Held {
-    partials: BTreeMap<u32, Signature>,
-    since: Instant,
-}
-
-impl Partials {
-    /// Keeps member `index`'s partial of `digest` (its first: a member signs a message once).
-    pub fn offer(&self, digest: [u8; 32], index: u32, signature: Signature) {
-        let mut held = self.held.lock().expect("partials lock");
-        if !held.contains_key(&digest) && held.len() >= MAX_HELD {
-            held.retain(|_, h| h.since.elapsed() < HOLD);
-            if held.len() >= MAX_HELD
-                && let Some(oldest) = held.iter().min_by_key(|(_, h)| h.since).map(|(d, _)| *d)
-            {
-                held.remove(&oldest);
-            }
-        }
-        held.entry(digest)
-            .or_insert_with(|| Held {
-                partials: BTreeMap::new(),
-                since: Instant::now(),
-            })
-            .partials
-            .entry(index)
-            .or_insert(signature);
-        drop(held);
-        self.arrived.notify_waiters();
-    }
-
-    fn of(&self, digest: &[u8; 32]) -> Vec<PartialSignature> {
-        let held = self.held.lock().expect("partials lock");
-        held.get(digest)
-            .map(|h| {
-                h.partials
-                    .iter()
-                    .map(|(&index, &signature)| PartialSignature { index, signature })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn drop_partial(&self, digest: &[u8; 32], index: u32) {
-        if let Some(h) = self.held.lock().expect("partials lock").get_mut(digest) {
-            h.partials.remove(&index);
-        }
-    }
-
-    fn forget(&self, digest: &[u8; 32]) {
-        self.held.lock().expect("partials lock").remove(digest);
-    }
 }
 
 impl Member {
@@ -145,32 +87,39 @@ impl Member {
                 ready.public.clone(),
             )
         };
-        self.partials.offer(digest, own.index, own.signature);
-        self.send_partial(digest, &own);
-        loop {
-            let arrived = self.partials.arrived.notified();
+        if let Some(made) = self.partials.begin(digest, &own) {
+            return Ok(made);
+        }
+        self.send_partial(digest, &own, deadline);
+        let outcome = loop {
+            let arrived = self.partials.arrived();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
+            if let Some(made) = self.partials.made(&digest) {
+                break Ok(made);
+            }
             let held = self.partials.of(&digest);
             if held.len() >= threshold {
                 if let Some(signature) =
                     self.combine_checked(&digest, &held, &public, &key, message)
                 {
-                    self.partials.forget(&digest);
-                    return Ok(signature);
+                    break Ok(signature);
                 }
+                tokio::task::yield_now().await;
                 continue;
             }
             tokio::select! {
                 () = &mut arrived => {}
                 () = tokio::time::sleep_until(deadline) => {
-                    return Err(TooFewAgreed {
+                    break Err(TooFewAgreed {
                         agreed: self.partials.of(&digest).len(),
                         threshold,
                     });
                 }
             }
-        }
+        };
+        self.partials.end(&digest, outcome.as_ref().ok().copied());
+        outcome
     }
 
     /// The combination of `held`, checked under the federation key; if it fails, the partials
@@ -208,9 +157,12 @@ impl Member {
             .filter(|s| key.verify(message, s))
     }
 
-    /// Sends this member's partial to every other member, without waiting for them.
-    fn send_partial(&self, digest: [u8; 32], partial: &PartialSignature) {
+    /// Sends this member's partial to every other member, without waiting for them; a member
+    /// that does not take it is asked again, until `deadline`.
+    fn send_partial(&self, digest: [u8; 32], partial: &PartialSignature, deadline: Instant) {
+        let session = self.file.session();
         let proof = self.identity.sign(&PartialJson::signed(
+            &session,
             &digest,
             partial.index,
             &partial.signature,
@@ -226,12 +178,25 @@ impl Member {
             let peers = self.peers.clone();
             let body = body.clone();
             tokio::spawn(async move {
-                let headers = vec![("content-type".into(), "application/json".into())];
-                let answer: Answer<serde_json::Value> = peers
-                    .send(index, Method::Post, "/federation/partials", headers, body)
-                    .await;
-                if let Answer::Failed(why) = answer {
+                let mut pause = Duration::from_millis(100);
+                loop {
+                    let headers = vec![("content-type".into(), "application/json".into())];
+                    let answer: Answer<serde_json::Value> = peers
+                        .send(
+                            index,
+                            Method::Post,
+                            "/federation/partials",
+                            headers,
+                            body.clone(),
+                        )
+                        .await;
+                    let Answer::Failed(why) = answer else { return };
                     tracing::debug!(member = index, %why, "cannot send a partial signature");
+                    if Instant::now() + pause >= deadline {
+                        return;
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
                 }
             });
         }

@@ -23,8 +23,16 @@ pub(super) async fn sign_off_worker<T: Send + 'static>(
 }
 
 impl Host for MachineContext {
-    fn public_key(&mut self) -> Vec<u8> {
-        self.services.public_key().to_bytes().to_vec()
+    fn public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        if let Some(member) = self.services.federation()
+            && !member.is_ready()
+        {
+            return Err(wasmtime::Error::msg(
+                "this node is a federation member whose federation key is not made yet: it has \
+                 no key to give",
+            ));
+        }
+        Ok(self.services.public_key().to_bytes().to_vec())
     }
 
     async fn sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {

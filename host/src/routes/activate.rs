@@ -35,6 +35,12 @@ fn pass_on(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[
     if headers.contains_key(FORWARDED) {
         return;
     }
+    let Some(slot) = member.forward_slot() else {
+        tracing::warn!(
+            "too many activations being passed on to the other members; this one is run here only"
+        );
+        return;
+    };
     let member = member.clone();
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let content_type = headers
@@ -46,6 +52,7 @@ fn pass_on(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[
         member
             .forward(method, &path, content_type.as_deref(), &body)
             .await;
+        drop(slot);
     });
 }
 
@@ -58,9 +65,9 @@ pub(super) async fn by_query(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (machine, index) = lookup::activation(&node, &id, &name)?;
-    pass_on(&node, &headers, Method::Get, &uri, &[]);
     let turn = node.admit().await?;
     let args = args_from_query(&machine, index, query.as_deref())?;
+    pass_on(&node, &headers, Method::Get, &uri, &[]);
     run(&turn, &machine, index, args).await
 }
 
@@ -82,7 +89,6 @@ pub(super) async fn by_json(
         "request body",
     )
     .await?;
-    pass_on(&node, &headers, Method::Post, &uri, &bytes);
     let turn = node.admit().await?;
     let args = if bytes.iter().all(u8::is_ascii_whitespace) {
         args_from_query(&machine, index, query.as_deref())?
@@ -90,6 +96,8 @@ pub(super) async fn by_json(
         let budget = node.config().limits.value_bytes;
         machine.binary().activations()[index].args_from_json_text(&bytes, budget)?
     };
+    // Passed on only once this member took it: a request it refuses reaches no other member.
+    pass_on(&node, &headers, Method::Post, &uri, &bytes);
     drop(bytes);
     run(&turn, &machine, index, args).await
 }

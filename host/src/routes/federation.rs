@@ -75,7 +75,12 @@ pub(super) async fn partial(
     let proven = sender.zip(proof).is_some_and(|(key, proof)| {
         carol_federation::identity::verify(
             &key,
-            &PartialJson::signed(&digest, partial.index, &partial.signature),
+            &PartialJson::signed(
+                &member.file().session(),
+                &digest,
+                partial.index,
+                &partial.signature,
+            ),
             &proof,
         )
     });

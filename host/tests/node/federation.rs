@@ -332,7 +332,10 @@ fn form(root: &Path, threshold: usize, n: usize, limits: &str) -> (Vec<Site>, Pa
 #[test]
 fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_too_few() {
     let root = scratch("federation-signing");
-    let (sites, _file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 4000");
+    let (sites, file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 4000");
+    let session = carol_host::federation::file::FederationFile::load(&file)
+        .unwrap()
+        .session();
     let (_, described) = nodes[0].get("/federation");
     let key: PublicKey = serde_json::from_value(described["public_key"].clone()).unwrap();
 
@@ -359,6 +362,14 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     let signature: carol_core::bls::Signature = serde_json::from_value(first.clone()).unwrap();
     assert!(key.verify_for_machine(&machine, &hex::decode("c0ffee").unwrap(), &signature));
     assert_eq!(sign(&nodes[2], "c0ffee"), (200, first.clone()));
+    // Two clients asking two members for the same signature at once both get it.
+    let both = std::thread::scope(|scope| {
+        let a = scope.spawn(|| sign(&nodes[0], "f00d"));
+        let b = scope.spawn(|| sign(&nodes[3], "f00d"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(both.0.0, 200, "{}", both.0.1);
+    assert_eq!(both.0, both.1);
 
     // A machine whose runs on different members ask to sign different messages gets no
     // signature: each member holds only its own partial.
@@ -383,7 +394,9 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     let forged = carol_core::bls::SecretKey::generate().sign(&signed);
     let partial = |index: u32, key: &carol_core::bls::SecretKey| {
         let proof = carol_federation::identity::Identity::new(key).sign(
-            &carol_host::federation::signing::PartialJson::signed(&digest, index, &forged),
+            &carol_host::federation::signing::PartialJson::signed(
+                &session, &digest, index, &forged,
+            ),
         );
         serde_json::json!({
             "digest": hex::encode(digest),
