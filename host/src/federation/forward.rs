@@ -15,7 +15,7 @@ pub const FORWARDED: &str = "x-carol-forwarded";
 pub(super) const FORWARDS_IN_FLIGHT: usize = 256;
 
 impl Member {
-    /// A turn to pass an activation on, unless [`FORWARDS_IN_FLIGHT`] are under way.
+    /// A turn to pass an activation on, unless `FORWARDS_IN_FLIGHT` are under way.
     pub fn forward_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.forwards.clone().try_acquire_owned().ok()
     }

@@ -7,7 +7,7 @@
 //! The combined signature is checked once under the federation key; only when that fails is
 //! each partial checked against its member's public share, and the members whose partials were
 //! bad are logged and their partials dropped. What partials are held, and for how long, is
-//! [`super::partials`]' concern.
+//! the `partials` module's concern.
 
 use super::Member;
 use super::peers::Answer;
