@@ -279,6 +279,62 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
 }
 
 #[test]
+fn a_key_generation_that_runs_out_of_time_keeps_nothing_and_a_rerun_succeeds() {
+    let root = scratch("federation-timeout");
+    let sites: Vec<Site> = (1..=3)
+        .map(|i| Site::with_limits(&root, i, "keygen_timeout_ms = 2000"))
+        .collect();
+    let urls: Vec<String> = sites.iter().map(Site::url).collect();
+    let file = root.join("federation.toml");
+    let plain: Vec<Carol> = sites.iter().map(|s| s.start(None)).collect();
+    let proposed = propose("2", &urls, &file);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    drop(plain);
+
+    // Member 3 is down for the whole run: member 1 gives up, says why, and keeps nothing.
+    let member2 = sites[1].start(Some(&file));
+    let gave_up = carol(&[
+        "run",
+        "--cfg",
+        &sites[0].cfg,
+        "--listen",
+        &sites[0].listen,
+        "--federation",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!gave_up.status.success());
+    let why = stderr(&gave_up);
+    assert!(
+        why.contains("did not finish within")
+            && why.contains("[3]")
+            && why.contains("nothing was kept"),
+        "{why}"
+    );
+    assert!(
+        !sites[0]
+            .dir
+            .join("carol-data/federation-share.json")
+            .exists()
+    );
+    drop(member2);
+
+    // Run again with every member up, and time enough however slow the machine: the key is
+    // made.
+    for site in &sites {
+        let text = std::fs::read_to_string(&site.cfg).unwrap();
+        let text = text.replace("keygen_timeout_ms = 2000", "keygen_timeout_ms = 600000");
+        std::fs::write(&site.cfg, text).unwrap();
+    }
+    let nodes: Vec<Carol> = sites.iter().map(|s| s.start(Some(&file))).collect();
+    let described = wait_ready(&nodes.iter().collect::<Vec<_>>());
+    assert!(
+        described
+            .iter()
+            .all(|d| d.public_key == described[0].public_key)
+    );
+}
+
+#[test]
 fn a_node_whose_key_is_not_in_the_federation_file_refuses_to_start() {
     let root = scratch("federation-stranger");
     let sites: Vec<Site> = (1..=2).map(|i| Site::new(&root, i)).collect();
