@@ -29,6 +29,27 @@ fn bytes<const N: usize>(kind: &'static str, what: &str, text: &str) -> Result<[
         })
 }
 
+/// Commitments as JSON: 48-byte compressed G1 points in hex, lowest first.
+pub fn commitments_to_hex(public: &PublicPoly) -> Vec<String> {
+    public
+        .commitments()
+        .iter()
+        .map(|c| hex::encode(c.to_compressed()))
+        .collect()
+}
+
+/// Commitments from their JSON, if they are points of G1, at least one.
+pub fn commitments_from_hex(kind: &'static str, hex: &[String]) -> Result<PublicPoly, WireError> {
+    let mut points = Vec::with_capacity(hex.len() * 48);
+    for commitment in hex {
+        points.extend_from_slice(&bytes::<48>(kind, "a commitment", commitment)?);
+    }
+    PublicPoly::from_bytes(&points).ok_or_else(|| WireError {
+        kind,
+        why: "the commitments must be points of G1, at least one".into(),
+    })
+}
+
 /// A [`DealBundle`] as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,12 +78,7 @@ impl From<&DealBundle> for DealJson {
     fn from(bundle: &DealBundle) -> Self {
         Self {
             dealer: bundle.dealer,
-            commitments: bundle
-                .commitments
-                .commitments()
-                .iter()
-                .map(|c| hex::encode(c.to_compressed()))
-                .collect(),
+            commitments: commitments_to_hex(&bundle.commitments),
             deals: bundle
                 .deals
                 .iter()
@@ -81,14 +97,7 @@ impl TryFrom<&DealJson> for DealBundle {
 
     fn try_from(json: &DealJson) -> Result<Self, WireError> {
         const KIND: &str = "deal bundle";
-        let mut points = Vec::with_capacity(json.commitments.len() * 48);
-        for commitment in &json.commitments {
-            points.extend_from_slice(&bytes::<48>(KIND, "a commitment", commitment)?);
-        }
-        let commitments = PublicPoly::from_bytes(&points).ok_or_else(|| WireError {
-            kind: KIND,
-            why: "the commitments must be points of G1, at least one".into(),
-        })?;
+        let commitments = commitments_from_hex(KIND, &json.commitments)?;
         let deals = json
             .deals
             .iter()
@@ -263,12 +272,7 @@ impl From<&Confirmation> for ConfirmationJson {
     fn from(confirmation: &Confirmation) -> Self {
         Self {
             member: confirmation.member,
-            commitments: confirmation
-                .public
-                .commitments()
-                .iter()
-                .map(|c| hex::encode(c.to_compressed()))
-                .collect(),
+            commitments: commitments_to_hex(&confirmation.public),
             qualified: confirmation.qualified.clone(),
             signature: hex::encode(confirmation.signature),
         }
@@ -280,16 +284,9 @@ impl TryFrom<&ConfirmationJson> for Confirmation {
 
     fn try_from(json: &ConfirmationJson) -> Result<Self, WireError> {
         const KIND: &str = "confirmation";
-        let mut points = Vec::with_capacity(json.commitments.len() * 48);
-        for commitment in &json.commitments {
-            points.extend_from_slice(&bytes::<48>(KIND, "a commitment", commitment)?);
-        }
         Ok(Confirmation {
             member: json.member,
-            public: PublicPoly::from_bytes(&points).ok_or_else(|| WireError {
-                kind: KIND,
-                why: "the commitments must be points of G1, at least one".into(),
-            })?,
+            public: commitments_from_hex(KIND, &json.commitments)?,
             qualified: json.qualified.clone(),
             signature: bytes(KIND, "the signature", &json.signature)?,
         })

@@ -169,6 +169,31 @@ impl Transcript {
     }
 }
 
+/// A message's signature by its sender's node key, over its digest: written once for every
+/// kind.
+macro_rules! signed_by_sender {
+    ($($message:ident),*) => {$(
+        impl $message {
+            /// Signs it as its sender.
+            pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
+                self.signature = identity.sign(&self.digest(session));
+            }
+
+            /// Whether its sender, whose node key is `key`, signed it.
+            pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
+                identity::verify(key, &self.digest(session), &self.signature)
+            }
+        }
+    )*};
+}
+
+signed_by_sender!(
+    DealBundle,
+    ResponseBundle,
+    JustificationBundle,
+    Confirmation
+);
+
 impl DealBundle {
     /// The digest its signature is over.
     pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
@@ -181,16 +206,6 @@ impl DealBundle {
             t.bytes(&deal.sealed);
         }
         t.finish()
-    }
-
-    /// Signs it as its dealer.
-    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
-        self.signature = identity.sign(&self.digest(session));
-    }
-
-    /// Whether its dealer signed it.
-    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
-        identity::verify(key, &self.digest(session), &self.signature)
     }
 }
 
@@ -207,16 +222,6 @@ impl ResponseBundle {
         }
         t.finish()
     }
-
-    /// Signs it as its holder.
-    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
-        self.signature = identity.sign(&self.digest(session));
-    }
-
-    /// Whether its holder signed it.
-    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
-        identity::verify(key, &self.digest(session), &self.signature)
-    }
 }
 
 impl Confirmation {
@@ -230,16 +235,6 @@ impl Confirmation {
             t.index(*dealer);
         }
         t.finish()
-    }
-
-    /// Signs it as its member.
-    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
-        self.signature = identity.sign(&self.digest(session));
-    }
-
-    /// Whether its member signed it.
-    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
-        identity::verify(key, &self.digest(session), &self.signature)
     }
 
     /// Whether it says what `other` says, whoever signed each.
@@ -259,15 +254,5 @@ impl JustificationBundle {
             t.bytes(&justification.share.to_bytes());
         }
         t.finish()
-    }
-
-    /// Signs it as its dealer.
-    pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
-        self.signature = identity.sign(&self.digest(session));
-    }
-
-    /// Whether its dealer signed it.
-    pub fn signed_by(&self, session: &[u8; 32], key: &G1Affine) -> bool {
-        identity::verify(key, &self.digest(session), &self.signature)
     }
 }

@@ -10,7 +10,10 @@ use super::published::Published;
 use bls12_381::Scalar;
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
-use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
+use carol_federation::wire::{
+    ConfirmationJson, DealJson, JustificationJson, ResponseJson, commitments_from_hex,
+    commitments_to_hex,
+};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -114,12 +117,7 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
         session: hex::encode(session),
         member: kept.share.index(),
         share: hex::encode(kept.share.secret().to_bytes()),
-        commitments: kept
-            .public
-            .commitments()
-            .iter()
-            .map(|c| hex::encode(c.to_compressed()))
-            .collect(),
+        commitments: commitments_to_hex(&kept.public),
         qualified: kept.qualified.clone(),
         deal: deal.clone(),
         response: response.clone(),
@@ -176,11 +174,8 @@ pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> 
         .map_err(|_| damaged("the share is not 32 bytes of hex"))?;
     let secret = Option::<Scalar>::from(Scalar::from_bytes(&bytes))
         .ok_or_else(|| damaged("the share is not a scalar"))?;
-    let mut points = Vec::new();
-    for commitment in &json.commitments {
-        points.extend(hex::decode(commitment).map_err(|_| damaged("a commitment is not hex"))?);
-    }
-    let public = PublicPoly::from_bytes(&points).ok_or_else(|| damaged("bad commitments"))?;
+    let public = commitments_from_hex("federation share", &json.commitments)
+        .map_err(|_| damaged("bad commitments"))?;
     if json.member == 0 || !public.verifies(json.member, &secret) {
         return Err(damaged("the share does not match the commitments"));
     }
