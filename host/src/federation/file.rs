@@ -261,12 +261,6 @@ impl FederationFile {
     }
 }
 
-/// Member `index`'s node key as a point, if `file` has such a member.
-pub fn node_point_of(file: &FederationFile, index: u32) -> Option<bls12_381::G1Affine> {
-    let member = file.members.get(index.checked_sub(1)? as usize)?;
-    Some(node_point(&member.node_key))
-}
-
 /// A URL without a trailing slash, so that `http://a:1` and `http://a:1/` are one member.
 pub(super) fn normalized(url: &str) -> &str {
     url.trim_end_matches('/')

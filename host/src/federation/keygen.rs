@@ -71,7 +71,7 @@ pub enum KeygenError {
 pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError> {
     let deadline = Instant::now() + limit;
     let file = &member.file;
-    let group = file.group();
+    let group = member.group.clone();
     let session = group.session;
     let me = member.index;
     let others: Vec<u32> = group.indices().filter(|&i| i != me).collect();
@@ -239,10 +239,7 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         public_key = %kept.public.public_key(),
         "federation key generation: done; the share is kept and this member is ready"
     );
-    *member.ready.write().expect("member lock") = Some(Ready {
-        share: kept.share,
-        public: kept.public,
-    });
+    *member.ready.write().expect("member lock") = Some(Ready::new(kept.share, kept.public));
     Ok(())
 }
 

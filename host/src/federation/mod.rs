@@ -22,6 +22,7 @@ mod transcript;
 
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::federation::{FederationDescription, FederationMember, FederationStatus};
+use carol_federation::dkg::Group;
 use carol_federation::identity::Identity;
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
@@ -70,11 +71,23 @@ pub struct Ready {
     pub share: Share,
     /// The commitments; the first is the federation key.
     pub public: PublicPoly,
+    /// The federation key, as every signature checks it.
+    pub key: PublicKey,
+}
+
+impl Ready {
+    /// A member's `share` of the key `public` commits to.
+    pub fn new(share: Share, public: PublicPoly) -> Self {
+        let key = public.public_key();
+        Self { share, public, key }
+    }
 }
 
 /// This node as a member of a federation.
 pub struct Member {
     file: FederationFile,
+    /// The file's group, with its session, computed once.
+    group: Group,
     path: PathBuf,
     data_dir: PathBuf,
     index: u32,
@@ -109,7 +122,8 @@ impl Member {
                 key: key.public_key(),
             })?;
         let data_dir = data_dir.ok_or(MemberError::NoDataDirectory)?.to_owned();
-        let kept = share::load(&data_dir, &file.session())?;
+        let group = file.group();
+        let kept = share::load(&data_dir, &group.session)?;
         if let Some(kept) = &kept
             && kept.share.index() != index
         {
@@ -119,13 +133,7 @@ impl Member {
             });
         }
         let (ready, published) = match kept {
-            Some(kept) => (
-                Some(Ready {
-                    share: kept.share,
-                    public: kept.public,
-                }),
-                kept.published,
-            ),
+            Some(kept) => (Some(Ready::new(kept.share, kept.public)), kept.published),
             None => (None, Published::default()),
         };
         Ok(Self {
@@ -133,6 +141,7 @@ impl Member {
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
             forwarder: Arc::new(peers::Peers::new(&file, forward_timeout)),
             forwards: Arc::new(tokio::sync::Semaphore::new(forward::FORWARDS_IN_FLIGHT)),
+            group,
             file,
             path,
             data_dir,
@@ -151,6 +160,16 @@ impl Member {
     /// Where the federation file is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The digest that names this federation (of its file).
+    pub fn session(&self) -> &[u8; 32] {
+        &self.group.session
+    }
+
+    /// Member `index`'s node key as a point, if there is such a member.
+    pub fn member_key(&self, index: u32) -> Option<&bls12_381::G1Affine> {
+        self.group.member(index)
     }
 
     /// This member's index.
@@ -179,7 +198,7 @@ impl Member {
             .read()
             .expect("member lock")
             .as_ref()
-            .map(|ready| ready.public.public_key())
+            .map(|ready| ready.key)
     }
 
     /// What `GET /federation` answers.

@@ -81,11 +81,7 @@ impl Member {
                     threshold,
                 });
             };
-            (
-                ready.share.sign(message),
-                ready.public.public_key(),
-                ready.public.clone(),
-            )
+            (ready.share.sign(message), ready.key, ready.public.clone())
         };
         if let Some(made) = self.partials.begin(digest, &own) {
             return Ok(made);
@@ -160,7 +156,7 @@ impl Member {
     /// Sends this member's partial to every other member, without waiting for them; a member
     /// that does not take it is asked again, until `deadline`.
     fn send_partial(&self, digest: [u8; 32], partial: &PartialSignature, deadline: Instant) {
-        let session = self.file.session();
+        let session = *self.session();
         let proof = self.identity.sign(&PartialJson::signed(
             &session,
             &digest,

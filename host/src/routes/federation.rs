@@ -68,19 +68,14 @@ pub(super) async fn partial(
             ),
         ));
     }
-    let sender = crate::federation::file::node_point_of(member.file(), partial.index);
+    let sender = member.member_key(partial.index);
     let proof: Option<[u8; 96]> = hex::decode(&partial.proof)
         .ok()
         .and_then(|p| p.try_into().ok());
     let proven = sender.zip(proof).is_some_and(|(key, proof)| {
         carol_federation::identity::verify(
-            &key,
-            &PartialJson::signed(
-                &member.file().session(),
-                &digest,
-                partial.index,
-                &partial.signature,
-            ),
+            key,
+            &PartialJson::signed(member.session(), &digest, partial.index, &partial.signature),
             &proof,
         )
     });
