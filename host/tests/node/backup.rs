@@ -31,10 +31,7 @@ fn a_restored_copy_derives_new_nonces_unless_it_is_the_latest() {
     let copy_text = copy.to_str().unwrap();
 
     let node = Carol::start(&dir, &["--cfg", cfg_text]);
-    let (_, body) = node.post("/binaries", &guest("stateful"));
-    let binary = body["id"].as_str().unwrap().to_owned();
-    let (_, body) = node.post(&format!("/binaries/{binary}"), b"");
-    let machine = body["id"].as_str().unwrap().to_owned();
+    let machine = node.machine(&guest("stateful"), b"");
     let call = |node: &Carol, query: &str| -> Value {
         let (status, body) = node.get(&format!("/machines/{machine}/activate/{query}"));
         assert!(status == 200 || status == 422, "{query}: {status} {body}");

@@ -113,6 +113,16 @@ impl Carol {
         )
     }
 
+    /// Uploads `component`, creates its machine with `params`, and returns the machine's id.
+    pub fn machine(&self, component: &[u8], params: &[u8]) -> String {
+        let (status, body) = self.post("/binaries", component);
+        assert!(status == 201 || status == 200, "{body}");
+        let binary = body["id"].as_str().unwrap().to_owned();
+        let (status, body) = self.post(&format!("/binaries/{binary}"), params);
+        assert!(status == 201 || status == 200, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         Self::answer(
             Self::agent()
@@ -347,10 +357,7 @@ fn every_line_of_an_activation_carries_its_request_id_and_no_line_the_key() {
     let cfg = configure(&dir, "");
     let secret = hex::encode(Config::load(&cfg).unwrap().node.key.to_bytes());
     let node = Carol::start(&dir, &["--cfg", cfg.to_str().unwrap()]);
-    let (_, body) = node.post("/binaries", &guest("all-types"));
-    let binary = body["id"].as_str().unwrap().to_owned();
-    let (_, body) = node.post(&format!("/binaries/{binary}"), b"");
-    let machine = body["id"].as_str().unwrap().to_owned();
+    let machine = node.machine(&guest("all-types"), b"");
     let response = Carol::agent()
         .get(&format!(
             "{}/machines/{machine}/activate/log?message=marker-42",
@@ -408,10 +415,7 @@ fn state_keys_and_nonce_records_survive_kill_9() {
     let cfg = configure(&dir, "");
     let cfg = cfg.to_str().unwrap();
     let node = Carol::start(&dir, &["--cfg", cfg]);
-    let (_, body) = node.post("/binaries", &guest("stateful"));
-    let binary = body["id"].as_str().unwrap().to_owned();
-    let (_, body) = node.post(&format!("/binaries/{binary}"), b"");
-    let machine = body["id"].as_str().unwrap().to_owned();
+    let machine = node.machine(&guest("stateful"), b"");
     let call = |node: &Carol, query: &str| {
         let (status, body) = node.get(&format!("/machines/{machine}/activate/{query}"));
         assert!(status == 200 || status == 422, "{query}: {status} {body}");

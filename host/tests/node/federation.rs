@@ -61,6 +61,20 @@ impl Site {
         format!("http://{}", self.listen)
     }
 
+    /// `carol run` as a member of `federation`, to its end: for a node that must refuse to
+    /// serve, or give up.
+    fn run_to_end(&self, federation: &Path) -> Output {
+        carol(&[
+            "run",
+            "--cfg",
+            &self.cfg,
+            "--listen",
+            &self.listen,
+            "--federation",
+            federation.to_str().unwrap(),
+        ])
+    }
+
     fn start(&self, federation: Option<&Path>) -> Carol {
         let mut args = vec!["--cfg", self.cfg.as_str()];
         let federation = federation.map(|f| f.to_str().unwrap().to_owned());
@@ -220,11 +234,7 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
 
     // A member signs only with the others: what it answers verifies under the federation key,
     // never under its own.
-    let (status, body) = nodes[0].post("/binaries", &guest("all-types"));
-    assert!(status == 201 || status == 200, "{body}");
-    let binary = body["id"].as_str().unwrap().to_owned();
-    let (_, body) = nodes[0].post(&format!("/binaries/{binary}"), b"");
-    let machine = body["id"].as_str().unwrap().to_owned();
+    let machine = nodes[0].machine(&guest("all-types"), b"");
     let (status, body) = nodes[0].get(&format!("/machines/{machine}/activate/sign?message=00"));
     assert_eq!(status, 200, "{body}");
     let signature: carol_core::bls::Signature = serde_json::from_value(body).unwrap();
@@ -261,15 +271,7 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     drop(restarted);
     let share = |i: usize| sites[i].dir.join("carol-data/federation-share.json");
     std::fs::copy(share(1), share(0)).unwrap();
-    let refused = carol(&[
-        "run",
-        "--cfg",
-        &sites[0].cfg,
-        "--listen",
-        &sites[0].listen,
-        "--federation",
-        file.to_str().unwrap(),
-    ]);
+    let refused = sites[0].run_to_end(&file);
     assert!(!refused.status.success());
     assert!(
         stderr(&refused).contains("member 2's, but this node is member 1"),
@@ -293,15 +295,7 @@ fn a_key_generation_that_runs_out_of_time_keeps_nothing_and_a_rerun_succeeds() {
 
     // Member 3 is down for the whole run: member 1 gives up, says why, and keeps nothing.
     let member2 = sites[1].start(Some(&file));
-    let gave_up = carol(&[
-        "run",
-        "--cfg",
-        &sites[0].cfg,
-        "--listen",
-        &sites[0].listen,
-        "--federation",
-        file.to_str().unwrap(),
-    ]);
+    let gave_up = sites[0].run_to_end(&file);
     assert!(!gave_up.status.success());
     let why = stderr(&gave_up);
     assert!(
@@ -345,15 +339,7 @@ fn a_node_whose_key_is_not_in_the_federation_file_refuses_to_start() {
     let proposed = propose("2", &urls, &file);
     assert!(proposed.status.success(), "{}", stderr(&proposed));
     drop(plain);
-    let refused = carol(&[
-        "run",
-        "--cfg",
-        &stranger.cfg,
-        "--listen",
-        &stranger.listen,
-        "--federation",
-        file.to_str().unwrap(),
-    ]);
+    let refused = stranger.run_to_end(&file);
     assert!(!refused.status.success());
     assert!(
         stderr(&refused).contains("is not among the members"),
