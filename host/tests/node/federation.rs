@@ -102,6 +102,20 @@ fn describe(node: &Carol) -> FederationDescription {
     serde_json::from_value(body).unwrap()
 }
 
+/// A member's deal bundle, once it has made it.
+fn deal_of(node: &Carol) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = node.get("/federation/keygen/deal");
+        if status == 200 {
+            return body;
+        }
+        assert_eq!(status, 404, "{body}");
+        assert!(Instant::now() < deadline, "no deal: {body}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits until every member says it is ready.
 fn wait_ready(nodes: &[&Carol]) -> Vec<FederationDescription> {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -191,13 +205,11 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     assert_eq!(waiting.member, 1);
     assert_eq!(waiting.public_key, None);
     // Member 2 is killed in the middle and started again; it deals exactly what it dealt.
-    let (_, dealt) = nodes[1].as_ref().unwrap().get("/federation/keygen/deal");
+    // (It serves before its key generation has made its deal: until then the deal is 404.)
+    let dealt = deal_of(nodes[1].as_ref().unwrap());
     nodes[1] = None;
     nodes[1] = Some(sites[1].start(Some(&file)));
-    assert_eq!(
-        nodes[1].as_ref().unwrap().get("/federation/keygen/deal").1,
-        dealt
-    );
+    assert_eq!(deal_of(nodes[1].as_ref().unwrap()), dealt);
     nodes.push(Some(sites[4].start(Some(&file))));
     let nodes: Vec<Carol> = nodes.into_iter().map(Option::unwrap).collect();
     let all: Vec<&Carol> = nodes.iter().collect();
