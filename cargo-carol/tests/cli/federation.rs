@@ -1,9 +1,12 @@
 //! `cargo carol federation check` against a real 2-of-3 federation of `carol` processes, and
-//! against a member that reports another key.
+//! against a member that reports another key; `cargo carol run --federation`.
 
-use crate::harness::{CarolNode, cargo_carol, carol, failure, fake_server, stdout};
+use crate::harness::{
+    CarolNode, Header, bls_verifies, cargo_carol, carol, failure, fake_server, start_run, stdout,
+};
 use crate::node::{config_gen, scratch};
 use serde_json::Value;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
@@ -142,4 +145,80 @@ fn check_agrees_with_every_member_and_refuses_a_member_with_another_key() {
         &alone.url,
     ]));
     assert!(refused.contains("not a federation member"), "{refused}");
+}
+
+#[test]
+fn run_with_a_development_federation_signs_with_its_key_from_every_member() {
+    let (
+        mut running,
+        Header {
+            url,
+            public_key,
+            machine,
+            ..
+        },
+    ) = start_run(
+        &["--federation", "3-of-5", "-p", "hello-sign"],
+        Stdio::null(),
+    );
+    let lines = running.1.as_mut().unwrap();
+    let mut field = |name: &str| {
+        let line = lines.next().unwrap().unwrap();
+        line.strip_prefix(name)
+            .unwrap_or_else(|| panic!("{line:?} should start with {name:?}"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(field("federation"), "3-of-5");
+    let members: Vec<String> = (1..=5).map(|i| field(&format!("member {i}"))).collect();
+    assert_eq!(field("federation key"), public_key);
+    assert_eq!(members[0], url);
+
+    // Every member answers with the one signature of the federation key.
+    let machine_bytes = hex::decode(&machine).unwrap();
+    let mut signed = machine_bytes.clone();
+    signed.extend_from_slice(b"hello dev");
+    let signatures: Vec<Value> = members
+        .iter()
+        .map(|m| get(&format!("{m}/machines/{machine}/activate/sign?message=dev")))
+        .collect();
+    assert!(
+        signatures.iter().all(|s| s == &signatures[0]),
+        "{signatures:?}"
+    );
+    let signature = hex::decode(signatures[0].as_str().unwrap()).unwrap();
+    let key = hex::decode(&public_key).unwrap();
+    assert!(bls_verifies(&key, &signed, &signature));
+
+    for m in &members {
+        assert_eq!(get(&format!("{m}/federation"))["public_key"], public_key);
+    }
+    let checked = stdout(&cargo_carol(&[
+        "federation",
+        "check",
+        "-q",
+        "--carol-url",
+        &members[3],
+    ]));
+    assert_eq!(checked.trim(), public_key);
+}
+
+#[test]
+fn run_refuses_a_federation_without_a_majority_threshold() {
+    let refused = failure(&cargo_carol(&[
+        "run",
+        "--federation",
+        "2-of-5",
+        "-p",
+        "hello-world",
+    ]));
+    assert!(refused.contains("from 3 to 5"), "{refused}");
+    let refused = failure(&cargo_carol(&[
+        "run",
+        "--federation",
+        "three",
+        "-p",
+        "hello-world",
+    ]));
+    assert!(refused.contains("is not T-of-N"), "{refused}");
 }

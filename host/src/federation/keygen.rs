@@ -8,7 +8,7 @@
 use super::peers::{Answer, Peers};
 use super::share::{self, Kept, ShareError};
 use super::transcript::{self, Transcript};
-use super::{Member, Ready};
+use super::{Member, MemberError, Ready};
 use carol_federation::dkg::{
     Confirmation, DealBundle, Dkg, DkgError, JustificationBundle, ResponseBundle,
 };
@@ -56,6 +56,9 @@ pub enum KeygenError {
     /// The share could not be kept.
     #[error(transparent)]
     Share(#[from] ShareError),
+    /// There is nowhere to keep it.
+    #[error(transparent)]
+    Member(#[from] MemberError),
     /// What was received could not be kept before answering.
     #[error("cannot keep the key generation's transcript in {path}: {source}")]
     Transcript {
@@ -91,10 +94,13 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         waiting,
         limit,
     };
-    let dir = &member.data_dir;
+    let dir = member
+        .data_dir
+        .as_deref()
+        .ok_or(MemberError::NoDataDirectory)?;
     let keep = |transcript: &Transcript| {
         transcript::save(dir, transcript).map_err(|source| KeygenError::Transcript {
-            path: dir.clone(),
+            path: dir.to_owned(),
             source,
         })
     };
@@ -231,8 +237,8 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         qualified: output.qualified,
         published,
     };
-    share::save(&member.data_dir, &session, &kept)?;
-    transcript::remove(&member.data_dir);
+    share::save(dir, &session, &kept)?;
+    transcript::remove(dir);
     tracing::info!(
         federation = %file.name,
         member = me,

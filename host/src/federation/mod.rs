@@ -9,6 +9,7 @@
 //! file ([`carol_federation::dkg`]), so a member that restarts serves exactly what it served
 //! before, and a member that is down only makes the others wait.
 
+pub mod development;
 pub mod file;
 mod forward;
 pub mod keygen;
@@ -89,7 +90,8 @@ pub struct Member {
     /// The file's group, with its session, computed once.
     group: Group,
     path: PathBuf,
-    data_dir: PathBuf,
+    /// Where the share is kept: `None` in a development federation, whose shares need none.
+    data_dir: Option<PathBuf>,
     index: u32,
     identity: Identity,
     ready: RwLock<Option<Ready>>,
@@ -103,6 +105,8 @@ pub struct Member {
     forwarder: Arc<peers::Peers>,
     /// Turns for passing activations on.
     forwards: Arc<tokio::sync::Semaphore>,
+    /// Whether its keys are publicly known ([`development`]).
+    development: bool,
 }
 
 impl Member {
@@ -136,20 +140,60 @@ impl Member {
             Some(kept) => (Some(Ready::new(kept.share, kept.public)), kept.published),
             None => (None, Published::default()),
         };
-        Ok(Self {
+        let mut member = Self::with(file, path, key, index, ready, forward_timeout);
+        member.data_dir = Some(data_dir);
+        member.published = Mutex::new(published);
+        Ok(member)
+    }
+
+    /// The node with key `key` as member `index` of a development federation
+    /// ([`development`]), with its share `ready`; nothing is kept anywhere.
+    pub fn development(
+        file: FederationFile,
+        key: &SecretKey,
+        ready: Ready,
+        forward_timeout: Duration,
+    ) -> Result<Self, MemberError> {
+        let index = ready.share.index();
+        if file.members.get(index as usize - 1).map(|m| m.node_key) != Some(key.public_key()) {
+            return Err(MemberError::NotListed {
+                key: key.public_key(),
+            });
+        }
+        let path = PathBuf::from("(development federation)");
+        let mut member = Self::with(file, path, key, index, Some(ready), forward_timeout);
+        member.development = true;
+        Ok(member)
+    }
+
+    /// Whether this is a member of a development federation, whose keys are publicly known.
+    pub fn is_development(&self) -> bool {
+        self.development
+    }
+
+    fn with(
+        file: FederationFile,
+        path: PathBuf,
+        key: &SecretKey,
+        index: u32,
+        ready: Option<Ready>,
+        forward_timeout: Duration,
+    ) -> Self {
+        Self {
             partials: partials::Partials::new(file.members.len()),
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
             forwarder: Arc::new(peers::Peers::new(&file, forward_timeout)),
             forwards: Arc::new(tokio::sync::Semaphore::new(forward::FORWARDS_IN_FLIGHT)),
-            group,
+            group: file.group(),
             file,
             path,
-            data_dir,
+            data_dir: None,
             index,
             identity: Identity::new(key),
             ready: RwLock::new(ready),
-            published: Mutex::new(published),
-        })
+            published: Mutex::new(Published::default()),
+            development: false,
+        }
     }
 
     /// The federation file.

@@ -14,15 +14,15 @@ pub use node_config::{HttpAccess, NodeConfig};
 pub use operations::Turn;
 
 use crate::admission::Admission;
-use crate::federation::Member;
 use crate::federation::file::FederationFile;
+use crate::federation::{Member, Ready};
 use crate::fetch::HttpClient;
 use crate::imports::{Quotas, Services};
 use crate::registry::Registry;
 use crate::runtime::{Binary, Machine, Runtime};
 use crate::store::{Store, StoreError};
 use carol_core::api::CompileCounts;
-use carol_core::bls::PublicKey;
+use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,23 +65,59 @@ impl Node {
                  `carol restore --from FILE --replace` (docs/operations.md)"
             );
         }
-        let development = config.key.to_bytes() == NodeConfig::development().key.to_bytes();
         let federation = match &config.federation {
             Some(path) => {
                 let file = FederationFile::load(path)?;
-                // Passed-on activations may take their whole time, and then some.
-                let forward_timeout = config.limits.activation_timeout + Duration::from_secs(5);
                 let member = Member::open(
                     file,
                     path.clone(),
                     &config.key,
                     config.data_dir.as_deref(),
-                    forward_timeout,
+                    Self::forward_timeout(&config),
                 )?;
-                Some(Arc::new(member))
+                Some(member)
             }
             None => None,
         };
+        Self::assemble(config, store, federation)
+    }
+
+    /// A member of the development federation of `file`, with its node key `key` and its
+    /// share `ready` (one of
+    /// [`Development::members`](crate::federation::development::Development::members)); `config`'s key and federation file are
+    /// not used.
+    pub fn development_member(
+        mut config: NodeConfig,
+        file: &FederationFile,
+        key: SecretKey,
+        ready: Ready,
+    ) -> anyhow::Result<Self> {
+        config.federation = None;
+        config.key = key;
+        let member = Member::development(
+            file.clone(),
+            &config.key,
+            ready,
+            Self::forward_timeout(&config),
+        )?;
+        let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        Self::assemble(config, store, Some(member))
+    }
+
+    /// How long a member waits for the others to run what it passed on: an activation's whole
+    /// time, and then some.
+    fn forward_timeout(config: &NodeConfig) -> Duration {
+        config.limits.activation_timeout + Duration::from_secs(5)
+    }
+
+    fn assemble(
+        config: NodeConfig,
+        store: Arc<Store>,
+        federation: Option<Member>,
+    ) -> anyhow::Result<Self> {
+        let federation = federation.map(Arc::new);
+        let development = config.key.to_bytes() == NodeConfig::development().key.to_bytes()
+            || federation.as_ref().is_some_and(|m| m.is_development());
         let services = Services::new(
             config.key.clone(),
             development,
