@@ -129,21 +129,23 @@ impl PublicPoly {
         G1Affine::from(G1Affine::generator() * share) == self.eval(index)
     }
 
-    /// The commitments to the sum of the polynomials: what the members' contributions to a key
-    /// generation add up to. `None` when their thresholds differ.
-    pub fn sum<'a>(polys: impl IntoIterator<Item = &'a PublicPoly>) -> Option<PublicPoly> {
-        let mut polys = polys.into_iter();
-        let first = polys.next()?;
-        let mut sum: Vec<G1Projective> = first.0.iter().map(G1Projective::from).collect();
-        for poly in polys {
-            if poly.threshold() != sum.len() {
+    /// The commitments to `Σ w·f` for the weights `w` and polynomials `f` these commit to:
+    /// with weights of one, what the members' contributions to a key generation add up to; with
+    /// Lagrange coefficients, what a resharing's add up to. `None` when their thresholds differ.
+    pub fn weighted_sum<'a>(
+        terms: impl IntoIterator<Item = (Scalar, &'a PublicPoly)>,
+    ) -> Option<PublicPoly> {
+        let mut sum: Option<Vec<G1Projective>> = None;
+        for (weight, poly) in terms {
+            let total = sum.get_or_insert_with(|| vec![G1Projective::identity(); poly.threshold()]);
+            if poly.threshold() != total.len() {
                 return None;
             }
-            for (total, commitment) in sum.iter_mut().zip(&poly.0) {
-                *total += commitment;
+            for (total, commitment) in total.iter_mut().zip(&poly.0) {
+                *total += commitment * weight;
             }
         }
-        Some(PublicPoly(sum.iter().map(G1Affine::from).collect()))
+        Some(PublicPoly(sum?.iter().map(G1Affine::from).collect()))
     }
 
     /// The commitments as 48-byte compressed points, one after the other.
@@ -234,10 +236,14 @@ mod tests {
         assert!(ca.verifies(4, &a.eval(4)));
         assert!(!ca.verifies(4, &b.eval(4)));
         assert!(!ca.verifies(5, &a.eval(4)));
-        let sum = PublicPoly::sum([&ca, &cb]).unwrap();
+        let one = Scalar::one();
+        let sum = PublicPoly::weighted_sum([(one, &ca), (one, &cb)]).unwrap();
         assert!(sum.verifies(2, &(a.eval(2) + b.eval(2))));
+        let seven = Scalar::from(7u64);
+        let weighted = PublicPoly::weighted_sum([(seven, &ca), (one, &cb)]).unwrap();
+        assert!(weighted.verifies(2, &(a.eval(2) * seven + b.eval(2))));
         assert_eq!(
-            PublicPoly::sum([&ca, &SecretPoly::random(2).commit()]),
+            PublicPoly::weighted_sum([(one, &ca), (one, &SecretPoly::random(2).commit())]),
             None
         );
         assert_eq!(PublicPoly::from_bytes(&sum.to_bytes()), Some(sum));

@@ -307,6 +307,7 @@ mod tests {
             session: [4; 32],
             threshold: 2,
             members: keys.iter().map(|k| node_point(&k.public_key())).collect(),
+            previous: None,
         };
         let (mut dkg, deal) = Dkg::new(group, 1, Identity::new(&keys[0])).unwrap();
         let json = DealJson::from(&deal);

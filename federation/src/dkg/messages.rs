@@ -16,8 +16,25 @@ pub struct Group {
     pub session: [u8; 32],
     /// How many members' shares sign together.
     pub threshold: usize,
-    /// The members' node keys; member `i` is `members[i - 1]`.
+    /// The members' node keys; member `i` is `members[i - 1]`. They hold the shares made.
     pub members: Vec<G1Affine>,
+    /// In a resharing, the federation whose key is reshared, whose members deal; `None` in a
+    /// fresh key generation, where the members deal.
+    pub previous: Option<Previous>,
+}
+
+/// The federation a resharing starts from (drand's specification, "Resharing"): its members
+/// each deal a polynomial whose secret is their share of its key, so that the shares made are
+/// of the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Previous {
+    /// How many of its shares make its key: at least that many of its members must qualify.
+    pub threshold: usize,
+    /// Its members' node keys; dealer `i` is `members[i - 1]`.
+    pub members: Vec<G1Affine>,
+    /// The commitments of its key's polynomial: dealer `i`'s polynomial must commit to
+    /// `public.eval(i)` at 0, its public share.
+    pub public: PublicPoly,
 }
 
 impl Group {
@@ -31,13 +48,43 @@ impl Group {
         1..=self.size()
     }
 
-    /// A digest of the whole group: the session, the threshold and every member's key.
+    /// The dealers' node keys: the previous federation's members in a resharing, else the
+    /// members.
+    pub fn dealers(&self) -> &[G1Affine] {
+        match &self.previous {
+            Some(previous) => &previous.members,
+            None => &self.members,
+        }
+    }
+
+    /// The indices of the dealers, 1 to their number.
+    pub fn dealer_indices(&self) -> impl Iterator<Item = u32> + use<> {
+        1..=self.dealers().len() as u32
+    }
+
+    /// Dealer `index`'s node key, if there is such a dealer.
+    pub fn dealer(&self, index: u32) -> Option<&G1Affine> {
+        index
+            .checked_sub(1)
+            .and_then(|i| self.dealers().get(i as usize))
+    }
+
+    /// A digest of the whole group: the session, the threshold, every member's key and, in a
+    /// resharing, the previous federation's threshold, members and commitments.
     pub fn digest(&self) -> [u8; 32] {
         let mut t = Transcript::new("group", &self.session);
         t.index(self.threshold as u32);
         t.index(self.size());
         for member in &self.members {
             t.bytes(&member.to_compressed());
+        }
+        if let Some(previous) = &self.previous {
+            t.index(previous.threshold as u32);
+            t.index(previous.members.len() as u32);
+            for member in &previous.members {
+                t.bytes(&member.to_compressed());
+            }
+            t.bytes(&previous.public.to_bytes());
         }
         t.finish()
     }

@@ -16,21 +16,31 @@
 //! Unlike drand, which moves on from a phase when its time is up, every member must deal and
 //! respond: a member that is missing makes the key generation fail (and it is run again),
 //! rather than leave a federation whose missing member has no share.
+//!
+//! A resharing (drand's specification, "Resharing"; kyber's `share/dkg` with `OldNodes`) runs
+//! the same phases with other dealers: the previous federation's members, each dealing a
+//! polynomial of the new threshold whose secret is its share of the previous key, with its public
+//! share as the constant commitment, which everyone checks. The new members hold the shares:
+//! each the Lagrange combination, over the qualified dealers (at least the previous threshold),
+//! of its shares from them, which are shares of the previous federation's key. The key stays the
+//! same; the new shares are of a new polynomial, unrelated to the old shares.
 
 mod messages;
+#[cfg(test)]
+mod reshare_tests;
 #[cfg(test)]
 mod tests;
 
 pub use messages::{
-    Confirmation, Deal, DealBundle, Group, Justification, JustificationBundle, Response,
+    Confirmation, Deal, DealBundle, Group, Justification, JustificationBundle, Previous, Response,
     ResponseBundle, deal_context,
 };
 
 use crate::ecies;
 use crate::identity::Identity;
-use crate::poly::{PublicPoly, SecretPoly};
+use crate::poly::{PublicPoly, SecretPoly, lagrange_at_zero};
 use crate::threshold::Share;
-use bls12_381::Scalar;
+use bls12_381::{G1Affine, Scalar};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a key generation, or one message of it, failed.
@@ -86,7 +96,12 @@ pub enum DkgError {
     /// This member's share does not match the key's commitments: nothing may be kept.
     #[error("this member's share does not match the federation key's commitments")]
     Inconsistent,
-    /// Too few dealers qualified to make a key of the threshold.
+    /// This node holds no share in this key generation: it only deals (it leaves the
+    /// federation in a resharing).
+    #[error("this node is no member of the new federation: it deals, and holds no share")]
+    NotAHolder,
+    /// Too few dealers qualified to make a key of the threshold (in a resharing, the previous
+    /// federation's).
     #[error("only {qualified} dealer(s) qualified, fewer than the threshold {threshold}")]
     TooFewQualified {
         /// How many qualified.
@@ -134,79 +149,155 @@ struct Dealt {
 /// One member's run of a key generation.
 pub struct Dkg {
     group: Group,
-    me: u32,
+    /// This node's index among the members, who hold the shares; `None` for a dealer that
+    /// leaves in a resharing.
+    holder: Option<u32>,
+    /// Its index among the dealers, and its polynomial; `None` for a new member in a resharing.
+    dealer: Option<(u32, SecretPoly)>,
     identity: Identity,
-    poly: SecretPoly,
     deals: BTreeMap<u32, Dealt>,
     responses: BTreeMap<u32, ResponseBundle>,
     justifications: BTreeMap<u32, JustificationBundle>,
 }
 
 impl Dkg {
-    /// Starts member `me`'s run; returns it and the deal bundle to send to every member (this
-    /// member's own is already taken in).
+    /// Starts member `me`'s run of a fresh key generation; returns it and the deal bundle to
+    /// send to every member (this member's own is already taken in).
     pub fn new(group: Group, me: u32, identity: Identity) -> Result<(Self, DealBundle), DkgError> {
+        if group.previous.is_some() || group.member(me) != Some(identity.public()) {
+            return Err(DkgError::Group(
+                "this node's key is not that of the member it runs as",
+            ));
+        }
+        let (dkg, deal) = Self::start(group, identity, None)?;
+        Ok((
+            dkg,
+            deal.expect("every member of a fresh key generation deals"),
+        ))
+    }
+
+    /// Starts this node's run of a resharing of `group.previous`, in which it is a member (it
+    /// holds a share), a previous member (it deals `share`, its share of the previous key), or
+    /// both; returns it and the deal bundle to send to every member, if it deals.
+    pub fn reshare(
+        group: Group,
+        identity: Identity,
+        share: Option<&Share>,
+    ) -> Result<(Self, Option<DealBundle>), DkgError> {
+        let previous = group
+            .previous
+            .as_ref()
+            .ok_or(DkgError::Group("a resharing needs the previous federation"))?;
+        if previous.threshold == 0
+            || previous.threshold > previous.members.len()
+            || previous.public.threshold() != previous.threshold
+        {
+            return Err(DkgError::Group(
+                "the previous federation's threshold must be between 1 and its size, and its \
+                 commitments as many",
+            ));
+        }
+        let dealer = position(&previous.members, identity.public());
+        let secret = match (dealer, share) {
+            (Some(index), Some(share))
+                if share.index() == index && previous.public.verifies(index, share.secret()) =>
+            {
+                Some(*share.secret())
+            }
+            (Some(_), _) => {
+                return Err(DkgError::Group(
+                    "a previous member reshares its own share of the previous key, which it \
+                     does not hold",
+                ));
+            }
+            (None, _) => None,
+        };
+        Self::start(group, identity, secret)
+    }
+
+    /// Starts a run: `reshared` is the dealer's share of the previous key in a resharing.
+    fn start(
+        group: Group,
+        identity: Identity,
+        reshared: Option<Scalar>,
+    ) -> Result<(Self, Option<DealBundle>), DkgError> {
         let n = group.members.len();
         if group.threshold == 0 || group.threshold > n {
             return Err(DkgError::Group(
                 "the threshold must be between 1 and the group's size",
             ));
         }
-        if group.member(me) != Some(identity.public()) {
+        for keys in [&group.members[..], group.dealers()] {
+            let distinct: BTreeSet<[u8; 48]> = keys.iter().map(|m| m.to_compressed()).collect();
+            if distinct.len() != keys.len() {
+                return Err(DkgError::Group("two members have the same node key"));
+            }
+        }
+        let holder = position(&group.members, identity.public());
+        let dealer = position(group.dealers(), identity.public());
+        if holder.is_none() && dealer.is_none() {
             return Err(DkgError::Group(
-                "this node's key is not that of the member it runs as",
+                "this node's key is not that of any member or dealer",
             ));
         }
-        // Derived from the node's key and the session, so that a member that runs again (after
-        // a restart, or when the last run failed) deals exactly the same bundle: what it sent
-        // before stays valid, and it need store nothing until the key is made.
-        let distinct: BTreeSet<[u8; 48]> =
-            group.members.iter().map(|m| m.to_compressed()).collect();
-        if distinct.len() != n {
-            return Err(DkgError::Group("two members have the same node key"));
-        }
-        let session = group.session;
-        // Bound to everything the group is, not to the session alone: the same session with
-        // another threshold or members must never deal the same polynomial or reuse a sealing
-        // key.
+        // Derived from the node's key and the whole group, so that a member that runs again
+        // (after a restart, or when the last run failed) deals exactly the same bundle: what it
+        // sent before stays valid, and it need store nothing until the key is made. Bound to
+        // everything the group is, not to the session alone: the same session with another
+        // threshold or members must never deal the same polynomial or reuse a sealing key.
         let context = group.digest();
-        let poly = SecretPoly::derived(group.threshold, |i| {
-            identity.derive("dkg/coefficient", &[&context, &(i as u64).to_be_bytes()])
+        let dealer = dealer.map(|index| {
+            let poly = SecretPoly::derived(group.threshold, |i| match (i, reshared) {
+                (0, Some(secret)) => secret,
+                _ => identity.derive("dkg/coefficient", &[&context, &(i as u64).to_be_bytes()]),
+            });
+            (index, poly)
         });
-        let mut bundle = DealBundle {
-            dealer: me,
-            commitments: poly.commit(),
-            deals: group
-                .indices()
-                .map(|holder| Deal {
-                    holder,
-                    sealed: ecies::seal_with(
-                        identity.derive("dkg/ephemeral", &[&context, &holder.to_be_bytes()]),
-                        group.member(holder).expect("a member"),
-                        &poly.eval(holder).to_bytes(),
-                        &deal_context(&session, me, holder),
-                    ),
-                })
-                .collect(),
-            signature: [0; 96],
-        };
-        bundle.sign(&group.session, &identity);
+        let bundle = dealer.as_ref().map(|(index, poly)| {
+            let session = group.session;
+            let mut bundle = DealBundle {
+                dealer: *index,
+                commitments: poly.commit(),
+                deals: group
+                    .indices()
+                    .map(|holder| Deal {
+                        holder,
+                        sealed: ecies::seal_with(
+                            identity.derive("dkg/ephemeral", &[&context, &holder.to_be_bytes()]),
+                            group.member(holder).expect("a member"),
+                            &poly.eval(holder).to_bytes(),
+                            &deal_context(&session, *index, holder),
+                        ),
+                    })
+                    .collect(),
+                signature: [0; 96],
+            };
+            bundle.sign(&session, &identity);
+            bundle
+        });
         let mut dkg = Self {
             group,
-            me,
+            holder,
+            dealer,
             identity,
-            poly,
             deals: BTreeMap::new(),
             responses: BTreeMap::new(),
             justifications: BTreeMap::new(),
         };
-        dkg.receive_deal(&bundle)?;
+        if let Some(bundle) = &bundle {
+            dkg.receive_deal(bundle)?;
+        }
         Ok((dkg, bundle))
     }
 
-    /// The member this run is for.
-    pub fn me(&self) -> u32 {
-        self.me
+    /// This node's index among the members, if it holds a share.
+    pub fn holder(&self) -> Option<u32> {
+        self.holder
+    }
+
+    /// Its index among the dealers, if it deals.
+    pub fn dealer(&self) -> Option<u32> {
+        self.dealer.as_ref().map(|(index, _)| *index)
     }
 
     /// The group.
@@ -214,15 +305,19 @@ impl Dkg {
         &self.group
     }
 
-    fn check_sender(&self, kind: &'static str, index: u32) -> Result<(), DkgError> {
-        match self.group.member(index) {
-            Some(_) => Ok(()),
-            None => Err(DkgError::NotAMember {
+    fn check_sender<'k>(
+        kind: &'static str,
+        index: u32,
+        keys: &'k [G1Affine],
+    ) -> Result<&'k G1Affine, DkgError> {
+        index
+            .checked_sub(1)
+            .and_then(|i| keys.get(i as usize))
+            .ok_or(DkgError::NotAMember {
                 kind,
                 index,
-                size: self.group.size(),
-            }),
-        }
+                size: keys.len() as u32,
+            })
     }
 
     /// Takes in a dealer's bundle. A bundle not signed by its dealer is refused and not kept;
@@ -230,9 +325,8 @@ impl Dkg {
     pub fn receive_deal(&mut self, bundle: &DealBundle) -> Result<(), DkgError> {
         const KIND: &str = "deal bundle";
         let dealer = bundle.dealer;
-        self.check_sender(KIND, dealer)?;
+        let key = Self::check_sender(KIND, dealer, self.group.dealers())?;
         let session = self.group.session;
-        let key = self.group.member(dealer).expect("checked");
         if !bundle.signed_by(&session, key) {
             return Err(DkgError::BadSignature {
                 kind: KIND,
@@ -256,15 +350,23 @@ impl Dkg {
                 .iter()
                 .zip(self.group.indices())
                 .all(|(d, i)| d.holder == i);
-        let commitments = shaped.then(|| bundle.commitments.clone());
-        let share = commitments.as_ref().and_then(|commitments| {
-            let deal = &bundle.deals[(self.me - 1) as usize];
-            let context = deal_context(&session, dealer, self.me);
-            let opened = ecies::open(self.identity.scalar(), &deal.sealed, &context).ok()?;
-            let bytes: [u8; 32] = opened.as_slice().try_into().ok()?;
-            let share = Option::<Scalar>::from(Scalar::from_bytes(&bytes))?;
-            commitments.verifies(self.me, &share).then_some(share)
+        // A reshared polynomial's secret must be the dealer's share of the previous key.
+        let reshares = self.group.previous.as_ref().is_none_or(|previous| {
+            bundle.commitments.commitments()[0] == previous.public.eval(dealer)
         });
+        let commitments = (shaped && reshares).then(|| bundle.commitments.clone());
+        let holder = self.holder;
+        let share = commitments
+            .as_ref()
+            .zip(holder)
+            .and_then(|(commitments, me)| {
+                let deal = &bundle.deals[(me - 1) as usize];
+                let context = deal_context(&session, dealer, me);
+                let opened = ecies::open(self.identity.scalar(), &deal.sealed, &context).ok()?;
+                let bytes: [u8; 32] = opened.as_slice().try_into().ok()?;
+                let share = Option::<Scalar>::from(Scalar::from_bytes(&bytes))?;
+                commitments.verifies(me, &share).then_some(share)
+            });
         self.deals.insert(
             dealer,
             Dealt {
@@ -276,24 +378,33 @@ impl Dkg {
         Ok(())
     }
 
-    fn missing<T>(&self, kind: &'static str, have: &BTreeMap<u32, T>) -> Result<(), DkgError> {
-        let missing: Vec<u32> = self
-            .group
-            .indices()
-            .filter(|i| !have.contains_key(i))
-            .collect();
+    fn missing<T>(
+        kind: &'static str,
+        have: &BTreeMap<u32, T>,
+        expected: impl Iterator<Item = u32>,
+    ) -> Result<(), DkgError> {
+        let missing: Vec<u32> = expected.filter(|i| !have.contains_key(i)).collect();
         match missing.is_empty() {
             true => Ok(()),
             false => Err(DkgError::Incomplete { kind, missing }),
         }
     }
 
+    fn missing_deals(&self) -> Result<(), DkgError> {
+        Self::missing("deal bundle", &self.deals, self.group.dealer_indices())
+    }
+
+    fn missing_responses(&self) -> Result<(), DkgError> {
+        Self::missing("response bundle", &self.responses, self.group.indices())
+    }
+
     /// This member's response bundle, once it has every dealer's bundle; it is taken in
     /// already.
     pub fn response(&mut self) -> Result<ResponseBundle, DkgError> {
-        self.missing("deal bundle", &self.deals)?;
+        let holder = self.holder.ok_or(DkgError::NotAHolder)?;
+        self.missing_deals()?;
         let mut bundle = ResponseBundle {
-            holder: self.me,
+            holder,
             responses: self
                 .deals
                 .iter()
@@ -314,19 +425,18 @@ impl Dkg {
     pub fn receive_response(&mut self, bundle: &ResponseBundle) -> Result<(), DkgError> {
         const KIND: &str = "response bundle";
         let holder = bundle.holder;
-        self.check_sender(KIND, holder)?;
-        let key = self.group.member(holder).expect("checked");
+        let key = Self::check_sender(KIND, holder, &self.group.members)?;
         if !bundle.signed_by(&self.group.session, key) {
             return Err(DkgError::BadSignature {
                 kind: KIND,
                 from: holder,
             });
         }
-        let covers_all = bundle.responses.len() == self.group.members.len()
+        let covers_all = bundle.responses.len() == self.group.dealers().len()
             && bundle
                 .responses
                 .iter()
-                .zip(self.group.indices())
+                .zip(self.group.dealer_indices())
                 .all(|(r, i)| r.dealer == i);
         if !covers_all {
             return Err(DkgError::Malformed {
@@ -348,7 +458,6 @@ impl Dkg {
         Ok(())
     }
 
-    /// The holders that complained against `dealer`.
     /// The holders that complained against `dealer`: that said its share was bad, or that
     /// received another bundle from it than this member did. A holder that lies about the
     /// bundle it got thus only makes the dealer reveal its share, as any complaint does; a dealer
@@ -371,10 +480,10 @@ impl Dkg {
     /// Whether any holder complained, so that a justification phase must run, once every
     /// response is in. The dealers to wait for are [`Dkg::complained_against`].
     pub fn complained_against(&self) -> Result<BTreeSet<u32>, DkgError> {
-        self.missing("response bundle", &self.responses)?;
+        self.missing_responses()?;
         Ok(self
             .group
-            .indices()
+            .dealer_indices()
             .filter(|&dealer| !self.complaints(dealer).is_empty())
             .collect())
     }
@@ -382,20 +491,23 @@ impl Dkg {
     /// This member's justification bundle, if holders complained against it; it is taken in
     /// already.
     pub fn justification(&mut self) -> Result<Option<JustificationBundle>, DkgError> {
-        let complaints = self.complaints(self.me);
-        self.missing("response bundle", &self.responses)?;
+        let Some((dealer, poly)) = &self.dealer else {
+            return Ok(None);
+        };
+        let complaints = self.complaints(*dealer);
+        self.missing_responses()?;
         // With `t` complaints or more this dealer is disqualified whatever it reveals, and
         // revealing them would give away its polynomial.
         if complaints.is_empty() || complaints.len() >= self.group.threshold {
             return Ok(None);
         }
         let mut bundle = JustificationBundle {
-            dealer: self.me,
+            dealer: *dealer,
             justifications: complaints
                 .into_iter()
                 .map(|holder| Justification {
                     holder,
-                    share: self.poly.eval(holder),
+                    share: poly.eval(holder),
                 })
                 .collect(),
             signature: [0; 96],
@@ -409,8 +521,7 @@ impl Dkg {
     pub fn receive_justification(&mut self, bundle: &JustificationBundle) -> Result<(), DkgError> {
         const KIND: &str = "justification bundle";
         let dealer = bundle.dealer;
-        self.check_sender(KIND, dealer)?;
-        let key = self.group.member(dealer).expect("checked");
+        let key = Self::check_sender(KIND, dealer, self.group.dealers())?;
         if !bundle.signed_by(&self.group.session, key) {
             return Err(DkgError::BadSignature {
                 kind: KIND,
@@ -439,8 +550,9 @@ impl Dkg {
             .then_some(found.share)
     }
 
-    /// Whether `dealer` qualifies (drand: "Finish phase"), and this member's share from it.
-    fn qualify(&self, dealer: u32) -> Option<Scalar> {
+    /// Whether `dealer` qualifies (drand: "Finish phase"), and this member's share from it
+    /// (`Some(None)` for a qualified dealer when this node holds no share).
+    fn qualify(&self, dealer: u32) -> Option<Option<Scalar>> {
         let dealt = self.deals.get(&dealer)?;
         let commitments = dealt.commitments.as_ref()?;
         let complaints = self.complaints(dealer);
@@ -451,43 +563,77 @@ impl Dkg {
         for &holder in &complaints {
             self.justified(dealer, holder, commitments)?;
         }
-        match complaints.contains(&self.me) {
-            true => self.justified(dealer, self.me, commitments),
-            false => dealt.share,
+        match self.holder {
+            None => Some(None),
+            Some(me) if complaints.contains(&me) => {
+                Some(Some(self.justified(dealer, me, commitments)?))
+            }
+            Some(_) => Some(Some(dealt.share?)),
         }
     }
 
     /// Ends the key generation: the qualified dealers, this member's share and the federation
     /// key's commitments. Every member that took in the same bundles gets the same commitments.
+    /// In a resharing, the key is the previous federation's.
     pub fn finish(self) -> Result<Output, DkgError> {
-        self.missing("deal bundle", &self.deals)?;
-        self.missing("response bundle", &self.responses)?;
+        let me = self.holder.ok_or(DkgError::NotAHolder)?;
+        self.missing_deals()?;
+        self.missing_responses()?;
         let contributions: Vec<(u32, Scalar)> = self
             .group
-            .indices()
-            .filter_map(|dealer| self.qualify(dealer).map(|share| (dealer, share)))
+            .dealer_indices()
+            .filter_map(|dealer| {
+                let share = self.qualify(dealer)?.expect("a holder has its shares");
+                Some((dealer, share))
+            })
             .collect();
-        if contributions.len() < self.group.threshold {
+        let needed = match &self.group.previous {
+            Some(previous) => previous.threshold,
+            None => self.group.threshold,
+        };
+        if contributions.len() < needed {
             return Err(DkgError::TooFewQualified {
                 qualified: contributions.len(),
-                threshold: self.group.threshold,
+                threshold: needed,
             });
         }
-        let public = PublicPoly::sum(contributions.iter().map(|(dealer, _)| {
-            self.deals[dealer]
-                .commitments
-                .as_ref()
-                .expect("qualified dealers' commitments are whole")
+        let qualified: Vec<u32> = contributions.iter().map(|(dealer, _)| *dealer).collect();
+        // A fresh key is the sum of the dealers' secrets; a reshared one the interpolation at
+        // 0 of the dealers' old shares, which their secrets are.
+        let weights = match &self.group.previous {
+            Some(_) => lagrange_at_zero(&qualified).expect("dealer indices are distinct, from 1"),
+            None => vec![Scalar::one(); qualified.len()],
+        };
+        let public = PublicPoly::weighted_sum(qualified.iter().zip(&weights).map(|(d, w)| {
+            let commitments = self.deals[d].commitments.as_ref();
+            (
+                *w,
+                commitments.expect("qualified dealers' commitments are whole"),
+            )
         }))
         .expect("qualified commitments have the threshold's length");
-        let secret: Scalar = contributions.iter().map(|(_, share)| share).sum();
-        if !public.verifies(self.me, &secret) {
+        let secret: Scalar = contributions
+            .iter()
+            .zip(&weights)
+            .map(|((_, share), w)| share * w)
+            .sum();
+        let same_key = self
+            .group
+            .previous
+            .as_ref()
+            .is_none_or(|previous| previous.public.public_key() == public.public_key());
+        if !same_key || !public.verifies(me, &secret) {
             return Err(DkgError::Inconsistent);
         }
         Ok(Output {
-            share: Share::new(self.me, secret),
+            share: Share::new(me, secret),
             public,
-            qualified: contributions.iter().map(|(dealer, _)| *dealer).collect(),
+            qualified,
         })
     }
+}
+
+/// The index (from 1) of `key` among `keys`.
+fn position(keys: &[G1Affine], key: &G1Affine) -> Option<u32> {
+    keys.iter().position(|k| k == key).map(|i| i as u32 + 1)
 }

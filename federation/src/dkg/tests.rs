@@ -8,13 +8,20 @@ use carol_core::bls::SecretKey;
 
 const SESSION: [u8; 32] = [9; 32];
 
-struct Members {
-    keys: Vec<SecretKey>,
-    group: Group,
+impl Dkg {
+    /// The polynomial this run deals, for tests that deal otherwise.
+    fn poly(&mut self) -> &mut SecretPoly {
+        &mut self.dealer.as_mut().expect("a dealer").1
+    }
+}
+
+pub(super) struct Members {
+    pub(super) keys: Vec<SecretKey>,
+    pub(super) group: Group,
 }
 
 impl Members {
-    fn new(threshold: usize, n: usize) -> Self {
+    pub(super) fn new(threshold: usize, n: usize) -> Self {
         let keys: Vec<SecretKey> = (0..n).map(|_| SecretKey::generate()).collect();
         let group = Group {
             session: SESSION,
@@ -23,16 +30,17 @@ impl Members {
                 .iter()
                 .map(|k| crate::identity::node_point(&k.public_key()))
                 .collect(),
+            previous: None,
         };
         Self { keys, group }
     }
 
-    fn identity(&self, index: u32) -> Identity {
+    pub(super) fn identity(&self, index: u32) -> Identity {
         Identity::new(&self.keys[(index - 1) as usize])
     }
 
     /// Every member's run, started, and the deal bundles they made.
-    fn start(&self) -> (Vec<Dkg>, Vec<DealBundle>) {
+    pub(super) fn start(&self) -> (Vec<Dkg>, Vec<DealBundle>) {
         self.group
             .indices()
             .map(|i| Dkg::new(self.group.clone(), i, self.identity(i)).unwrap())
@@ -41,7 +49,7 @@ impl Members {
 }
 
 /// Hands every bundle to every run but its maker's.
-fn deal_all(runs: &mut [Dkg], deals: &[DealBundle]) {
+pub(super) fn deal_all(runs: &mut [Dkg], deals: &[DealBundle]) {
     for run in runs.iter_mut() {
         for deal in deals {
             run.receive_deal(deal).unwrap();
@@ -49,7 +57,7 @@ fn deal_all(runs: &mut [Dkg], deals: &[DealBundle]) {
     }
 }
 
-fn respond_all(runs: &mut [Dkg]) -> Vec<ResponseBundle> {
+pub(super) fn respond_all(runs: &mut [Dkg]) -> Vec<ResponseBundle> {
     let responses: Vec<_> = runs.iter_mut().map(|r| r.response().unwrap()).collect();
     for run in runs.iter_mut() {
         for response in &responses {
@@ -62,7 +70,7 @@ fn respond_all(runs: &mut [Dkg]) -> Vec<ResponseBundle> {
 fn justify_all(runs: &mut [Dkg], skip: &[u32]) {
     let justifications: Vec<_> = runs
         .iter_mut()
-        .filter(|r| !skip.contains(&r.me()))
+        .filter(|r| !skip.contains(&r.holder().unwrap()))
         .filter_map(|r| r.justification().unwrap())
         .collect();
     for run in runs.iter_mut() {
@@ -75,7 +83,7 @@ fn justify_all(runs: &mut [Dkg], skip: &[u32]) {
 /// Finishes every run; asserts they agree on the key and the qualified dealers, that every
 /// share matches its public share, and that any `t` partial signatures make a signature that
 /// verifies under the key.
-fn finish_all(runs: Vec<Dkg>) -> Vec<Output> {
+pub(super) fn finish_all(runs: Vec<Dkg>) -> Vec<Output> {
     let threshold = runs[0].group().threshold;
     let outputs: Vec<Output> = runs.into_iter().map(|r| r.finish().unwrap()).collect();
     for output in &outputs {
@@ -122,7 +130,10 @@ fn honest_members_agree_on_one_key_that_any_threshold_signs_for() {
     assert!(!other.agrees_with(&confirmations[0]));
     assert!(!other.signed_by(&SESSION, members.group.member(2).unwrap()));
     // The key is the sum of the dealers' commitments to their secrets.
-    let sum = crate::poly::PublicPoly::sum(deals.iter().map(|d| &d.commitments)).unwrap();
+    let sum = crate::poly::PublicPoly::weighted_sum(
+        deals.iter().map(|d| (Scalar::one(), &d.commitments)),
+    )
+    .unwrap();
     assert_eq!(sum, outputs[0].public);
 }
 
@@ -144,7 +155,7 @@ fn a_bad_share_that_its_dealer_justifies_leaves_the_dealer_in() {
     // that bundle.
     let members = Members::new(3, 5);
     let (mut runs, mut deals) = members.start();
-    let honest_share = runs[0].poly.eval(2);
+    let honest_share = runs[0].poly().eval(2);
     corrupt(&members, &mut deals[0], 2, honest_share + Scalar::one());
     runs[0].deals.clear();
     deal_all(&mut runs, &deals);
@@ -162,14 +173,14 @@ fn a_dealer_that_does_not_justify_or_justifies_wrongly_is_disqualified_by_everyo
     for lies in [false, true] {
         let members = Members::new(3, 5);
         let (mut runs, mut deals) = members.start();
-        let honest_share = runs[2].poly.eval(4);
+        let honest_share = runs[2].poly().eval(4);
         corrupt(&members, &mut deals[2], 4, honest_share + Scalar::one());
         runs[2].deals.clear();
         deal_all(&mut runs, &deals);
         respond_all(&mut runs);
         if lies {
             // Member 3 answers the complaint with another wrong share.
-            runs[2].poly = SecretPoly::from_coefficients(vec![Scalar::from(5u64); 3]);
+            *runs[2].poly() = SecretPoly::from_coefficients(vec![Scalar::from(5u64); 3]);
             justify_all(&mut runs, &[]);
         } else {
             justify_all(&mut runs, &[3]);
@@ -188,7 +199,7 @@ fn a_dealer_that_shows_holders_different_bundles_makes_their_keys_differ_visibly
     let mut second = deals[4].clone();
     second.deals[0].sealed = ecies::seal(
         members.group.member(1).unwrap(),
-        &runs[4].poly.eval(1).to_bytes(),
+        &runs[4].poly().eval(1).to_bytes(),
         &deal_context(&SESSION, 5, 1),
     );
     second.sign(&SESSION, &members.identity(5));
@@ -345,7 +356,7 @@ fn too_many_complaints_disqualify_a_dealer_even_with_justifications() {
     let members = Members::new(2, 3);
     let (mut runs, mut deals) = members.start();
     for holder in [2, 3] {
-        let honest = runs[0].poly.eval(holder);
+        let honest = runs[0].poly().eval(holder);
         corrupt(&members, &mut deals[0], holder, honest + Scalar::one());
     }
     runs[0].deals.clear();
