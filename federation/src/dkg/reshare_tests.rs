@@ -146,7 +146,7 @@ fn a_reshared_key_is_the_same_key_and_old_shares_do_not_mix_with_new_ones() {
 fn a_dealer_that_reshares_anything_but_its_share_is_disqualified_and_the_key_stays() {
     let (old, outputs) = federation();
     let (group, newcomer) = resharing(&old, &outputs);
-    let (mut runs, mut deals) = start(&old, &outputs, &group, &newcomer);
+    let (runs, mut deals) = start(&old, &outputs, &group, &newcomer);
     // Old member 1 deals a fresh secret instead of its share, with a consistent, signed bundle.
     let poly = crate::poly::SecretPoly::random(3);
     let mut forged = DealBundle {

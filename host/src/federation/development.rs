@@ -55,6 +55,7 @@ impl Development {
                     node_key: key.public_key(),
                 })
                 .collect(),
+            previous: None,
         };
         file.check()?;
         let members = keys

@@ -3,8 +3,9 @@
 //! names the key generation, so members with different files never make a key together.
 
 use carol_core::bls::PublicKey;
-use carol_federation::dkg::Group;
+use carol_federation::dkg::{Group, Previous};
 use carol_federation::identity::node_point;
+use carol_federation::poly::PublicPoly;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -88,6 +89,12 @@ pub enum Problem {
         "its nonce is not 32 bytes in hex (64 hex digits), as `carol federation propose` writes it"
     )]
     BadNonce,
+    /// The previous federation of a resharing is not one that can have made a key.
+    #[error(
+        "its [previous] federation is not valid: {0}; write it with `carol federation propose \
+         --from OLD_FILE`"
+    )]
+    BadPrevious(&'static str),
     /// A URL is not an `http` or `https` URL of a host.
     #[error("member {index}'s URL `{url}` is not an http:// or https:// URL of a host")]
     BadUrl {
@@ -122,6 +129,53 @@ pub struct FederationFile {
     /// The members; the first is member 1, and so on.
     #[serde(rename = "member")]
     pub members: Vec<FileMember>,
+    /// In a resharing, the federation whose key this one takes over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousFederation>,
+}
+
+/// The federation a resharing takes the key of: what its members deal, and what checks them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousFederation {
+    /// The session of its federation file, hex: its members' shares name it.
+    pub session: String,
+    /// Its threshold: at least that many of its members must deal.
+    pub threshold: usize,
+    /// The commitments to its key's polynomial (`GET /federation` of its members); the first
+    /// is the federation key, which stays.
+    pub commitments: Vec<PublicKey>,
+    /// Its members, each of which deals its share.
+    #[serde(rename = "member")]
+    pub members: Vec<FileMember>,
+}
+
+impl PreviousFederation {
+    /// Its session, as bytes.
+    pub fn session(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.session).ok()?.try_into().ok()
+    }
+
+    /// Its commitments, as a polynomial's.
+    pub fn public(&self) -> Option<PublicPoly> {
+        let bytes: Vec<u8> = self.commitments.iter().flat_map(|c| c.to_bytes()).collect();
+        PublicPoly::from_bytes(&bytes)
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        let bad = |why| Err(Problem::BadPrevious(why));
+        if self.session().is_none() {
+            return bad("its session is not 32 bytes of hex");
+        }
+        let (threshold, members) = (self.threshold, self.members.len());
+        if threshold > members || threshold <= members / 2 {
+            return bad("its threshold is not a majority of its members");
+        }
+        if self.commitments.len() != threshold || self.public().is_none() {
+            return bad("it needs as many commitments as its threshold, each a G1 point");
+        }
+        check_members(&self.members)
+    }
 }
 
 impl FederationFile {
@@ -155,35 +209,10 @@ impl FederationFile {
         if threshold <= members / 2 {
             return Err(Problem::NotAMajority { threshold, members });
         }
-        for (i, member) in self.members.iter().enumerate() {
-            let index = i as u32 + 1;
-            let url = url::Url::parse(&member.url).ok();
-            if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
-                return Err(Problem::BadUrl {
-                    index,
-                    url: member.url.clone(),
-                });
-            }
-            for (j, earlier) in self.members[..i].iter().enumerate() {
-                let first = j as u32 + 1;
-                if normalized(&earlier.url) == normalized(&member.url) {
-                    return Err(Problem::SameUrl {
-                        first,
-                        second: index,
-                        url: member.url.clone(),
-                    });
-                }
-                if earlier.node_key == member.node_key {
-                    return Err(Problem::SameKey {
-                        first,
-                        first_url: earlier.url.clone(),
-                        second: index,
-                        second_url: member.url.clone(),
-                    });
-                }
-            }
-        }
-        Ok(())
+        check_members(&self.members)?;
+        self.previous
+            .as_ref()
+            .map_or(Ok(()), PreviousFederation::check)
     }
 
     /// The file as TOML, commented, for operators to review.
@@ -203,19 +232,37 @@ impl FederationFile {
             "# Makes this federation's key its own: proposing the same members again makes another.\nnonce = {}\n",
             toml_string(&self.nonce)
         ));
-        for (i, member) in self.members.iter().enumerate() {
+        if let Some(previous) = &self.previous {
             out.push_str(&format!(
-                "\n# Member {}.\n[[member]]\nurl = {}\nnode_key = \"{}\"\n",
-                i + 1,
-                toml_string(&member.url),
-                member.node_key
+                "\n# This federation takes over the key of the previous one, whose members deal\n\
+                 # their shares to this one's (a resharing): the federation key stays\n\
+                 # {}. Every previous member runs with this file too, until it is done.\n\
+                 [previous]\nsession = {}\nthreshold = {}\ncommitments = [\n",
+                previous.commitments[0],
+                toml_string(&previous.session),
+                previous.threshold,
             ));
+            for commitment in &previous.commitments {
+                out.push_str(&format!("  \"{commitment}\",\n"));
+            }
+            out.push_str("]\n");
+            for (member, index) in previous.members.iter().zip(1..) {
+                out.push_str(&format!(
+                    "\n# Previous member {index}.\n[[previous.member]]\n"
+                ));
+                out.push_str(&member_toml(member));
+            }
+        }
+        for (member, index) in self.members.iter().zip(1..) {
+            out.push_str(&format!("\n# Member {index}.\n[[member]]\n"));
+            out.push_str(&member_toml(member));
         }
         out
     }
 
-    /// The digest that names this federation's key generation: of the name, the threshold and
-    /// every member's URL and key, in order (not of the file's text, so comments and spacing do
+    /// The digest that names this federation's key generation: of the name, the threshold,
+    /// every member's URL and key, in order, and in a resharing everything of the previous
+    /// federation (not of the file's text, so comments and spacing do
     /// not matter).
     pub fn session(&self) -> [u8; 32] {
         let mut hash = Sha256::new();
@@ -230,6 +277,18 @@ impl FederationFile {
         for member in &self.members {
             field(normalized(&member.url).as_bytes());
             field(&member.node_key.to_bytes());
+        }
+        if let Some(previous) = &self.previous {
+            field(b"previous");
+            field(previous.session.as_bytes());
+            field(&(previous.threshold as u64).to_be_bytes());
+            for commitment in &previous.commitments {
+                field(&commitment.to_bytes());
+            }
+            for member in &previous.members {
+                field(normalized(&member.url).as_bytes());
+                field(&member.node_key.to_bytes());
+            }
         }
         hash.finalize().into()
     }
@@ -252,18 +311,68 @@ impl FederationFile {
         Group {
             session: self.session(),
             threshold: self.threshold,
-            members: self
-                .members
-                .iter()
-                .map(|m| node_point(&m.node_key))
-                .collect(),
+            members: points(&self.members),
+            previous: self.previous.as_ref().map(|previous| Previous {
+                threshold: previous.threshold,
+                members: points(&previous.members),
+                public: previous
+                    .public()
+                    .expect("a checked file's commitments are points"),
+            }),
         }
     }
+}
+
+/// The members' node keys as points.
+fn points(members: &[FileMember]) -> Vec<bls12_381::G1Affine> {
+    members.iter().map(|m| node_point(&m.node_key)).collect()
+}
+
+/// Whether `members` have http(s) URLs, and distinct URLs and keys.
+fn check_members(members: &[FileMember]) -> Result<(), Problem> {
+    for (i, member) in members.iter().enumerate() {
+        let index = i as u32 + 1;
+        let url = url::Url::parse(&member.url).ok();
+        if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+            return Err(Problem::BadUrl {
+                index,
+                url: member.url.clone(),
+            });
+        }
+        for (j, earlier) in members[..i].iter().enumerate() {
+            let first = j as u32 + 1;
+            if normalized(&earlier.url) == normalized(&member.url) {
+                return Err(Problem::SameUrl {
+                    first,
+                    second: index,
+                    url: member.url.clone(),
+                });
+            }
+            if earlier.node_key == member.node_key {
+                return Err(Problem::SameKey {
+                    first,
+                    first_url: earlier.url.clone(),
+                    second: index,
+                    second_url: member.url.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A URL without a trailing slash, so that `http://a:1` and `http://a:1/` are one member.
 pub(super) fn normalized(url: &str) -> &str {
     url.trim_end_matches('/')
+}
+
+/// A member's fields, as TOML lines.
+fn member_toml(member: &FileMember) -> String {
+    format!(
+        "url = {}\nnode_key = \"{}\"\n",
+        toml_string(&member.url),
+        member.node_key
+    )
 }
 
 /// `text` as a TOML basic string: JSON's string escapes are all TOML's too.
@@ -287,7 +396,76 @@ mod tests {
                     node_key: SecretKey::generate().public_key(),
                 })
                 .collect(),
+            previous: None,
         }
+    }
+
+    /// A 3-of-4 resharing of the key of `old`, with commitments made up for it.
+    fn resharing(old: &FederationFile) -> FederationFile {
+        let mut new = file(3, 4);
+        for (member, port) in new.members.iter_mut().zip(9001..) {
+            member.url = format!("http://127.0.0.1:{port}");
+        }
+        new.members[0] = old.members[1].clone();
+        new.previous = Some(PreviousFederation {
+            session: hex::encode(old.session()),
+            threshold: old.threshold,
+            commitments: (0..old.threshold)
+                .map(|_| SecretKey::generate().public_key())
+                .collect(),
+            members: old.members.clone(),
+        });
+        new
+    }
+
+    #[test]
+    fn a_resharing_file_reads_back_names_its_previous_federation_and_is_checked() {
+        let old = file(3, 5);
+        let new = resharing(&old);
+        assert_eq!(new.check(), Ok(()));
+        let text = new.to_toml();
+        assert!(text.contains("[previous]") && text.contains("[[previous.member]]"));
+        let read: FederationFile = toml::from_str(&text).unwrap();
+        assert_eq!(read, new);
+        let group = read.group();
+        let previous = group.previous.as_ref().unwrap();
+        assert_eq!(previous.threshold, 3);
+        assert_eq!(previous.members.len(), 5);
+        assert_eq!(
+            previous.public.public_key(),
+            new.previous.as_ref().unwrap().commitments[0]
+        );
+        // The previous federation is part of what names the new one.
+        let mut other = new.clone();
+        other.previous.as_mut().unwrap().commitments.reverse();
+        assert_ne!(other.session(), new.session());
+        let mut fresh = new.clone();
+        fresh.previous = None;
+        assert_ne!(fresh.session(), new.session());
+
+        let broken = |change: fn(&mut PreviousFederation)| {
+            let mut bad = new.clone();
+            change(bad.previous.as_mut().unwrap());
+            bad.check()
+        };
+        assert!(matches!(
+            broken(|p| p.session = "00".into()),
+            Err(Problem::BadPrevious(_))
+        ));
+        assert!(matches!(
+            broken(|p| p.threshold = 2),
+            Err(Problem::BadPrevious(_))
+        ));
+        assert!(matches!(
+            broken(|p| {
+                p.commitments.pop();
+            }),
+            Err(Problem::BadPrevious(_))
+        ));
+        assert!(matches!(
+            broken(|p| p.members[4].node_key = p.members[0].node_key),
+            Err(Problem::SameKey { .. })
+        ));
     }
 
     #[test]

@@ -30,12 +30,14 @@ impl Member {
         content_type: Option<&str>,
         body: &[u8],
     ) {
-        let mut headers = vec![(FORWARDED.to_owned(), self.index.to_string())];
+        // A node that leaves the federation in a resharing passes nothing on.
+        let Some(me) = self.index else { return };
+        let mut headers = vec![(FORWARDED.to_owned(), me.to_string())];
         if let Some(content_type) = content_type {
             headers.push(("content-type".to_owned(), content_type.to_owned()));
         }
         let mut sends = tokio::task::JoinSet::new();
-        for index in self.file.indices().filter(|&i| i != self.index) {
+        for index in self.file.indices().filter(|&i| i != me) {
             let (forwarder, headers, body) =
                 (self.forwarder.clone(), headers.clone(), body.to_vec());
             let path = path.to_owned();

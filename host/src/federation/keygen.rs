@@ -4,13 +4,17 @@
 //! member's signed confirmation of the key it made is fetched and compared, and only when all
 //! agree is the share kept. Nothing is kept before that: a run that stops leaves nothing, and
 //! runs again exactly as before.
+//!
+//! A resharing runs the same way with the previous federation's members as the dealers (their
+//! messages fetched from their URLs in the file's `[previous]`); a dealer that is no member of
+//! the new federation waits for every new member's confirmation, then deletes its share.
 
 use super::peers::{Answer, Peers};
 use super::share::{self, Kept, ShareError};
 use super::transcript::{self, Transcript};
 use super::{Member, MemberError, Ready};
 use carol_federation::dkg::{
-    Confirmation, DealBundle, Dkg, DkgError, JustificationBundle, ResponseBundle,
+    Confirmation, DealBundle, Dkg, DkgError, Group, JustificationBundle, ResponseBundle,
 };
 use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
 use serde::de::DeserializeOwned;
@@ -69,26 +73,54 @@ pub enum KeygenError {
     },
 }
 
-/// Runs the key generation for `member` with the other members, within `limit`; keeps the
-/// share and makes the member ready.
-pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError> {
+/// How a key generation ended for this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It keeps its share and serves as a member.
+    Ready,
+    /// It dealt its share of the previous federation's key in a resharing, saw every new
+    /// member confirm the same key, and deleted its share: it is no member any more.
+    Left,
+}
+
+/// Runs the key generation (or resharing) for `member` with the other members, within
+/// `limit`; keeps the share and makes the member ready, or, for a node that leaves in a
+/// resharing, deletes its share.
+pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, KeygenError> {
     let deadline = Instant::now() + limit;
     let file = &member.file;
     let group = member.group.clone();
     let session = group.session;
-    let me = member.index;
-    let others: Vec<u32> = group.indices().filter(|&i| i != me).collect();
-    let peers = Peers::new(file, Duration::from_secs(5));
+    let holder = member.index;
+    let holders = Peers::new(file, Duration::from_secs(5));
+    let dealers = match &file.previous {
+        Some(previous) => {
+            let urls: Vec<String> = previous.members.iter().map(|m| m.url.clone()).collect();
+            Peers::for_urls(&urls, Duration::from_secs(5))
+        }
+        None => Peers::new(file, Duration::from_secs(5)),
+    };
+    let (mut dkg, deal) = match holder.filter(|_| group.previous.is_none()) {
+        Some(me) => {
+            let (dkg, deal) = Dkg::new(group.clone(), me, member.identity.clone())?;
+            (dkg, Some(deal))
+        }
+        None => {
+            let reshared = member.reshared.lock().expect("member lock");
+            Dkg::reshare(group.clone(), member.identity.clone(), reshared.as_ref())?
+        }
+    };
+    let dealer = dkg.dealer();
     tracing::info!(
         federation = %file.name,
-        member = me,
+        member = ?holder,
+        dealer = ?dealer,
         members = group.size(),
         threshold = group.threshold,
+        resharing = group.previous.is_some(),
         "federation key generation: dealing"
     );
-
-    let (mut dkg, deal) = Dkg::new(group.clone(), me, member.identity.clone())?;
-    member.published.lock().expect("member lock").deal = Some(DealJson::from(&deal));
+    member.published.lock().expect("member lock").deal = deal.as_ref().map(DealJson::from);
     let timed_out = |phase, waiting| KeygenError::TimedOut {
         phase,
         waiting,
@@ -115,19 +147,20 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
     for (dealer, json) in &kept.justifications {
         take_justification(&mut dkg, *dealer, json.as_ref())?;
     }
-    let have = |phase: &[u32]| -> Vec<u32> {
-        others
-            .iter()
-            .copied()
-            .filter(|i| !phase.contains(i))
-            .collect()
+    let other_dealers: Vec<u32> = group
+        .dealer_indices()
+        .filter(|&i| Some(i) != dealer)
+        .collect();
+    let other_holders: Vec<u32> = group.indices().filter(|&i| Some(i) != holder).collect();
+    let without = |all: &[u32], have: &[u32]| -> Vec<u32> {
+        all.iter().copied().filter(|i| !have.contains(i)).collect()
     };
 
     let dealt: Vec<u32> = kept.deals.iter().map(|d| d.dealer).collect();
     gather(
-        &peers,
+        &dealers,
         "deal",
-        &have(&dealt),
+        &without(&other_dealers, &dealt),
         deadline,
         |index, json: DealJson| {
             take_deal(&mut dkg, index, &json).map_err(|e| e.to_string())?;
@@ -139,17 +172,20 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
     .map_err(|waiting| timed_out("deal bundle", waiting))?;
     keep(&kept)?;
 
-    let response = dkg.response()?;
-    member.published.lock().expect("member lock").response = Some(ResponseJson::from(&response));
+    if holder.is_some() {
+        let response = dkg.response()?;
+        member.published.lock().expect("member lock").response =
+            Some(ResponseJson::from(&response));
+    }
     tracing::info!(
-        member = me,
+        member = ?holder,
         "federation key generation: every deal is in; responding"
     );
     let responded: Vec<u32> = kept.responses.iter().map(|r| r.holder).collect();
     gather(
-        &peers,
+        &holders,
         "response",
-        &have(&responded),
+        &without(&other_holders, &responded),
         deadline,
         |index, json: ResponseJson| {
             take_response(&mut dkg, index, &json).map_err(|e| e.to_string())?;
@@ -163,26 +199,28 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
 
     let complained: BTreeSet<u32> = dkg.complained_against()?;
     let justification = dkg.justification()?;
-    member.published.lock().expect("member lock").justification =
-        Some(justification.as_ref().map(JustificationJson::from));
+    if dealer.is_some() {
+        member.published.lock().expect("member lock").justification =
+            Some(justification.as_ref().map(JustificationJson::from));
+    }
     if !complained.is_empty() {
         tracing::warn!(
-            member = me,
+            member = ?holder,
             dealers = ?complained,
             "federation key generation: members complained of these dealers' shares; waiting for \
              their justifications"
         );
     }
-    // Every member takes part, so each dealer complained against is waited for until it
-    // answers (its justification, or that it has none), as long as the key generation may take.
+    // Every dealer takes part, so each one complained against is waited for until it answers
+    // (its justification, or that it has none), as long as the key generation may take.
     let justified: Vec<u32> = kept.justifications.iter().map(|(d, _)| *d).collect();
     let awaited: Vec<u32> = complained
         .iter()
         .copied()
-        .filter(|d| *d != me && !justified.contains(d))
+        .filter(|d| Some(*d) != dealer && !justified.contains(d))
         .collect();
     gather(
-        &peers,
+        &dealers,
         "justification",
         &awaited,
         deadline,
@@ -196,6 +234,11 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
     .map_err(|waiting| timed_out("justification", waiting))?;
     keep(&kept)?;
 
+    let Some(me) = holder else {
+        return leave(&member, &holders, dir, deadline)
+            .await
+            .map_err(|e| e.unwrap_or_else(|waiting| timed_out("confirmation", waiting)));
+    };
     let output = dkg.finish()?;
     let confirmation = output.confirmation(&session, &member.identity);
     member.published.lock().expect("member lock").confirmation =
@@ -207,18 +250,12 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
     );
     let mut disagree = Vec::new();
     gather(
-        &peers,
+        &holders,
         "confirmation",
-        &others,
+        &other_holders,
         deadline,
         |index, json: ConfirmationJson| {
-            let theirs = Confirmation::try_from(&json).map_err(|e| e.to_string())?;
-            sent_by(index, theirs.member, "confirmation").map_err(|e| e.to_string())?;
-            let key = group.member(index).expect("a member");
-            if !theirs.signed_by(&session, key) {
-                return Err("its confirmation is not signed by its node key".into());
-            }
-            if !theirs.agrees_with(&confirmation) {
+            if !confirmed(&group, index, &json)?.agrees_with(&confirmation) {
                 disagree.push(index);
             }
             Ok(())
@@ -237,8 +274,10 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         qualified: output.qualified,
         published,
     };
+    // In a resharing this replaces the share of the previous key.
     share::save(dir, &session, &kept)?;
     transcript::remove(dir);
+    member.reshared.lock().expect("member lock").take();
     tracing::info!(
         federation = %file.name,
         member = me,
@@ -246,7 +285,62 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<(), KeygenError
         "federation key generation: done; the share is kept and this member is ready"
     );
     *member.ready.write().expect("member lock") = Some(Ready::new(kept.share, kept.public));
-    Ok(())
+    Ok(Outcome::Ready)
+}
+
+/// Member `index`'s confirmation, checked to be its own and signed by it.
+fn confirmed(group: &Group, index: u32, json: &ConfirmationJson) -> Result<Confirmation, String> {
+    let theirs = Confirmation::try_from(json).map_err(|e| e.to_string())?;
+    sent_by(index, theirs.member, "confirmation").map_err(|e| e.to_string())?;
+    let key = group.member(index).expect("a member");
+    if !theirs.signed_by(&group.session, key) {
+        return Err("its confirmation is not signed by its node key".into());
+    }
+    Ok(theirs)
+}
+
+/// The end of a resharing for a node that deals and leaves: once every new member has confirmed
+/// the same key, the previous federation's, it deletes its share. `Err(Err(waiting))`: the
+/// members whose confirmations did not come in time.
+async fn leave(
+    member: &Member,
+    holders: &Peers,
+    dir: &std::path::Path,
+    deadline: Instant,
+) -> Result<Outcome, Result<KeygenError, Vec<u32>>> {
+    let group = &member.group;
+    let previous_key = group
+        .previous
+        .as_ref()
+        .map(|p| p.public.public_key())
+        .expect("only a resharing has a node that leaves");
+    tracing::info!("federation key generation: dealt; waiting for every new member to confirm");
+    let all: Vec<u32> = group.indices().collect();
+    let mut first: Option<Confirmation> = None;
+    let mut disagree = Vec::new();
+    gather(holders, "confirmation", &all, deadline, |index, json| {
+        let theirs = confirmed(group, index, &json)?;
+        let reference = first.get_or_insert_with(|| theirs.clone());
+        if !theirs.agrees_with(reference) || theirs.public.public_key() != previous_key {
+            disagree.push(index);
+        }
+        Ok(())
+    })
+    .await
+    .map_err(Err)?;
+    if !disagree.is_empty() {
+        return Err(Ok(KeygenError::Disagreement { members: disagree }));
+    }
+    share::delete(dir).map_err(|e| Ok(e.into()))?;
+    transcript::remove(dir);
+    member.reshared.lock().expect("member lock").take();
+    tracing::info!(
+        federation = %member.file.name,
+        public_key = %previous_key,
+        "federation key generation: the new members hold the key; this node's share of it is \
+         deleted and it leaves the federation"
+    );
+    Ok(Outcome::Left)
 }
 
 fn take_deal(dkg: &mut Dkg, from: u32, json: &DealJson) -> Result<(), DkgError> {

@@ -30,7 +30,7 @@ use carol_federation::threshold::Share;
 use file::FederationFile;
 pub use forward::FORWARDED;
 pub use published::Published;
-use share::ShareError;
+use share::{Of, ShareError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -61,6 +61,23 @@ pub enum MemberError {
         /// This node's index.
         index: u32,
     },
+    /// A member of the previous federation of a resharing has no share of it to deal.
+    #[error(
+        "this node is member {index} of the previous federation of this resharing, but its data \
+         directory holds no share of that federation's key, which it must deal: restore its \
+         share, or, if it left in an earlier resharing, run it without this federation file"
+    )]
+    NoPreviousShare {
+        /// Its index in the previous federation.
+        index: u32,
+    },
+    /// The share kept of the previous federation is not of the key the file reshares.
+    #[error(
+        "the federation share in the data directory is of the previous federation, but of other \
+         commitments than the federation file's [previous]: the file does not reshare this \
+         federation's key; propose it again with `carol federation propose --from`"
+    )]
+    OtherPreviousKey,
     /// The share could not be read.
     #[error(transparent)]
     Share(#[from] ShareError),
@@ -92,7 +109,8 @@ pub struct Member {
     path: PathBuf,
     /// Where the share is kept: `None` in a development federation, whose shares need none.
     data_dir: Option<PathBuf>,
-    index: u32,
+    /// Its index among the members; `None` for a node that leaves in a resharing.
+    index: Option<u32>,
     identity: Identity,
     ready: RwLock<Option<Ready>>,
     published: Mutex<Published>,
@@ -105,6 +123,9 @@ pub struct Member {
     forwarder: Arc<peers::Peers>,
     /// Turns for passing activations on.
     forwards: Arc<tokio::sync::Semaphore>,
+    /// In a resharing, this node's share of the previous federation's key, which it deals
+    /// (taken when the resharing starts).
+    reshared: Mutex<Option<Share>>,
     /// Whether its keys are publicly known ([`development`]).
     development: bool,
 }
@@ -120,29 +141,60 @@ impl Member {
         data_dir: Option<&Path>,
         forward_timeout: Duration,
     ) -> Result<Self, MemberError> {
-        let index = file
-            .index_of(&key.public_key())
-            .ok_or_else(|| MemberError::NotListed {
+        let index = file.index_of(&key.public_key());
+        let dealer = file.previous.as_ref().and_then(|previous| {
+            let listed = previous
+                .members
+                .iter()
+                .position(|m| m.node_key == key.public_key());
+            listed.map(|i| i as u32 + 1)
+        });
+        if index.is_none() && dealer.is_none() {
+            return Err(MemberError::NotListed {
                 key: key.public_key(),
-            })?;
-        let data_dir = data_dir.ok_or(MemberError::NoDataDirectory)?.to_owned();
-        let group = file.group();
-        let kept = share::load(&data_dir, &group.session)?;
-        if let Some(kept) = &kept
-            && kept.share.index() != index
-        {
-            return Err(MemberError::OtherMembersShare {
-                kept: kept.share.index(),
-                index,
             });
         }
-        let (ready, published) = match kept {
-            Some(kept) => (Some(Ready::new(kept.share, kept.public)), kept.published),
-            None => (None, Published::default()),
-        };
+        let data_dir = data_dir.ok_or(MemberError::NoDataDirectory)?.to_owned();
+        let group = file.group();
+        let previous_session = file.previous.as_ref().and_then(|p| p.session());
+        let kept = share::load(&data_dir, &group.session, previous_session.as_ref())?;
+        let mut ready = None;
+        let mut reshared = None;
+        let mut published = Published::default();
+        match kept {
+            Some((Of::This, kept)) => {
+                if Some(kept.share.index()) != index {
+                    return Err(MemberError::OtherMembersShare {
+                        kept: kept.share.index(),
+                        index: index.unwrap_or_default(),
+                    });
+                }
+                published = kept.published;
+                ready = Some(Ready::new(kept.share, kept.public));
+            }
+            Some((Of::Previous, kept)) => {
+                let expected = group.previous.as_ref().map(|p| &p.public);
+                if Some(&kept.public) != expected {
+                    return Err(MemberError::OtherPreviousKey);
+                }
+                if Some(kept.share.index()) != dealer {
+                    return Err(MemberError::OtherMembersShare {
+                        kept: kept.share.index(),
+                        index: dealer.unwrap_or_default(),
+                    });
+                }
+                reshared = Some(kept.share);
+            }
+            None => {
+                if let Some(index) = dealer {
+                    return Err(MemberError::NoPreviousShare { index });
+                }
+            }
+        }
         let mut member = Self::with(file, path, key, index, ready, forward_timeout);
         member.data_dir = Some(data_dir);
         member.published = Mutex::new(published);
+        member.reshared = Mutex::new(reshared);
         Ok(member)
     }
 
@@ -161,7 +213,7 @@ impl Member {
             });
         }
         let path = PathBuf::from("(development federation)");
-        let mut member = Self::with(file, path, key, index, Some(ready), forward_timeout);
+        let mut member = Self::with(file, path, key, Some(index), Some(ready), forward_timeout);
         member.development = true;
         Ok(member)
     }
@@ -175,7 +227,7 @@ impl Member {
         file: FederationFile,
         path: PathBuf,
         key: &SecretKey,
-        index: u32,
+        index: Option<u32>,
         ready: Option<Ready>,
         forward_timeout: Duration,
     ) -> Self {
@@ -192,6 +244,7 @@ impl Member {
             identity: Identity::new(key),
             ready: RwLock::new(ready),
             published: Mutex::new(Published::default()),
+            reshared: Mutex::new(None),
             development: false,
         }
     }
@@ -216,8 +269,8 @@ impl Member {
         self.group.member(index)
     }
 
-    /// This member's index.
-    pub fn index(&self) -> u32 {
+    /// This member's index; `None` for a node that leaves the federation in a resharing.
+    pub fn index(&self) -> Option<u32> {
         self.index
     }
 
@@ -245,14 +298,15 @@ impl Member {
             .map(|ready| ready.key)
     }
 
-    /// What `GET /federation` answers.
-    pub fn describe(&self) -> FederationDescription {
+    /// What `GET /federation` answers; `None` on a node that leaves in a resharing.
+    pub fn describe(&self) -> Option<FederationDescription> {
+        let member = self.index?;
         let ready = self.ready.read().expect("member lock");
         let public = ready.as_ref().map(|r| &r.public);
-        FederationDescription {
+        Some(FederationDescription {
             name: self.file.name.clone(),
             threshold: self.file.threshold,
-            member: self.index,
+            member,
             status: match public {
                 Some(_) => FederationStatus::Ready,
                 None => FederationStatus::Keygen,
@@ -273,7 +327,7 @@ impl Member {
                 .map(|p| p.commitments().iter().map(point_key).collect())
                 .unwrap_or_default(),
             public_key: public.map(PublicPoly::public_key),
-        }
+        })
     }
 
     /// The key generation message `phase` this member serves, as JSON, if it has made it.

@@ -1,9 +1,12 @@
 //! `carol federation propose`: asks each would-be member for its node key and writes the
-//! federation file its operators review.
+//! federation file its operators review; with `--from`, asks each member of the previous
+//! federation for its key's commitments too, for a resharing.
 
-use super::file::{FederationFile, FileMember, Problem};
+use super::file::{FederationFile, FileMember, PreviousFederation, Problem};
 use super::peers::{Answer, Peers};
 use carol_core::api::NodeInfo;
+use carol_core::federation::{FederationDescription, FederationStatus};
+use serde::de::DeserializeOwned;
 
 /// Why no federation file was proposed.
 #[derive(Debug, thiserror::Error)]
@@ -13,8 +16,8 @@ pub enum ProposeError {
     Invalid(#[from] Problem),
     /// A member could not be asked.
     #[error(
-        "member {index} ({url}) did not answer `GET /` with a Carol node's description: {why}; \
-         start it (`carol run`) and check its URL"
+        "member {index} ({url}) did not answer as a Carol node: {why}; start it (`carol run`) \
+         and check its URL"
     )]
     Unreachable {
         /// Its index.
@@ -24,14 +27,30 @@ pub enum ProposeError {
         /// What happened.
         why: String,
     },
+    /// A member of the previous federation has no share to deal, or describes another
+    /// federation than the previous file.
+    #[error(
+        "member {index} ({url}) of the previous federation {why}: every previous member must \
+         run with the previous federation file and be ready, since each deals its share"
+    )]
+    Previous {
+        /// Its index in the previous federation.
+        index: u32,
+        /// Its URL.
+        url: String,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 /// Asks the nodes at `urls` for their node keys and makes the federation file of `threshold`
-/// of them, named `name`.
+/// of them, named `name`; with `from`, the file of a resharing of that federation's key, after
+/// asking each of its members for the key's commitments.
 pub async fn propose(
     name: &str,
     threshold: usize,
     urls: &[String],
+    from: Option<&FederationFile>,
 ) -> Result<FederationFile, ProposeError> {
     let mut nonce = [0u8; 32];
     getrandom::fill(&mut nonce).expect("the operating system's random source failed");
@@ -40,6 +59,7 @@ pub async fn propose(
         threshold,
         nonce: hex::encode(nonce),
         members: Vec::new(),
+        previous: None,
     };
     // What can be refused without asking anyone is refused first.
     let unasked = FederationFile {
@@ -56,29 +76,81 @@ pub async fn propose(
     unasked.check()?;
     let peers = Peers::for_urls(urls, std::time::Duration::from_secs(10));
     for (url, index) in urls.iter().zip(1..) {
-        let info = match peers.get::<NodeInfo>(index, "/").await {
-            Answer::Got(info) => info,
-            Answer::NotYet => {
-                return Err(ProposeError::Unreachable {
-                    index,
-                    url: url.clone(),
-                    why: "it answered 404".into(),
-                });
-            }
-            Answer::Failed(why) => {
-                return Err(ProposeError::Unreachable {
-                    index,
-                    url: url.clone(),
-                    why,
-                });
-            }
-        };
+        let info: NodeInfo = ask(&peers, index, url, "/").await?;
         file.members.push(FileMember {
             url: url.clone(),
             // A node that is a member already signs as its federation; its own key is beside.
             node_key: info.node_key.unwrap_or(info.public_key),
         });
     }
+    if let Some(old) = from {
+        file.previous = Some(previous(old).await?);
+    }
     file.check()?;
     Ok(file)
+}
+
+/// The previous federation of a resharing of `old`'s key, with the commitments every one of its
+/// members reports, which must all be the same.
+async fn previous(old: &FederationFile) -> Result<PreviousFederation, ProposeError> {
+    let urls: Vec<String> = old.members.iter().map(|m| m.url.clone()).collect();
+    let peers = Peers::for_urls(&urls, std::time::Duration::from_secs(10));
+    let mut commitments = None;
+    for (member, index) in old.members.iter().zip(1..) {
+        let url = &member.url;
+        let refuse = |why: &str| ProposeError::Previous {
+            index,
+            url: url.clone(),
+            why: why.into(),
+        };
+        let described: FederationDescription = ask(&peers, index, url, "/federation").await?;
+        let listed: Vec<(&str, _)> = described
+            .members
+            .iter()
+            .map(|m| (super::file::normalized(&m.url), m.node_key))
+            .collect();
+        let expected: Vec<(&str, _)> = old
+            .members
+            .iter()
+            .map(|m| (super::file::normalized(&m.url), m.node_key))
+            .collect();
+        if described.threshold != old.threshold || listed != expected || described.member != index {
+            return Err(refuse(
+                "describes another federation than the previous file",
+            ));
+        }
+        if described.status != FederationStatus::Ready {
+            return Err(refuse("has not made the federation key yet"));
+        }
+        match &commitments {
+            None => commitments = Some(described.commitments),
+            Some(first) if *first == described.commitments => {}
+            Some(_) => return Err(refuse("reports other commitments than member 1")),
+        }
+    }
+    Ok(PreviousFederation {
+        session: hex::encode(old.session()),
+        threshold: old.threshold,
+        commitments: commitments.expect("a federation has members"),
+        members: old.members.clone(),
+    })
+}
+
+/// `GET path` of member `index` at `url`, as JSON.
+async fn ask<T: DeserializeOwned>(
+    peers: &Peers,
+    index: u32,
+    url: &str,
+    path: &str,
+) -> Result<T, ProposeError> {
+    let unreachable = |why: String| ProposeError::Unreachable {
+        index,
+        url: url.to_owned(),
+        why,
+    };
+    match peers.get::<T>(index, path).await {
+        Answer::Got(answer) => Ok(answer),
+        Answer::NotYet => Err(unreachable(format!("it answered `GET {path}` with 404"))),
+        Answer::Failed(why) => Err(unreachable(why)),
+    }
 }

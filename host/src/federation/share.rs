@@ -67,7 +67,9 @@ struct ShareJson {
     share: String,
     commitments: Vec<String>,
     qualified: Vec<u32>,
-    deal: DealJson,
+    /// `None` for a member that joined in a resharing, and dealt nothing (nor justified).
+    #[serde(default)]
+    deal: Option<DealJson>,
     response: ResponseJson,
     justification: Option<JustificationJson>,
     confirmation: ConfirmationJson,
@@ -102,12 +104,12 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
             source,
         }
     };
-    let (Some(deal), Some(response), Some(justification), Some(confirmation)) = (
-        &kept.published.deal,
-        &kept.published.response,
-        &kept.published.justification,
-        &kept.published.confirmation,
-    ) else {
+    let published = &kept.published;
+    // A dealer knows whether it justified; a member that joined in a resharing dealt nothing.
+    let dealt = published.deal.is_none() || published.justification.is_some();
+    let (Some(response), Some(confirmation), true) =
+        (&published.response, &published.confirmation, dealt)
+    else {
         return Err(ShareError::Damaged {
             path,
             why: "the key generation's messages are not all there",
@@ -119,9 +121,9 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
         share: hex::encode(kept.share.secret().to_bytes()),
         commitments: commitments_to_hex(&kept.public),
         qualified: kept.qualified.clone(),
-        deal: deal.clone(),
+        deal: kept.published.deal.clone(),
         response: response.clone(),
-        justification: justification.clone(),
+        justification: published.justification.clone().flatten(),
         confirmation: confirmation.clone(),
     };
     let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&json).expect("JSON"));
@@ -142,9 +144,23 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
     Ok(())
 }
 
-/// Reads the share in `dir`, if there is one, and checks it is of the federation `session`
-/// names and matches its commitments.
-pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> {
+/// Which federation a kept share is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Of {
+    /// The federation of the file the member runs with.
+    This,
+    /// The previous federation of that file, whose key a resharing takes over.
+    Previous,
+}
+
+/// Reads the share in `dir`, if there is one, and checks it matches its commitments and is of
+/// the federation `session` names, or of `previous` (in a resharing, the federation whose key is
+/// reshared).
+pub fn load(
+    dir: &Path,
+    session: &[u8; 32],
+    previous: Option<&[u8; 32]>,
+) -> Result<Option<(Of, Kept)>, ShareError> {
     let path = dir.join(SHARE_FILE);
     let text = match std::fs::read(&path) {
         Ok(text) => zeroize::Zeroizing::new(text),
@@ -162,13 +178,17 @@ pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> 
         why,
     };
     let mut json: ShareJson = serde_json::from_slice(&text).map_err(|_| damaged("not its JSON"))?;
-    if json.session != hex::encode(session) {
+    let of = if json.session == hex::encode(session) {
+        Of::This
+    } else if previous.is_some_and(|p| json.session == hex::encode(p)) {
+        Of::Previous
+    } else {
         return Err(ShareError::OtherFederation {
             path: path.clone(),
             stored: std::mem::take(&mut json.session),
             expected: hex::encode(session),
         });
-    }
+    };
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(&json.share, bytes.as_mut())
         .map_err(|_| damaged("the share is not 32 bytes of hex"))?;
@@ -179,15 +199,33 @@ pub fn load(dir: &Path, session: &[u8; 32]) -> Result<Option<Kept>, ShareError> 
     if json.member == 0 || !public.verifies(json.member, &secret) {
         return Err(damaged("the share does not match the commitments"));
     }
-    Ok(Some(Kept {
+    let kept = Kept {
         share: Share::new(json.member, secret),
         public,
         qualified: std::mem::take(&mut json.qualified),
         published: Published {
-            deal: Some(json.deal.clone()),
+            deal: json.deal.clone(),
             response: Some(json.response.clone()),
-            justification: Some(json.justification.take()),
+            justification: json.deal.is_some().then(|| json.justification.take()),
             confirmation: Some(json.confirmation.clone()),
         },
-    }))
+    };
+    Ok(Some((of, kept)))
+}
+
+/// Deletes the share in `dir` (a member that left in a resharing), and syncs the directory.
+pub fn delete(dir: &Path) -> Result<(), ShareError> {
+    let path = dir.join(SHARE_FILE);
+    let io = |doing| {
+        let path = path.clone();
+        move |source| ShareError::Io {
+            doing,
+            path,
+            source,
+        }
+    };
+    std::fs::remove_file(&path).map_err(io("delete"))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync the directory of"))
 }

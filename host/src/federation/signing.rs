@@ -170,7 +170,7 @@ impl Member {
             proof: hex::encode(proof),
         })
         .expect("JSON");
-        for index in self.file.indices().filter(|&i| i != self.index) {
+        for index in self.file.indices().filter(|&i| i != partial.index) {
             let peers = self.peers.clone();
             let body = body.clone();
             tokio::spawn(async move {

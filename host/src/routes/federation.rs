@@ -21,7 +21,13 @@ fn member(node: &Node) -> Result<&std::sync::Arc<crate::federation::Member>, Api
 pub(super) async fn describe(
     State(node): State<Node>,
 ) -> Result<Json<FederationDescription>, ApiError> {
-    Ok(Json(member(&node)?.describe()))
+    member(&node)?.describe().map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this node is no member of the federation it runs with: it deals its share of the \
+             previous federation's key in a resharing, and then leaves",
+        )
+    })
 }
 
 /// `GET /federation/keygen/{phase}`: this member's message of that phase of the key

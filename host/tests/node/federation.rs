@@ -21,14 +21,14 @@ fn free_port() -> u16 {
 }
 
 /// One would-be member: its directory, configuration and address.
-struct Site {
-    dir: PathBuf,
-    cfg: String,
+pub(crate) struct Site {
+    pub(crate) dir: PathBuf,
+    pub(crate) cfg: String,
     listen: String,
 }
 
 impl Site {
-    fn new(root: &Path, i: usize) -> Self {
+    pub(crate) fn new(root: &Path, i: usize) -> Self {
         Self::with_limits(root, i, "")
     }
 
@@ -57,7 +57,7 @@ impl Site {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.listen)
     }
 
@@ -75,7 +75,7 @@ impl Site {
         ])
     }
 
-    fn start(&self, federation: Option<&Path>) -> Carol {
+    pub(crate) fn start(&self, federation: Option<&Path>) -> Carol {
         let mut args = vec!["--cfg", self.cfg.as_str()];
         let federation = federation.map(|f| f.to_str().unwrap().to_owned());
         if let Some(file) = &federation {
@@ -85,18 +85,18 @@ impl Site {
     }
 }
 
-fn carol(args: &[&str]) -> Output {
+pub(crate) fn carol(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_carol"))
         .args(args)
         .output()
         .unwrap()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn describe(node: &Carol) -> FederationDescription {
+pub(crate) fn describe(node: &Carol) -> FederationDescription {
     let (status, body) = node.get("/federation");
     assert_eq!(status, 200, "{body}");
     serde_json::from_value(body).unwrap()
@@ -117,7 +117,7 @@ fn deal_of(node: &Carol) -> Value {
 }
 
 /// Waits until every member says it is ready.
-fn wait_ready(nodes: &[&Carol]) -> Vec<FederationDescription> {
+pub(crate) fn wait_ready(nodes: &[&Carol]) -> Vec<FederationDescription> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let described: Vec<_> = nodes.iter().map(|n| describe(n)).collect();
@@ -368,7 +368,12 @@ fn a_node_whose_key_is_not_in_the_federation_file_refuses_to_start() {
 
 /// Forms a `threshold`-of-`n` federation whose members have `limits`, and waits until every
 /// member is ready.
-fn form(root: &Path, threshold: usize, n: usize, limits: &str) -> (Vec<Site>, PathBuf, Vec<Carol>) {
+pub(crate) fn form(
+    root: &Path,
+    threshold: usize,
+    n: usize,
+    limits: &str,
+) -> (Vec<Site>, PathBuf, Vec<Carol>) {
     let sites: Vec<Site> = (1..=n)
         .map(|i| Site::with_limits(root, i, limits))
         .collect();

@@ -19,6 +19,7 @@ mod openapi_tools;
 mod oracle;
 mod pages;
 mod policy;
+mod resharing;
 mod state;
 mod types;
 mod values;

@@ -19,9 +19,15 @@ pub enum FederationCommand {
         /// Where to write the federation file; it must not exist.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// The federation's name.
-        #[arg(long, default_value = "carol-federation")]
-        name: String,
+        /// The federation's name [default: the previous federation's with --from, else
+        /// carol-federation].
+        #[arg(long)]
+        name: Option<String>,
+        /// Reshare the key of the federation of this file to the members given: the federation
+        /// key stays, the shares are new, and the previous members' shares are then deleted or
+        /// replaced. Every previous member must be running and ready.
+        #[arg(long, value_name = "OLD_FILE")]
+        from: Option<PathBuf>,
     },
 }
 
@@ -33,6 +39,7 @@ pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
             members,
             out,
             name,
+            from,
         } => {
             if out.exists() {
                 anyhow::bail!(
@@ -40,9 +47,16 @@ pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
                     out.display()
                 );
             }
-            let file = carol_host::federation::propose::propose(&name, threshold, &members)
-                .await
-                .context("cannot propose the federation")?;
+            let from = from
+                .map(|path| carol_host::federation::file::FederationFile::load(&path))
+                .transpose()?;
+            let name = name
+                .or_else(|| from.as_ref().map(|old| old.name.clone()))
+                .unwrap_or_else(|| "carol-federation".into());
+            let file =
+                carol_host::federation::propose::propose(&name, threshold, &members, from.as_ref())
+                    .await
+                    .context("cannot propose the federation")?;
             std::fs::write(&out, file.to_toml())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!(
@@ -53,6 +67,13 @@ pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
                 file.members.len(),
                 out.display()
             );
+            if file.previous.is_some() {
+                eprintln!(
+                    "It reshares the previous federation's key: run every previous member with \
+                     it too (each deals its share; one that leaves deletes its share and stops \
+                     once the new members hold the key)."
+                );
+            }
             Ok(())
         }
     }

@@ -221,13 +221,22 @@ async fn run(
     };
     let serving = carol_host::routes::serve_until(node.clone(), listener, shutdown);
     // A member without its share makes the federation key with the others, while serving (the
-    // others fetch its messages from it); if that fails, the node stops, keeping nothing.
+    // others fetch its messages from it); if that fails, the node stops, keeping nothing. A
+    // node that leaves in a resharing stops once it has.
     let keygen = async {
         if let Some(member) = node.federation().filter(|member| !member.is_ready()) {
             let limit = node.config().keygen_timeout;
-            carol_host::federation::keygen::run(member.clone(), limit)
+            let outcome = carol_host::federation::keygen::run(member.clone(), limit)
                 .await
                 .context("the node cannot serve as a federation member")?;
+            // A node that left in a resharing has nothing more to serve as a member.
+            if outcome == carol_host::federation::keygen::Outcome::Left {
+                tracing::info!(
+                    "this node left the federation: run it without the federation file to \
+                     serve as a single node"
+                );
+                return Ok(());
+            }
         }
         std::future::pending::<anyhow::Result<()>>().await
     };

@@ -1,0 +1,121 @@
+//! A federation's key reshared as operators reshare it: a 3-of-5 federation of `carol`
+//! processes, a resharing to 3-of-4 (three members stay, two leave, one joins) proposed with
+//! `carol federation propose --from`, after which the federation key and its signatures are the
+//! same, the new shares are not the old ones, and the leaving members hold no share.
+
+use crate::durability::{Carol, scratch};
+use crate::federation::{Site, carol, describe, form, stderr, wait_ready};
+use crate::harness::guest;
+use carol_core::bls::{PublicKey, Signature};
+use carol_host::federation::share::SHARE_FILE;
+use std::path::Path;
+use std::time::Duration;
+
+fn propose_from(
+    old: &Path,
+    threshold: &str,
+    members: &[String],
+    out: &Path,
+) -> std::process::Output {
+    let mut args = vec!["federation", "propose", "--threshold", threshold];
+    for url in members {
+        args.extend(["--member", url.as_str()]);
+    }
+    args.extend([
+        "--from",
+        old.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    carol(&args)
+}
+
+#[test]
+fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
+    let root = scratch("federation-resharing");
+    let (mut sites, old_file, mut nodes) = form(&root, 3, 5, "");
+    let before = describe(&nodes[0]);
+    let key: PublicKey = before.public_key.unwrap();
+    let machine = nodes[0].machine(&guest("all-types"), b"");
+    let sign =
+        |node: &Carol| node.get(&format!("/machines/{machine}/activate/sign?message=c0ffee"));
+    let (status, signed_before) = sign(&nodes[1]);
+    assert_eq!(status, 200, "{signed_before}");
+
+    let newcomer = Site::new(&root, 6);
+    let plain = newcomer.start(None);
+    let urls: Vec<String> = [&sites[0], &sites[1], &sites[2], &newcomer]
+        .iter()
+        .map(|s| s.url())
+        .collect();
+    let new_file = root.join("reshared.toml");
+    // Every previous member deals its share: one that is down is named.
+    let down = nodes.remove(4);
+    drop(down);
+    let refused = propose_from(&old_file, "3", &urls, &new_file);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("member 5"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!new_file.exists());
+    nodes.push(sites[4].start(Some(&old_file)));
+    wait_ready(&nodes.iter().collect::<Vec<_>>());
+    let proposed = propose_from(&old_file, "3", &urls, &new_file);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    let text = std::fs::read_to_string(&new_file).unwrap();
+    assert!(
+        text.contains("[previous]") && text.contains(&key.to_string()),
+        "{text}"
+    );
+
+    // Every operator restarts with the new file; the newcomer joins.
+    drop(nodes);
+    drop(plain);
+    sites.push(newcomer);
+    let mut running: Vec<Carol> = sites.iter().map(|s| s.start(Some(&new_file))).collect();
+    let mut leaving = running.split_off(3);
+    let joined = leaving.pop().unwrap();
+    running.push(joined);
+    let after = wait_ready(&running.iter().collect::<Vec<_>>());
+
+    // The same key, from new commitments; members 4 and 5 left and hold nothing.
+    for described in &after {
+        assert_eq!(described.public_key, Some(key));
+        assert_eq!(described.threshold, 3);
+        assert_eq!(described.members.len(), 4);
+        assert_eq!(described.commitments, after[0].commitments);
+    }
+    assert_ne!(after[0].commitments[1..], before.commitments[1..]);
+    for (node, site) in leaving.iter_mut().zip(&sites[3..5]) {
+        let status = node.wait_exit(Duration::from_secs(60));
+        assert!(status.is_some_and(|s| s.success()), "{:#?}", node.log());
+        assert!(!site.dir.join(SHARE_FILE).exists());
+        assert!(
+            node.log()
+                .iter()
+                .any(|l| l.contains("leaves the federation")),
+            "{:#?}",
+            node.log()
+        );
+    }
+
+    // The new member gets the machine when it is given again (to any member), and every member
+    // signs as before: BLS signatures of one key are unique.
+    let again = running[0].machine(&guest("all-types"), b"");
+    assert_eq!(again, machine);
+    for node in &running {
+        assert_eq!(sign(node), (200, signed_before.clone()));
+    }
+    let signature: Signature = serde_json::from_value(signed_before).unwrap();
+    let message = hex::decode("c0ffee").unwrap();
+    let machine_id: carol_core::ids::MachineId = machine.parse().unwrap();
+    assert!(key.verify_for_machine(&machine_id, &message, &signature));
+
+    // A restart does not reshare again.
+    running.remove(3);
+    running.push(sites[5].start(Some(&new_file)));
+    let again = wait_ready(&running.iter().collect::<Vec<_>>());
+    assert_eq!(again[3].commitments, after[0].commitments);
+}
