@@ -9,6 +9,7 @@
 //! file ([`carol_federation::dkg`]), so a member that restarts serves exactly what it served
 //! before, and a member that is down only makes the others wait.
 
+mod copies;
 pub mod development;
 pub mod file;
 mod forward;
@@ -83,6 +84,15 @@ pub enum MemberError {
     Share(#[from] ShareError),
 }
 
+/// How far a member's requests to the other members may go.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach {
+    /// How long a request it passes on may take: an activation's whole time, and then some.
+    pub forward_timeout: Duration,
+    /// The largest component it copies from another member.
+    pub component_bytes: usize,
+}
+
 /// A member's share of the federation key, and the key's commitments.
 pub struct Ready {
     /// The share.
@@ -123,6 +133,8 @@ pub struct Member {
     forwarder: Arc<peers::Peers>,
     /// Turns for passing activations on.
     forwards: Arc<tokio::sync::Semaphore>,
+    /// Fetches the binaries and machines this member missed from the others.
+    copier: peers::Peers,
     /// In a resharing, this node's share of the previous federation's key, which it deals
     /// (taken when the resharing starts).
     reshared: Mutex<Option<Share>>,
@@ -133,13 +145,13 @@ pub struct Member {
 impl Member {
     /// The node with key `key` as a member of the federation of `file` (read from `path`),
     /// with the share in `data_dir` if the key generation is done; requests it passes on to the
-    /// others may take `forward_timeout`.
+    /// others go as far as `reach` says.
     pub fn open(
         file: FederationFile,
         path: PathBuf,
         key: &SecretKey,
         data_dir: Option<&Path>,
-        forward_timeout: Duration,
+        reach: Reach,
     ) -> Result<Self, MemberError> {
         let index = file.index_of(&key.public_key());
         let dealer = file.previous.as_ref().and_then(|previous| {
@@ -191,7 +203,7 @@ impl Member {
                 }
             }
         }
-        let mut member = Self::with(file, path, key, index, ready, forward_timeout);
+        let mut member = Self::with(file, path, key, index, ready, reach);
         member.data_dir = Some(data_dir);
         member.published = Mutex::new(published);
         member.reshared = Mutex::new(reshared);
@@ -204,7 +216,7 @@ impl Member {
         file: FederationFile,
         key: &SecretKey,
         ready: Ready,
-        forward_timeout: Duration,
+        reach: Reach,
     ) -> Result<Self, MemberError> {
         let index = ready.share.index();
         if file.members.get(index as usize - 1).map(|m| m.node_key) != Some(key.public_key()) {
@@ -213,7 +225,7 @@ impl Member {
             });
         }
         let path = PathBuf::from("(development federation)");
-        let mut member = Self::with(file, path, key, Some(index), Some(ready), forward_timeout);
+        let mut member = Self::with(file, path, key, Some(index), Some(ready), reach);
         member.development = true;
         Ok(member)
     }
@@ -229,12 +241,13 @@ impl Member {
         key: &SecretKey,
         index: Option<u32>,
         ready: Option<Ready>,
-        forward_timeout: Duration,
+        reach: Reach,
     ) -> Self {
         Self {
             partials: partials::Partials::new(file.members.len()),
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
-            forwarder: Arc::new(peers::Peers::new(&file, forward_timeout)),
+            forwarder: Arc::new(peers::Peers::new(&file, reach.forward_timeout)),
+            copier: peers::Peers::answering(&file, reach.forward_timeout, reach.component_bytes),
             forwards: Arc::new(tokio::sync::Semaphore::new(forward::FORWARDS_IN_FLIGHT)),
             group: file.group(),
             file,

@@ -19,6 +19,9 @@ pub enum Answer<T> {
     Failed(String),
 }
 
+/// The most a member's answer may hold, but for components copied from a member.
+const ANSWER_BYTES: usize = 1024 * 1024;
+
 /// The client the members use to reach each other.
 pub struct Peers {
     client: HttpClient,
@@ -29,12 +32,21 @@ impl Peers {
     /// A client that reaches the members of `file`, and nothing else, within `timeout` a
     /// request.
     pub fn new(file: &FederationFile, timeout: Duration) -> Self {
+        Self::answering(file, timeout, ANSWER_BYTES)
+    }
+
+    /// Like [`Peers::new`], for answers of up to `max_answer_bytes`.
+    pub fn answering(file: &FederationFile, timeout: Duration, max_answer_bytes: usize) -> Self {
         let urls: Vec<String> = file.members.iter().map(|m| m.url.clone()).collect();
-        Self::for_urls(&urls, timeout)
+        Self::reaching(&urls, timeout, max_answer_bytes)
     }
 
     /// A client that reaches the nodes at `urls`, and nothing else; member `i` is `urls[i - 1]`.
     pub fn for_urls(urls: &[String], timeout: Duration) -> Self {
+        Self::reaching(urls, timeout, ANSWER_BYTES)
+    }
+
+    fn reaching(urls: &[String], timeout: Duration, max_answer_bytes: usize) -> Self {
         let allow = urls
             .iter()
             .filter_map(|u| url::Url::parse(u).ok())
@@ -54,7 +66,7 @@ impl Peers {
         };
         let limits = FetchLimits {
             timeout,
-            max_response_bytes: 1024 * 1024,
+            max_response_bytes: max_answer_bytes,
             max_requests_per_activation: u32::MAX,
             max_redirects: 0,
         };
@@ -74,6 +86,38 @@ impl Peers {
             .await
     }
 
+    /// `GET path` of member `index`, its body as it is; 404 is "not yet".
+    pub async fn get_bytes(&self, index: u32, path: &str) -> Answer<Vec<u8>> {
+        let Some(request) = self.request(index, Method::Get, path, Vec::new(), Vec::new()) else {
+            return Answer::Failed(format!("there is no member {index}"));
+        };
+        match self.client.fetch(request).await {
+            Ok(response) if response.status == 200 => Answer::Got(response.body),
+            Ok(response) if response.status == 404 => Answer::NotYet,
+            Ok(response) => Answer::Failed(format!("it answered {path} with {}", response.status)),
+            Err(error) => Answer::Failed(format!("{error:?}")),
+        }
+    }
+
+    fn request(
+        &self,
+        index: u32,
+        method: Method,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Option<Request> {
+        let base = index
+            .checked_sub(1)
+            .and_then(|i| self.urls.get(i as usize))?;
+        Some(Request {
+            method,
+            url: format!("{base}{path}"),
+            headers,
+            body,
+        })
+    }
+
     /// A request to member `index`, its answer read as JSON; 404 is "not yet".
     pub async fn send<T: DeserializeOwned>(
         &self,
@@ -83,14 +127,8 @@ impl Peers {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Answer<T> {
-        let Some(base) = index.checked_sub(1).and_then(|i| self.urls.get(i as usize)) else {
+        let Some(request) = self.request(index, method, path, headers, body) else {
             return Answer::Failed(format!("there is no member {index}"));
-        };
-        let request = Request {
-            method,
-            url: format!("{base}{path}"),
-            headers,
-            body,
         };
         match self.client.fetch(request).await {
             Ok(response) if matches!(response.status, 200..=202) => {

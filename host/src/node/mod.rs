@@ -4,6 +4,7 @@
 //! machines compiled from it, the runtime and the admission turnstile. Serving it over HTTP is
 //! `crate::routes`' job.
 
+mod copies;
 mod describe;
 mod errors;
 mod node_config;
@@ -15,7 +16,7 @@ pub use operations::Turn;
 
 use crate::admission::Admission;
 use crate::federation::file::FederationFile;
-use crate::federation::{Member, Ready};
+use crate::federation::{Member, Reach, Ready};
 use crate::fetch::HttpClient;
 use crate::imports::{Quotas, Services};
 use crate::registry::Registry;
@@ -73,7 +74,7 @@ impl Node {
                     path.clone(),
                     &config.key,
                     config.data_dir.as_deref(),
-                    Self::forward_timeout(&config),
+                    Self::reach(&config),
                 )?;
                 Some(member)
             }
@@ -94,20 +95,18 @@ impl Node {
     ) -> anyhow::Result<Self> {
         config.federation = None;
         config.key = key;
-        let member = Member::development(
-            file.clone(),
-            &config.key,
-            ready,
-            Self::forward_timeout(&config),
-        )?;
+        let member = Member::development(file.clone(), &config.key, ready, Self::reach(&config))?;
         let store = Arc::new(Store::open(config.data_dir.as_deref())?);
         Self::assemble(config, store, Some(member))
     }
 
-    /// How long a member waits for the others to run what it passed on: an activation's whole
-    /// time, and then some.
-    fn forward_timeout(config: &NodeConfig) -> Duration {
-        config.limits.activation_timeout + Duration::from_secs(5)
+    /// How far a member's requests to the others go: what it passes on may take an
+    /// activation's whole time, and then some; a component it copies is bounded like an upload.
+    fn reach(config: &NodeConfig) -> Reach {
+        Reach {
+            forward_timeout: config.limits.activation_timeout + Duration::from_secs(5),
+            component_bytes: config.max_binary_bytes,
+        }
     }
 
     fn assemble(

@@ -64,7 +64,7 @@ pub(super) async fn by_query(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (machine, index) = lookup::activation(&node, &id, &name)?;
+    let (machine, index) = lookup::activation_or_copy(&node, &id, &name).await?;
     let turn = node.admit().await?;
     let args = args_from_query(&machine, index, query.as_deref())?;
     pass_on(&node, &headers, Method::Get, &uri, &[]);
@@ -80,7 +80,7 @@ pub(super) async fn by_json(
     headers: HeaderMap,
     request_body: Body,
 ) -> Result<Response, ApiError> {
-    let (machine, index) = lookup::activation(&node, &id, &name)?;
+    let (machine, index) = lookup::activation_or_copy(&node, &id, &name).await?;
     // The body is read before the turn, so that a slow client holds no turn; it is bounded by
     // `max_request_bytes`. Its values are made within the turn, bounded by `max_value_bytes`.
     let bytes = body::read(

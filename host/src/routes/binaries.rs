@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use carol_core::api::{BinaryDescription, Created, Uploaded};
 
 /// Refuses a body that does not say it is bytes: `application/wasm` or
@@ -91,6 +92,28 @@ pub(super) async fn describe(
     Path(id): Path<String>,
 ) -> Result<Json<BinaryDescription>, ApiError> {
     Ok(Json(lookup::binary(&node, &id)?.description()))
+}
+
+/// `GET /binaries/{id}/component`: the component itself, as it was uploaded (a federation member
+/// that missed it copies it from here).
+pub(super) async fn component(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = lookup::binary(&node, &id)?.id();
+    let reader = node.clone();
+    let bytes = tokio::task::spawn_blocking(move || reader.store().binary(&id))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "reading the component failed",
+            )
+        })??
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("binary {id} is not stored"))
+        })?;
+    Ok(([(header::CONTENT_TYPE, "application/wasm")], bytes).into_response())
 }
 
 /// `POST /binaries/{id}`: creates the machine with the body as params; 201 when new, 200 when it existed.

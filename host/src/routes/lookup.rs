@@ -52,6 +52,22 @@ pub(super) fn machine(node: &Node, id: &str) -> Result<Machine, ApiError> {
         })
 }
 
+/// Like [`activation`], but a federation member that lacks the machine first copies it from
+/// another member.
+pub(super) async fn activation_or_copy(
+    node: &Node,
+    id: &str,
+    name: &str,
+) -> Result<(Machine, usize), ApiError> {
+    if let Ok(machine) = id.parse::<MachineId>()
+        && node.federation().is_some()
+        && node.registry().machine(&machine).is_none()
+    {
+        node.machine_from_members(&machine).await;
+    }
+    activation(node, id, name)
+}
+
 /// The machine and the index of the activation a path names, or a 404 listing what exists.
 pub(super) fn activation(node: &Node, id: &str, name: &str) -> Result<(Machine, usize), ApiError> {
     let machine = machine(node, id)?;

@@ -7,6 +7,7 @@
 //! | `GET /healthz` | 200 while serving, with counts |
 //! | `POST /binaries` | stores a component |
 //! | `GET /binaries/{id}` | describes its activations and named types |
+//! | `GET /binaries/{id}/component` | the component itself |
 //! | `POST /binaries/{id}` | creates a machine with the body as params |
 //! | `GET /machines/{id}` | describes a machine (a page with a form per activation for browsers) |
 //! | `GET /machines/{id}/http/` | the machine's page |
@@ -56,6 +57,7 @@ pub fn router(node: Node) -> Router {
             "/binaries/{id}",
             get(binaries::describe).post(binaries::create_machine),
         )
+        .route("/binaries/{id}/component", get(binaries::component))
         .route("/machines/{id}", get(machines::describe))
         .route("/machines/{id}/openapi.json", get(machines::openapi))
         .route("/machines/{id}/http", get(machines::page))

@@ -21,6 +21,15 @@ impl Store {
         Ok(all)
     }
 
+    /// The stored binary `id`'s bytes, if it is stored.
+    pub fn binary(&self, id: &BinaryId) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(BINARIES)?;
+        Ok(table
+            .get(id.as_bytes())?
+            .map(|bytes| bytes.value().to_vec()))
+    }
+
     /// Every stored machine, by id.
     pub fn stored_machines(&self) -> Result<Vec<(MachineId, StoredMachine)>, StoreError> {
         let txn = self.db.begin_read()?;

@@ -24,7 +24,7 @@ fn free_port() -> u16 {
 pub(crate) struct Site {
     pub(crate) dir: PathBuf,
     pub(crate) cfg: String,
-    listen: String,
+    pub(crate) listen: String,
 }
 
 impl Site {

@@ -203,7 +203,12 @@ impl Shared {
 
 /// Serves `app` on a free loopback port from a thread of its own; returns its base URL.
 pub fn serve_locally(app: axum::Router) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1:0", app)
+}
+
+/// Serves `app` on `address` from a thread of its own; returns its base URL.
+pub fn serve_on(address: &str, app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind(address).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {

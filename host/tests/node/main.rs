@@ -7,6 +7,7 @@ mod access;
 mod api;
 mod backup;
 mod browser;
+mod copies;
 mod dlc_oracle;
 mod durability;
 mod errors;
