@@ -10,6 +10,10 @@
 //!   opening the shares sent to it).
 //! - [`dkg`]: the Joint-Feldman key generation with complaints and justifications, as drand's
 //!   specification describes it, as a state machine the node drives.
+//! - [`agreement`]: the members agreeing on one value once and for good (single-decree Paxos),
+//!   with certificates of what was chosen.
+//! - [`machine_key`]: a machine's own key, made by its own key generation among the members from
+//!   contributions each derives from its node key and the machine id.
 //! - [`wire`]: the JSON of the protocol's messages.
 //!
 //! The ciphersuite is the node's own ([`carol_core::bls::DST`]): public keys in G1, signatures
@@ -32,9 +36,11 @@
 //! assert!(public.public_key().verify(b"message", &a));
 //! ```
 
+pub mod agreement;
 pub mod dkg;
 pub mod ecies;
 pub mod identity;
+pub mod machine_key;
 pub mod poly;
 pub mod threshold;
 pub mod wire;

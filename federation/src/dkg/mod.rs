@@ -300,6 +300,15 @@ impl Dkg {
         self.dealer.as_ref().map(|(index, _)| *index)
     }
 
+    /// Dealer `dealer`'s commitments and this member's share from it, if its bundle was taken
+    /// in, is well formed and the share opened and matched them: for a key generation whose
+    /// contributors are agreed on by other means, such as a machine's key
+    /// ([`crate::machine_key`]).
+    pub fn dealt(&self, dealer: u32) -> Option<(&PublicPoly, Scalar)> {
+        let dealt = self.deals.get(&dealer)?;
+        Some((dealt.commitments.as_ref()?, dealt.share?))
+    }
+
     /// The group.
     pub fn group(&self) -> &Group {
         &self.group
