@@ -19,12 +19,13 @@
 
 use crate::identity::{self, Identity};
 use bls12_381::G1Affine;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A proposal's number: ordered by round, then by proposer, so that no two proposers ever use
 /// the same ballot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ballot {
     /// The round, from 1.
     pub round: u64,
@@ -209,6 +210,60 @@ impl Certificate {
     }
 }
 
+/// A [`Certificate`] as JSON, signatures in hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateJson {
+    /// The decree, hex.
+    pub decree: String,
+    /// The ballot.
+    pub ballot: Ballot,
+    /// The value chosen.
+    pub value: Vec<u32>,
+    /// Each acceptance: the member, and its signature in hex.
+    pub acceptances: Vec<(u32, String)>,
+}
+
+impl From<&Certificate> for CertificateJson {
+    fn from(certificate: &Certificate) -> Self {
+        Self {
+            decree: hex::encode(&certificate.decree),
+            ballot: certificate.ballot,
+            value: certificate.value.clone(),
+            acceptances: certificate
+                .acceptances
+                .iter()
+                .map(|a| (a.member, hex::encode(a.signature)))
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<&CertificateJson> for Certificate {
+    type Error = hex::FromHexError;
+
+    fn try_from(json: &CertificateJson) -> Result<Self, Self::Error> {
+        let acceptances = json
+            .acceptances
+            .iter()
+            .map(|(member, signature)| {
+                let mut bytes = [0u8; 96];
+                hex::decode_to_slice(signature, &mut bytes)?;
+                Ok(Acceptance {
+                    member: *member,
+                    signature: bytes,
+                })
+            })
+            .collect::<Result<_, hex::FromHexError>>()?;
+        Ok(Self {
+            decree: hex::decode(&json.decree)?,
+            ballot: json.ballot,
+            value: json.value.clone(),
+            acceptances,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +404,8 @@ mod tests {
             acceptances: vec![accept(0), accept(2)],
         };
         assert_eq!(certificate.verify(&SESSION, DECREE, &members, 2), Ok(()));
+        let json = CertificateJson::from(&certificate);
+        assert_eq!(Certificate::try_from(&json), Ok(certificate.clone()));
         assert_eq!(
             certificate.verify(&SESSION, b"machine-key/bls/other", &members, 2),
             Err(CertificateError::OtherDecree)

@@ -178,6 +178,15 @@ pub struct Confirmation {
     pub signature: [u8; 96],
 }
 
+/// What a member signs once it has kept its share of the key `public` commits to: a dealer that
+/// leaves in a resharing deletes its own share only once every new member says so.
+pub fn kept_digest(session: &[u8; 32], member: u32, public: &PublicPoly) -> [u8; 32] {
+    let mut t = Transcript::new("kept", session);
+    t.index(member);
+    t.bytes(&public.to_bytes());
+    t.finish()
+}
+
 /// What a share is sealed with, so that it opens only as the share of `dealer` for `holder` in
 /// this session.
 pub fn deal_context(session: &[u8; 32], dealer: u32, holder: u32) -> Vec<u8> {

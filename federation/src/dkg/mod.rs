@@ -33,7 +33,7 @@ mod tests;
 
 pub use messages::{
     Confirmation, Deal, DealBundle, Group, Justification, JustificationBundle, Previous, Response,
-    ResponseBundle, deal_context,
+    ResponseBundle, deal_context, kept_digest,
 };
 
 use crate::ecies;
@@ -206,8 +206,8 @@ impl Dkg {
             }
             (Some(_), _) => {
                 return Err(DkgError::Group(
-                    "a previous member reshares its own share of the previous key, which it \
-                     does not hold",
+                    "a previous member deals its own share of the previous federation's key, and \
+                     this one's is missing or not its own",
                 ));
             }
             (None, _) => None,
@@ -246,10 +246,18 @@ impl Dkg {
         // everything the group is, not to the session alone: the same session with another
         // threshold or members must never deal the same polynomial or reuse a sealing key.
         let context = group.digest();
+        // A reshared polynomial derives from the old share too: with the node key alone (which
+        // stays on disk after the share is deleted) nobody can derive the polynomial again and
+        // so take the old share back out of the public bundle.
+        let mut keyed = zeroize::Zeroizing::new(context.to_vec());
+        if let Some(secret) = &reshared {
+            keyed.extend_from_slice(&secret.to_bytes());
+        }
+        let derive = |label, index: u64| identity.derive(label, &[&keyed, &index.to_be_bytes()]);
         let dealer = dealer.map(|index| {
             let poly = SecretPoly::derived(group.threshold, |i| match (i, reshared) {
                 (0, Some(secret)) => secret,
-                _ => identity.derive("dkg/coefficient", &[&context, &(i as u64).to_be_bytes()]),
+                _ => derive("dkg/coefficient", i as u64),
             });
             (index, poly)
         });
@@ -263,7 +271,7 @@ impl Dkg {
                     .map(|holder| Deal {
                         holder,
                         sealed: ecies::seal_with(
-                            identity.derive("dkg/ephemeral", &[&context, &holder.to_be_bytes()]),
+                            derive("dkg/ephemeral", u64::from(holder)),
                             group.member(holder).expect("a member"),
                             &poly.eval(holder).to_bytes(),
                             &deal_context(&session, *index, holder),

@@ -198,3 +198,19 @@ fn a_resharing_refuses_a_previous_member_without_its_own_share() {
     // A resharing group is no fresh key generation.
     assert!(Dkg::new(group, 1, old.identity(2)).is_err());
 }
+
+#[test]
+fn a_reshared_polynomial_cannot_be_derived_again_from_the_node_key_alone() {
+    // After it leaves, a member keeps its node key but not its share: what it dealt must then
+    // not be derivable, or its public bundle would give its old share back.
+    let (old, outputs) = federation();
+    let (group, newcomer) = resharing(&old, &outputs);
+    let (_, deals) = start(&old, &outputs, &group, &newcomer);
+    let context = group.digest();
+    for dealer in [1u32, 3] {
+        let identity = old.identity(dealer);
+        let guessed = identity.derive("dkg/coefficient", &[&context, &1u64.to_be_bytes()]);
+        let committed = deals[(dealer - 1) as usize].commitments.commitments()[1];
+        assert_ne!(G1Affine::from(G1Affine::generator() * guessed), committed);
+    }
+}

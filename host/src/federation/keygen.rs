@@ -95,7 +95,15 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
     let holders = Peers::new(file, Duration::from_secs(5));
     let dealers = match &file.previous {
         Some(previous) => {
-            let urls: Vec<String> = previous.members.iter().map(|m| m.url.clone()).collect();
+            // A previous member that stays is where the new file says, which may have moved.
+            let urls: Vec<String> = previous
+                .members
+                .iter()
+                .map(|m| {
+                    let staying = file.members.iter().find(|n| n.node_key == m.node_key);
+                    staying.unwrap_or(m).url.clone()
+                })
+                .collect();
             Peers::for_urls(&urls, Duration::from_secs(5))
         }
         None => Peers::new(file, Duration::from_secs(5)),
@@ -331,6 +339,34 @@ async fn leave(
     if !disagree.is_empty() {
         return Err(Ok(KeygenError::Disagreement { members: disagree }));
     }
+    // Confirming is not keeping: a member that confirmed may still fail to keep its share, and
+    // then this one's deal is needed again. It waits for every member's signed word that it
+    // keeps its share.
+    let public = first.expect("a federation has members").public;
+    tracing::info!(
+        "federation key generation: every new member confirmed; waiting until each keeps its share"
+    );
+    gather(
+        holders,
+        "kept",
+        &all,
+        deadline,
+        |index, json: super::KeptJson| {
+            let mut signature = [0u8; 96];
+            hex::decode_to_slice(&json.signature, &mut signature).map_err(|e| e.to_string())?;
+            sent_by(index, json.member, "kept").map_err(|e| e.to_string())?;
+            let digest = carol_federation::dkg::kept_digest(&group.session, index, &public);
+            let key = group.member(index).expect("a member");
+            match carol_federation::identity::verify(key, &digest, &signature) {
+                true => Ok(()),
+                false => {
+                    Err("its word that it keeps its share is not signed by its node key".into())
+                }
+            }
+        },
+    )
+    .await
+    .map_err(Err)?;
     share::delete(dir).map_err(|e| Ok(e.into()))?;
     transcript::remove(dir);
     member.reshared.lock().expect("member lock").take();

@@ -4,7 +4,7 @@
 //! (`GET /federation`).
 //!
 //! The key generation's messages are pulled, not pushed: each member serves the messages it
-//! made under `GET /federation/keygen/{deal,response,justification,confirmation}`, and fetches
+//! made under `GET /federation/keygen/{deal,response,justification,confirmation,kept}`, and fetches
 //! the others' until it has them all. Its messages derive from its node key and the federation
 //! file ([`carol_federation::dkg`]), so a member that restarts serves exactly what it served
 //! before, and a member that is down only makes the others wait.
@@ -66,7 +66,8 @@ pub enum MemberError {
     #[error(
         "this node is member {index} of the previous federation of this resharing, but its data \
          directory holds no share of that federation's key, which it must deal: restore its \
-         share, or, if it left in an earlier resharing, run it without this federation file"
+         share; if it already left (in this resharing or an earlier one, deleting its share), \
+         run it without this federation file"
     )]
     NoPreviousShare {
         /// Its index in the previous federation.
@@ -175,10 +176,15 @@ impl Member {
         let mut published = Published::default();
         match kept {
             Some((Of::This, kept)) => {
-                if Some(kept.share.index()) != index {
+                let Some(index) = index else {
+                    return Err(MemberError::NotListed {
+                        key: key.public_key(),
+                    });
+                };
+                if kept.share.index() != index {
                     return Err(MemberError::OtherMembersShare {
                         kept: kept.share.index(),
-                        index: index.unwrap_or_default(),
+                        index,
                     });
                 }
                 published = kept.published;
@@ -189,10 +195,15 @@ impl Member {
                 if Some(&kept.public) != expected {
                     return Err(MemberError::OtherPreviousKey);
                 }
-                if Some(kept.share.index()) != dealer {
+                let Some(dealer) = dealer else {
+                    return Err(MemberError::NotListed {
+                        key: key.public_key(),
+                    });
+                };
+                if kept.share.index() != dealer {
                     return Err(MemberError::OtherMembersShare {
                         kept: kept.share.index(),
-                        index: dealer.unwrap_or_default(),
+                        index: dealer,
                     });
                 }
                 reshared = Some(kept.share);
@@ -345,6 +356,11 @@ impl Member {
 
     /// The key generation message `phase` this member serves, as JSON, if it has made it.
     pub fn published(&self, phase: &str) -> Option<serde_json::Value> {
+        if phase == "kept" {
+            return self
+                .kept()
+                .map(|kept| serde_json::to_value(kept).expect("JSON"));
+        }
         let published = self.published.lock().expect("member lock");
         let value = match phase {
             "deal" => serde_json::to_value(published.deal.as_ref()?),
@@ -354,6 +370,31 @@ impl Member {
             _ => return None,
         };
         Some(value.expect("messages are JSON"))
+    }
+}
+
+/// A member's word that it has kept its share of the key `public` commits to
+/// ([`carol_federation::dkg::kept_digest`]): `GET /federation/keygen/kept` once it has.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeptJson {
+    /// The member.
+    pub member: u32,
+    /// Its node key's signature, hex.
+    pub signature: String,
+}
+
+impl Member {
+    /// This member's signed word that it keeps its share, once it does.
+    fn kept(&self) -> Option<KeptJson> {
+        let ready = self.ready.read().expect("member lock");
+        let ready = ready.as_ref()?;
+        let member = ready.share.index();
+        let digest = carol_federation::dkg::kept_digest(self.session(), member, &ready.public);
+        Some(KeptJson {
+            member,
+            signature: hex::encode(self.identity.sign(&digest)),
+        })
     }
 }
 

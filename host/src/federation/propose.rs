@@ -114,7 +114,11 @@ async fn previous(old: &FederationFile) -> Result<PreviousFederation, ProposeErr
             .iter()
             .map(|m| (super::file::normalized(&m.url), m.node_key))
             .collect();
-        if described.threshold != old.threshold || listed != expected || described.member != index {
+        if described.name != old.name
+            || described.threshold != old.threshold
+            || listed != expected
+            || described.member != index
+        {
             return Err(refuse(
                 "describes another federation than the previous file",
             ));

@@ -47,7 +47,8 @@ pub enum ShareError {
     /// The share is of another federation than the file the node runs with.
     #[error(
         "the federation share {path} is of another federation (session {stored}) than the \
-         federation file (session {expected}): run with the federation file it was made for"
+         federation file (session {expected}) and its [previous] one, if it has one: run with \
+         the federation file it was made for, or a resharing of that federation"
     )]
     OtherFederation {
         /// The file.

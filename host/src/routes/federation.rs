@@ -41,7 +41,7 @@ pub(super) async fn keygen(
             StatusCode::NOT_FOUND,
             format!(
                 "this member has no `{phase}` message of the key generation (yet): the phases \
-                 are deal, response, justification and confirmation"
+                 are deal, response, justification, confirmation and kept"
             ),
         )
     })
