@@ -69,6 +69,25 @@ pub fn deal(group: &Group, me: u32, identity: &Identity) -> Result<DealBundle, D
     Dkg::new(group.clone(), me, identity.clone()).map(|(_, bundle)| bundle)
 }
 
+/// The dealers of `bundles` whose contributions give member `me` a valid share, in order: what
+/// it may propose as the contributors.
+pub fn usable(
+    group: &Group,
+    me: u32,
+    identity: &Identity,
+    bundles: &[DealBundle],
+) -> Result<Vec<u32>, DkgError> {
+    let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
+    for bundle in bundles {
+        // A bundle that is not its dealer's, or not this machine's, is no contribution.
+        let _ = dkg.receive_deal(bundle);
+    }
+    Ok(group
+        .indices()
+        .filter(|&d| dkg.dealt(d).is_some())
+        .collect())
+}
+
 /// Member `me`'s share of the key the `contributors`' bundles (`bundles`, by dealer) make, and
 /// the key's commitments.
 pub fn share(
@@ -235,6 +254,10 @@ mod tests {
                 have: 2,
                 threshold: 3
             }
+        );
+        assert_eq!(
+            usable(&machine_group, 1, &identity, &bundles[1..4]).unwrap(),
+            [2, 3, 4]
         );
         // A contributor whose bundle is missing gives this member no share.
         assert_eq!(

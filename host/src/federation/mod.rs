@@ -9,11 +9,13 @@
 //! file ([`carol_federation::dkg`]), so a member that restarts serves exactly what it served
 //! before, and a member that is down only makes the others wait.
 
+pub mod agreement;
 mod copies;
 pub mod development;
 pub mod file;
 mod forward;
 pub mod keygen;
+pub mod machine_keys;
 mod partials;
 mod peers;
 pub mod propose;
@@ -22,8 +24,10 @@ pub mod share;
 pub mod signing;
 mod transcript;
 
+use crate::store::Store;
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::federation::{FederationDescription, FederationMember, FederationStatus};
+use carol_core::ids::MachineId;
 use carol_federation::dkg::Group;
 use carol_federation::identity::Identity;
 use carol_federation::poly::PublicPoly;
@@ -32,6 +36,7 @@ use file::FederationFile;
 pub use forward::FORWARDED;
 pub use published::Published;
 use share::{Of, ShareError};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -141,6 +146,14 @@ pub struct Member {
     reshared: Mutex<Option<Share>>,
     /// Whether its keys are publicly known ([`development`]).
     development: bool,
+    /// The node's database, which keeps its records of agreements with the others.
+    store: Arc<Store>,
+    /// One change to an agreement record at a time.
+    acceptor: Mutex<()>,
+    /// The machines' own keys it holds a share of.
+    machine_keys: Mutex<HashMap<MachineId, Arc<Ready>>>,
+    /// One machine's key made at a time.
+    making: tokio::sync::Mutex<()>,
 }
 
 impl Member {
@@ -153,6 +166,7 @@ impl Member {
         key: &SecretKey,
         data_dir: Option<&Path>,
         reach: Reach,
+        store: Arc<Store>,
     ) -> Result<Self, MemberError> {
         let index = file.index_of(&key.public_key());
         let dealer = file.previous.as_ref().and_then(|previous| {
@@ -214,7 +228,7 @@ impl Member {
                 }
             }
         }
-        let mut member = Self::with(file, path, key, index, ready, reach);
+        let mut member = Self::with(file, path, key, index, ready, reach, store);
         member.data_dir = Some(data_dir);
         member.published = Mutex::new(published);
         member.reshared = Mutex::new(reshared);
@@ -228,6 +242,7 @@ impl Member {
         key: &SecretKey,
         ready: Ready,
         reach: Reach,
+        store: Arc<Store>,
     ) -> Result<Self, MemberError> {
         let index = ready.share.index();
         if file.members.get(index as usize - 1).map(|m| m.node_key) != Some(key.public_key()) {
@@ -236,7 +251,7 @@ impl Member {
             });
         }
         let path = PathBuf::from("(development federation)");
-        let mut member = Self::with(file, path, key, Some(index), Some(ready), reach);
+        let mut member = Self::with(file, path, key, Some(index), Some(ready), reach, store);
         member.development = true;
         Ok(member)
     }
@@ -253,6 +268,7 @@ impl Member {
         index: Option<u32>,
         ready: Option<Ready>,
         reach: Reach,
+        store: Arc<Store>,
     ) -> Self {
         Self {
             partials: partials::Partials::new(file.members.len()),
@@ -270,6 +286,10 @@ impl Member {
             published: Mutex::new(Published::default()),
             reshared: Mutex::new(None),
             development: false,
+            store,
+            acceptor: Mutex::new(()),
+            machine_keys: Mutex::new(HashMap::new()),
+            making: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -9,8 +9,8 @@
 //! bad are logged and their partials dropped. What partials are held, and for how long, is
 //! the `partials` module's concern.
 
-use super::Member;
 use super::peers::Answer;
+use super::{Member, Ready};
 use crate::bindings::carol::machine::http_fetch::Method;
 use carol_core::bls::{PublicKey, Signature};
 use carol_federation::threshold::{PartialSignature, combine};
@@ -23,7 +23,8 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartialJson {
-    /// SHA-256 of `machine_id || message`, hex: what was signed, without the message itself.
+    /// [`digest`] of the key and the message signed, hex: what was signed, without the message
+    /// itself.
     pub digest: String,
     /// The member that signed.
     pub index: u32,
@@ -53,6 +54,16 @@ impl PartialJson {
     }
 }
 
+/// What names a message to sign with a key among the members: SHA-256 of the key (48 bytes) and
+/// the message, so that partials of one message under two keys (the federation's and a
+/// machine's own) are never taken for each other.
+pub fn digest(key: &PublicKey, message: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(key.to_bytes());
+    hash.update(message);
+    hash.finalize().into()
+}
+
 /// Why a member's run got no signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -71,18 +82,44 @@ impl Member {
     /// The federation's signature of `message` (`machine_id || message` for a machine), made
     /// with `t` members' partials, by `deadline`.
     pub async fn sign(&self, message: &[u8], deadline: Instant) -> Result<Signature, TooFewAgreed> {
-        let threshold = self.file.threshold;
-        let digest: [u8; 32] = Sha256::digest(message).into();
         let (own, key, public) = {
             let ready = self.ready.read().expect("member lock");
             let Some(ready) = ready.as_ref() else {
                 return Err(TooFewAgreed {
                     agreed: 0,
-                    threshold,
+                    threshold: self.file.threshold,
                 });
             };
             (ready.share.sign(message), ready.key, ready.public.clone())
         };
+        self.sign_as(own, key, public, message, deadline).await
+    }
+
+    /// The signature of `message` by the key `ready` holds a share of (a machine's own), made
+    /// with `t` members' partials, by `deadline`.
+    pub async fn sign_with(
+        &self,
+        ready: &Ready,
+        message: &[u8],
+        deadline: Instant,
+    ) -> Result<Signature, TooFewAgreed> {
+        let own = ready.share.sign(message);
+        self.sign_as(own, ready.key, ready.public.clone(), message, deadline)
+            .await
+    }
+
+    /// The combination of this member's partial `own` with the others' under `key`, whose
+    /// commitments are `public`.
+    async fn sign_as(
+        &self,
+        own: PartialSignature,
+        key: PublicKey,
+        public: carol_federation::poly::PublicPoly,
+        message: &[u8],
+        deadline: Instant,
+    ) -> Result<Signature, TooFewAgreed> {
+        let threshold = self.file.threshold;
+        let digest = digest(&key, message);
         if let Some(made) = self.partials.begin(digest, &own) {
             return Ok(made);
         }

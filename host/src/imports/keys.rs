@@ -10,9 +10,13 @@
 use super::bls_sign::sign_off_worker;
 use super::context::MachineContext;
 use crate::bindings::carol::machine::keys::{Error, Host};
+use crate::federation::machine_keys::MachineKeyError;
+use crate::federation::signing::TooFewAgreed;
+use crate::federation::{Member, Ready};
 use crate::machine_keys::MachineKeys;
 use crate::store::{NonceBinding, StoreError, UsedKeys};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// Longest nonce name, in bytes.
 pub const MAX_NONCE_NAME_BYTES: usize = 256;
@@ -38,8 +42,9 @@ impl MachineContext {
             .map_err(|error| trap("recording which keys the machine used", error))
     }
 
-    /// Traps on a federation member: a machine's own keys there must be made by the members
-    /// together, which this version cannot do yet, and never derived from one member's key.
+    /// Traps on a federation member, for the secp256k1 keys and committed nonces: a machine's
+    /// own keys there must be made by the members together, which this version does for its BLS
+    /// key only, and never derived from one member's key.
     fn own_keys_allowed(&self) -> wasmtime::Result<()> {
         match self.services.own_signatures_refused() {
             Some(why) => Err(wasmtime::Error::msg(format!(
@@ -47,6 +52,31 @@ impl MachineContext {
                  together are not available in this version yet"
             ))),
             None => Ok(()),
+        }
+    }
+
+    /// On a federation member, this member's share of the machine's own BLS key, made with the
+    /// others on first use, and the deadline its signatures must meet to answer in time. When
+    /// too few members take part, the activation answers as when too few sign.
+    async fn members_machine_key(
+        &self,
+        member: &Member,
+    ) -> wasmtime::Result<(Arc<Ready>, tokio::time::Instant)> {
+        let margin = (self.deadline - tokio::time::Instant::now()) / 10;
+        let deadline = self.deadline - margin;
+        match member.machine_key(&self.machine, deadline).await {
+            Ok(ready) => Ok((ready, deadline)),
+            Err(error) => {
+                tracing::warn!(machine = %self.machine, %error, "the machine's own key cannot be made");
+                let agreed = match error {
+                    MachineKeyError::TooFewDealt { dealt, .. } => dealt,
+                    _ => 1,
+                };
+                Err(wasmtime::Error::new(TooFewAgreed {
+                    agreed,
+                    threshold: member.file().threshold,
+                }))
+            }
         }
     }
 
@@ -110,12 +140,26 @@ impl Host for MachineContext {
     }
 
     async fn bls_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        if let Some(member) = self.services.federation().cloned() {
+            let (ready, _) = self.members_machine_key(&member).await?;
+            self.record_used(UsedKeys::BLS).await?;
+            return Ok(ready.key.to_bytes().to_vec());
+        }
         self.own_keys_allowed()?;
         self.record_used(UsedKeys::BLS).await?;
         Ok(self.keys().bls_key().public_key().to_bytes().to_vec())
     }
 
     async fn bls_sign(&mut self, message: Vec<u8>) -> wasmtime::Result<Vec<u8>> {
+        if let Some(member) = self.services.federation().cloned() {
+            let (ready, deadline) = self.members_machine_key(&member).await?;
+            self.record_used(UsedKeys::BLS).await?;
+            let signature = member
+                .sign_with(&ready, &message, deadline)
+                .await
+                .map_err(wasmtime::Error::new)?;
+            return Ok(signature.to_bytes().to_vec());
+        }
         self.own_keys_allowed()?;
         self.record_used(UsedKeys::BLS).await?;
         let key = self.keys().bls_key();

@@ -60,9 +60,18 @@ impl Node {
         })
     }
 
-    /// The public keys of its own that `machine` has used.
+    /// The public keys of its own that `machine` has used. On a federation member, its BLS
+    /// key is the one the members made together, once this member holds its share; its
+    /// secp256k1 key is not available there.
     pub fn public_keys(&self, machine: &Machine) -> PublicKeys {
         let used = self.store().used_keys(&machine.id());
+        if let Some(member) = self.federation() {
+            let bls = member.kept_machine_key(&machine.id()).ok().flatten();
+            return PublicKeys {
+                secp256k1: None,
+                bls: bls.filter(|_| used.contains(UsedKeys::BLS)).map(|r| r.key),
+            };
+        }
         let keys = self.runtime().services().machine_keys(&machine.id());
         PublicKeys {
             secp256k1: used

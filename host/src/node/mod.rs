@@ -75,6 +75,7 @@ impl Node {
                     &config.key,
                     config.data_dir.as_deref(),
                     Self::reach(&config),
+                    store.clone(),
                 )?;
                 Some(member)
             }
@@ -95,8 +96,9 @@ impl Node {
     ) -> anyhow::Result<Self> {
         config.federation = None;
         config.key = key;
-        let member = Member::development(file.clone(), &config.key, ready, Self::reach(&config))?;
         let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        let reach = Self::reach(&config);
+        let member = Member::development(file.clone(), &config.key, ready, reach, store.clone())?;
         Self::assemble(config, store, Some(member))
     }
 

@@ -1,12 +1,16 @@
 //! `GET /federation` and the key generation's messages a member serves to the others.
 
 use super::error::ApiError;
+use crate::federation::agreement::{AgreementError, Ask, Reply};
 use crate::federation::signing::PartialJson;
 use crate::node::Node;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use carol_core::federation::FederationDescription;
+use carol_core::ids::MachineId;
+use carol_federation::agreement::CertificateJson;
+use carol_federation::wire::DealJson;
 
 fn member(node: &Node) -> Result<&std::sync::Arc<crate::federation::Member>, ApiError> {
     node.federation().ok_or_else(|| {
@@ -61,7 +65,7 @@ pub(super) async fn partial(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "`digest` must be the SHA-256 of the signed message, 32 bytes in hex",
+                "`digest` must be the SHA-256 of the signing key and the signed message, 32 bytes in hex",
             )
         })?;
     if partial.index == 0 || partial.index as usize > member.file().members.len() {
@@ -100,4 +104,62 @@ pub(super) async fn partial(
         StatusCode::ACCEPTED,
         Json(serde_json::json!({"held": true})),
     ))
+}
+
+/// `GET /federation/machines/{id}/deal`: this member's contribution to machine `id`'s own key
+/// (the same whenever asked; shares in it are sealed to their members).
+pub(super) async fn machine_deal(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<DealJson>, ApiError> {
+    let member = member(&node)?;
+    let machine: MachineId = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "a machine id is SHA-256(binary id || params), 64 hex characters",
+        )
+    })?;
+    member.machine_deal(&machine).map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this node is no member of the federation: it deals nothing",
+        )
+    })
+}
+
+/// `POST /federation/agreement`: another member asks this one, as an acceptor, to promise or
+/// accept, or tells it a decision.
+pub(super) async fn agreement(
+    State(node): State<Node>,
+    Json(ask): Json<Ask>,
+) -> Result<Json<Reply>, ApiError> {
+    let member = member(&node)?.clone();
+    let answered = tokio::task::spawn_blocking(move || member.answer(&ask))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "answering failed"))?;
+    answered.map(Json).map_err(|error| {
+        let status = match error {
+            AgreementError::NotAMember(_) => StatusCode::FORBIDDEN,
+            AgreementError::Store(_) | AgreementError::Damaged => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, error.to_string())
+    })
+}
+
+/// `GET /federation/decided/{decree}`: the certificate of what the members decided on
+/// `decree` (hex), once this member knows it.
+pub(super) async fn decided(
+    State(node): State<Node>,
+    Path(decree): Path<String>,
+) -> Result<Json<CertificateJson>, ApiError> {
+    let member = member(&node)?;
+    let decree = hex::decode(&decree)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "a decree is hex"))?;
+    member.decided(&decree).map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this member knows no decision on that yet",
+        )
+    })
 }

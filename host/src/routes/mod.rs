@@ -16,6 +16,9 @@
 //! | `GET /federation` | on a federation member: the federation, its members and its key |
 //! | `GET /federation/keygen/{phase}` | on a member: its message of that key generation phase |
 //! | `POST /federation/partials` | on a member: another member's partial signature |
+//! | `GET /federation/machines/{id}/deal` | on a member: its contribution to a machine's own key |
+//! | `POST /federation/agreement` | on a member: another member's request to agree on something |
+//! | `GET /federation/decided/{decree}` | on a member: what the members decided on it |
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -74,6 +77,12 @@ pub fn router(node: Node) -> Router {
         .route("/federation", get(federation::describe))
         .route("/federation/keygen/{phase}", get(federation::keygen))
         .route("/federation/partials", post(federation::partial))
+        .route(
+            "/federation/machines/{id}/deal",
+            get(federation::machine_deal),
+        )
+        .route("/federation/agreement", post(federation::agreement))
+        .route("/federation/decided/{decree}", get(federation::decided))
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

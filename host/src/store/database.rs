@@ -3,8 +3,8 @@
 use super::error::StoreError;
 use super::records::UsedKeys;
 use super::tables::{
-    BINARIES, COMPILED, MACHINES, META, NONCE_COUNTS, NONCE_SECRET, NONCES, STATE, STATE_BYTES,
-    USED_KEYS,
+    AGREEMENTS, BINARIES, COMPILED, MACHINES, META, NONCE_COUNTS, NONCE_SECRET, NONCES, STATE,
+    STATE_BYTES, USED_KEYS,
 };
 use carol_core::ids::MachineId;
 use redb::backends::{FileBackend, InMemoryBackend};
@@ -109,6 +109,7 @@ impl Store {
         txn.open_table(NONCES)?;
         txn.open_table(NONCE_COUNTS)?;
         txn.open_table(USED_KEYS)?;
+        txn.open_table(AGREEMENTS)?;
         let nonce_secret = {
             let mut meta = txn.open_table(META)?;
             let stored = meta

@@ -1,5 +1,6 @@
 //! The node's database: binaries and machines by id, compiled code, machines' state, the
-//! records of committed nonces and of the keys machines used.
+//! records of committed nonces and of the keys machines used, and a federation member's records
+//! of its agreements with the others.
 //!
 //! Everything is kept in an embedded transactional database (redb) in the node's data
 //! directory. A write is committed, and synced to disk, before the node answers for it, so what
@@ -9,6 +10,7 @@
 //! The store holds ids and bytes only: the live, compiled binaries and machines a node serves
 //! are its registry's (`crate::registry`).
 
+mod agreements;
 mod backup;
 mod binaries;
 mod database;

@@ -27,6 +27,9 @@ pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 /// with the database, so that another database (a fresh one, a restored one) derives other
 /// nonces and can never sign a second message with a nonce this one signed with.
 pub(super) const NONCE_SECRET: &str = "nonce-secret";
+/// A federation member's record of each agreement among the members, by decree (what is
+/// decided): JSON, kept before the member answers (`crate::federation`).
+pub(super) const AGREEMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("agreements");
 /// Which of its keys each machine has used (`UsedKeys` bits), by machine id.
 pub(super) const USED_KEYS: TableDefinition<&[u8; 32], u8> = TableDefinition::new("used_keys");
 

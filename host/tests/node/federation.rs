@@ -449,7 +449,7 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     let message = hex::decode("ba5e").unwrap();
     let mut signed = machine.as_bytes().to_vec();
     signed.extend_from_slice(&message);
-    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&signed).into();
+    let digest = carol_host::federation::signing::digest(&key, &signed);
     let forged = carol_core::bls::SecretKey::generate().sign(&signed);
     let partial = |index: u32, key: &carol_core::bls::SecretKey| {
         let proof = carol_federation::identity::Identity::new(key).sign(

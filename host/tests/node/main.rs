@@ -15,6 +15,7 @@ mod federation;
 mod imports;
 mod keys;
 mod limits;
+mod machine_keys;
 mod openapi;
 mod openapi_tools;
 mod oracle;

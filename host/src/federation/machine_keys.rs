@@ -1,0 +1,170 @@
+//! A machine's own BLS key on a federation member ([`carol_federation::machine_key`]): made on
+//! its first use by a key generation of its own. Each member deals its contribution on request
+//! (`GET /federation/machines/{id}/deal`, derived from its node key and the machine id, so the
+//! same whenever asked); the members agree on the contributors once and for good
+//! ([`super::agreement`]): at least the threshold of members whose contributions the proposer
+//! could use. Each member keeps the decision and the contributors' bundles (all public) in its
+//! record, so its share is made again after a restart without asking anyone; it holds the share
+//! in memory only.
+
+use super::agreement::AgreementError;
+use super::peers::Answer;
+use super::{Member, Ready};
+use carol_core::ids::MachineId;
+use carol_federation::agreement::Certificate;
+use carol_federation::dkg::DealBundle;
+use carol_federation::machine_key::{self, MachineKeyError as KeyError};
+use carol_federation::wire::DealJson;
+use std::sync::Arc;
+use tokio::time::Instant;
+
+/// Why a machine has no key of its own on this member.
+#[derive(Debug, thiserror::Error)]
+pub enum MachineKeyError {
+    /// The members could not agree in time.
+    #[error("the members could not agree on who makes the machine's own key: {0}")]
+    Agreement(#[from] AgreementError),
+    /// Fewer members dealt a usable contribution than the threshold.
+    #[error(
+        "only {dealt} members' contributions to the machine's own key reached this member in \
+         time, fewer than the threshold {threshold}: members are down or unreachable; try again \
+         when more are up"
+    )]
+    TooFewDealt {
+        /// How many did.
+        dealt: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// The contributions agreed on give this member no share.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+impl Member {
+    /// This member's share of machine `machine`'s own BLS key, made with the other members on
+    /// its first use, by `deadline`.
+    pub async fn machine_key(
+        &self,
+        machine: &MachineId,
+        deadline: Instant,
+    ) -> Result<Arc<Ready>, MachineKeyError> {
+        if let Some(ready) = self.kept_machine_key(machine)? {
+            return Ok(ready);
+        }
+        // One machine's key at a time: this member never races itself to propose.
+        let _making = self.making.lock().await;
+        if let Some(ready) = self.kept_machine_key(machine)? {
+            return Ok(ready);
+        }
+        let me = self.index.ok_or(AgreementError::NoMember)?;
+        let group = machine_key::group(&self.group, machine.as_bytes());
+        let decree = machine_key::decree(machine.as_bytes());
+        let mut bundles = self
+            .deals(machine, &group, &group.indices().collect::<Vec<_>>())
+            .await;
+        let usable =
+            machine_key::usable(&group, me, &self.identity, &bundles).map_err(KeyError::from)?;
+        if usable.len() < self.file.threshold {
+            return Err(MachineKeyError::TooFewDealt {
+                dealt: usable.len(),
+                threshold: self.file.threshold,
+            });
+        }
+        let Certificate { value, .. } = self.decide(&decree, &usable, deadline).await?;
+        let missing: Vec<u32> = value
+            .iter()
+            .copied()
+            .filter(|d| !usable.contains(d))
+            .collect();
+        bundles.retain(|b| usable.contains(&b.dealer));
+        bundles.extend(self.deals(machine, &group, &missing).await);
+        bundles.retain(|b| value.contains(&b.dealer));
+        let (share, public) = machine_key::share(&group, me, &self.identity, &value, &bundles)?;
+        self.update_record(&decree, |record| {
+            record.bundles = bundles.iter().map(DealJson::from).collect();
+        })?;
+        tracing::info!(machine = %machine, contributors = ?value, public_key = %public.public_key(), "made the machine's own key with the other members");
+        Ok(self.remember(machine, Ready::new(share, public)))
+    }
+
+    /// Machine `machine`'s key as this member holds it, or makes again from its record without
+    /// asking anyone; `None` before the members made it (or while this member lacks the
+    /// contributors' bundles).
+    pub fn kept_machine_key(
+        &self,
+        machine: &MachineId,
+    ) -> Result<Option<Arc<Ready>>, MachineKeyError> {
+        if let Some(ready) = self.machine_keys.lock().expect("member lock").get(machine) {
+            return Ok(Some(ready.clone()));
+        }
+        let Some(me) = self.index else {
+            return Ok(None);
+        };
+        let decree = machine_key::decree(machine.as_bytes());
+        let record = self.record(&decree)?;
+        let Some(certificate) = record.certificate.as_ref() else {
+            return Ok(None);
+        };
+        let bundles: Vec<DealBundle> = record
+            .bundles
+            .iter()
+            .filter_map(|json| DealBundle::try_from(json).ok())
+            .collect();
+        if bundles.is_empty() {
+            return Ok(None);
+        }
+        let group = machine_key::group(&self.group, machine.as_bytes());
+        let (share, public) =
+            machine_key::share(&group, me, &self.identity, &certificate.value, &bundles)?;
+        Ok(Some(self.remember(machine, Ready::new(share, public))))
+    }
+
+    fn remember(&self, machine: &MachineId, ready: Ready) -> Arc<Ready> {
+        let ready = Arc::new(ready);
+        self.machine_keys
+            .lock()
+            .expect("member lock")
+            .insert(*machine, ready.clone());
+        ready
+    }
+
+    /// This member's contribution to machine `machine`'s key (`GET
+    /// /federation/machines/{id}/deal`).
+    pub fn machine_deal(&self, machine: &MachineId) -> Option<DealJson> {
+        let group = machine_key::group(&self.group, machine.as_bytes());
+        let bundle = machine_key::deal(&group, self.index?, &self.identity).ok()?;
+        Some(DealJson::from(&bundle))
+    }
+
+    /// The contributions of `dealers` to machine `machine`'s key, this member's own made here,
+    /// the others' asked of them at once; those that do not come are left out.
+    async fn deals(
+        &self,
+        machine: &MachineId,
+        group: &carol_federation::dkg::Group,
+        dealers: &[u32],
+    ) -> Vec<DealBundle> {
+        let path = format!("/federation/machines/{machine}/deal");
+        let mut asking = tokio::task::JoinSet::new();
+        for &dealer in dealers.iter().filter(|&&d| Some(d) != self.index) {
+            let (peers, path) = (self.peers.clone(), path.clone());
+            asking.spawn(async move { peers.get::<DealJson>(dealer, &path).await });
+        }
+        let mut bundles = Vec::with_capacity(dealers.len());
+        if let Some(me) = self.index.filter(|me| dealers.contains(me))
+            && let Ok(own) = machine_key::deal(group, me, &self.identity)
+        {
+            bundles.push(own);
+        }
+        while let Some(answer) = asking.join_next().await {
+            if let Ok(Answer::Got(json)) = answer
+                && let Ok(bundle) = DealBundle::try_from(&json)
+            {
+                bundles.push(bundle);
+            }
+        }
+        bundles.sort_by_key(|b| b.dealer);
+        bundles
+    }
+}

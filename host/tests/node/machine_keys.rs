@@ -1,0 +1,82 @@
+//! Machines' own BLS keys on a 3-of-5 federation of `carol` processes: made by the members
+//! together on first use (also with two members down), the same on every member and after a
+//! restart, signing with `t` members, and independent: what one machine's key signs verifies as
+//! no other machine's signature, nor as the federation's for another machine.
+
+use crate::durability::{Carol, scratch};
+use crate::federation::{describe, form};
+use crate::harness::{bls_verifies, guest};
+use serde_json::Value;
+
+fn bytes(value: &Value) -> Vec<u8> {
+    hex::decode(value.as_str().unwrap_or_else(|| panic!("not hex: {value}"))).unwrap()
+}
+
+/// Activation `name` of `machine` on `node` with `message` (hex, if any): the bytes it answers.
+fn call(node: &Carol, machine: &str, name: &str, message: Option<&[u8]>) -> Vec<u8> {
+    let query = message.map_or(String::new(), |m| format!("?message={}", hex::encode(m)));
+    let (status, body) = node.get(&format!("/machines/{machine}/activate/{name}{query}"));
+    assert_eq!(status, 200, "{body}\n{:#?}", node.log());
+    bytes(&body)
+}
+
+#[test]
+fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
+    let root = scratch("federation-machine-keys");
+    let (sites, file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 8000");
+    let federation_key = describe(&nodes[0]).public_key.unwrap().to_bytes().to_vec();
+    let stateful = guest("stateful");
+    let a = nodes[0].machine(&stateful, b"a");
+    let b = nodes[0].machine(&stateful, b"b");
+
+    // Every member gives machine A the same key, made on first use, and none of the others'.
+    let key_a = call(&nodes[2], &a, "bls-public-key", None);
+    for node in &nodes {
+        assert_eq!(call(node, &a, "bls-public-key", None), key_a);
+    }
+    let key_b = call(&nodes[4], &b, "bls-public-key", None);
+    assert_ne!(key_a, key_b);
+    assert_ne!(key_a, federation_key);
+    let (_, described) = nodes[1].get(&format!("/machines/{a}"));
+    assert_eq!(bytes(&described["keys"]["bls"]), key_a, "{described}");
+
+    // A's signature, from any member, is the one signature of A's key.
+    let signature = call(&nodes[1], &a, "bls-sign", Some(b"price=30264"));
+    assert!(bls_verifies(&key_a, b"price=30264", &signature));
+    assert_eq!(
+        call(&nodes[3], &a, "bls-sign", Some(b"price=30264")),
+        signature
+    );
+
+    // A signs what B, or the federation for B, would sign: it verifies as neither.
+    let mut for_b = hex::decode(&b).unwrap();
+    for_b.extend_from_slice(b"price=30264");
+    let forged = call(&nodes[0], &a, "bls-sign", Some(&for_b));
+    assert!(bls_verifies(&key_a, &for_b, &forged));
+    assert!(!bls_verifies(&federation_key, &for_b, &forged));
+    assert!(!bls_verifies(&key_b, &for_b, &forged));
+    assert!(!bls_verifies(&key_b, b"price=30264", &forged));
+
+    // With two members down, a new machine's key is made by the three that are up.
+    nodes.truncate(3);
+    let c = nodes[0].machine(&stateful, b"c");
+    let key_c = call(&nodes[1], &c, "bls-public-key", None);
+    let signature = call(&nodes[2], &c, "bls-sign", Some(b"up"));
+    assert!(bls_verifies(&key_c, b"up", &signature));
+
+    // A member restarted keeps the keys, and one that was down gets machine C's from the
+    // others (and the machine too, which it missed).
+    drop(nodes.remove(1));
+    nodes.push(sites[1].start(Some(&file)));
+    nodes.push(sites[3].start(Some(&file)));
+    assert_eq!(call(&nodes[2], &a, "bls-public-key", None), key_a);
+    assert_eq!(call(&nodes[3], &c, "bls-public-key", None), key_c);
+    assert!(
+        nodes[2]
+            .log()
+            .iter()
+            .all(|l| !l.contains("made the machine's own key")),
+        "a restarted member makes no key again: {:#?}",
+        nodes[2].log()
+    );
+}
