@@ -40,8 +40,8 @@ const DOC_QUERY: &str = "symbol=.BXBT\
     %22timestamp.uu%22%3A30%2C%22timestamp.ss%22%3A0%7D\
     &columns=symbol%2Creference%2Ctimestamp%2ClastPrice";
 
-const MINUTE: &str = "2023-04-16T12:30:00Z";
-const UNIX_TIME: i64 = 1_681_648_200;
+pub(crate) const MINUTE: &str = "2023-04-16T12:30:00Z";
+pub(crate) const UNIX_TIME: i64 = 1_681_648_200;
 
 // ---------------------------------------------------------------------------------------------
 // The signed messages, rebuilt from the documented encoding.
@@ -54,7 +54,7 @@ fn event(tag: &str, symbol: &str, unix_time: i64) -> Vec<u8> {
     message
 }
 
-fn price_message(symbol: &str, unix_time: i64, price: u64) -> Vec<u8> {
+pub(crate) fn price_message(symbol: &str, unix_time: i64, price: u64) -> Vec<u8> {
     let mut message = event("carol-bitmex-oracle/price/v1", symbol, unix_time);
     message.extend_from_slice(&price.to_be_bytes());
     message
@@ -90,7 +90,7 @@ static QUERIES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// - `stall`: answers only after the node's fetch time limit;
 /// - `garbage`: 200 with an HTML page;
 /// - `wrong-shape`: 200 with a JSON object instead of a list of rows.
-fn mock() -> &'static str {
+pub(crate) fn mock() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
         let app = Router::new().route(
