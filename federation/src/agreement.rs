@@ -34,18 +34,23 @@ pub struct Ballot {
 }
 
 impl Ballot {
-    /// The first ballot of `proposer` above `seen` (or the first of all).
+    /// The first ballot of `proposer` above `seen` (or the first of all); at the last round it
+    /// stays there, and acceptors refuse rounds that far ([`MAX_ROUND_STEP`]).
     pub fn above(seen: Option<Ballot>, proposer: u32) -> Self {
         let round = seen.map_or(1, |b| {
             if b.proposer < proposer {
                 b.round
             } else {
-                b.round + 1
+                b.round.saturating_add(1)
             }
         });
         Self { round, proposer }
     }
 }
+
+/// How far above its promise an acceptor lets a ballot's round jump: honest proposers go one
+/// round above what they saw, so a member cannot use up the rounds with one request.
+pub const MAX_ROUND_STEP: u64 = 1000;
 
 /// What one acceptor keeps about one decree; it must be kept durably before any answer leaves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +65,9 @@ impl Acceptor {
     /// Phase 1b: promises to accept nothing below `ballot`, and returns what it accepted last;
     /// `Err` with the ballot it promised instead, if that is higher.
     pub fn prepare(&mut self, ballot: Ballot) -> Result<Option<(Ballot, Vec<u32>)>, Ballot> {
+        if self.too_far(ballot) {
+            return Err(self.promised.unwrap_or(ballot));
+        }
         match self.promised {
             Some(promised) if promised > ballot => Err(promised),
             _ => {
@@ -69,17 +77,32 @@ impl Acceptor {
         }
     }
 
-    /// Phase 2b: accepts `value` in `ballot` unless it promised a higher ballot (`Err` with
-    /// that ballot).
+    /// Phase 2b: accepts `value` in `ballot` unless it promised a higher ballot, or accepted
+    /// another value in this very ballot (which no honest proposer asks): `Err` with the ballot
+    /// it promised.
     pub fn accept(&mut self, ballot: Ballot, value: &[u32]) -> Result<(), Ballot> {
+        if self.too_far(ballot) {
+            return Err(self.promised.unwrap_or(ballot));
+        }
+        let other_value = self
+            .accepted
+            .as_ref()
+            .is_some_and(|(b, v)| *b == ballot && v != value);
         match self.promised {
-            Some(promised) if promised > ballot => Err(promised),
+            Some(promised) if promised > ballot || other_value => Err(promised),
             _ => {
                 self.promised = Some(ballot);
                 self.accepted = Some((ballot, value.to_vec()));
                 Ok(())
             }
         }
+    }
+}
+
+impl Acceptor {
+    fn too_far(&self, ballot: Ballot) -> bool {
+        let promised = self.promised.map_or(0, |b| b.round);
+        ballot.round > promised.saturating_add(MAX_ROUND_STEP)
     }
 }
 
@@ -349,6 +372,22 @@ mod tests {
             Ok(Some((high, vec![2, 3])))
         );
         assert!(Ballot::above(Some(high), 1) > high);
+        // Another value in the very ballot it accepted in is refused; a round far above its
+        // promise too, and the last round does not wrap.
+        let mut once = Acceptor::default();
+        assert_eq!(once.accept(high, &[1, 2]), Ok(()));
+        assert_eq!(once.accept(high, &[2, 3]), Err(high));
+        assert_eq!(once.accept(high, &[1, 2]), Ok(()));
+        let far = Ballot {
+            round: 3 + MAX_ROUND_STEP,
+            proposer: 1,
+        };
+        assert!(acceptor.prepare(far).is_err() && acceptor.accept(far, &[2, 3]).is_err());
+        let last = Ballot {
+            round: u64::MAX,
+            proposer: 5,
+        };
+        assert_eq!(Ballot::above(Some(last), 1).round, u64::MAX);
         assert!(Ballot::above(Some(high), 3) > high);
 
         // Two proposers whose proposals interleave: neither's first attempt is chosen, the one

@@ -317,6 +317,11 @@ impl Dkg {
         Some((dealt.commitments.as_ref()?, dealt.share?))
     }
 
+    /// The polynomial this run deals, if it deals: for proofs about it within the crate.
+    pub(crate) fn dealt_poly(&self) -> Option<&SecretPoly> {
+        self.dealer.as_ref().map(|(_, poly)| poly)
+    }
+
     /// The group.
     pub fn group(&self) -> &Group {
         &self.group

@@ -12,9 +12,9 @@ use super::peers::Answer;
 use super::{Member, Ready};
 use carol_core::ids::MachineId;
 use carol_federation::agreement::Certificate;
-use carol_federation::dkg::DealBundle;
-use carol_federation::machine_key::{self, MachineKeyError as KeyError};
-use carol_federation::wire::DealJson;
+use carol_federation::machine_key::{
+    self, MachineDeal, MachineDealJson, MachineKeyError as KeyError,
+};
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -53,7 +53,12 @@ impl Member {
             return Ok(ready);
         }
         // One machine's key at a time: this member never races itself to propose.
-        let _making = self.making.lock().await;
+        let Ok(_making) = tokio::time::timeout_at(deadline, self.making.lock()).await else {
+            return Err(MachineKeyError::Agreement(AgreementError::TooFew {
+                reached: 0,
+                threshold: self.file.threshold,
+            }));
+        };
         if let Some(ready) = self.kept_machine_key(machine)? {
             return Ok(ready);
         }
@@ -77,12 +82,12 @@ impl Member {
             .copied()
             .filter(|d| !usable.contains(d))
             .collect();
-        bundles.retain(|b| usable.contains(&b.dealer));
+        bundles.retain(|b| usable.contains(&b.bundle.dealer));
         bundles.extend(self.deals(machine, &group, &missing).await);
-        bundles.retain(|b| value.contains(&b.dealer));
+        bundles.retain(|b| value.contains(&b.bundle.dealer));
         let (share, public) = machine_key::share(&group, me, &self.identity, &value, &bundles)?;
         self.update_record(&decree, |record| {
-            record.bundles = bundles.iter().map(DealJson::from).collect();
+            record.bundles = bundles.iter().map(MachineDealJson::from).collect();
         })?;
         tracing::info!(machine = %machine, contributors = ?value, public_key = %public.public_key(), "made the machine's own key with the other members");
         Ok(self.remember(machine, Ready::new(share, public)))
@@ -106,10 +111,10 @@ impl Member {
         let Some(certificate) = record.certificate.as_ref() else {
             return Ok(None);
         };
-        let bundles: Vec<DealBundle> = record
+        let bundles: Vec<MachineDeal> = record
             .bundles
             .iter()
-            .filter_map(|json| DealBundle::try_from(json).ok())
+            .filter_map(|json| MachineDeal::try_from(json).ok())
             .collect();
         if bundles.is_empty() {
             return Ok(None);
@@ -131,10 +136,10 @@ impl Member {
 
     /// This member's contribution to machine `machine`'s key (`GET
     /// /federation/machines/{id}/deal`).
-    pub fn machine_deal(&self, machine: &MachineId) -> Option<DealJson> {
+    pub fn machine_deal(&self, machine: &MachineId) -> Option<MachineDealJson> {
         let group = machine_key::group(&self.group, machine.as_bytes());
-        let bundle = machine_key::deal(&group, self.index?, &self.identity).ok()?;
-        Some(DealJson::from(&bundle))
+        let deal = machine_key::deal(&group, self.index?, &self.identity).ok()?;
+        Some(MachineDealJson::from(&deal))
     }
 
     /// The contributions of `dealers` to machine `machine`'s key, this member's own made here,
@@ -144,12 +149,12 @@ impl Member {
         machine: &MachineId,
         group: &carol_federation::dkg::Group,
         dealers: &[u32],
-    ) -> Vec<DealBundle> {
+    ) -> Vec<MachineDeal> {
         let path = format!("/federation/machines/{machine}/deal");
         let mut asking = tokio::task::JoinSet::new();
         for &dealer in dealers.iter().filter(|&&d| Some(d) != self.index) {
             let (peers, path) = (self.peers.clone(), path.clone());
-            asking.spawn(async move { peers.get::<DealJson>(dealer, &path).await });
+            asking.spawn(async move { peers.get::<MachineDealJson>(dealer, &path).await });
         }
         let mut bundles = Vec::with_capacity(dealers.len());
         if let Some(me) = self.index.filter(|me| dealers.contains(me))
@@ -159,12 +164,12 @@ impl Member {
         }
         while let Some(answer) = asking.join_next().await {
             if let Ok(Answer::Got(json)) = answer
-                && let Ok(bundle) = DealBundle::try_from(&json)
+                && let Ok(deal) = MachineDeal::try_from(&json)
             {
-                bundles.push(bundle);
+                bundles.push(deal);
             }
         }
-        bundles.sort_by_key(|b| b.dealer);
+        bundles.sort_by_key(|b| b.bundle.dealer);
         bundles
     }
 }

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use carol_core::federation::FederationDescription;
 use carol_core::ids::MachineId;
 use carol_federation::agreement::CertificateJson;
-use carol_federation::wire::DealJson;
+use carol_federation::machine_key::MachineDealJson;
 
 fn member(node: &Node) -> Result<&std::sync::Arc<crate::federation::Member>, ApiError> {
     node.federation().ok_or_else(|| {
@@ -111,7 +111,7 @@ pub(super) async fn partial(
 pub(super) async fn machine_deal(
     State(node): State<Node>,
     Path(id): Path<String>,
-) -> Result<Json<DealJson>, ApiError> {
+) -> Result<Json<MachineDealJson>, ApiError> {
     let member = member(&node)?;
     let machine: MachineId = id.parse().map_err(|_| {
         ApiError::new(

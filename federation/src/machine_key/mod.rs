@@ -1,0 +1,233 @@
+//! A machine's own BLS key in a federation: made by a key generation of its own among the
+//! members, on its first use. Each member deals a polynomial derived from its node key and the
+//! machine's group ([`group`]), so it deals the same bundle whenever asked and stores nothing;
+//! the members agree on which dealers contribute ([`crate::agreement`], at least the threshold
+//! of them), and each member's share is the sum of its shares from those, the key the sum of
+//! their secrets, which no one holds.
+//!
+//! Each contribution carries a Schnorr proof of knowledge of its secret, bound to the machine's
+//! session and the dealer: the honest members' contributions are public before the decision, so
+//! without it a dishonest dealer could choose its commitment as `g^x` minus theirs and alone know
+//! the sum (the "rogue key" of Gennaro, Jarecki, Krawczyk and Rabin's analysis of Joint-Feldman;
+//! FROST's key generation, RFC 9591 appendix C, proves knowledge the same way).
+//!
+//! Why not a public tweak of the federation key: a BLS signature carries no key in its message,
+//! so from machine A's signature of `B || m` under `x + h(A)` anyone could subtract `h(A)·H(B ||
+//! m)`, the public tweak, and hold the federation's `bls-sign` signature of `m` for machine B.
+//! Keys made independently have no such relation: what one machine's key signs verifies under no
+//! other key.
+
+use crate::dkg::{DealBundle, Dkg, DkgError, Group};
+use crate::identity::Identity;
+use crate::poly::PublicPoly;
+use crate::threshold::Share;
+use crate::wire::DealJson;
+use bls12_381::{G1Affine, G1Projective, Scalar};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256, Sha512};
+
+/// Why a member cannot have its share of a machine's key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MachineKeyError {
+    /// A contributor's bundle is missing, malformed, or its share to this member is bad.
+    #[error(
+        "member {0}'s contribution to the machine's key gives this member no valid share: it \
+         cannot sign with this machine's key"
+    )]
+    BadContribution(u32),
+    /// The contributors agreed on are fewer than the threshold.
+    #[error("{have} contributors, fewer than the threshold {threshold}")]
+    TooFewContributors {
+        /// How many.
+        have: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// The key generation's own checks refused something.
+    #[error(transparent)]
+    Dkg(#[from] DkgError),
+}
+
+/// The group of machine `machine`'s key generation among the members of `federation`: the same
+/// members and threshold, under a session of its own.
+pub fn group(federation: &Group, machine: &[u8; 32]) -> Group {
+    let mut hash = Sha256::new();
+    hash.update(b"carol-federation/machine-key/v1/bls\0");
+    hash.update(federation.session);
+    hash.update(machine);
+    Group {
+        session: hash.finalize().into(),
+        threshold: federation.threshold,
+        members: federation.members.clone(),
+        previous: None,
+    }
+}
+
+/// What names the decision on who contributes to machine `machine`'s BLS key
+/// ([`crate::agreement`]).
+pub fn decree(machine: &[u8; 32]) -> Vec<u8> {
+    let mut decree = b"machine-key/bls/".to_vec();
+    decree.extend_from_slice(machine);
+    decree
+}
+
+/// A member's contribution to a machine's key: its deal bundle, and a proof that it knows the
+/// secret its first commitment commits to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineDeal {
+    /// The bundle, as in a key generation.
+    pub bundle: DealBundle,
+    /// `R`, a commitment to the proof's nonce.
+    pub proof_point: G1Affine,
+    /// `z = k + c·a₀`.
+    pub proof_scalar: Scalar,
+}
+
+/// The proof's challenge: of the machine's session, the dealer, its first commitment and `R`.
+fn challenge(group: &Group, dealer: u32, commitment: &G1Affine, point: &G1Affine) -> Scalar {
+    let mut hash = Sha512::new();
+    hash.update(b"carol-federation/machine-key/v1/proof\0");
+    hash.update(group.session);
+    hash.update(dealer.to_be_bytes());
+    hash.update(commitment.to_compressed());
+    hash.update(point.to_compressed());
+    Scalar::from_bytes_wide(&hash.finalize().into())
+}
+
+impl MachineDeal {
+    /// Whether the proof shows its dealer knows the secret of its first commitment, in `group`.
+    pub fn proves(&self, group: &Group) -> bool {
+        let commitment = self.bundle.commitments.commitments()[0];
+        let c = challenge(group, self.bundle.dealer, &commitment, &self.proof_point);
+        G1Affine::from(G1Affine::generator() * self.proof_scalar)
+            == G1Affine::from(G1Projective::from(self.proof_point) + commitment * c)
+    }
+}
+
+/// Member `me`'s contribution to the key of the machine whose group is `group`: the same bundle
+/// and proof every time (the proof's nonce is derived like the polynomial).
+pub fn deal(group: &Group, me: u32, identity: &Identity) -> Result<MachineDeal, DkgError> {
+    let (dkg, bundle) = Dkg::new(group.clone(), me, identity.clone())?;
+    let secret = dkg.dealt_poly().expect("a member deals").eval(0);
+    let k = identity.derive("machine-key/proof-nonce", &[&group.digest()]);
+    let proof_point = G1Affine::from(G1Affine::generator() * k);
+    let c = challenge(
+        group,
+        me,
+        &bundle.commitments.commitments()[0],
+        &proof_point,
+    );
+    Ok(MachineDeal {
+        bundle,
+        proof_point,
+        proof_scalar: k + c * secret,
+    })
+}
+
+/// A [`MachineDeal`] as JSON: the bundle, and the proof (`R` then `z`, 80 bytes) in hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineDealJson {
+    /// The bundle.
+    pub bundle: DealJson,
+    /// The proof, hex.
+    pub proof: String,
+}
+
+impl From<&MachineDeal> for MachineDealJson {
+    fn from(deal: &MachineDeal) -> Self {
+        let mut proof = deal.proof_point.to_compressed().to_vec();
+        proof.extend_from_slice(&deal.proof_scalar.to_bytes());
+        Self {
+            bundle: DealJson::from(&deal.bundle),
+            proof: hex::encode(proof),
+        }
+    }
+}
+
+impl TryFrom<&MachineDealJson> for MachineDeal {
+    type Error = &'static str;
+
+    fn try_from(json: &MachineDealJson) -> Result<Self, Self::Error> {
+        let bundle = DealBundle::try_from(&json.bundle).map_err(|_| "not a valid deal bundle")?;
+        let proof = hex::decode(&json.proof).map_err(|_| "the proof is not hex")?;
+        let (point, scalar): ([u8; 48], [u8; 32]) = match proof.len() {
+            80 => (
+                proof[..48].try_into().unwrap(),
+                proof[48..].try_into().unwrap(),
+            ),
+            _ => return Err("the proof is not 80 bytes"),
+        };
+        let proof_point = Option::<G1Affine>::from(G1Affine::from_compressed(&point))
+            .ok_or("the proof's point is not in G1")?;
+        let proof_scalar = Option::<Scalar>::from(Scalar::from_bytes(&scalar))
+            .ok_or("the proof's scalar is not one")?;
+        Ok(Self {
+            bundle,
+            proof_point,
+            proof_scalar,
+        })
+    }
+}
+
+/// The dealers of `deals` whose contributions prove knowledge of their secret and give member
+/// `me` a valid share, in order: what it may propose as the contributors. Its own contribution
+/// always counts.
+pub fn usable(
+    group: &Group,
+    me: u32,
+    identity: &Identity,
+    deals: &[MachineDeal],
+) -> Result<Vec<u32>, DkgError> {
+    let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
+    for deal in deals.iter().filter(|d| d.proves(group)) {
+        // A bundle that is not its dealer's, or not this machine's, is no contribution.
+        let _ = dkg.receive_deal(&deal.bundle);
+    }
+    Ok(group
+        .indices()
+        .filter(|&d| dkg.dealt(d).is_some())
+        .collect())
+}
+
+/// Member `me`'s share of the key the `contributors`' deals (`deals`, by dealer) make, and the
+/// key's commitments.
+pub fn share(
+    group: &Group,
+    me: u32,
+    identity: &Identity,
+    contributors: &[u32],
+    deals: &[MachineDeal],
+) -> Result<(Share, PublicPoly), MachineKeyError> {
+    if contributors.len() < group.threshold {
+        return Err(MachineKeyError::TooFewContributors {
+            have: contributors.len(),
+            threshold: group.threshold,
+        });
+    }
+    let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
+    for deal in deals
+        .iter()
+        .filter(|d| contributors.contains(&d.bundle.dealer))
+    {
+        if !deal.proves(group) {
+            return Err(MachineKeyError::BadContribution(deal.bundle.dealer));
+        }
+        dkg.receive_deal(&deal.bundle)?;
+    }
+    let mut secret = zeroize::Zeroizing::new(Scalar::zero());
+    let mut commitments = Vec::with_capacity(contributors.len());
+    for &dealer in contributors {
+        let (public, share) = dkg
+            .dealt(dealer)
+            .ok_or(MachineKeyError::BadContribution(dealer))?;
+        *secret += share;
+        commitments.push((Scalar::one(), public));
+    }
+    let public =
+        PublicPoly::weighted_sum(commitments).expect("dealt commitments have the threshold");
+    Ok((Share::new(me, *secret), public))
+}
+
+#[cfg(test)]
+mod tests;

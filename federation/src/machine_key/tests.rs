@@ -1,0 +1,250 @@
+//! Machines' keys made among five members in one process, honest and not.
+use super::*;
+use crate::identity::node_point;
+use crate::poly::lagrange_at_zero;
+use crate::threshold::combine;
+use carol_core::bls::{PublicKey, SecretKey};
+
+fn federation(n: usize) -> (Vec<SecretKey>, Group) {
+    let keys: Vec<SecretKey> = (0..n).map(|_| SecretKey::generate()).collect();
+    let group = Group {
+        session: [8; 32],
+        threshold: 3,
+        members: keys.iter().map(|k| node_point(&k.public_key())).collect(),
+        previous: None,
+    };
+    (keys, group)
+}
+
+/// Every member's share of machine `machine`'s key made by `contributors`.
+fn shares(
+    keys: &[SecretKey],
+    federation: &Group,
+    machine: [u8; 32],
+    contributors: &[u32],
+) -> Vec<(Share, PublicPoly)> {
+    let group = group(federation, &machine);
+    let bundles: Vec<MachineDeal> = (1..=keys.len() as u32)
+        .map(|i| deal(&group, i, &Identity::new(&keys[i as usize - 1])).unwrap())
+        .collect();
+    (1..=keys.len() as u32)
+        .map(|i| {
+            share(
+                &group,
+                i,
+                &Identity::new(&keys[i as usize - 1]),
+                contributors,
+                &bundles,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_contributors_make_one_key_the_same_everywhere_and_every_time() {
+    let (keys, federation) = federation(5);
+    let machine = [1; 32];
+    let made = shares(&keys, &federation, machine, &[1, 2, 4]);
+    let public = &made[0].1;
+    assert!(
+        made.iter()
+            .all(|(share, p)| p == public && p.verifies(share.index(), share.secret()))
+    );
+    // The whole key, rebuilt from three shares as no member ever does, is the key's secret.
+    let weights = lagrange_at_zero(&[2, 3, 5]).unwrap();
+    let whole: Scalar = [1usize, 2, 4]
+        .iter()
+        .zip(&weights)
+        .map(|(&i, w)| made[i].0.secret() * w)
+        .sum();
+    let key = PublicKey::from_bytes(
+        &bls12_381::G1Affine::from(bls12_381::G1Affine::generator() * whole).to_compressed(),
+    )
+    .unwrap();
+    assert_eq!(key, public.public_key());
+    let partials: Vec<_> = made.iter().map(|(s, _)| s.sign(b"price")).collect();
+    let signature = combine(3, &partials[2..]).unwrap();
+    assert!(key.verify(b"price", &signature));
+    // Dealt again, the same bundles and key: nothing need be stored.
+    let again = shares(&keys, &federation, machine, &[1, 2, 4]);
+    assert_eq!(again[0].1, *public);
+    let machine_group = group(&federation, &machine);
+    assert_eq!(
+        deal(&machine_group, 3, &Identity::new(&keys[2])).unwrap(),
+        deal(&machine_group, 3, &Identity::new(&keys[2])).unwrap()
+    );
+}
+
+#[test]
+fn one_machines_key_signs_nothing_that_verifies_as_another_machines_or_the_federations() {
+    let (keys, federation) = federation(5);
+    let (a, b) = ([1; 32], [2; 32]);
+    let key_a = shares(&keys, &federation, a, &[1, 2, 3]);
+    let key_b = shares(&keys, &federation, b, &[1, 2, 3]);
+    assert_ne!(key_a[0].1.public_key(), key_b[0].1.public_key());
+    // Machine A signs what machine B, or the federation for machine B, would sign.
+    let mut for_b = b.to_vec();
+    for_b.extend_from_slice(b"price");
+    let partials: Vec<_> = key_a.iter().take(3).map(|(s, _)| s.sign(&for_b)).collect();
+    let by_a = combine(3, &partials).unwrap();
+    assert!(key_a[0].1.public_key().verify(&for_b, &by_a));
+    assert!(!key_b[0].1.public_key().verify(&for_b, &by_a));
+    assert!(!key_b[0].1.public_key().verify(b"price", &by_a));
+    // The federation key: the members' fresh key generation.
+    let mut runs: Vec<_> = (1..=5)
+        .map(|i| Dkg::new(federation.clone(), i, Identity::new(&keys[i as usize - 1])).unwrap())
+        .collect();
+    let deals: Vec<DealBundle> = runs.iter().map(|(_, d)| d.clone()).collect();
+    for (run, _) in &mut runs {
+        for d in &deals {
+            run.receive_deal(d).unwrap();
+        }
+    }
+    let responses: Vec<_> = runs
+        .iter_mut()
+        .map(|(r, _)| r.response().unwrap())
+        .collect();
+    for (run, _) in &mut runs {
+        for r in &responses {
+            run.receive_response(r).unwrap();
+        }
+    }
+    let (run, _) = runs.remove(0);
+    let federation_key = run.finish().unwrap().public.public_key();
+    assert_ne!(federation_key, key_a[0].1.public_key());
+    assert!(!federation_key.verify(&for_b, &by_a));
+}
+
+#[test]
+fn too_few_or_bad_contributions_give_no_share() {
+    let (keys, federation) = federation(5);
+    let machine_group = group(&federation, &[1; 32]);
+    let identity = Identity::new(&keys[0]);
+    let bundles: Vec<MachineDeal> = (1..=5)
+        .map(|i| deal(&machine_group, i, &Identity::new(&keys[i as usize - 1])).unwrap())
+        .collect();
+    assert_eq!(
+        share(&machine_group, 1, &identity, &[1, 2], &bundles).unwrap_err(),
+        MachineKeyError::TooFewContributors {
+            have: 2,
+            threshold: 3
+        }
+    );
+    // This member's own contribution always counts.
+    assert_eq!(
+        usable(&machine_group, 1, &identity, &bundles[1..4]).unwrap(),
+        [1, 2, 3, 4]
+    );
+    // A contributor whose bundle is missing gives this member no share.
+    assert_eq!(
+        share(&machine_group, 1, &identity, &[1, 2, 3], &bundles[..2]).unwrap_err(),
+        MachineKeyError::BadContribution(3)
+    );
+    // Another machine's bundle is not this machine's contribution.
+    let other = group(&federation, &[2; 32]);
+    let foreign = deal(&other, 3, &Identity::new(&keys[2])).unwrap();
+    let mut mixed = bundles[..2].to_vec();
+    mixed.push(foreign);
+    assert!(share(&machine_group, 1, &identity, &[1, 2, 3], &mixed).is_err());
+}
+
+#[test]
+fn a_contribution_without_its_proof_of_knowledge_is_no_contribution() {
+    let (keys, federation) = federation(5);
+    let machine_group = group(&federation, &[1; 32]);
+    let identity = Identity::new(&keys[0]);
+    let mut deals: Vec<MachineDeal> = (1..=5)
+        .map(|i| deal(&machine_group, i, &Identity::new(&keys[i as usize - 1])).unwrap())
+        .collect();
+    assert!(deals.iter().all(|d| d.proves(&machine_group)));
+    // The same proof for another machine's group proves nothing.
+    assert!(!deals[2].proves(&group(&federation, &[2; 32])));
+    deals[2].proof_scalar += Scalar::one();
+    assert_eq!(
+        usable(&machine_group, 1, &identity, &deals).unwrap(),
+        [1, 2, 4, 5]
+    );
+    assert_eq!(
+        share(&machine_group, 1, &identity, &[1, 2, 3], &deals).unwrap_err(),
+        MachineKeyError::BadContribution(3)
+    );
+    let json = MachineDealJson::from(&deals[0]);
+    assert_eq!(MachineDeal::try_from(&json), Ok(deals[0].clone()));
+}
+
+/// The rogue dealer of an independent review: having seen the honest members' (public)
+/// contributions, member 5 commits to `g^x` minus their sum, with higher commitments solved so
+/// that each honest member's own share checks out. Without proofs of knowledge every member
+/// would take it, and member 5 alone would know the machine's key; its proof cannot verify.
+#[test]
+fn a_rogue_dealer_that_would_alone_know_the_key_is_refused() {
+    use crate::dkg::{Deal, deal_context};
+    use crate::ecies;
+    use crate::poly::random_scalar;
+    use bls12_381::G1Projective;
+
+    let (keys, federation) = federation(5);
+    let group = group(&federation, &[7; 32]);
+    let honest: Vec<MachineDeal> = (1..=4u32)
+        .map(|i| deal(&group, i, &Identity::new(&keys[i as usize - 1])).unwrap())
+        .collect();
+    let x = random_scalar();
+    let sum: G1Projective = honest
+        .iter()
+        .map(|d| G1Projective::from(d.bundle.commitments.commitments()[0]))
+        .sum();
+    let rogue = G1Projective::generator() * x - sum;
+    let dealer = Identity::new(&keys[4]);
+    for j in 1..=4u32 {
+        let at = Scalar::from(u64::from(j));
+        let s_j = random_scalar();
+        let higher = random_scalar();
+        // s_j·G = rogue + C1·j + higher·G·j²
+        let c1 = (G1Projective::generator() * s_j
+            - rogue
+            - G1Projective::generator() * (higher * at * at))
+            * at.invert().unwrap();
+        let points = [
+            G1Affine::from(rogue),
+            G1Affine::from(c1),
+            G1Affine::from(G1Projective::generator() * higher),
+        ];
+        let bytes: Vec<u8> = points.iter().flat_map(G1Affine::to_compressed).collect();
+        let mut bundle = DealBundle {
+            dealer: 5,
+            commitments: PublicPoly::from_bytes(&bytes).unwrap(),
+            deals: (1..=5u32)
+                .map(|h| Deal {
+                    holder: h,
+                    sealed: ecies::seal(
+                        group.member(h).unwrap(),
+                        &(if h == j { s_j } else { Scalar::zero() }).to_bytes(),
+                        &deal_context(&group.session, 5, h),
+                    ),
+                })
+                .collect(),
+            signature: [0; 96],
+        };
+        bundle.sign(&group.session, &dealer);
+        // The best proof it can make is one for a secret it knows, not for the rogue commitment.
+        let k = random_scalar();
+        let rogue_deal = MachineDeal {
+            bundle,
+            proof_point: G1Affine::from(G1Affine::generator() * k),
+            proof_scalar: k + x,
+        };
+        let mut deals = honest.clone();
+        deals.push(rogue_deal);
+        let me = Identity::new(&keys[j as usize - 1]);
+        assert_eq!(
+            usable(&group, j, &me, &deals).unwrap(),
+            [1, 2, 3, 4],
+            "member {j}"
+        );
+        assert_eq!(
+            share(&group, j, &me, &[1, 2, 3, 4, 5], &deals).unwrap_err(),
+            MachineKeyError::BadContribution(5)
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! The agreement's messages between members, and what a member keeps.
+
+use carol_federation::agreement::{Ballot, CertificateJson};
+use carol_federation::machine_key::MachineDealJson;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What a member keeps about one decree.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Record {
+    /// Its acceptor's promise.
+    pub promised: Option<Ballot>,
+    /// Its acceptor's last acceptance.
+    pub accepted: Option<(Ballot, Vec<u32>)>,
+    /// The decision, once this member knows it.
+    pub certificate: Option<CertificateJson>,
+    /// For a machine's key: the contributors' bundles, so that the share is made again without
+    /// asking them (all public).
+    #[serde(default)]
+    pub bundles: Vec<MachineDealJson>,
+}
+
+/// A request to an acceptor (`POST /federation/agreement`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Ask {
+    /// Phase 1a.
+    Prepare {
+        /// The decree, hex.
+        decree: String,
+        /// The ballot.
+        ballot: Ballot,
+        /// The proposer's node key's signature of [`ask_digest`], hex.
+        proof: String,
+    },
+    /// Phase 2a.
+    Accept {
+        /// The decree, hex.
+        decree: String,
+        /// The ballot.
+        ballot: Ballot,
+        /// The value.
+        value: Vec<u32>,
+        /// The proposer's node key's signature of [`ask_digest`], hex.
+        proof: String,
+    },
+    /// The decision, for a member that does not know it yet.
+    Decided {
+        /// Its certificate.
+        certificate: CertificateJson,
+    },
+}
+
+/// What an acceptor answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Reply {
+    /// Phase 1b: it promised; what it accepted last, signed (so that no one between the
+    /// members can make a proposer believe an acceptor accepted nothing).
+    Promise {
+        /// Its last acceptance.
+        accepted: Option<(Ballot, Vec<u32>)>,
+        /// Its node key's signature of [`promise_digest`], hex.
+        signature: String,
+    },
+    /// Phase 2b: it accepted, signed.
+    Accepted {
+        /// The acceptor.
+        member: u32,
+        /// Its signature, hex.
+        signature: String,
+    },
+    /// It promised a higher ballot.
+    Refused {
+        /// That ballot.
+        promised: Ballot,
+    },
+    /// It took the decision in.
+    Taken,
+}
+
+/// What a proposer signs to ask `phase` of `ballot` (with `value` for an acceptance).
+pub fn ask_digest(
+    session: &[u8; 32],
+    decree: &[u8],
+    phase: &str,
+    ballot: Ballot,
+    value: &[u32],
+) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"carol-federation/agreement/v1/ask\0");
+    hash.update(session);
+    for part in [decree, phase.as_bytes()] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.update(ballot.round.to_be_bytes());
+    hash.update(ballot.proposer.to_be_bytes());
+    for member in value {
+        hash.update(member.to_be_bytes());
+    }
+    hash.finalize().into()
+}
+
+/// What an acceptor signs when it promises `ballot` on `decree`, having accepted `accepted`.
+pub fn promise_digest(
+    session: &[u8; 32],
+    decree: &[u8],
+    ballot: Ballot,
+    accepted: Option<&(Ballot, Vec<u32>)>,
+) -> [u8; 32] {
+    let (accepted_ballot, value) = match accepted {
+        Some((b, v)) => (Some(*b), v.as_slice()),
+        None => (None, &[][..]),
+    };
+    let mut digest = ask_digest(session, decree, "promise", ballot, value).to_vec();
+    if let Some(b) = accepted_ballot {
+        digest.extend_from_slice(&b.round.to_be_bytes());
+        digest.extend_from_slice(&b.proposer.to_be_bytes());
+    }
+    Sha256::digest(&digest).into()
+}

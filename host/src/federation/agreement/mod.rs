@@ -1,0 +1,212 @@
+//! The members' agreements ([`carol_federation::agreement`]) over HTTP: this member as an
+//! acceptor, its record of each decree kept in the store before it answers (`POST
+//! /federation/agreement`, `GET /federation/decided/{decree}`), and as a proposer.
+//!
+//! Requests are signed by the proposing member's node key, so that nobody but a member moves an
+//! acceptor; acceptances are signed by the acceptor's, so that `t` of them make a certificate.
+
+mod messages;
+mod propose;
+
+pub use messages::{Ask, Record, Reply, ask_digest, promise_digest};
+
+use super::Member;
+use crate::store::StoreError;
+use carol_federation::agreement::{
+    Acceptance, Acceptor, Ballot, Certificate, CertificateError, CertificateJson,
+};
+
+/// Why an agreement could not be taken part in or reached.
+#[derive(Debug, thiserror::Error)]
+pub enum AgreementError {
+    /// The request is not a member's.
+    #[error("the request is not signed by the node key of member {0}")]
+    NotAMember(u32),
+    /// The value names no workable set of members.
+    #[error("the value proposed is not at least {threshold} distinct members, in order")]
+    BadValue {
+        /// The threshold.
+        threshold: usize,
+    },
+    /// A certificate proves nothing.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// Text that should be hex is not.
+    #[error("the request's hex is not valid")]
+    Hex,
+    /// The record could not be read or kept.
+    #[error("the record of the agreement cannot be kept: {0}")]
+    Store(#[from] StoreError),
+    /// Too few members took part in time.
+    #[error(
+        "only {reached} of the {threshold} members needed took part in the agreement in time \
+         (members down or unreachable)"
+    )]
+    TooFew {
+        /// How many did.
+        reached: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// The record in the store is not one this node wrote.
+    #[error(
+        "the record of an agreement in the database is damaged; restore the database from a backup"
+    )]
+    Damaged,
+    /// This node is no member of the federation (it leaves in a resharing).
+    #[error("this node is no member of the federation: it takes part in no agreement")]
+    NoMember,
+}
+
+impl Member {
+    /// This member's record of `decree`.
+    pub fn record(&self, decree: &[u8]) -> Result<Record, AgreementError> {
+        match self.store.agreement(&self.record_key(decree))? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|_| AgreementError::Damaged),
+            None => Ok(Record::default()),
+        }
+    }
+
+    /// Where the record of `decree` is kept: under the federation's session, so that another
+    /// federation of the same node (after a resharing) decides afresh.
+    fn record_key(&self, decree: &[u8]) -> Vec<u8> {
+        [self.session().as_slice(), decree].concat()
+    }
+
+    /// Changes this member's record of `decree` with `change`, and keeps it, one change at a
+    /// time: an acceptor must never lose a promise to a concurrent write. Writes to the store.
+    pub fn update_record<R>(
+        &self,
+        decree: &[u8],
+        change: impl FnOnce(&mut Record) -> R,
+    ) -> Result<R, AgreementError> {
+        let _one_at_a_time = self.acceptor.lock().expect("acceptor lock");
+        let mut record = self.record(decree)?;
+        let changed = change(&mut record);
+        let bytes = serde_json::to_vec(&record).expect("JSON");
+        self.store.put_agreement(&self.record_key(decree), &bytes)?;
+        Ok(changed)
+    }
+
+    /// The decision on `decree`, if this member knows it.
+    pub fn decided(&self, decree: &[u8]) -> Option<CertificateJson> {
+        self.record(decree).ok()?.certificate
+    }
+
+    /// Answers `ask` as an acceptor, keeping what it promised or accepted before it answers.
+    /// Writes to the store: call it off the async executor.
+    pub fn answer(&self, ask: &Ask) -> Result<Reply, AgreementError> {
+        let me = self.index.ok_or(AgreementError::NoMember)?;
+        let (decree, ballot, value, proof) = match ask {
+            Ask::Decided { certificate } => {
+                let decree = hex::decode(&certificate.decree).map_err(|_| AgreementError::Hex)?;
+                self.take_certificate(&decree, certificate)?;
+                return Ok(Reply::Taken);
+            }
+            Ask::Prepare {
+                decree,
+                ballot,
+                proof,
+            } => (decree, *ballot, None, proof),
+            Ask::Accept {
+                decree,
+                ballot,
+                value,
+                proof,
+            } => (decree, *ballot, Some(value.as_slice()), proof),
+        };
+        let decree = hex::decode(decree).map_err(|_| AgreementError::Hex)?;
+        let phase = if value.is_some() { "accept" } else { "prepare" };
+        self.check_proof(&decree, phase, ballot, value.unwrap_or_default(), proof)?;
+        if let Some(value) = value {
+            self.check_value(value)?;
+        }
+        let outcome = self.update_record(&decree, |record| {
+            let mut acceptor = Acceptor {
+                promised: record.promised,
+                accepted: record.accepted.take(),
+            };
+            let outcome = match value {
+                Some(value) => acceptor.accept(ballot, value).map(|()| None),
+                None => acceptor.prepare(ballot).map(Some),
+            };
+            (record.promised, record.accepted) = (acceptor.promised, acceptor.accepted);
+            outcome
+        })?;
+        Ok(match outcome {
+            Err(promised) => Reply::Refused { promised },
+            Ok(Some(accepted)) => {
+                let digest = promise_digest(self.session(), &decree, ballot, accepted.as_ref());
+                Reply::Promise {
+                    accepted,
+                    signature: hex::encode(self.identity.sign(&digest)),
+                }
+            }
+            Ok(None) => {
+                let value = value.unwrap_or_default();
+                let acceptance =
+                    Acceptance::sign(&self.identity, me, self.session(), &decree, ballot, value);
+                Reply::Accepted {
+                    member: me,
+                    signature: hex::encode(acceptance.signature),
+                }
+            }
+        })
+    }
+
+    /// Checks `certificate` of `decree` and keeps it.
+    fn take_certificate(
+        &self,
+        decree: &[u8],
+        certificate: &CertificateJson,
+    ) -> Result<Certificate, AgreementError> {
+        let checked = Certificate::try_from(certificate).map_err(|_| AgreementError::Hex)?;
+        checked.verify(
+            self.session(),
+            decree,
+            &self.group.members,
+            self.file.threshold,
+        )?;
+        self.check_value(&checked.value)?;
+        self.update_record(decree, |record| {
+            record
+                .certificate
+                .get_or_insert_with(|| certificate.clone());
+        })?;
+        Ok(checked)
+    }
+
+    fn check_proof(
+        &self,
+        decree: &[u8],
+        phase: &str,
+        ballot: Ballot,
+        value: &[u32],
+        proof: &str,
+    ) -> Result<(), AgreementError> {
+        let from = ballot.proposer;
+        let mut signature = [0u8; 96];
+        hex::decode_to_slice(proof, &mut signature).map_err(|_| AgreementError::Hex)?;
+        let key = self
+            .group
+            .member(from)
+            .ok_or(AgreementError::NotAMember(from))?;
+        let digest = ask_digest(self.session(), decree, phase, ballot, value);
+        match carol_federation::identity::verify(key, &digest, &signature) {
+            true => Ok(()),
+            false => Err(AgreementError::NotAMember(from)),
+        }
+    }
+
+    /// A value is at least the threshold of distinct members, in increasing order.
+    fn check_value(&self, value: &[u32]) -> Result<(), AgreementError> {
+        let ordered = value.windows(2).all(|w| w[0] < w[1]);
+        let members = value.iter().all(|&i| self.group.member(i).is_some());
+        match ordered && members && value.len() >= self.file.threshold {
+            true => Ok(()),
+            false => Err(AgreementError::BadValue {
+                threshold: self.file.threshold,
+            }),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! This member as a proposer: getting a decree decided with the others.
+
+use super::AgreementError;
+use super::messages::{Ask, Reply, ask_digest, promise_digest};
+use crate::bindings::carol::machine::http_fetch::Method;
+use crate::federation::Member;
+use crate::federation::peers::Answer;
+use carol_federation::agreement::{
+    Ballot, Certificate, CertificateJson, acceptance_digest, value_to_propose,
+};
+use std::time::Duration;
+use tokio::time::Instant;
+
+impl Member {
+    /// Gets `decree` decided by `deadline`, proposing `own` unless a value was accepted already:
+    /// the decision, from this member's record, another member's, or its own proposal.
+    pub async fn decide(
+        &self,
+        decree: &[u8],
+        own: &[u32],
+        deadline: Instant,
+    ) -> Result<Certificate, AgreementError> {
+        let me = self.index.ok_or(AgreementError::NoMember)?;
+        let threshold = self.file.threshold;
+        let mut seen = self.record(decree)?.promised;
+        let mut attempt = 0u32;
+        loop {
+            if let Some(certificate) = self.decision_of_others(decree).await {
+                return Ok(certificate);
+            }
+            let ballot = Ballot::above(seen, me);
+            let prepare = self.ask(decree, "prepare", ballot, &[]);
+            let mut promises = Vec::new();
+            for (member, reply) in self.ask_everyone(&prepare).await {
+                match reply {
+                    Reply::Promise {
+                        accepted,
+                        signature,
+                    } => {
+                        let digest =
+                            promise_digest(self.session(), decree, ballot, accepted.as_ref());
+                        if self.signed_by(member, &digest, &signature) {
+                            promises.push(accepted);
+                        }
+                    }
+                    Reply::Refused { promised } => seen = seen.max(Some(promised)),
+                    _ => {}
+                }
+            }
+            seen = seen.max(Some(ballot));
+            if promises.len() >= threshold {
+                let value = value_to_propose(&promises, own);
+                let accept = self.ask(decree, "accept", ballot, &value);
+                let mut acceptances = Vec::new();
+                let digest = acceptance_digest(self.session(), decree, ballot, &value);
+                for (member, reply) in self.ask_everyone(&accept).await {
+                    match reply {
+                        // Only the member asked can accept, and only with its own signature.
+                        Reply::Accepted { signature, .. }
+                            if self.signed_by(member, &digest, &signature) =>
+                        {
+                            acceptances.push((member, signature));
+                        }
+                        Reply::Refused { promised } => seen = seen.max(Some(promised)),
+                        _ => {}
+                    }
+                }
+                if acceptances.len() >= threshold {
+                    let json = CertificateJson {
+                        decree: hex::encode(decree),
+                        ballot,
+                        value,
+                        acceptances,
+                    };
+                    let certificate = self.take_certificate(decree, &json)?;
+                    self.tell_everyone(Ask::Decided { certificate: json });
+                    return Ok(certificate);
+                }
+            }
+            attempt += 1;
+            // Proposers that keep preempting each other back off, each by its own random time.
+            let mut jitter = [0u8; 2];
+            getrandom::fill(&mut jitter).expect("the operating system's random source failed");
+            let pause = Duration::from_millis(
+                (20 * u64::from(attempt.min(10))) + u64::from(u16::from_le_bytes(jitter) % 100),
+            );
+            if Instant::now() + pause >= deadline {
+                return Err(AgreementError::TooFew {
+                    reached: promises.len(),
+                    threshold,
+                });
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// A signed request for `phase` of `ballot` on `decree`.
+    fn ask(&self, decree: &[u8], phase: &str, ballot: Ballot, value: &[u32]) -> Ask {
+        let digest = ask_digest(self.session(), decree, phase, ballot, value);
+        let proof = hex::encode(self.identity.sign(&digest));
+        let decree = hex::encode(decree);
+        match phase {
+            "accept" => Ask::Accept {
+                decree,
+                ballot,
+                value: value.to_vec(),
+                proof,
+            },
+            _ => Ask::Prepare {
+                decree,
+                ballot,
+                proof,
+            },
+        }
+    }
+
+    /// Every member's answer to `ask`, by member, this one's own among them; members that do
+    /// not answer in time are left out.
+    async fn ask_everyone(&self, ask: &Ask) -> Vec<(u32, Reply)> {
+        let body = serde_json::to_vec(ask).expect("JSON");
+        let mut asking = tokio::task::JoinSet::new();
+        for index in self.file.indices().filter(|&i| Some(i) != self.index) {
+            let (peers, body) = (self.peers.clone(), body.clone());
+            asking.spawn(async move {
+                let headers = vec![("content-type".into(), "application/json".into())];
+                let answer: Answer<Reply> = peers
+                    .send(index, Method::Post, "/federation/agreement", headers, body)
+                    .await;
+                match answer {
+                    Answer::Got(reply) => Some((index, reply)),
+                    Answer::NotYet | Answer::Failed(_) => None,
+                }
+            });
+        }
+        let own = self.index.zip(self.answer(ask).ok());
+        let mut replies: Vec<(u32, Reply)> = own.into_iter().collect();
+        replies.extend(asking.join_all().await.into_iter().flatten());
+        replies
+    }
+
+    /// Whether `signature` (hex) is member `member`'s node key's, of `digest`.
+    fn signed_by(&self, member: u32, digest: &[u8; 32], signature: &str) -> bool {
+        let mut bytes = [0u8; 96];
+        hex::decode_to_slice(signature, &mut bytes).is_ok()
+            && self
+                .group
+                .member(member)
+                .is_some_and(|key| carol_federation::identity::verify(key, digest, &bytes))
+    }
+
+    /// Tells every other member `ask`, without waiting.
+    fn tell_everyone(&self, ask: Ask) {
+        let body = serde_json::to_vec(&ask).expect("JSON");
+        for index in self.file.indices().filter(|&i| Some(i) != self.index) {
+            let (peers, body) = (self.peers.clone(), body.clone());
+            tokio::spawn(async move {
+                let headers = vec![("content-type".into(), "application/json".into())];
+                let _: Answer<Reply> = peers
+                    .send(index, Method::Post, "/federation/agreement", headers, body)
+                    .await;
+            });
+        }
+    }
+
+    /// The decision on `decree` as this member or another knows it, checked.
+    async fn decision_of_others(&self, decree: &[u8]) -> Option<Certificate> {
+        if let Some(json) = self.decided(decree) {
+            return Certificate::try_from(&json).ok();
+        }
+        let path = format!("/federation/decided/{}", hex::encode(decree));
+        let mut asking = tokio::task::JoinSet::new();
+        for index in self.file.indices().filter(|&i| Some(i) != self.index) {
+            let (peers, path) = (self.peers.clone(), path.clone());
+            asking.spawn(async move { peers.get::<CertificateJson>(index, &path).await });
+        }
+        while let Some(answer) = asking.join_next().await {
+            if let Ok(Answer::Got(json)) = answer
+                && let Ok(certificate) = self.take_certificate(decree, &json)
+            {
+                return Some(certificate);
+            }
+        }
+        None
+    }
+}
