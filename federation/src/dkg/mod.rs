@@ -25,9 +25,11 @@
 //! of its shares from them, which are shares of the previous federation's key. The key stays the
 //! same; the new shares are of a new polynomial, unrelated to the old shares.
 
+mod finish;
 mod messages;
 #[cfg(test)]
 mod reshare_tests;
+mod start;
 #[cfg(test)]
 mod tests;
 
@@ -38,7 +40,7 @@ pub use messages::{
 
 use crate::ecies;
 use crate::identity::Identity;
-use crate::poly::{PublicPoly, SecretPoly, lagrange_at_zero};
+use crate::poly::{PublicPoly, SecretPoly};
 use crate::threshold::Share;
 use bls12_381::{G1Affine, Scalar};
 use std::collections::{BTreeMap, BTreeSet};
@@ -161,143 +163,6 @@ pub struct Dkg {
 }
 
 impl Dkg {
-    /// Starts member `me`'s run of a fresh key generation; returns it and the deal bundle to
-    /// send to every member (this member's own is already taken in).
-    pub fn new(group: Group, me: u32, identity: Identity) -> Result<(Self, DealBundle), DkgError> {
-        if group.previous.is_some() || group.member(me) != Some(identity.public()) {
-            return Err(DkgError::Group(
-                "this node's key is not that of the member it runs as",
-            ));
-        }
-        let (dkg, deal) = Self::start(group, identity, None)?;
-        Ok((
-            dkg,
-            deal.expect("every member of a fresh key generation deals"),
-        ))
-    }
-
-    /// Starts this node's run of a resharing of `group.previous`, in which it is a member (it
-    /// holds a share), a previous member (it deals `share`, its share of the previous key), or
-    /// both; returns it and the deal bundle to send to every member, if it deals.
-    pub fn reshare(
-        group: Group,
-        identity: Identity,
-        share: Option<&Share>,
-    ) -> Result<(Self, Option<DealBundle>), DkgError> {
-        let previous = group
-            .previous
-            .as_ref()
-            .ok_or(DkgError::Group("a resharing needs the previous federation"))?;
-        if previous.threshold == 0
-            || previous.threshold > previous.members.len()
-            || previous.public.threshold() != previous.threshold
-        {
-            return Err(DkgError::Group(
-                "the previous federation's threshold must be between 1 and its size, and its \
-                 commitments as many",
-            ));
-        }
-        let dealer = position(&previous.members, identity.public());
-        let secret = match (dealer, share) {
-            (Some(index), Some(share))
-                if share.index() == index && previous.public.verifies(index, share.secret()) =>
-            {
-                Some(*share.secret())
-            }
-            (Some(_), _) => {
-                return Err(DkgError::Group(
-                    "a previous member deals its own share of the previous federation's key, and \
-                     this one's is missing or not its own",
-                ));
-            }
-            (None, _) => None,
-        };
-        Self::start(group, identity, secret)
-    }
-
-    /// Starts a run: `reshared` is the dealer's share of the previous key in a resharing.
-    fn start(
-        group: Group,
-        identity: Identity,
-        reshared: Option<Scalar>,
-    ) -> Result<(Self, Option<DealBundle>), DkgError> {
-        let n = group.members.len();
-        if group.threshold == 0 || group.threshold > n {
-            return Err(DkgError::Group(
-                "the threshold must be between 1 and the group's size",
-            ));
-        }
-        for keys in [&group.members[..], group.dealers()] {
-            let distinct: BTreeSet<[u8; 48]> = keys.iter().map(|m| m.to_compressed()).collect();
-            if distinct.len() != keys.len() {
-                return Err(DkgError::Group("two members have the same node key"));
-            }
-        }
-        let holder = position(&group.members, identity.public());
-        let dealer = position(group.dealers(), identity.public());
-        if holder.is_none() && dealer.is_none() {
-            return Err(DkgError::Group(
-                "this node's key is not that of any member or dealer",
-            ));
-        }
-        // Derived from the node's key and the whole group, so that a member that runs again
-        // (after a restart, or when the last run failed) deals exactly the same bundle: what it
-        // sent before stays valid, and it need store nothing until the key is made. Bound to
-        // everything the group is, not to the session alone: the same session with another
-        // threshold or members must never deal the same polynomial or reuse a sealing key.
-        let context = group.digest();
-        // A reshared polynomial derives from the old share too: with the node key alone (which
-        // stays on disk after the share is deleted) nobody can derive the polynomial again and
-        // so take the old share back out of the public bundle.
-        let mut keyed = zeroize::Zeroizing::new(context.to_vec());
-        if let Some(secret) = &reshared {
-            keyed.extend_from_slice(&secret.to_bytes());
-        }
-        let derive = |label, index: u64| identity.derive(label, &[&keyed, &index.to_be_bytes()]);
-        let dealer = dealer.map(|index| {
-            let poly = SecretPoly::derived(group.threshold, |i| match (i, reshared) {
-                (0, Some(secret)) => secret,
-                _ => derive("dkg/coefficient", i as u64),
-            });
-            (index, poly)
-        });
-        let bundle = dealer.as_ref().map(|(index, poly)| {
-            let session = group.session;
-            let mut bundle = DealBundle {
-                dealer: *index,
-                commitments: poly.commit(),
-                deals: group
-                    .indices()
-                    .map(|holder| Deal {
-                        holder,
-                        sealed: ecies::seal_with(
-                            derive("dkg/ephemeral", u64::from(holder)),
-                            group.member(holder).expect("a member"),
-                            &poly.eval(holder).to_bytes(),
-                            &deal_context(&session, *index, holder),
-                        ),
-                    })
-                    .collect(),
-                signature: [0; 96],
-            };
-            bundle.sign(&session, &identity);
-            bundle
-        });
-        let mut dkg = Self {
-            group,
-            holder,
-            dealer,
-            identity,
-            deals: BTreeMap::new(),
-            responses: BTreeMap::new(),
-            justifications: BTreeMap::new(),
-        };
-        if let Some(bundle) = &bundle {
-            dkg.receive_deal(bundle)?;
-        }
-        Ok((dkg, bundle))
-    }
-
     /// This node's index among the members, if it holds a share.
     pub fn holder(&self) -> Option<u32> {
         self.holder
@@ -562,100 +427,4 @@ impl Dkg {
         self.justifications.insert(dealer, bundle.clone());
         Ok(())
     }
-
-    /// The share `dealer` justified for `holder`, if it did and it matches its commitments.
-    fn justified(&self, dealer: u32, holder: u32, commitments: &PublicPoly) -> Option<Scalar> {
-        let bundle = self.justifications.get(&dealer)?;
-        let found = bundle.justifications.iter().find(|j| j.holder == holder)?;
-        commitments
-            .verifies(holder, &found.share)
-            .then_some(found.share)
-    }
-
-    /// Whether `dealer` qualifies (drand: "Finish phase"), and this member's share from it
-    /// (`Some(None)` for a qualified dealer when this node holds no share).
-    fn qualify(&self, dealer: u32) -> Option<Option<Scalar>> {
-        let dealt = self.deals.get(&dealer)?;
-        let commitments = dealt.commitments.as_ref()?;
-        let complaints = self.complaints(dealer);
-        // Revealing `t` shares would reveal the dealer's secret (drand's rule).
-        if complaints.len() >= self.group.threshold {
-            return None;
-        }
-        for &holder in &complaints {
-            self.justified(dealer, holder, commitments)?;
-        }
-        match self.holder {
-            None => Some(None),
-            Some(me) if complaints.contains(&me) => {
-                Some(Some(self.justified(dealer, me, commitments)?))
-            }
-            Some(_) => Some(Some(dealt.share?)),
-        }
-    }
-
-    /// Ends the key generation: the qualified dealers, this member's share and the federation
-    /// key's commitments. Every member that took in the same bundles gets the same commitments.
-    /// In a resharing, the key is the previous federation's.
-    pub fn finish(self) -> Result<Output, DkgError> {
-        let me = self.holder.ok_or(DkgError::NotAHolder)?;
-        self.missing_deals()?;
-        self.missing_responses()?;
-        let contributions: Vec<(u32, Scalar)> = self
-            .group
-            .dealer_indices()
-            .filter_map(|dealer| {
-                let share = self.qualify(dealer)?.expect("a holder has its shares");
-                Some((dealer, share))
-            })
-            .collect();
-        let needed = match &self.group.previous {
-            Some(previous) => previous.threshold,
-            None => self.group.threshold,
-        };
-        if contributions.len() < needed {
-            return Err(DkgError::TooFewQualified {
-                qualified: contributions.len(),
-                threshold: needed,
-            });
-        }
-        let qualified: Vec<u32> = contributions.iter().map(|(dealer, _)| *dealer).collect();
-        // A fresh key is the sum of the dealers' secrets; a reshared one the interpolation at
-        // 0 of the dealers' old shares, which their secrets are.
-        let weights = match &self.group.previous {
-            Some(_) => lagrange_at_zero(&qualified).expect("dealer indices are distinct, from 1"),
-            None => vec![Scalar::one(); qualified.len()],
-        };
-        let public = PublicPoly::weighted_sum(qualified.iter().zip(&weights).map(|(d, w)| {
-            let commitments = self.deals[d].commitments.as_ref();
-            (
-                *w,
-                commitments.expect("qualified dealers' commitments are whole"),
-            )
-        }))
-        .expect("qualified commitments have the threshold's length");
-        let secret: Scalar = contributions
-            .iter()
-            .zip(&weights)
-            .map(|((_, share), w)| share * w)
-            .sum();
-        let same_key = self
-            .group
-            .previous
-            .as_ref()
-            .is_none_or(|previous| previous.public.public_key() == public.public_key());
-        if !same_key || !public.verifies(me, &secret) {
-            return Err(DkgError::Inconsistent);
-        }
-        Ok(Output {
-            share: Share::new(me, secret),
-            public,
-            qualified,
-        })
-    }
-}
-
-/// The index (from 1) of `key` among `keys`.
-fn position(keys: &[G1Affine], key: &G1Affine) -> Option<u32> {
-    keys.iter().position(|k| k == key).map(|i| i as u32 + 1)
 }
