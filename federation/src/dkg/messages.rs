@@ -35,6 +35,9 @@ pub struct Previous {
     /// The commitments of its key's polynomial: dealer `i`'s polynomial must commit to
     /// `public.eval(i)` at 0, its public share.
     pub public: PublicPoly,
+    /// The previous members that do not deal (down for good, or without their share), in
+    /// order: at least `threshold` others must.
+    pub absent: Vec<u32>,
 }
 
 impl Group {
@@ -57,9 +60,15 @@ impl Group {
         }
     }
 
-    /// The indices of the dealers, 1 to their number.
+    /// The indices of the dealers that deal, from 1: in a resharing, every previous member but
+    /// the absent ones.
     pub fn dealer_indices(&self) -> impl Iterator<Item = u32> + use<> {
-        1..=self.dealers().len() as u32
+        let absent = self
+            .previous
+            .as_ref()
+            .map(|p| p.absent.clone())
+            .unwrap_or_default();
+        (1..=self.dealers().len() as u32).filter(move |i| !absent.contains(i))
     }
 
     /// Dealer `index`'s node key, if there is such a dealer.
@@ -85,6 +94,10 @@ impl Group {
                 t.bytes(&member.to_compressed());
             }
             t.bytes(&previous.public.to_bytes());
+            t.index(previous.absent.len() as u32);
+            for absent in &previous.absent {
+                t.index(*absent);
+            }
         }
         t.finish()
     }

@@ -98,6 +98,9 @@ pub enum DkgError {
     /// This member's share does not match the key's commitments: nothing may be kept.
     #[error("this member's share does not match the federation key's commitments")]
     Inconsistent,
+    /// A previous member that the resharing's file says does not deal sent a deal.
+    #[error("previous member {0} is absent from this resharing: it deals nothing")]
+    Absent(u32),
     /// This node holds no share in this key generation: it only deals (it leaves the
     /// federation in a resharing).
     #[error("this node is no member of the new federation: it deals, and holds no share")]
@@ -213,6 +216,9 @@ impl Dkg {
         const KIND: &str = "deal bundle";
         let dealer = bundle.dealer;
         let key = Self::check_sender(KIND, dealer, self.group.dealers())?;
+        if !self.group.dealer_indices().any(|d| d == dealer) {
+            return Err(DkgError::Absent(dealer));
+        }
         let session = self.group.session;
         if !bundle.signed_by(&session, key) {
             return Err(DkgError::BadSignature {
@@ -319,7 +325,7 @@ impl Dkg {
                 from: holder,
             });
         }
-        let covers_all = bundle.responses.len() == self.group.dealers().len()
+        let covers_all = bundle.responses.len() == self.group.dealer_indices().count()
             && bundle
                 .responses
                 .iter()

@@ -36,6 +36,7 @@ fn resharing(old: &Members, outputs: &[Output]) -> (Group, SecretKey) {
             threshold: 3,
             members: old.group.members.clone(),
             public: outputs[0].public.clone(),
+            absent: Vec::new(),
         }),
     };
     (group, newcomer)
@@ -213,4 +214,47 @@ fn a_reshared_polynomial_cannot_be_derived_again_from_the_node_key_alone() {
         let committed = deals[(dealer - 1) as usize].commitments.commitments()[1];
         assert_ne!(G1Affine::from(G1Affine::generator() * guessed), committed);
     }
+}
+
+#[test]
+fn a_resharing_goes_on_without_an_absent_previous_member() {
+    // Previous member 1 is gone for good: the file says so, and the other four deal.
+    let (old, outputs) = federation();
+    let (mut group, newcomer) = resharing(&old, &outputs);
+    group.previous.as_mut().unwrap().absent = vec![1];
+    let (mut runs, deals) = start(&old, &outputs[1..], &group, &newcomer);
+    deal_all(&mut runs, &deals);
+    respond(&mut runs);
+    let holders: Vec<Dkg> = runs.into_iter().filter(|r| r.holder().is_some()).collect();
+    let reshared = finish_all(holders);
+    assert_eq!(reshared[0].qualified, [2, 3, 4, 5]);
+    assert_eq!(
+        reshared[0].public.public_key(),
+        outputs[0].public.public_key()
+    );
+    // What it would deal is refused, and it deals nothing when it runs.
+    let (mut run, none) = Dkg::reshare(group.clone(), Identity::new(&newcomer), None).unwrap();
+    assert!(none.is_none());
+    let (_, honest) = Dkg::reshare(
+        Group {
+            previous: Some(Previous {
+                absent: Vec::new(),
+                ..group.previous.clone().unwrap()
+            }),
+            ..group.clone()
+        },
+        old.identity(1),
+        Some(&outputs[0].share),
+    )
+    .unwrap();
+    assert_eq!(run.receive_deal(&honest.unwrap()), Err(DkgError::Absent(1)));
+    // Absent, and no new member, it takes no part at all.
+    assert!(Dkg::reshare(group.clone(), old.identity(1), None).is_err());
+    // Too many absent for the previous threshold, or not members: refused.
+    let mut short = group.clone();
+    short.previous.as_mut().unwrap().absent = vec![1, 2, 3];
+    assert!(Dkg::reshare(short, Identity::new(&newcomer), None).is_err());
+    let mut wrong = group;
+    wrong.previous.as_mut().unwrap().absent = vec![9];
+    assert!(Dkg::reshare(wrong, Identity::new(&newcomer), None).is_err());
 }

@@ -37,16 +37,26 @@ impl Dkg {
             .previous
             .as_ref()
             .ok_or(DkgError::Group("a resharing needs the previous federation"))?;
+        let n = previous.members.len() as u32;
+        let listed = previous.absent.windows(2).all(|w| w[0] < w[1])
+            && previous.absent.iter().all(|&i| (1..=n).contains(&i));
+        if !listed {
+            return Err(DkgError::Group(
+                "the absent previous members must be distinct members, in order",
+            ));
+        }
+        let present = previous.members.len() - previous.absent.len();
         if previous.threshold == 0
-            || previous.threshold > previous.members.len()
+            || previous.threshold > present
             || previous.public.threshold() != previous.threshold
         {
             return Err(DkgError::Group(
-                "the previous federation's threshold must be between 1 and its size, and its \
-                 commitments as many",
+                "the previous federation's threshold must be between 1 and the number of its \
+                 members that deal, and its commitments as many",
             ));
         }
-        let dealer = position(&previous.members, identity.public());
+        let dealer = position(&previous.members, identity.public())
+            .filter(|index| !previous.absent.contains(index));
         let secret = match (dealer, share) {
             (Some(index), Some(share))
                 if share.index() == index && previous.public.verifies(index, share.secret()) =>
@@ -83,7 +93,8 @@ impl Dkg {
             }
         }
         let holder = position(&group.members, identity.public());
-        let dealer = position(group.dealers(), identity.public());
+        let dealer = position(group.dealers(), identity.public())
+            .filter(|index| group.dealer_indices().any(|d| d == *index));
         if holder.is_none() && dealer.is_none() {
             return Err(DkgError::Group(
                 "this node's key is not that of any member or dealer",

@@ -175,7 +175,8 @@ impl Member {
                 .members
                 .iter()
                 .position(|m| m.node_key == key.public_key());
-            listed.map(|i| i as u32 + 1)
+            let index = listed.map(|i| i as u32 + 1);
+            index.filter(|i| !previous.absent.contains(i))
         });
         if index.is_none() && dealer.is_none() {
             return Err(MemberError::NotListed {

@@ -31,7 +31,8 @@ pub enum ProposeError {
     /// federation than the previous file.
     #[error(
         "member {index} ({url}) of the previous federation {why}: every previous member must \
-         run with the previous federation file and be ready, since each deals its share"
+         run with the previous federation file and be ready, since each deals its share (one that \
+         is gone for good, or lost its share, can be named with --absent {index})"
     )]
     Previous {
         /// Its index in the previous federation.
@@ -45,12 +46,12 @@ pub enum ProposeError {
 
 /// Asks the nodes at `urls` for their node keys and makes the federation file of `threshold`
 /// of them, named `name`; with `from`, the file of a resharing of that federation's key, after
-/// asking each of its members for the key's commitments.
+/// asking each of its members but the `absent` ones for the key's commitments.
 pub async fn propose(
     name: &str,
     threshold: usize,
     urls: &[String],
-    from: Option<&FederationFile>,
+    from: Option<(&FederationFile, &[u32])>,
 ) -> Result<FederationFile, ProposeError> {
     let mut nonce = [0u8; 32];
     getrandom::fill(&mut nonce).expect("the operating system's random source failed");
@@ -83,8 +84,8 @@ pub async fn propose(
             node_key: info.node_key.unwrap_or(info.public_key),
         });
     }
-    if let Some(old) = from {
-        file.previous = Some(previous(old).await?);
+    if let Some((old, absent)) = from {
+        file.previous = Some(previous(old, absent).await?);
     }
     file.check()?;
     Ok(file)
@@ -92,18 +93,35 @@ pub async fn propose(
 
 /// The previous federation of a resharing of `old`'s key, with the commitments every one of its
 /// members reports, which must all be the same.
-async fn previous(old: &FederationFile) -> Result<PreviousFederation, ProposeError> {
+async fn previous(
+    old: &FederationFile,
+    absent: &[u32],
+) -> Result<PreviousFederation, ProposeError> {
     let urls: Vec<String> = old.members.iter().map(|m| m.url.clone()).collect();
     let peers = Peers::for_urls(&urls, std::time::Duration::from_secs(10));
     let mut commitments = None;
-    for (member, index) in old.members.iter().zip(1..) {
+    let mut absent = absent.to_vec();
+    absent.sort_unstable();
+    absent.dedup();
+    let present = old
+        .members
+        .iter()
+        .zip(1..)
+        .filter(|(_, i)| !absent.contains(i));
+    for (member, index) in present {
         let url = &member.url;
         let refuse = |why: &str| ProposeError::Previous {
             index,
             url: url.clone(),
             why: why.into(),
         };
-        let described: FederationDescription = ask(&peers, index, url, "/federation").await?;
+        let described: FederationDescription = match ask(&peers, index, url, "/federation").await {
+            Ok(described) => described,
+            Err(ProposeError::Unreachable { why, .. }) => {
+                return Err(refuse(&format!("does not answer ({why})")));
+            }
+            Err(other) => return Err(other),
+        };
         let listed: Vec<(&str, _)> = described
             .members
             .iter()
@@ -135,8 +153,11 @@ async fn previous(old: &FederationFile) -> Result<PreviousFederation, ProposeErr
     Ok(PreviousFederation {
         session: hex::encode(old.session()),
         threshold: old.threshold,
-        commitments: commitments.expect("a federation has members"),
+        commitments: commitments.ok_or(ProposeError::Invalid(Problem::BadPrevious(
+            "no previous member is left to deal",
+        )))?,
         members: old.members.clone(),
+        absent,
     })
 }
 

@@ -118,3 +118,53 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
     let again = wait_ready(&running.iter().collect::<Vec<_>>());
     assert_eq!(again[3].commitments, after[0].commitments);
 }
+
+#[test]
+fn a_resharing_replaces_a_member_gone_for_good_named_absent() {
+    let root = scratch("federation-resharing-absent");
+    let (sites, old_file, mut nodes) = form(&root, 3, 5, "");
+    let key: PublicKey = describe(&nodes[0]).public_key.unwrap();
+    let machine = nodes[0].machine(&guest("all-types"), b"");
+    let sign = |node: &Carol| node.get(&format!("/machines/{machine}/activate/sign?message=ab"));
+    let (status, signed_before) = sign(&nodes[0]);
+    assert_eq!(status, 200, "{signed_before}");
+
+    // Member 5 is gone for good; the other four reshare without it, as 3-of-4.
+    drop(nodes.pop());
+    let urls: Vec<String> = sites[..4].iter().map(Site::url).collect();
+    let new_file = root.join("without-5.toml");
+    let refused = propose_from(&old_file, "3", &urls, &new_file);
+    assert!(
+        stderr(&refused).contains("--absent 5"),
+        "{}",
+        stderr(&refused)
+    );
+    let mut args = vec!["federation", "propose", "--threshold", "3"];
+    for url in &urls {
+        args.extend(["--member", url.as_str()]);
+    }
+    let (old, out) = (old_file.to_str().unwrap(), new_file.to_str().unwrap());
+    args.extend(["--from", old, "--absent", "5", "--out", out]);
+    let proposed = carol(&args);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    assert!(
+        std::fs::read_to_string(&new_file)
+            .unwrap()
+            .contains("absent = [5]")
+    );
+
+    drop(nodes);
+    let running: Vec<Carol> = sites[..4]
+        .iter()
+        .map(|s| s.start(Some(&new_file)))
+        .collect();
+    let after = wait_ready(&running.iter().collect::<Vec<_>>());
+    assert!(
+        after
+            .iter()
+            .all(|d| d.public_key == Some(key) && d.members.len() == 4)
+    );
+    for node in &running {
+        assert_eq!(sign(node), (200, signed_before.clone()));
+    }
+}

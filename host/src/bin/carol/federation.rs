@@ -28,6 +28,10 @@ pub enum FederationCommand {
         /// replaced. Every previous member must be running and ready.
         #[arg(long, value_name = "OLD_FILE")]
         from: Option<PathBuf>,
+        /// With --from: a previous member (by its index there) that does not deal, being gone
+        /// for good or without its share; at least the previous threshold of the others must.
+        #[arg(long, value_name = "INDEX", requires = "from")]
+        absent: Vec<u32>,
     },
 }
 
@@ -40,6 +44,7 @@ pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
             out,
             name,
             from,
+            absent,
         } => {
             if out.exists() {
                 anyhow::bail!(
@@ -53,10 +58,14 @@ pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
             let name = name
                 .or_else(|| from.as_ref().map(|old| old.name.clone()))
                 .unwrap_or_else(|| "carol-federation".into());
-            let file =
-                carol_host::federation::propose::propose(&name, threshold, &members, from.as_ref())
-                    .await
-                    .context("cannot propose the federation")?;
+            let file = carol_host::federation::propose::propose(
+                &name,
+                threshold,
+                &members,
+                from.as_ref().map(|old| (old, absent.as_slice())),
+            )
+            .await
+            .context("cannot propose the federation")?;
             std::fs::write(&out, file.to_toml())
                 .with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!(

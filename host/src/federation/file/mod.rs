@@ -145,9 +145,13 @@ pub struct PreviousFederation {
     /// The commitments to its key's polynomial (`GET /federation` of its members); the first
     /// is the federation key, which stays.
     pub commitments: Vec<PublicKey>,
-    /// Its members, each of which deals its share.
+    /// Its members, each of which deals its share unless it is absent.
     #[serde(rename = "member")]
     pub members: Vec<FileMember>,
+    /// Its members that do not deal (down for good, or without their share), by index: at
+    /// least its threshold of the others must.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<u32>,
 }
 
 impl PreviousFederation {
@@ -173,6 +177,13 @@ impl PreviousFederation {
         }
         if self.commitments.len() != threshold || self.public().is_none() {
             return bad("it needs as many commitments as its threshold, each a G1 point");
+        }
+        let ordered = self.absent.windows(2).all(|w| w[0] < w[1]);
+        if !ordered || self.absent.iter().any(|&i| i == 0 || i as usize > members) {
+            return bad("its absent members must be its members' indices, in order");
+        }
+        if members - self.absent.len() < threshold {
+            return bad("fewer of its members deal than its threshold");
         }
         check_members(&self.members)
     }
@@ -246,6 +257,13 @@ impl FederationFile {
                 out.push_str(&format!("  \"{commitment}\",\n"));
             }
             out.push_str("]\n");
+            if !previous.absent.is_empty() {
+                out.push_str(&format!(
+                    "# These previous members do not deal (down for good, or without their \
+                     share).\nabsent = {:?}\n",
+                    previous.absent
+                ));
+            }
             for (member, index) in previous.members.iter().zip(1..) {
                 out.push_str(&format!(
                     "\n# Previous member {index}.\n[[previous.member]]\n"
@@ -289,6 +307,9 @@ impl FederationFile {
                 field(normalized(&member.url).as_bytes());
                 field(&member.node_key.to_bytes());
             }
+            for absent in &previous.absent {
+                field(&absent.to_be_bytes());
+            }
         }
         hash.finalize().into()
     }
@@ -318,6 +339,7 @@ impl FederationFile {
                 public: previous
                     .public()
                     .expect("a checked file's commitments are points"),
+                absent: previous.absent.clone(),
             }),
         }
     }

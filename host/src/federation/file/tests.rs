@@ -32,6 +32,7 @@ fn resharing(old: &FederationFile) -> FederationFile {
             .map(|_| SecretKey::generate().public_key())
             .collect(),
         members: old.members.clone(),
+        absent: Vec::new(),
     });
     new
 }
@@ -84,6 +85,20 @@ fn a_resharing_file_reads_back_names_its_previous_federation_and_is_checked() {
         broken(|p| p.members[4].node_key = p.members[0].node_key),
         Err(Problem::SameKey { .. })
     ));
+    assert!(matches!(
+        broken(|p| p.absent = vec![4, 2]),
+        Err(Problem::BadPrevious(_))
+    ));
+    assert!(matches!(
+        broken(|p| p.absent = vec![1, 2, 3]),
+        Err(Problem::BadPrevious(_))
+    ));
+    let mut absent = new.clone();
+    absent.previous.as_mut().unwrap().absent = vec![5];
+    assert_eq!(absent.check(), Ok(()));
+    let read: FederationFile = toml::from_str(&absent.to_toml()).unwrap();
+    assert_eq!(read, absent);
+    assert_ne!(absent.session(), new.session());
 }
 
 #[test]
