@@ -18,6 +18,9 @@ use carol_federation::machine_key::{
 use std::sync::Arc;
 use tokio::time::Instant;
 
+/// How many of its contributions to machines' keys a member remembers.
+const DEALS_REMEMBERED: usize = 4096;
+
 /// Why a machine has no key of its own on this member.
 #[derive(Debug, thiserror::Error)]
 pub enum MachineKeyError {
@@ -137,9 +140,20 @@ impl Member {
     /// This member's contribution to machine `machine`'s key (`GET
     /// /federation/machines/{id}/deal`).
     pub fn machine_deal(&self, machine: &MachineId) -> Option<MachineDealJson> {
+        // Dealing costs a seal per member: deals made are remembered, a bounded number of them,
+        // so that asking again (any client may) costs a lookup.
+        if let Some(deal) = self.deals_made.lock().expect("member lock").get(machine) {
+            return Some(deal.clone());
+        }
         let group = machine_key::group(&self.group, machine.as_bytes());
-        let deal = machine_key::deal(&group, self.index?, &self.identity).ok()?;
-        Some(MachineDealJson::from(&deal))
+        let deal =
+            MachineDealJson::from(&machine_key::deal(&group, self.index?, &self.identity).ok()?);
+        let mut made = self.deals_made.lock().expect("member lock");
+        if made.len() >= DEALS_REMEMBERED {
+            made.clear();
+        }
+        made.insert(*machine, deal.clone());
+        Some(deal)
     }
 
     /// The contributions of `dealers` to machine `machine`'s key, this member's own made here,

@@ -155,6 +155,8 @@ pub struct Member {
     machine_keys: Mutex<HashMap<MachineId, Arc<Ready>>>,
     /// One machine's key made at a time.
     making: tokio::sync::Mutex<()>,
+    /// Its contributions to machines' keys, as served, by machine: a bounded number.
+    deals_made: Mutex<HashMap<MachineId, carol_federation::machine_key::MachineDealJson>>,
 }
 
 impl Member {
@@ -292,6 +294,7 @@ impl Member {
             acceptor: Mutex::new(()),
             machine_keys: Mutex::new(HashMap::new()),
             making: tokio::sync::Mutex::new(()),
+            deals_made: Mutex::new(HashMap::new()),
         }
     }
 

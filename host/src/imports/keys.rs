@@ -10,6 +10,7 @@
 use super::bls_sign::sign_off_worker;
 use super::context::MachineContext;
 use crate::bindings::carol::machine::keys::{Error, Host};
+use crate::federation::agreement::AgreementError;
 use crate::federation::machine_keys::MachineKeyError;
 use crate::federation::signing::TooFewAgreed;
 use crate::federation::{Member, Ready};
@@ -57,7 +58,8 @@ impl MachineContext {
 
     /// On a federation member, this member's share of the machine's own BLS key, made with the
     /// others on first use, and the deadline its signatures must meet to answer in time. When
-    /// too few members take part, the activation answers as when too few sign.
+    /// too few members take part, the activation answers as when too few sign; for any other
+    /// reason, that this member cannot use the key.
     async fn members_machine_key(
         &self,
         member: &Member,
@@ -68,9 +70,10 @@ impl MachineContext {
             Ok(ready) => Ok((ready, deadline)),
             Err(error) => {
                 tracing::warn!(machine = %self.machine, %error, "the machine's own key cannot be made");
-                let agreed = match error {
-                    MachineKeyError::TooFewDealt { dealt, .. } => dealt,
-                    _ => 1,
+                let agreed = match &error {
+                    MachineKeyError::TooFewDealt { dealt, .. } => *dealt,
+                    MachineKeyError::Agreement(AgreementError::TooFew { reached, .. }) => *reached,
+                    _ => return Err(wasmtime::Error::new(error)),
                 };
                 Err(wasmtime::Error::new(TooFewAgreed {
                     agreed,

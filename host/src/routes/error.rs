@@ -176,6 +176,16 @@ impl From<ActivationError> for ApiError {
                     .with("agreed", json!(agreed))
                     .with("threshold", json!(threshold))
             }
+            ActivationError::NoOwnKey {
+                machine,
+                activation,
+                ..
+            } => {
+                tracing::warn!(%machine, activation, "a machine's own key cannot be used on this member");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+            }
             ActivationError::TooMuchData {
                 machine,
                 activation,

@@ -6,6 +6,7 @@ use super::limits::Limits;
 use super::loader::Loader;
 use super::machine::Machine;
 use super::output::OutputBuffer;
+use crate::federation::machine_keys::MachineKeyError;
 use crate::federation::signing::TooFewAgreed;
 use crate::imports::{MachineContext, Services};
 use carol_core::ids::MachineId;
@@ -94,6 +95,20 @@ pub enum ActivationError {
         agreed: usize,
         /// The threshold.
         threshold: usize,
+    },
+    /// On a federation member: the machine's own key could not be had, for another reason than
+    /// too few members taking part.
+    #[error(
+        "machine {machine} asked for its own key in activation `{activation}`, but this member \
+         cannot use it: {why}; another member may"
+    )]
+    NoOwnKey {
+        /// The machine.
+        machine: MachineId,
+        /// The activation.
+        activation: String,
+        /// Why.
+        why: String,
     },
     /// The activation ran past its time limit.
     #[error(
@@ -227,6 +242,13 @@ impl Runtime {
                     activation: activation.name.clone(),
                     agreed: agreed.agreed,
                     threshold: agreed.threshold,
+                })
+            }
+            Ok(Err(error)) if error.downcast_ref::<MachineKeyError>().is_some() => {
+                Err(ActivationError::NoOwnKey {
+                    machine: machine.id(),
+                    activation: activation.name.clone(),
+                    why: error.to_string(),
                 })
             }
             Ok(Err(error)) if out_of_hostcall_fuel(&error) => Err(ActivationError::TooMuchData {
