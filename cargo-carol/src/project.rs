@@ -132,7 +132,11 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let path = out_dir.join(format!("{}.wasm", package.name));
-    std::fs::write(&path, &component)
+    // Written whole, then renamed into place: a command reading the component while another
+    // builds it (two `cargo carol` at once) reads the old one or the new one, never half.
+    let staging = out_dir.join(format!(".{}.wasm.{}", package.name, std::process::id()));
+    std::fs::write(&staging, &component)
+        .and_then(|()| std::fs::rename(&staging, &path))
         .with_context(|| format!("cannot write {}", path.display()))?;
     if !quiet {
         eprintln!(
