@@ -72,7 +72,7 @@ pub fn digest(key: &PublicKey, message: &[u8]) -> [u8; 32] {
      else do not count"
 )]
 pub struct TooFewAgreed {
-    /// Members whose partials of the message arrived, this one's among them.
+    /// Members whose partials of the message arrived and verify, this one's among them.
     pub agreed: usize,
     /// The federation's threshold.
     pub threshold: usize,
@@ -144,10 +144,11 @@ impl Member {
             tokio::select! {
                 () = &mut arrived => {}
                 () = tokio::time::sleep_until(deadline) => {
-                    break Err(TooFewAgreed {
-                        agreed: self.partials.of(&digest).len(),
-                        threshold,
-                    });
+                    // Only partials that verify under their members' public shares count as
+                    // members that agreed: a dishonest member's bogus one does not.
+                    let held = self.partials.of(&digest);
+                    let agreed = held.iter().filter(|p| p.verify(&public, message)).count();
+                    break Err(TooFewAgreed { agreed, threshold });
                 }
             }
         };

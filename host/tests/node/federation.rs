@@ -511,4 +511,28 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
         started.elapsed() < Duration::from_secs(4),
         "within the activation timeout"
     );
+
+    // Alone, with member 2's bogus partial of the same message held, the member says one
+    // member agreed: a partial that does not verify is no member's agreement.
+    nodes.truncate(1);
+    let mut signed = machine.as_bytes().to_vec();
+    signed.extend_from_slice(&hex::decode("cafe").unwrap());
+    let digest = carol_host::federation::signing::digest(&key, &signed);
+    let bogus = carol_core::bls::SecretKey::generate().sign(&signed);
+    let proof = carol_federation::identity::Identity::new(&member2).sign(
+        &carol_host::federation::signing::PartialJson::signed(&session, &digest, 2, &bogus),
+    );
+    let held = serde_json::json!({
+        "digest": hex::encode(digest),
+        "index": 2,
+        "signature": bogus,
+        "proof": hex::encode(proof),
+    });
+    assert_eq!(nodes[0].post_json("/federation/partials", &held).0, 202);
+    let (status, body) = sign(&nodes[0], "cafe");
+    assert_eq!(
+        (status, body["agreed"].clone()),
+        (503, serde_json::json!(1)),
+        "{body}"
+    );
 }
