@@ -55,7 +55,7 @@ impl Member {
     }
 
     /// The other members' indices.
-    fn others(&self) -> impl Iterator<Item = u32> + use<'_> {
+    pub(super) fn others(&self) -> impl Iterator<Item = u32> + use<'_> {
         self.file.indices().filter(|&i| Some(i) != self.index)
     }
 }

@@ -88,34 +88,8 @@ impl Peers {
 
     /// `GET path` of member `index`, its body as it is; 404 is "not yet".
     pub async fn get_bytes(&self, index: u32, path: &str) -> Answer<Vec<u8>> {
-        let Some(request) = self.request(index, Method::Get, path, Vec::new(), Vec::new()) else {
-            return Answer::Failed(format!("there is no member {index}"));
-        };
-        match self.client.fetch(request).await {
-            Ok(response) if response.status == 200 => Answer::Got(response.body),
-            Ok(response) if response.status == 404 => Answer::NotYet,
-            Ok(response) => Answer::Failed(format!("it answered {path} with {}", response.status)),
-            Err(error) => Answer::Failed(format!("{error:?}")),
-        }
-    }
-
-    fn request(
-        &self,
-        index: u32,
-        method: Method,
-        path: &str,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    ) -> Option<Request> {
-        let base = index
-            .checked_sub(1)
-            .and_then(|i| self.urls.get(i as usize))?;
-        Some(Request {
-            method,
-            url: format!("{base}{path}"),
-            headers,
-            body,
-        })
+        self.body(index, Method::Get, path, Vec::new(), Vec::new(), 200..=200)
+            .await
     }
 
     /// A request to member `index`, its answer read as JSON; 404 is "not yet".
@@ -127,18 +101,41 @@ impl Peers {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Answer<T> {
-        let Some(request) = self.request(index, method, path, headers, body) else {
+        match self
+            .body(index, method, path, headers, body, 200..=202)
+            .await
+        {
+            Answer::Got(body) => match serde_json::from_slice(&body) {
+                Ok(value) => Answer::Got(value),
+                Err(error) => Answer::Failed(format!("its answer to {path} is not valid: {error}")),
+            },
+            Answer::NotYet => Answer::NotYet,
+            Answer::Failed(why) => Answer::Failed(why),
+        }
+    }
+
+    /// A request to member `index`: the body of an answer whose status is in `ok`; 404 is
+    /// "not yet".
+    async fn body(
+        &self,
+        index: u32,
+        method: Method,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        ok: std::ops::RangeInclusive<u16>,
+    ) -> Answer<Vec<u8>> {
+        let Some(base) = index.checked_sub(1).and_then(|i| self.urls.get(i as usize)) else {
             return Answer::Failed(format!("there is no member {index}"));
         };
+        let request = Request {
+            method,
+            url: format!("{base}{path}"),
+            headers,
+            body,
+        };
         match self.client.fetch(request).await {
-            Ok(response) if matches!(response.status, 200..=202) => {
-                match serde_json::from_slice(&response.body) {
-                    Ok(value) => Answer::Got(value),
-                    Err(error) => {
-                        Answer::Failed(format!("its answer to {path} is not valid: {error}"))
-                    }
-                }
-            }
+            Ok(response) if ok.contains(&response.status) => Answer::Got(response.body),
             Ok(response) if response.status == 404 => Answer::NotYet,
             Ok(response) => Answer::Failed(format!("it answered {path} with {}", response.status)),
             Err(error) => Answer::Failed(format!("{error:?}")),

@@ -97,14 +97,7 @@ pub struct Kept {
 /// Writes `kept` into `dir`, readable by its owner alone, whole or not at all.
 pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareError> {
     let path = dir.join(SHARE_FILE);
-    let io = |doing| {
-        let path = path.clone();
-        move |source| ShareError::Io {
-            doing,
-            path,
-            source,
-        }
-    };
+    let io = |doing| io_error(doing, &path);
     let published = &kept.published;
     // A dealer knows whether it justified; a member that joined in a resharing dealt nothing.
     let dealt = published.deal.is_none() || published.justification.is_some();
@@ -139,10 +132,7 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
     file.write_all(&text).map_err(io("write"))?;
     file.sync_all().map_err(io("sync"))?;
     std::fs::rename(&staging, &path).map_err(io("rename"))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("sync the directory of"))?;
-    Ok(())
+    sync_dir(dir, &path)
 }
 
 /// Which federation a kept share is of.
@@ -217,16 +207,24 @@ pub fn load(
 /// Deletes the share in `dir` (a member that left in a resharing), and syncs the directory.
 pub fn delete(dir: &Path) -> Result<(), ShareError> {
     let path = dir.join(SHARE_FILE);
-    let io = |doing| {
-        let path = path.clone();
-        move |source| ShareError::Io {
-            doing,
-            path,
-            source,
-        }
-    };
+    let io = |doing| io_error(doing, &path);
     std::fs::remove_file(&path).map_err(io("delete"))?;
+    sync_dir(dir, &path)
+}
+
+/// The error of `doing` something to the share file `path`.
+fn io_error(doing: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ShareError {
+    let path = path.to_owned();
+    move |source| ShareError::Io {
+        doing,
+        path,
+        source,
+    }
+}
+
+/// Syncs `dir`, so that a file `path` renamed into it, or removed from it, stays so.
+fn sync_dir(dir: &Path, path: &Path) -> Result<(), ShareError> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(io("sync the directory of"))
+        .map_err(io_error("sync the directory of", path))
 }

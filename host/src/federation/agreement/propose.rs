@@ -4,7 +4,7 @@ use super::AgreementError;
 use super::messages::{Ask, Reply, ask_digest, promise_digest};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::Member;
-use crate::federation::peers::Answer;
+use crate::federation::peers::{Answer, Peers};
 use carol_federation::agreement::{
     Ballot, Certificate, CertificateJson, acceptance_digest, value_to_propose,
 };
@@ -119,14 +119,10 @@ impl Member {
     async fn ask_everyone(&self, ask: &Ask) -> Vec<(u32, Reply)> {
         let body = serde_json::to_vec(ask).expect("JSON");
         let mut asking = tokio::task::JoinSet::new();
-        for index in self.file.indices().filter(|&i| Some(i) != self.index) {
+        for index in self.others() {
             let (peers, body) = (self.peers.clone(), body.clone());
             asking.spawn(async move {
-                let headers = vec![("content-type".into(), "application/json".into())];
-                let answer: Answer<Reply> = peers
-                    .send(index, Method::Post, "/federation/agreement", headers, body)
-                    .await;
-                match answer {
+                match post_agreement(&peers, index, body).await {
                     Answer::Got(reply) => Some((index, reply)),
                     Answer::NotYet | Answer::Failed(_) => None,
                 }
@@ -151,14 +147,9 @@ impl Member {
     /// Tells every other member `ask`, without waiting.
     fn tell_everyone(&self, ask: Ask) {
         let body = serde_json::to_vec(&ask).expect("JSON");
-        for index in self.file.indices().filter(|&i| Some(i) != self.index) {
+        for index in self.others() {
             let (peers, body) = (self.peers.clone(), body.clone());
-            tokio::spawn(async move {
-                let headers = vec![("content-type".into(), "application/json".into())];
-                let _: Answer<Reply> = peers
-                    .send(index, Method::Post, "/federation/agreement", headers, body)
-                    .await;
-            });
+            tokio::spawn(async move { post_agreement(&peers, index, body).await });
         }
     }
 
@@ -169,7 +160,7 @@ impl Member {
         }
         let path = format!("/federation/decided/{}", hex::encode(decree));
         let mut asking = tokio::task::JoinSet::new();
-        for index in self.file.indices().filter(|&i| Some(i) != self.index) {
+        for index in self.others() {
             let (peers, path) = (self.peers.clone(), path.clone());
             asking.spawn(async move { peers.get::<CertificateJson>(index, &path).await });
         }
@@ -182,4 +173,12 @@ impl Member {
         }
         None
     }
+}
+
+/// `POST /federation/agreement` with `body` to member `index`.
+async fn post_agreement(peers: &Peers, index: u32, body: Vec<u8>) -> Answer<Reply> {
+    let headers = vec![("content-type".into(), "application/json".into())];
+    peers
+        .send(index, Method::Post, "/federation/agreement", headers, body)
+        .await
 }
