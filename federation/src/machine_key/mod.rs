@@ -17,7 +17,7 @@
 //! Keys made independently have no such relation: what one machine's key signs verifies under no
 //! other key.
 
-use crate::dkg::{DealBundle, Dkg, DkgError, Group};
+use crate::dkg::{DealBundle, Dkg, DkgError, Group, Previous};
 use crate::identity::Identity;
 use crate::poly::PublicPoly;
 use crate::threshold::Share;
@@ -61,6 +61,22 @@ pub fn group(federation: &Group, machine: &[u8; 32]) -> Group {
         members: federation.members.clone(),
         previous: None,
     }
+}
+
+/// The group of the resharing of machine `machine`'s key, whose commitments are `public`, in the
+/// resharing `federation` of the federation key (drand's specification, "Resharing", run once
+/// more per machine): the federation's new members and threshold under the machine's session in
+/// the new federation, its previous members dealing their shares of the machine's key, checked
+/// against `public`. `None` when `federation` is no resharing.
+pub fn reshare_group(federation: &Group, machine: &[u8; 32], public: PublicPoly) -> Option<Group> {
+    let previous = federation.previous.as_ref()?;
+    Some(Group {
+        previous: Some(Previous {
+            public,
+            ..previous.clone()
+        }),
+        ..group(federation, machine)
+    })
 }
 
 /// What names the decision on who contributes to machine `machine`'s BLS key

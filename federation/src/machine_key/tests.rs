@@ -248,3 +248,76 @@ fn a_rogue_dealer_that_would_alone_know_the_key_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_resharing_carries_a_machines_key_over_to_the_new_members() {
+    // Machine M's key made by the 3-of-5 federation; the federation reshared to old members 2,
+    // 4 and 5 and a newcomer, 3-of-4. M's key is reshared along, as its own lane.
+    let (keys, old) = federation(5);
+    let machine = [6; 32];
+    let made = shares(&keys, &old, machine, &[1, 3, 5]);
+    let machine_public = made[0].1.clone();
+    let newcomer = SecretKey::generate();
+    let mut members: Vec<G1Affine> = [2usize, 4, 5]
+        .iter()
+        .map(|&i| node_point(&keys[i - 1].public_key()))
+        .collect();
+    members.push(node_point(&newcomer.public_key()));
+    let reshared_federation = Group {
+        session: [9; 32],
+        threshold: 3,
+        members,
+        previous: Some(Previous {
+            threshold: 3,
+            members: old.members.clone(),
+            public: machine_public.clone(),
+            absent: Vec::new(),
+        }),
+    };
+    assert!(reshare_group(&old, &machine, machine_public.clone()).is_none());
+    let lane = reshare_group(&reshared_federation, &machine, machine_public.clone()).unwrap();
+    assert_eq!(lane.session, group(&reshared_federation, &machine).session);
+
+    // A previous member may deal only its own share of this machine's key.
+    let other = shares(&keys, &old, [7; 32], &[1, 2, 3]);
+    assert!(Dkg::reshare(lane.clone(), Identity::new(&keys[0]), Some(&other[0].0)).is_err());
+
+    let mut runs = Vec::new();
+    let mut deals = Vec::new();
+    for (i, (share, _)) in made.iter().enumerate() {
+        let (run, deal) = Dkg::reshare(lane.clone(), Identity::new(&keys[i]), Some(share)).unwrap();
+        runs.push(run);
+        deals.push(deal.unwrap());
+    }
+    runs.push(Dkg::reshare(lane.clone(), Identity::new(&newcomer), None).unwrap().0);
+    for run in &mut runs {
+        for deal in &deals {
+            run.receive_deal(deal).unwrap();
+        }
+    }
+    let responses: Vec<_> = runs
+        .iter_mut()
+        .filter(|r| r.holder().is_some())
+        .map(|r| r.response().unwrap())
+        .collect();
+    for run in &mut runs {
+        for response in &responses {
+            run.receive_response(response).unwrap();
+        }
+    }
+    let outputs: Vec<_> = runs
+        .into_iter()
+        .filter(|r| r.holder().is_some())
+        .map(|r| r.finish().unwrap())
+        .collect();
+    assert_eq!(outputs.len(), 4);
+    assert!(outputs.iter().all(|o| o.public == outputs[0].public));
+    assert_eq!(outputs[0].public.public_key(), machine_public.public_key());
+    // The machine's signature by three new shares is the one it made with three old ones.
+    let message = b"price=30264";
+    let old_signature = combine(3, &[made[0].0.sign(message), made[2].0.sign(message), made[4].0.sign(message)]).unwrap();
+    let new_partials: Vec<_> = outputs.iter().map(|o| o.share.sign(message)).collect();
+    assert_eq!(combine(3, &new_partials[1..]).unwrap(), old_signature);
+    let key = PublicKey::from_bytes(&machine_public.public_key().to_bytes()).unwrap();
+    assert!(key.verify(message, &old_signature));
+}
