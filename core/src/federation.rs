@@ -2,6 +2,7 @@
 //! federation key's polynomial, the key itself, and where the member is.
 
 use crate::bls::PublicKey;
+use crate::ids::MachineId;
 use serde::{Deserialize, Serialize};
 
 /// Where a member is with its federation.
@@ -49,4 +50,24 @@ pub struct FederationDescription {
     /// The federation key: what every signature of the federation verifies under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<PublicKey>,
+}
+
+/// `GET /federation/machine-keys` on a member: the machines whose own keys it holds a share of,
+/// which a resharing carries over (`carol federation propose --from` asks every member).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MachineKeys {
+    /// Each machine's key, in order of machine id.
+    pub machines: Vec<MachineKey>,
+    /// Machines whose keys the members have begun to agree on, or agreed on, but whose share
+    /// this member does not hold yet: a resharing now would leave them behind.
+    pub pending: Vec<MachineId>,
+}
+
+/// One machine's own key on a federation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineKey {
+    /// The machine.
+    pub machine: MachineId,
+    /// The commitments to its key's polynomial; the first is its key.
+    pub commitments: Vec<PublicKey>,
 }

@@ -79,10 +79,13 @@ pub fn reshare_group(federation: &Group, machine: &[u8; 32], public: PublicPoly)
     })
 }
 
+/// What every [`decree`] starts with, the machine's id following.
+pub const DECREE_PREFIX: &[u8] = b"machine-key/bls/";
+
 /// What names the decision on who contributes to machine `machine`'s BLS key
 /// ([`crate::agreement`]).
 pub fn decree(machine: &[u8; 32]) -> Vec<u8> {
-    let mut decree = b"machine-key/bls/".to_vec();
+    let mut decree = DECREE_PREFIX.to_vec();
     decree.extend_from_slice(machine);
     decree
 }

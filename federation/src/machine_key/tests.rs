@@ -289,7 +289,11 @@ fn a_resharing_carries_a_machines_key_over_to_the_new_members() {
         runs.push(run);
         deals.push(deal.unwrap());
     }
-    runs.push(Dkg::reshare(lane.clone(), Identity::new(&newcomer), None).unwrap().0);
+    runs.push(
+        Dkg::reshare(lane.clone(), Identity::new(&newcomer), None)
+            .unwrap()
+            .0,
+    );
     for run in &mut runs {
         for deal in &deals {
             run.receive_deal(deal).unwrap();
@@ -315,7 +319,15 @@ fn a_resharing_carries_a_machines_key_over_to_the_new_members() {
     assert_eq!(outputs[0].public.public_key(), machine_public.public_key());
     // The machine's signature by three new shares is the one it made with three old ones.
     let message = b"price=30264";
-    let old_signature = combine(3, &[made[0].0.sign(message), made[2].0.sign(message), made[4].0.sign(message)]).unwrap();
+    let old_signature = combine(
+        3,
+        &[
+            made[0].0.sign(message),
+            made[2].0.sign(message),
+            made[4].0.sign(message),
+        ],
+    )
+    .unwrap();
     let new_partials: Vec<_> = outputs.iter().map(|o| o.share.sign(message)).collect();
     assert_eq!(combine(3, &new_partials[1..]).unwrap(), old_signature);
     let key = PublicKey::from_bytes(&machine_public.public_key().to_bytes()).unwrap();

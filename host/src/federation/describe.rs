@@ -4,6 +4,7 @@
 use super::Member;
 use carol_core::bls::PublicKey;
 use carol_core::federation::{FederationDescription, FederationMember, FederationStatus};
+use carol_core::ids::MachineId;
 use carol_federation::poly::PublicPoly;
 
 impl Member {
@@ -39,14 +40,19 @@ impl Member {
         })
     }
 
-    /// The key generation message `phase` this member serves, as JSON, if it has made it.
-    pub fn published(&self, phase: &str) -> Option<serde_json::Value> {
-        if phase == "kept" {
+    /// The key generation message `phase` this member serves for the federation key (`None`)
+    /// or machine `machine`'s key carried over by a resharing, as JSON, if it has made it.
+    pub fn published(&self, machine: Option<&MachineId>, phase: &str) -> Option<serde_json::Value> {
+        if phase == "kept" && machine.is_none() {
             return self
                 .kept()
                 .map(|kept| serde_json::to_value(kept).expect("JSON"));
         }
-        let published = self.published.lock().expect("member lock");
+        let mut lanes = self.published.lock().expect("member lock");
+        if machine.is_some_and(|m| !lanes.machines.contains_key(m)) {
+            return None;
+        }
+        let published = lanes.lane(machine);
         let value = match phase {
             "deal" => serde_json::to_value(published.deal.as_ref()?),
             "response" => serde_json::to_value(published.response.as_ref()?),
@@ -83,6 +89,6 @@ impl Member {
     }
 }
 
-fn point_key(point: &bls12_381::G1Affine) -> PublicKey {
+pub(super) fn point_key(point: &bls12_381::G1Affine) -> PublicKey {
     PublicKey::from_bytes(&point.to_compressed()).expect("a commitment is a valid G1 point")
 }

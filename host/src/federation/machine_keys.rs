@@ -8,6 +8,7 @@
 //! in memory only.
 
 use super::agreement::AgreementError;
+use super::carried::share_from_record;
 use super::peers::Answer;
 use super::{Member, Ready};
 use carol_core::ids::MachineId;
@@ -54,6 +55,9 @@ impl Member {
     ) -> Result<Arc<Ready>, MachineKeyError> {
         if let Some(ready) = self.kept_machine_key(machine)? {
             return Ok(ready);
+        }
+        if self.is_carried(machine) {
+            return Err(AgreementError::Carried(*machine).into());
         }
         // One machine's key at a time: this member never races itself to propose.
         let Ok(_making) = tokio::time::timeout_at(deadline, self.making.lock()).await else {
@@ -109,23 +113,9 @@ impl Member {
         let Some(me) = self.index else {
             return Ok(None);
         };
-        let decree = machine_key::decree(machine.as_bytes());
-        let record = self.record(&decree)?;
-        let Some(certificate) = record.certificate.as_ref() else {
-            return Ok(None);
-        };
-        let bundles: Vec<MachineDeal> = record
-            .bundles
-            .iter()
-            .filter_map(|json| MachineDeal::try_from(json).ok())
-            .collect();
-        if bundles.is_empty() {
-            return Ok(None);
-        }
-        let group = machine_key::group(&self.group, machine.as_bytes());
-        let (share, public) =
-            machine_key::share(&group, me, &self.identity, &certificate.value, &bundles)?;
-        Ok(Some(self.remember(machine, Ready::new(share, public))))
+        let record = self.record(&machine_key::decree(machine.as_bytes()))?;
+        let made = share_from_record(&self.group, machine, me, &self.identity, &record)?;
+        Ok(made.map(|(share, public)| self.remember(machine, Ready::new(share, public))))
     }
 
     fn remember(&self, machine: &MachineId, ready: Ready) -> Arc<Ready> {
@@ -140,6 +130,10 @@ impl Member {
     /// This member's contribution to machine `machine`'s key (`GET
     /// /federation/machines/{id}/deal`).
     pub fn machine_deal(&self, machine: &MachineId) -> Option<MachineDealJson> {
+        // A key carried over a resharing is never made again.
+        if self.is_carried(machine) {
+            return None;
+        }
         // Dealing costs a seal per member: deals made are remembered, a bounded number of them,
         // so that asking again (any client may) costs a lookup.
         if let Some(deal) = self.deals_made.lock().expect("member lock").get(machine) {

@@ -10,6 +10,7 @@
 //! before, and a member that is down only makes the others wait.
 
 pub mod agreement;
+mod carried;
 mod copies;
 mod describe;
 pub mod development;
@@ -35,9 +36,9 @@ use carol_federation::threshold::Share;
 pub use describe::KeptJson;
 use file::FederationFile;
 pub use forward::FORWARDED;
-pub use published::Published;
+pub use published::{Lanes, Published};
 use share::{Of, ShareError};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -89,6 +90,40 @@ pub enum MemberError {
     /// The share could not be read.
     #[error(transparent)]
     Share(#[from] ShareError),
+    /// This previous member took part in making a machine's key the resharing does not carry.
+    #[error(
+        "this node took part in making machine {machine}'s own key, which the federation file's \
+         [previous] does not list: the resharing would leave that key behind, and the machine \
+         would sign under another; propose the file again with `carol federation propose --from`, \
+         which lists every machine key the previous members hold"
+    )]
+    MachineNotCarried {
+        /// The machine.
+        machine: MachineId,
+    },
+    /// This previous member holds no share of a machine key the resharing carries.
+    #[error(
+        "the federation file's [previous] lists machine {machine}'s own key, but this previous \
+         member holds no share of it to deal: restore its database, or name it --absent in the \
+         proposal"
+    )]
+    NoPreviousMachineShare {
+        /// The machine.
+        machine: MachineId,
+    },
+    /// The share of a carried machine's key is not of the listed commitments.
+    #[error(
+        "this previous member's share of machine {machine}'s own key is not of the commitments \
+         the federation file's [previous] lists: the file does not reshare this federation's \
+         machine keys; propose it again with `carol federation propose --from`"
+    )]
+    OtherMachineKey {
+        /// The machine.
+        machine: MachineId,
+    },
+    /// The records of machines' keys could not be read.
+    #[error("cannot read this member's records of machines' keys: {0}")]
+    Records(agreement::AgreementError),
 }
 
 /// How far a member's requests to the other members may go.
@@ -130,7 +165,7 @@ pub struct Member {
     index: Option<u32>,
     identity: Identity,
     ready: RwLock<Option<Ready>>,
-    published: Mutex<Published>,
+    published: Mutex<Lanes>,
     /// The partial signatures it holds.
     partials: partials::Partials,
     /// Reaches the other members for partial signatures: quickly, or not at all.
@@ -145,6 +180,9 @@ pub struct Member {
     /// In a resharing, this node's share of the previous federation's key, which it deals
     /// (taken when the resharing starts).
     reshared: Mutex<Option<Share>>,
+    /// In a resharing, this node's shares of the previous federation's machine keys it carries
+    /// over, which it deals too.
+    reshared_machines: Mutex<BTreeMap<MachineId, Share>>,
     /// Whether its keys are publicly known ([`development`]).
     development: bool,
     /// The node's database, which keeps its records of agreements with the others.
@@ -191,7 +229,9 @@ impl Member {
         let kept = share::load(&data_dir, &group.session, previous_session.as_ref())?;
         let mut ready = None;
         let mut reshared = None;
-        let mut published = Published::default();
+        let mut reshared_machines = BTreeMap::new();
+        let mut published = Lanes::default();
+        let mut machine_keys = HashMap::new();
         match kept {
             Some((Of::This, kept)) => {
                 let Some(index) = index else {
@@ -205,7 +245,12 @@ impl Member {
                         index,
                     });
                 }
-                published = kept.published;
+                published.key = kept.published;
+                for (machine, carried) in kept.machines {
+                    published.machines.insert(machine, carried.published);
+                    let key = Arc::new(Ready::new(carried.share, carried.public));
+                    machine_keys.insert(machine, key);
+                }
                 ready = Some(Ready::new(kept.share, kept.public));
             }
             Some((Of::Previous, kept)) => {
@@ -224,6 +269,14 @@ impl Member {
                         index: dealer,
                     });
                 }
+                let identity = Identity::new(key);
+                reshared_machines = carried::previous_machine_shares(
+                    &file,
+                    &identity,
+                    &store,
+                    kept.machines,
+                    dealer,
+                )?;
                 reshared = Some(kept.share);
             }
             None => {
@@ -236,6 +289,8 @@ impl Member {
         member.data_dir = Some(data_dir);
         member.published = Mutex::new(published);
         member.reshared = Mutex::new(reshared);
+        member.reshared_machines = Mutex::new(reshared_machines);
+        member.machine_keys = Mutex::new(machine_keys);
         Ok(member)
     }
 
@@ -287,8 +342,9 @@ impl Member {
             index,
             identity: Identity::new(key),
             ready: RwLock::new(ready),
-            published: Mutex::new(Published::default()),
+            published: Mutex::new(Lanes::default()),
             reshared: Mutex::new(None),
+            reshared_machines: Mutex::new(BTreeMap::new()),
             development: false,
             store,
             acceptor: Mutex::new(()),

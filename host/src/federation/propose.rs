@@ -2,11 +2,12 @@
 //! federation file its operators review; with `--from`, asks each member of the previous
 //! federation for its key's commitments too, for a resharing.
 
-use super::file::{FederationFile, FileMember, PreviousFederation, Problem};
+use super::file::{CarriedMachine, FederationFile, FileMember, PreviousFederation, Problem};
 use super::peers::{Answer, Peers};
 use carol_core::api::NodeInfo;
-use carol_core::federation::{FederationDescription, FederationStatus};
+use carol_core::federation::{FederationDescription, FederationStatus, MachineKeys};
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 
 /// Why no federation file was proposed.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +93,8 @@ pub async fn propose(
 }
 
 /// The previous federation of a resharing of `old`'s key, with the commitments every one of its
-/// members reports, which must all be the same.
+/// members reports, which must all be the same, and the machines' own keys they hold, each held
+/// by every one of them.
 async fn previous(
     old: &FederationFile,
     absent: &[u32],
@@ -100,6 +102,8 @@ async fn previous(
     let urls: Vec<String> = old.members.iter().map(|m| m.url.clone()).collect();
     let peers = Peers::for_urls(&urls, std::time::Duration::from_secs(10));
     let mut commitments = None;
+    let mut machines = BTreeMap::new();
+    let mut dealing = Vec::new();
     let mut absent = absent.to_vec();
     absent.sort_unstable();
     absent.dedup();
@@ -149,6 +153,40 @@ async fn previous(
             Some(first) if *first == described.commitments => {}
             Some(_) => return Err(refuse("reports other commitments than member 1")),
         }
+        let held: MachineKeys = ask(&peers, index, url, "/federation/machine-keys").await?;
+        if let Some(machine) = held.pending.first() {
+            return Err(refuse(&format!(
+                "is still making machine {machine}'s own key (run an activation of that machine \
+                 that uses its key, then propose again)"
+            )));
+        }
+        for key in held.machines {
+            let (first, holders) = machines
+                .entry(key.machine)
+                .or_insert_with(|| (key.commitments.clone(), Vec::new()));
+            if *first != key.commitments {
+                return Err(refuse(&format!(
+                    "reports another key for machine {} than another member",
+                    key.machine
+                )));
+            }
+            holders.push(index);
+        }
+        dealing.push((index, url.clone()));
+    }
+    // Every machine's key is carried over, so every member that deals must hold its share.
+    for (machine, (_, holders)) in &machines {
+        if let Some((index, url)) = dealing.iter().find(|(i, _)| !holders.contains(i)) {
+            return Err(ProposeError::Previous {
+                index: *index,
+                url: url.clone(),
+                why: format!(
+                    "does not hold machine {machine}'s own key, which other members do (run an \
+                     activation of that machine that uses its key, so that every member makes \
+                     its share, then propose again)"
+                ),
+            });
+        }
     }
     Ok(PreviousFederation {
         session: hex::encode(old.session()),
@@ -158,6 +196,13 @@ async fn previous(
         )))?,
         members: old.members.clone(),
         absent,
+        machines: machines
+            .into_iter()
+            .map(|(machine, (commitments, _))| CarriedMachine {
+                machine,
+                commitments,
+            })
+            .collect(),
     })
 }
 

@@ -8,6 +8,7 @@
 
 use super::published::Published;
 use bls12_381::Scalar;
+use carol_core::ids::MachineId;
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
 use carol_federation::wire::{
@@ -65,6 +66,17 @@ pub enum ShareError {
 struct ShareJson {
     session: String,
     member: u32,
+    /// The federation key's.
+    key: LaneJson,
+    /// Machines' own keys carried over by a resharing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    machines: Vec<MachineLaneJson>,
+}
+
+/// One key's share, and the messages this member sent while it was made.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LaneJson {
     share: String,
     commitments: Vec<String>,
     qualified: Vec<u32>,
@@ -76,49 +88,78 @@ struct ShareJson {
     confirmation: ConfirmationJson,
 }
 
-impl Drop for ShareJson {
+// Flattened, so serde cannot deny unknown fields here; `LaneJson`'s own are checked.
+#[derive(Serialize, Deserialize)]
+struct MachineLaneJson {
+    machine: MachineId,
+    #[serde(flatten)]
+    lane: LaneJson,
+}
+
+impl Drop for LaneJson {
     fn drop(&mut self) {
         self.share.zeroize();
     }
 }
 
-/// What a member keeps.
+/// What a member keeps of one key: the federation's, or a machine's carried over by a
+/// resharing.
 pub struct Kept {
     /// Its share.
     pub share: Share,
-    /// The commitments to the federation key's polynomial.
+    /// The commitments to the key's polynomial.
     pub public: PublicPoly,
     /// The dealers that made the key.
     pub qualified: Vec<u32>,
     /// What it sent in the key generation.
     pub published: Published,
+    /// With the federation key's share: the machines' own keys a resharing carried over, each
+    /// kept the same way (with none of their own).
+    pub machines: Vec<(MachineId, Kept)>,
+}
+
+impl Kept {
+    /// `self` as JSON, or what is missing.
+    fn lane(&self, path: &Path) -> Result<LaneJson, ShareError> {
+        let published = &self.published;
+        // A dealer knows whether it justified; a member that joined in a resharing dealt nothing.
+        let dealt = published.deal.is_none() || published.justification.is_some();
+        let (Some(response), Some(confirmation), true) =
+            (&published.response, &published.confirmation, dealt)
+        else {
+            return Err(ShareError::Damaged {
+                path: path.to_owned(),
+                why: "the key generation's messages are not all there",
+            });
+        };
+        Ok(LaneJson {
+            share: hex::encode(self.share.secret().to_bytes()),
+            commitments: commitments_to_hex(&self.public),
+            qualified: self.qualified.clone(),
+            deal: published.deal.clone(),
+            response: response.clone(),
+            justification: published.justification.clone().flatten(),
+            confirmation: confirmation.clone(),
+        })
+    }
 }
 
 /// Writes `kept` into `dir`, readable by its owner alone, whole or not at all.
 pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareError> {
     let path = dir.join(SHARE_FILE);
     let io = |doing| io_error(doing, &path);
-    let published = &kept.published;
-    // A dealer knows whether it justified; a member that joined in a resharing dealt nothing.
-    let dealt = published.deal.is_none() || published.justification.is_some();
-    let (Some(response), Some(confirmation), true) =
-        (&published.response, &published.confirmation, dealt)
-    else {
-        return Err(ShareError::Damaged {
-            path,
-            why: "the key generation's messages are not all there",
+    let mut machines = Vec::with_capacity(kept.machines.len());
+    for (machine, lane) in &kept.machines {
+        machines.push(MachineLaneJson {
+            machine: *machine,
+            lane: lane.lane(&path)?,
         });
-    };
+    }
     let json = ShareJson {
         session: hex::encode(session),
         member: kept.share.index(),
-        share: hex::encode(kept.share.secret().to_bytes()),
-        commitments: commitments_to_hex(&kept.public),
-        qualified: kept.qualified.clone(),
-        deal: kept.published.deal.clone(),
-        response: response.clone(),
-        justification: published.justification.clone().flatten(),
-        confirmation: confirmation.clone(),
+        key: kept.lane(&path)?,
+        machines,
     };
     let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&json).expect("JSON"));
     drop(json);
@@ -180,18 +221,30 @@ pub fn load(
             expected: hex::encode(session),
         });
     };
+    let mut machines = Vec::with_capacity(json.machines.len());
+    for carried in &mut json.machines {
+        let kept = lane(json.member, &mut carried.lane).map_err(damaged)?;
+        machines.push((carried.machine, kept));
+    }
+    let mut kept = lane(json.member, &mut json.key).map_err(damaged)?;
+    kept.machines = machines;
+    Ok(Some((of, kept)))
+}
+
+/// Member `member`'s share of one key, as kept, checked against its commitments.
+fn lane(member: u32, json: &mut LaneJson) -> Result<Kept, &'static str> {
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(&json.share, bytes.as_mut())
-        .map_err(|_| damaged("the share is not 32 bytes of hex"))?;
-    let secret = Option::<Scalar>::from(Scalar::from_bytes(&bytes))
-        .ok_or_else(|| damaged("the share is not a scalar"))?;
+        .map_err(|_| "the share is not 32 bytes of hex")?;
+    let secret =
+        Option::<Scalar>::from(Scalar::from_bytes(&bytes)).ok_or("the share is not a scalar")?;
     let public = commitments_from_hex("federation share", &json.commitments)
-        .map_err(|_| damaged("bad commitments"))?;
-    if json.member == 0 || !public.verifies(json.member, &secret) {
-        return Err(damaged("the share does not match the commitments"));
+        .map_err(|_| "bad commitments")?;
+    if member == 0 || !public.verifies(member, &secret) {
+        return Err("the share does not match the commitments");
     }
-    let kept = Kept {
-        share: Share::new(json.member, secret),
+    Ok(Kept {
+        share: Share::new(member, secret),
         public,
         qualified: std::mem::take(&mut json.qualified),
         published: Published {
@@ -200,8 +253,8 @@ pub fn load(
             justification: json.deal.is_some().then(|| json.justification.take()),
             confirmation: Some(json.confirmation.clone()),
         },
-    };
-    Ok(Some((of, kept)))
+        machines: Vec::new(),
+    })
 }
 
 /// Deletes the share in `dir` (a member that left in a resharing), and syncs the directory.

@@ -121,6 +121,9 @@ impl Member {
         let threshold = self.file.threshold;
         let digest = digest(&key, message);
         if let Some(made) = self.partials.begin(digest, &own) {
+            // The others may not all have it: one that restarted, or was down when it was made,
+            // waits on this member's partial as on any other.
+            self.send_partial(digest, &own, deadline);
             return Ok(made);
         }
         self.send_partial(digest, &own, deadline);

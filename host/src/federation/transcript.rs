@@ -26,27 +26,42 @@ pub struct Transcript {
     pub justifications: Vec<(u32, Option<JustificationJson>)>,
 }
 
-/// The transcript of `session` in `dir`, if one was kept (one of another session is ignored).
-pub fn load(dir: &Path, session: &[u8; 32]) -> Transcript {
-    let empty = Transcript {
-        session: hex::encode(session),
-        ..Transcript::default()
-    };
-    let Ok(text) = std::fs::read(dir.join(TRANSCRIPT_FILE)) else {
-        return empty;
-    };
-    match serde_json::from_slice::<Transcript>(&text) {
-        Ok(kept) if kept.session == empty.session => kept,
-        _ => empty,
-    }
+/// Every transcript kept in `dir`: one per key the key generation makes (the federation key's
+/// and, in a resharing, each carried machine key's, each of its own session).
+fn load_all(dir: &Path) -> Vec<Transcript> {
+    std::fs::read(dir.join(TRANSCRIPT_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .unwrap_or_default()
 }
 
-/// Keeps `transcript` in `dir`, whole or not at all.
-pub fn save(dir: &Path, transcript: &Transcript) -> std::io::Result<()> {
+/// The transcript of `session` in `dir`, if one was kept (those of other sessions are ignored).
+pub fn load(dir: &Path, session: &[u8; 32]) -> Transcript {
+    let session = hex::encode(session);
+    load_all(dir)
+        .into_iter()
+        .find(|kept| kept.session == session)
+        .unwrap_or(Transcript {
+            session,
+            ..Transcript::default()
+        })
+}
+
+/// Keeps `transcript` in `dir` with the others of its key generation (`sessions`, the keys'),
+/// whole or not at all.
+pub fn save(dir: &Path, transcript: &Transcript, sessions: &[[u8; 32]]) -> std::io::Result<()> {
+    let sessions: Vec<String> = sessions.iter().map(hex::encode).collect();
+    let others: Vec<Transcript> = load_all(dir)
+        .into_iter()
+        .filter(|kept| kept.session != transcript.session && sessions.contains(&kept.session))
+        .collect();
+    let mut all: Vec<&Transcript> = others.iter().collect();
+    all.push(transcript);
+    let text = serde_json::to_vec(&all).expect("JSON");
     let path = dir.join(TRANSCRIPT_FILE);
     let staging = dir.join(format!("{TRANSCRIPT_FILE}.new"));
     let mut file = std::fs::File::create(&staging)?;
-    file.write_all(&serde_json::to_vec(transcript).expect("JSON"))?;
+    file.write_all(&text)?;
     file.sync_all()?;
     std::fs::rename(&staging, &path)?;
     std::fs::File::open(dir)?.sync_all()

@@ -40,13 +40,54 @@ pub(super) async fn keygen(
     State(node): State<Node>,
     Path(phase): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    member(&node)?.published(&phase).map(Json).ok_or_else(|| {
+    keygen_message(&node, None, &phase)
+}
+
+/// `GET /federation/keygen/machines/{id}/{phase}`: in a resharing, this member's message of that
+/// phase for machine `id`'s own key, which is reshared too; 404 until it has made it.
+pub(super) async fn keygen_machine(
+    State(node): State<Node>,
+    Path((machine, phase)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let machine: MachineId = machine.parse().map_err(|e: carol_core::ids::IdError| {
+        ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+    })?;
+    keygen_message(&node, Some(&machine), &phase)
+}
+
+fn keygen_message(
+    node: &Node,
+    machine: Option<&MachineId>,
+    phase: &str,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    member(node)?
+        .published(machine, phase)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "this member has no `{phase}` message of the key generation (yet): the phases \
+                 are deal, response, justification, confirmation and kept (kept only for the \
+                 federation key), and machines' keys have messages only in a resharing that \
+                 carries them over"
+                ),
+            )
+        })
+}
+
+/// `GET /federation/machine-keys`: the machines whose own keys this member holds a share of.
+pub(super) async fn machine_keys(
+    State(node): State<Node>,
+) -> Result<Json<carol_core::federation::MachineKeys>, ApiError> {
+    let member = member(&node)?.clone();
+    let listed = tokio::task::spawn_blocking(move || member.held_machine_keys())
+        .await
+        .expect("listing machines' keys does not panic");
+    listed.map(Json).map_err(|e| {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!(
-                "this member has no `{phase}` message of the key generation (yet): the phases \
-                 are deal, response, justification, confirmation and kept"
-            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot list the machines' keys this member holds: {e}"),
         )
     })
 }

@@ -15,6 +15,8 @@
 //! | `GET`, `POST /machines/{id}/activate/{name}` | runs an activation (also under `/http/{name}`) |
 //! | `GET /federation` | on a federation member: the federation, its members and its key |
 //! | `GET /federation/keygen/{phase}` | on a member: its message of that key generation phase |
+//! | `GET /federation/keygen/machines/{id}/{phase}` | on a member, in a resharing: its message of that phase for a machine's own key |
+//! | `GET /federation/machine-keys` | on a member: the machines whose own keys it holds a share of |
 //! | `POST /federation/partials` | on a member: another member's partial signature |
 //! | `GET /federation/machines/{id}/deal` | on a member: its contribution to a machine's own key |
 //! | `POST /federation/agreement` | on a member: another member's request to agree on something |
@@ -76,6 +78,11 @@ pub fn router(node: Node) -> Router {
         .route("/healthz", get(root::healthz))
         .route("/federation", get(federation::describe))
         .route("/federation/keygen/{phase}", get(federation::keygen))
+        .route(
+            "/federation/keygen/machines/{id}/{phase}",
+            get(federation::keygen_machine),
+        )
+        .route("/federation/machine-keys", get(federation::machine_keys))
         .route("/federation/partials", post(federation::partial))
         .route(
             "/federation/machines/{id}/deal",

@@ -5,12 +5,30 @@ use super::error::StoreError;
 use super::tables::AGREEMENTS;
 use redb::ReadableDatabase;
 
+/// A record of an agreement, with its key.
+pub type Agreement = (Vec<u8>, Vec<u8>);
+
 impl Store {
     /// The record of the agreement on `decree`, if there is one.
     pub fn agreement(&self, decree: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(AGREEMENTS)?;
         Ok(table.get(decree)?.map(|record| record.value().to_vec()))
+    }
+
+    /// Every record whose key starts with `prefix`, with its key, in order of key.
+    pub fn agreements_under(&self, prefix: &[u8]) -> Result<Vec<Agreement>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(AGREEMENTS)?;
+        let mut found = Vec::new();
+        for entry in table.range(prefix..)? {
+            let (key, value) = entry?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
+            found.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(found)
     }
 
     /// Replaces the record of the agreement on `decree`, committed (and synced) before it

@@ -63,7 +63,7 @@ impl Site {
 
     /// `carol run` as a member of `federation`, to its end: for a node that must refuse to
     /// serve, or give up.
-    fn run_to_end(&self, federation: &Path) -> Output {
+    pub(crate) fn run_to_end(&self, federation: &Path) -> Output {
         carol(&[
             "run",
             "--cfg",

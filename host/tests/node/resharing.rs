@@ -1,15 +1,38 @@
 //! A federation's key reshared as operators reshare it: a 3-of-5 federation of `carol`
 //! processes, a resharing to 3-of-4 (three members stay, two leave, one joins) proposed with
-//! `carol federation propose --from`, after which the federation key and its signatures are the
-//! same, the new shares are not the old ones, and the leaving members hold no share.
+//! `carol federation propose --from`, after which the federation key, machines' own keys and
+//! their signatures are the same, the new shares are not the old ones, and the leaving members
+//! hold no share. A resharing that would leave a machine's key behind is refused.
 
 use crate::durability::{Carol, scratch};
 use crate::federation::{Site, carol, describe, form, stderr, wait_ready};
 use crate::harness::guest;
 use carol_core::bls::{PublicKey, Signature};
+use carol_core::federation::MachineKeys;
 use carol_host::federation::share::SHARE_FILE;
 use std::path::Path;
 use std::time::Duration;
+
+/// Activation `name` of `machine` on `node` with `message` (hex; none if empty), answering 200:
+/// its bytes.
+fn call(node: &Carol, machine: &str, name: &str, message: &str) -> Vec<u8> {
+    let query = match message {
+        "" => String::new(),
+        hex => format!("?message={hex}"),
+    };
+    let (status, body) = node.get(&format!("/machines/{machine}/activate/{name}{query}"));
+    assert_eq!(status, 200, "{body}\n{:#?}", node.log());
+    hex::decode(body.as_str().unwrap()).unwrap()
+}
+
+/// Machine `machine`'s own key on every one of `nodes`, which must all be the same.
+fn machine_key_everywhere(nodes: &[&Carol], machine: &str) -> Vec<u8> {
+    let key = call(nodes[0], machine, "bls-public-key", "");
+    for node in nodes {
+        assert_eq!(call(node, machine, "bls-public-key", ""), key);
+    }
+    key
+}
 
 fn propose_from(
     old: &Path,
@@ -33,7 +56,7 @@ fn propose_from(
 #[test]
 fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
     let root = scratch("federation-resharing");
-    let (mut sites, old_file, mut nodes) = form(&root, 3, 5, "");
+    let (mut sites, old_file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 8000");
     let before = describe(&nodes[0]);
     let key: PublicKey = before.public_key.unwrap();
     let machine = nodes[0].machine(&guest("all-types"), b"");
@@ -41,6 +64,15 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
         |node: &Carol| node.get(&format!("/machines/{machine}/activate/sign?message=c0ffee"));
     let (status, signed_before) = sign(&nodes[1]);
     assert_eq!(status, 200, "{signed_before}");
+    // A machine with its own key, which every member holds a share of.
+    let keyed = nodes[0].machine(&guest("stateful"), b"keyed");
+    let machine_key = machine_key_everywhere(&nodes.iter().collect::<Vec<_>>(), &keyed);
+    let machine_signature = call(&nodes[2], &keyed, "bls-sign", "5eed");
+    assert!(crate::harness::bls_verifies(
+        &machine_key,
+        &[0x5e, 0xed],
+        &machine_signature
+    ));
 
     let newcomer = Site::new(&root, 6);
     let plain = newcomer.start(None);
@@ -67,6 +99,11 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
     let text = std::fs::read_to_string(&new_file).unwrap();
     assert!(
         text.contains("[previous]") && text.contains(&key.to_string()),
+        "{text}"
+    );
+    // The machine's key is carried over too.
+    assert!(
+        text.contains("[[previous.machine]]") && text.contains(&keyed),
         "{text}"
     );
 
@@ -112,17 +149,38 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
     let machine_id: carol_core::ids::MachineId = machine.parse().unwrap();
     assert!(key.verify_for_machine(&machine_id, &message, &signature));
 
+    // The machine's own key stayed: its signature by the new members is the one the old made,
+    // and a new member lists the key as one it holds.
+    let machine_nodes: Vec<&Carol> = running.iter().collect();
+    assert_eq!(machine_key_everywhere(&machine_nodes, &keyed), machine_key);
+    for node in &running {
+        assert_eq!(call(node, &keyed, "bls-sign", "5eed"), machine_signature);
+    }
+    let (status, held) = running[3].get("/federation/machine-keys");
+    assert_eq!(status, 200, "{held}");
+    let held: MachineKeys = serde_json::from_value(held).unwrap();
+    assert_eq!(held.machines.len(), 1);
+    assert_eq!(held.machines[0].machine.to_string(), keyed);
+    assert_eq!(
+        held.machines[0].commitments[0].to_bytes().to_vec(),
+        machine_key
+    );
+
     // A restart does not reshare again.
     running.remove(3);
     running.push(sites[5].start(Some(&new_file)));
     let again = wait_ready(&running.iter().collect::<Vec<_>>());
     assert_eq!(again[3].commitments, after[0].commitments);
+    assert_eq!(
+        call(&running[3], &keyed, "bls-sign", "5eed"),
+        machine_signature
+    );
 }
 
 #[test]
 fn a_resharing_replaces_a_member_gone_for_good_named_absent() {
     let root = scratch("federation-resharing-absent");
-    let (sites, old_file, mut nodes) = form(&root, 3, 5, "");
+    let (sites, old_file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 8000");
     let key: PublicKey = describe(&nodes[0]).public_key.unwrap();
     let machine = nodes[0].machine(&guest("all-types"), b"");
     let sign = |node: &Carol| node.get(&format!("/machines/{machine}/activate/sign?message=ab"));
@@ -153,6 +211,28 @@ fn a_resharing_replaces_a_member_gone_for_good_named_absent() {
             .contains("absent = [5]")
     );
 
+    // A machine's key made after the proposal would be left behind: the members refuse to
+    // reshare with that file, keeping their shares, and a new proposal carries it.
+    let keyed = nodes[0].machine(&guest("stateful"), b"late");
+    let machine_key = machine_key_everywhere(&nodes.iter().collect::<Vec<_>>(), &keyed);
+    drop(nodes);
+    let refused = sites[0].run_to_end(&new_file);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains(&keyed) && stderr(&refused).contains("does not list"),
+        "{}",
+        stderr(&refused)
+    );
+    let nodes: Vec<Carol> = sites[..4]
+        .iter()
+        .map(|s| s.start(Some(&old_file)))
+        .collect();
+    wait_ready(&nodes.iter().collect::<Vec<_>>());
+    std::fs::remove_file(&new_file).unwrap();
+    let proposed = carol(&args);
+    assert!(proposed.status.success(), "{}", stderr(&proposed));
+    assert!(std::fs::read_to_string(&new_file).unwrap().contains(&keyed));
+
     drop(nodes);
     let running: Vec<Carol> = sites[..4]
         .iter()
@@ -167,4 +247,8 @@ fn a_resharing_replaces_a_member_gone_for_good_named_absent() {
     for node in &running {
         assert_eq!(sign(node), (200, signed_before.clone()));
     }
+    assert_eq!(
+        machine_key_everywhere(&running.iter().collect::<Vec<_>>(), &keyed),
+        machine_key
+    );
 }

@@ -53,6 +53,12 @@ pub enum AgreementError {
         "the record of an agreement in the database is damaged; restore the database from a backup"
     )]
     Damaged,
+    /// The decree is of a machine's key a resharing carried over: it is never made again.
+    #[error(
+        "machine {0}'s own key was carried over from the previous federation: no member makes \
+         it again"
+    )]
+    Carried(carol_core::ids::MachineId),
     /// This node is no member of the federation (it leaves in a resharing).
     #[error("this node is no member of the federation: it takes part in no agreement")]
     NoMember,
@@ -116,6 +122,7 @@ impl Member {
             } => (decree, *ballot, Some(value.as_slice()), proof),
         };
         let decree = hex::decode(decree).map_err(|_| AgreementError::Hex)?;
+        self.refuse_carried(&decree)?;
         let phase = if value.is_some() { "accept" } else { "prepare" };
         self.check_proof(&decree, phase, ballot, value.unwrap_or_default(), proof)?;
         if let Some(value) = value {
@@ -154,12 +161,26 @@ impl Member {
         })
     }
 
+    /// Refuses a decree on a machine's key carried over by the resharing that made this
+    /// federation: one machine, one key.
+    fn refuse_carried(&self, decree: &[u8]) -> Result<(), AgreementError> {
+        let machine = decree
+            .strip_prefix(carol_federation::machine_key::DECREE_PREFIX)
+            .and_then(|id| <[u8; 32]>::try_from(id).ok())
+            .map(carol_core::ids::MachineId::from_bytes);
+        match machine {
+            Some(machine) if self.is_carried(&machine) => Err(AgreementError::Carried(machine)),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks `certificate` of `decree` and keeps it.
     fn take_certificate(
         &self,
         decree: &[u8],
         certificate: &CertificateJson,
     ) -> Result<Certificate, AgreementError> {
+        self.refuse_carried(decree)?;
         let checked = Certificate::try_from(certificate).map_err(|_| AgreementError::Hex)?;
         checked.verify(
             self.session(),

@@ -152,6 +152,18 @@ pub struct PreviousFederation {
     /// least its threshold of the others must.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub absent: Vec<u32>,
+    /// The machines whose own keys its members hold, each reshared with the federation key so
+    /// that it stays the same (`GET /federation/machine-keys` of its members), in order of id.
+    #[serde(default, rename = "machine", skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<CarriedMachine>,
+}
+
+/// A machine whose own key a resharing carries over: its id and its key's commitments.
+pub use carol_core::federation::MachineKey as CarriedMachine;
+
+/// The polynomial a carried machine's key commits to.
+pub fn carried_public(carried: &CarriedMachine) -> Option<PublicPoly> {
+    commitments_poly(&carried.commitments)
 }
 
 impl PreviousFederation {
@@ -162,8 +174,18 @@ impl PreviousFederation {
 
     /// Its commitments, as a polynomial's.
     pub fn public(&self) -> Option<PublicPoly> {
-        let bytes: Vec<u8> = self.commitments.iter().flat_map(|c| c.to_bytes()).collect();
-        PublicPoly::from_bytes(&bytes)
+        commitments_poly(&self.commitments)
+    }
+
+    /// The group its members made machines' keys in ([`carol_federation::machine_key::group`]
+    /// of it): what their records of those keys are of.
+    pub fn own_group(&self) -> Option<Group> {
+        Some(Group {
+            session: self.session()?,
+            threshold: self.threshold,
+            members: points(&self.members),
+            previous: None,
+        })
     }
 
     fn check(&self) -> Result<(), Problem> {
@@ -184,6 +206,18 @@ impl PreviousFederation {
         }
         if members - self.absent.len() < threshold {
             return bad("fewer of its members deal than its threshold");
+        }
+        if !self
+            .machines
+            .windows(2)
+            .all(|w| w[0].machine < w[1].machine)
+        {
+            return bad("its machines must be distinct, in order of id");
+        }
+        let whole =
+            |m: &CarriedMachine| m.commitments.len() == threshold && carried_public(m).is_some();
+        if !self.machines.iter().all(whole) {
+            return bad("each machine needs as many commitments as its threshold, each a G1 point");
         }
         check_members(&self.members)
     }
@@ -270,6 +304,17 @@ impl FederationFile {
                 ));
                 out.push_str(&member_toml(member));
             }
+            for carried in &previous.machines {
+                out.push_str(&format!(
+                    "\n# Machine {}'s own key, {}, is reshared too, and stays.\n\
+                     [[previous.machine]]\nmachine = \"{}\"\ncommitments = [\n",
+                    carried.machine, carried.commitments[0], carried.machine
+                ));
+                for commitment in &carried.commitments {
+                    out.push_str(&format!("  \"{commitment}\",\n"));
+                }
+                out.push_str("]\n");
+            }
         }
         for (member, index) in self.members.iter().zip(1..) {
             out.push_str(&format!("\n# Member {index}.\n[[member]]\n"));
@@ -310,6 +355,12 @@ impl FederationFile {
             for absent in &previous.absent {
                 field(&absent.to_be_bytes());
             }
+            for carried in &previous.machines {
+                field(carried.machine.as_bytes());
+                for commitment in &carried.commitments {
+                    field(&commitment.to_bytes());
+                }
+            }
         }
         hash.finalize().into()
     }
@@ -343,6 +394,12 @@ impl FederationFile {
             }),
         }
     }
+}
+
+/// `commitments` as a polynomial's.
+fn commitments_poly(commitments: &[PublicKey]) -> Option<PublicPoly> {
+    let bytes: Vec<u8> = commitments.iter().flat_map(|c| c.to_bytes()).collect();
+    PublicPoly::from_bytes(&bytes)
 }
 
 /// The members' node keys as points.

@@ -33,6 +33,7 @@ fn resharing(old: &FederationFile) -> FederationFile {
             .collect(),
         members: old.members.clone(),
         absent: Vec::new(),
+        machines: Vec::new(),
     });
     new
 }
@@ -93,6 +94,26 @@ fn a_resharing_file_reads_back_names_its_previous_federation_and_is_checked() {
         broken(|p| p.absent = vec![1, 2, 3]),
         Err(Problem::BadPrevious(_))
     ));
+    // Machines' keys carried over are part of what names the new federation, and checked.
+    let commitments = |n| (0..n).map(|_| SecretKey::generate().public_key()).collect();
+    let carried = |id: u8, n| CarriedMachine {
+        machine: carol_core::ids::MachineId::from_bytes([id; 32]),
+        commitments: commitments(n),
+    };
+    let mut carrying = new.clone();
+    carrying.previous.as_mut().unwrap().machines = vec![carried(1, 3), carried(2, 3)];
+    assert_eq!(carrying.check(), Ok(()));
+    let text = carrying.to_toml();
+    assert!(text.contains("[[previous.machine]]"), "{text}");
+    assert_eq!(toml::from_str::<FederationFile>(&text).unwrap(), carrying);
+    assert_ne!(carrying.session(), new.session());
+    let mut unordered = carrying.clone();
+    unordered.previous.as_mut().unwrap().machines.reverse();
+    assert!(matches!(unordered.check(), Err(Problem::BadPrevious(_))));
+    let mut short = carrying.clone();
+    short.previous.as_mut().unwrap().machines[1] = carried(2, 2);
+    assert!(matches!(short.check(), Err(Problem::BadPrevious(_))));
+
     let mut absent = new.clone();
     absent.previous.as_mut().unwrap().absent = vec![5];
     assert_eq!(absent.check(), Ok(()));

@@ -11,17 +11,19 @@
 
 mod leave;
 
+use super::carried::Lane;
 use super::peers::{Answer, Peers};
 use super::share::{self, Kept, ShareError};
 use super::transcript::{self, Transcript};
-use super::{Member, MemberError, Ready};
+use super::{Member, MemberError, Published, Ready};
 use carol_federation::dkg::{
-    Confirmation, DealBundle, Dkg, DkgError, Group, JustificationBundle, ResponseBundle,
+    Confirmation, DealBundle, Dkg, DkgError, Group, JustificationBundle, Output, ResponseBundle,
 };
 use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
-use leave::leave;
+use leave::{confirmed_reshared, leave};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -40,12 +42,14 @@ pub enum KeygenError {
     /// Members did not answer in time.
     #[error(
         "the federation key generation did not finish within {limit:?}: still waiting for the \
-         {phase} of member(s) {waiting:?} (are they running with this federation file?); \
+         {phase}{of} of member(s) {waiting:?} (are they running with this federation file?); \
          nothing was kept, start the node again to retry"
     )]
     TimedOut {
         /// The phase.
         phase: &'static str,
+        /// Which key's, when it is a machine's carried over by a resharing: ` for machine …`.
+        of: String,
         /// Who was awaited.
         waiting: Vec<u32>,
         /// The time allowed (`[federation] keygen_timeout_ms`).
@@ -88,14 +92,10 @@ pub enum Outcome {
 
 /// Runs the key generation (or resharing) for `member` with the other members, within
 /// `limit`; keeps the share and makes the member ready, or, for a node that leaves in a
-/// resharing, deletes its share.
+/// resharing, deletes its share. A resharing reshares every machine key the file carries over
+/// too, one after another ([`super::carried`]), and keeps their shares with the federation key's.
 pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, KeygenError> {
-    let deadline = Instant::now() + limit;
     let file = &member.file;
-    let group = member.group.clone();
-    let session = group.session;
-    let holder = member.index;
-    let holders = Peers::new(file, Duration::from_secs(5));
     let dealers = match &file.previous {
         Some(previous) => {
             // A previous member that stays is where the new file says, which may have moved.
@@ -111,192 +111,311 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
         }
         None => Peers::new(file, Duration::from_secs(5)),
     };
-    let (mut dkg, deal) = match holder.filter(|_| group.previous.is_none()) {
-        Some(me) => {
-            let (dkg, deal) = Dkg::new(group.clone(), me, member.identity.clone())?;
-            (dkg, Some(deal))
-        }
-        None => {
-            let reshared = member.reshared.lock().expect("member lock");
-            Dkg::reshare(group.clone(), member.identity.clone(), reshared.as_ref())?
-        }
+    let lanes = member.lanes();
+    let run = Run {
+        member: &member,
+        holders: Peers::new(file, Duration::from_secs(5)),
+        dealers,
+        deadline: Instant::now() + limit,
+        limit,
+        dir: member
+            .data_dir
+            .as_deref()
+            .ok_or(MemberError::NoDataDirectory)?,
+        sessions: lanes.iter().map(|lane| lane.group.session).collect(),
     };
-    let dealer = dkg.dealer();
     tracing::info!(
         federation = %file.name,
-        member = ?holder,
-        dealer = ?dealer,
-        members = group.size(),
-        threshold = group.threshold,
-        resharing = group.previous.is_some(),
-        "federation key generation: dealing"
+        member = ?member.index,
+        members = member.group.size(),
+        threshold = member.group.threshold,
+        resharing = member.group.previous.is_some(),
+        machine_keys = lanes.len() - 1,
+        "federation key generation: starting"
     );
-    member.published.lock().expect("member lock").deal = deal.as_ref().map(DealJson::from);
-    let timed_out = |phase, waiting| KeygenError::TimedOut {
-        phase,
-        waiting,
-        limit,
+    let mut made = Vec::with_capacity(lanes.len());
+    for lane in &lanes {
+        made.push(run.lane(lane).await?);
+    }
+    let mut made = made.into_iter();
+    let output = match made.next().expect("the federation key is made first") {
+        Made::Share(output) => output,
+        Made::Confirmed(public) => {
+            return leave(&member, &public, &run.holders, run.dir, run.deadline)
+                .await
+                .map_err(|e| e.unwrap_or_else(|waiting| run.timed_out("kept", "", waiting)));
+        }
     };
-    let dir = member
-        .data_dir
-        .as_deref()
-        .ok_or(MemberError::NoDataDirectory)?;
-    let keep = |transcript: &Transcript| {
-        transcript::save(dir, transcript).map_err(|source| KeygenError::Transcript {
-            path: dir.to_owned(),
-            source,
-        })
-    };
-    // What an earlier run of this member received goes in first: it answers the same again.
-    let mut kept = transcript::load(dir, &session);
-    for json in &kept.deals {
-        take_deal(&mut dkg, json.dealer, json)?;
-    }
-    for json in &kept.responses {
-        take_response(&mut dkg, json.holder, json)?;
-    }
-    for (dealer, json) in &kept.justifications {
-        take_justification(&mut dkg, *dealer, json.as_ref())?;
-    }
-    let other_dealers: Vec<u32> = group
-        .dealer_indices()
-        .filter(|&i| Some(i) != dealer)
-        .collect();
-    let other_holders: Vec<u32> = group.indices().filter(|&i| Some(i) != holder).collect();
-    let without = |all: &[u32], have: &[u32]| -> Vec<u32> {
-        all.iter().copied().filter(|i| !have.contains(i)).collect()
-    };
-
-    let dealt: Vec<u32> = kept.deals.iter().map(|d| d.dealer).collect();
-    gather(
-        &dealers,
-        "deal",
-        &without(&other_dealers, &dealt),
-        deadline,
-        |index, json: DealJson| {
-            take_deal(&mut dkg, index, &json).map_err(|e| e.to_string())?;
-            kept.deals.push(json);
-            Ok(())
-        },
-    )
-    .await
-    .map_err(|waiting| timed_out("deal bundle", waiting))?;
-    keep(&kept)?;
-
-    if holder.is_some() {
-        let response = dkg.response()?;
-        member.published.lock().expect("member lock").response =
-            Some(ResponseJson::from(&response));
-    }
-    tracing::info!(
-        member = ?holder,
-        "federation key generation: every deal is in; responding"
-    );
-    let responded: Vec<u32> = kept.responses.iter().map(|r| r.holder).collect();
-    gather(
-        &holders,
-        "response",
-        &without(&other_holders, &responded),
-        deadline,
-        |index, json: ResponseJson| {
-            take_response(&mut dkg, index, &json).map_err(|e| e.to_string())?;
-            kept.responses.push(json);
-            Ok(())
-        },
-    )
-    .await
-    .map_err(|waiting| timed_out("response bundle", waiting))?;
-    keep(&kept)?;
-
-    let complained: BTreeSet<u32> = dkg.complained_against()?;
-    let justification = dkg.justification()?;
-    if dealer.is_some() {
-        member.published.lock().expect("member lock").justification =
-            Some(justification.as_ref().map(JustificationJson::from));
-    }
-    if !complained.is_empty() {
-        tracing::warn!(
-            member = ?holder,
-            dealers = ?complained,
-            "federation key generation: members complained of these dealers' shares; waiting for \
-             their justifications"
-        );
-    }
-    // Every dealer takes part, so each one complained against is waited for until it answers
-    // (its justification, or that it has none), as long as the key generation may take.
-    let justified: Vec<u32> = kept.justifications.iter().map(|(d, _)| *d).collect();
-    let awaited: Vec<u32> = complained
-        .iter()
-        .copied()
-        .filter(|d| Some(*d) != dealer && !justified.contains(d))
-        .collect();
-    gather(
-        &dealers,
-        "justification",
-        &awaited,
-        deadline,
-        |index, json: Option<JustificationJson>| {
-            take_justification(&mut dkg, index, json.as_ref()).map_err(|e| e.to_string())?;
-            kept.justifications.push((index, json));
-            Ok(())
-        },
-    )
-    .await
-    .map_err(|waiting| timed_out("justification", waiting))?;
-    keep(&kept)?;
-
-    let Some(me) = holder else {
-        return leave(&member, &holders, dir, deadline)
-            .await
-            .map_err(|e| e.unwrap_or_else(|waiting| timed_out("confirmation", waiting)));
-    };
-    let output = dkg.finish()?;
-    let confirmation = output.confirmation(&session, &member.identity);
-    member.published.lock().expect("member lock").confirmation =
-        Some(ConfirmationJson::from(&confirmation));
-    tracing::info!(
-        member = me,
-        qualified = ?output.qualified,
-        "federation key generation: key made; comparing it with every member's"
-    );
-    let mut disagree = Vec::new();
-    gather(
-        &holders,
-        "confirmation",
-        &other_holders,
-        deadline,
-        |index, json: ConfirmationJson| {
-            if !confirmed(&group, index, &json)?.agrees_with(&confirmation) {
-                disagree.push(index);
-            }
-            Ok(())
-        },
-    )
-    .await
-    .map_err(|waiting| timed_out("confirmation", waiting))?;
-    if !disagree.is_empty() {
-        return Err(KeygenError::Disagreement { members: disagree });
-    }
-
-    let published = member.published.lock().expect("member lock").clone();
-    let kept = Kept {
-        share: output.share,
-        public: output.public,
-        qualified: output.qualified,
-        published,
+    let me = output.share.index();
+    let made = made.map(|made| match made {
+        Made::Share(output) => output,
+        Made::Confirmed(_) => unreachable!("a member that holds one key holds them all"),
+    });
+    let kept = {
+        let mut published = member.published.lock().expect("member lock");
+        let machines = lanes[1..]
+            .iter()
+            .zip(made)
+            .map(|(lane, output)| {
+                let machine = lane.machine.expect("a machine's lane");
+                (
+                    machine,
+                    kept(output, published.lane(Some(&machine)).clone()),
+                )
+            })
+            .collect();
+        Kept {
+            machines,
+            ..kept(output, published.key.clone())
+        }
     };
     // In a resharing this replaces the share of the previous key.
-    share::save(dir, &session, &kept)?;
-    transcript::remove(dir);
+    share::save(run.dir, member.session(), &kept)?;
+    transcript::remove(run.dir);
     member.reshared.lock().expect("member lock").take();
+    member
+        .reshared_machines
+        .lock()
+        .expect("member lock")
+        .clear();
     tracing::info!(
         federation = %file.name,
         member = me,
         public_key = %kept.public.public_key(),
+        machine_keys = kept.machines.len(),
         "federation key generation: done; the share is kept and this member is ready"
     );
+    let mut machine_keys = member.machine_keys.lock().expect("member lock");
+    for (machine, carried) in kept.machines {
+        machine_keys.insert(machine, Arc::new(Ready::new(carried.share, carried.public)));
+    }
+    drop(machine_keys);
     *member.ready.write().expect("member lock") = Some(Ready::new(kept.share, kept.public));
     Ok(Outcome::Ready)
+}
+
+/// What a node ends a key's generation with.
+enum Made {
+    /// A member: its share.
+    Share(Output),
+    /// A node that only deals: the commitments every member confirmed.
+    Confirmed(carol_federation::poly::PublicPoly),
+}
+
+/// What a member keeps of a key it made, with the messages it sent making it.
+fn kept(output: Output, published: Published) -> Kept {
+    Kept {
+        share: output.share,
+        public: output.public,
+        qualified: output.qualified,
+        published,
+        machines: Vec::new(),
+    }
+}
+
+/// One member's run of a key generation, across the keys it makes.
+struct Run<'a> {
+    member: &'a Member,
+    holders: Peers,
+    dealers: Peers,
+    deadline: Instant,
+    limit: Duration,
+    dir: &'a Path,
+    /// Every key's session, the federation key's first.
+    sessions: Vec<[u8; 32]>,
+}
+
+impl Run<'_> {
+    fn timed_out(&self, phase: &'static str, of: &str, waiting: Vec<u32>) -> KeygenError {
+        KeygenError::TimedOut {
+            phase,
+            of: of.to_owned(),
+            waiting,
+            limit: self.limit,
+        }
+    }
+
+    /// Makes the key of `lane` with the others: this member's share, or for a node that only
+    /// deals, what every member confirmed it made.
+    async fn lane(&self, lane: &Lane) -> Result<Made, KeygenError> {
+        let member = self.member;
+        let group = &lane.group;
+        let machine = lane.machine.as_ref();
+        let of = machine.map_or(String::new(), |m| format!(" for machine {m}'s own key"));
+        let path = match machine {
+            None => "/federation/keygen".to_owned(),
+            Some(machine) => format!("/federation/keygen/machines/{machine}"),
+        };
+        let holder = member.index;
+        let (mut dkg, deal) = match holder.filter(|_| group.previous.is_none()) {
+            Some(me) => {
+                let (dkg, deal) = Dkg::new(group.clone(), me, member.identity.clone())?;
+                (dkg, Some(deal))
+            }
+            None if machine.is_none() => {
+                let reshared = member.reshared.lock().expect("member lock");
+                Dkg::reshare(group.clone(), member.identity.clone(), reshared.as_ref())?
+            }
+            None => {
+                let reshared = member.reshared_machines.lock().expect("member lock");
+                let share = machine.and_then(|m| reshared.get(m));
+                Dkg::reshare(group.clone(), member.identity.clone(), share)?
+            }
+        };
+        let dealer = dkg.dealer();
+        tracing::info!(member = ?holder, dealer = ?dealer, machine = ?machine, "federation key generation: dealing");
+        let publish = |change: &dyn Fn(&mut Published)| {
+            change(member.published.lock().expect("member lock").lane(machine));
+        };
+        publish(&|p| p.deal = deal.as_ref().map(DealJson::from));
+        let keep = |transcript: &Transcript| {
+            transcript::save(self.dir, transcript, &self.sessions).map_err(|source| {
+                KeygenError::Transcript {
+                    path: self.dir.to_owned(),
+                    source,
+                }
+            })
+        };
+        // What an earlier run of this member received goes in first: it answers the same again.
+        let mut kept = transcript::load(self.dir, &group.session);
+        for json in &kept.deals {
+            take_deal(&mut dkg, json.dealer, json)?;
+        }
+        for json in &kept.responses {
+            take_response(&mut dkg, json.holder, json)?;
+        }
+        for (dealer, json) in &kept.justifications {
+            take_justification(&mut dkg, *dealer, json.as_ref())?;
+        }
+        let other_dealers: Vec<u32> = group
+            .dealer_indices()
+            .filter(|&i| Some(i) != dealer)
+            .collect();
+        let other_holders: Vec<u32> = group.indices().filter(|&i| Some(i) != holder).collect();
+        let without = |all: &[u32], have: &[u32]| -> Vec<u32> {
+            all.iter().copied().filter(|i| !have.contains(i)).collect()
+        };
+
+        let dealt: Vec<u32> = kept.deals.iter().map(|d| d.dealer).collect();
+        let awaited = without(&other_dealers, &dealt);
+        gather(
+            &self.dealers,
+            &path,
+            "deal",
+            &awaited,
+            self.deadline,
+            |index, json: DealJson| {
+                take_deal(&mut dkg, index, &json).map_err(|e| e.to_string())?;
+                kept.deals.push(json);
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|waiting| self.timed_out("deal bundle", &of, waiting))?;
+        keep(&kept)?;
+
+        if holder.is_some() {
+            let response = ResponseJson::from(&dkg.response()?);
+            publish(&|p| p.response = Some(response.clone()));
+        }
+        tracing::info!(member = ?holder, machine = ?machine, "federation key generation: every deal is in; responding");
+        let responded: Vec<u32> = kept.responses.iter().map(|r| r.holder).collect();
+        let awaited = without(&other_holders, &responded);
+        gather(
+            &self.holders,
+            &path,
+            "response",
+            &awaited,
+            self.deadline,
+            |index, json: ResponseJson| {
+                take_response(&mut dkg, index, &json).map_err(|e| e.to_string())?;
+                kept.responses.push(json);
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|waiting| self.timed_out("response bundle", &of, waiting))?;
+        keep(&kept)?;
+
+        let complained: BTreeSet<u32> = dkg.complained_against()?;
+        let justification = dkg.justification()?;
+        if dealer.is_some() {
+            let json = justification.as_ref().map(JustificationJson::from);
+            publish(&|p| p.justification = Some(json.clone()));
+        }
+        if !complained.is_empty() {
+            tracing::warn!(
+                member = ?holder,
+                machine = ?machine,
+                dealers = ?complained,
+                "federation key generation: members complained of these dealers' shares; waiting \
+                 for their justifications"
+            );
+        }
+        // Every dealer takes part, so each one complained against is waited for until it
+        // answers (its justification, or that it has none), as long as the key generation may
+        // take.
+        let justified: Vec<u32> = kept.justifications.iter().map(|(d, _)| *d).collect();
+        let awaited: Vec<u32> = complained
+            .iter()
+            .copied()
+            .filter(|d| Some(*d) != dealer && !justified.contains(d))
+            .collect();
+        gather(
+            &self.dealers,
+            &path,
+            "justification",
+            &awaited,
+            self.deadline,
+            |index, json: Option<JustificationJson>| {
+                take_justification(&mut dkg, index, json.as_ref()).map_err(|e| e.to_string())?;
+                kept.justifications.push((index, json));
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|waiting| self.timed_out("justification", &of, waiting))?;
+        keep(&kept)?;
+
+        let Some(me) = holder else {
+            let public = confirmed_reshared(group, &self.holders, &path, self.deadline)
+                .await
+                .map_err(|e| {
+                    e.unwrap_or_else(|waiting| self.timed_out("confirmation", &of, waiting))
+                })?;
+            return Ok(Made::Confirmed(public));
+        };
+        let output = dkg.finish()?;
+        let confirmation = output.confirmation(&group.session, &member.identity);
+        let json = ConfirmationJson::from(&confirmation);
+        publish(&|p| p.confirmation = Some(json.clone()));
+        tracing::info!(
+            member = me,
+            machine = ?machine,
+            qualified = ?output.qualified,
+            "federation key generation: key made; comparing it with every member's"
+        );
+        let mut disagree = Vec::new();
+        gather(
+            &self.holders,
+            &path,
+            "confirmation",
+            &other_holders,
+            self.deadline,
+            |index, json: ConfirmationJson| {
+                if !confirmed(group, index, &json)?.agrees_with(&confirmation) {
+                    disagree.push(index);
+                }
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|waiting| self.timed_out("confirmation", &of, waiting))?;
+        if !disagree.is_empty() {
+            return Err(KeygenError::Disagreement { members: disagree });
+        }
+        Ok(Made::Share(output))
+    }
 }
 
 /// Member `index`'s confirmation, checked to be its own and signed by it.
@@ -355,10 +474,12 @@ fn sent_by(asked: u32, named: u32, kind: &'static str) -> Result<(), DkgError> {
     }
 }
 
-/// Fetches `GET /federation/keygen/{phase}` from each member of `from` until `take` has taken
+/// Fetches `GET {prefix}/{phase}` (`/federation/keygen`, or a machine key's in a resharing) from
+/// each member of `from` until `take` has taken
 /// each one's, or `deadline` passes: then the members still missing are the error.
 async fn gather<T: DeserializeOwned>(
     peers: &Peers,
+    prefix: &str,
     phase: &'static str,
     from: &[u32],
     deadline: Instant,
@@ -366,7 +487,7 @@ async fn gather<T: DeserializeOwned>(
 ) -> Result<(), Vec<u32>> {
     let mut missing: BTreeSet<u32> = from.iter().copied().collect();
     let mut last_progress = Instant::now();
-    let path = format!("/federation/keygen/{phase}");
+    let path = format!("{prefix}/{phase}");
     let mut complaints = std::collections::BTreeMap::new();
     while !missing.is_empty() {
         for index in missing.clone() {

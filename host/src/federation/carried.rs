@@ -1,0 +1,195 @@
+//! Machines' own keys carried over a resharing, so that one machine has one key, forever. The
+//! federation file's `[previous]` lists every machine whose key the previous members hold
+//! (`carol federation propose --from` asks them, `GET /federation/machine-keys`); the resharing
+//! reshares each one as it reshares the federation key (drand's specification, "Resharing"),
+//! each under a session of its own ([`machine_key::reshare_group`]): every previous member deals
+//! its share of the machine's key, checked against the listed commitments, and the new members
+//! keep their shares of it in the share file with the federation key's, all at once.
+//!
+//! A previous member that took part in making a machine's key the file does not list refuses to
+//! deal at all: the resharing would leave that key behind, and with it the machine's signatures.
+
+use super::agreement::{AgreementError, Record};
+use super::file::{FederationFile, carried_public};
+use super::share::Kept;
+use super::{Member, MemberError};
+use crate::store::Store;
+use carol_core::federation::{MachineKey, MachineKeys};
+use carol_core::ids::MachineId;
+use carol_federation::dkg::Group;
+use carol_federation::identity::Identity;
+use carol_federation::machine_key::{self, MachineDeal};
+use carol_federation::threshold::Share;
+use std::collections::BTreeMap;
+
+/// One key a key generation makes.
+pub struct Lane {
+    /// `None` for the federation key, else the machine whose own key a resharing carries over.
+    pub machine: Option<MachineId>,
+    /// Its group.
+    pub group: Group,
+}
+
+/// The prefix of the store's keys of machine keys' records under federation `session`.
+fn records_prefix(session: &[u8; 32]) -> Vec<u8> {
+    [session.as_slice(), machine_key::DECREE_PREFIX].concat()
+}
+
+/// Every record of a machine key's agreement under federation `session`, by machine.
+fn records(store: &Store, session: &[u8; 32]) -> Result<Vec<(MachineId, Record)>, AgreementError> {
+    let prefix = records_prefix(session);
+    let mut found = Vec::new();
+    for (key, value) in store.agreements_under(&prefix)? {
+        let machine: [u8; 32] = key[prefix.len()..]
+            .try_into()
+            .map_err(|_| AgreementError::Damaged)?;
+        let record = serde_json::from_slice(&value).map_err(|_| AgreementError::Damaged)?;
+        found.push((MachineId::from_bytes(machine), record));
+    }
+    Ok(found)
+}
+
+/// Member `me`'s share of machine `machine`'s key in the federation whose group is `federation`,
+/// from `record` of its agreement, and the key's commitments: `None` before it is decided or
+/// while the contributors' bundles are missing.
+pub(super) fn share_from_record(
+    federation: &Group,
+    machine: &MachineId,
+    me: u32,
+    identity: &Identity,
+    record: &Record,
+) -> Result<Option<(Share, carol_federation::poly::PublicPoly)>, machine_key::MachineKeyError> {
+    let Some(certificate) = record.certificate.as_ref() else {
+        return Ok(None);
+    };
+    let bundles: Vec<MachineDeal> = record
+        .bundles
+        .iter()
+        .filter_map(|json| MachineDeal::try_from(json).ok())
+        .collect();
+    if bundles.is_empty() {
+        return Ok(None);
+    }
+    let group = machine_key::group(federation, machine.as_bytes());
+    machine_key::share(&group, me, identity, &certificate.value, &bundles).map(Some)
+}
+
+/// What dealer `dealer` of a resharing (`file` has a `[previous]`) deals for each machine the
+/// file carries over: its share of that machine's key, from its share file (`kept`, for keys
+/// carried into the previous federation) or its records of the previous federation's
+/// agreements, each checked against the listed commitments. Refuses if it holds a machine's key
+/// the file does not list.
+pub(super) fn previous_machine_shares(
+    file: &FederationFile,
+    identity: &Identity,
+    store: &Store,
+    kept: Vec<(MachineId, Kept)>,
+    dealer: u32,
+) -> Result<BTreeMap<MachineId, Share>, MemberError> {
+    let previous = file
+        .previous
+        .as_ref()
+        .expect("only a resharing has a dealer");
+    let group = previous
+        .own_group()
+        .expect("a checked file's session is hex");
+    let listed: BTreeMap<MachineId, _> = previous
+        .machines
+        .iter()
+        .map(|m| (m.machine, carried_public(m).expect("checked commitments")))
+        .collect();
+    let mut shares = BTreeMap::new();
+    for (machine, kept) in kept {
+        shares.insert(machine, (kept.share, kept.public));
+    }
+    let records = records(store, &group.session).map_err(MemberError::Records)?;
+    for (machine, record) in records {
+        let took_part = record.accepted.is_some() || record.certificate.is_some();
+        if took_part && !listed.contains_key(&machine) {
+            return Err(MemberError::MachineNotCarried { machine });
+        }
+        if let Ok(Some(made)) = share_from_record(&group, &machine, dealer, identity, &record) {
+            shares.insert(machine, made);
+        }
+    }
+    let mut dealt = BTreeMap::new();
+    for (machine, public) in listed {
+        match shares.remove(&machine) {
+            Some((share, held)) if held == public && share.index() == dealer => {
+                dealt.insert(machine, share);
+            }
+            Some(_) => return Err(MemberError::OtherMachineKey { machine }),
+            None => return Err(MemberError::NoPreviousMachineShare { machine }),
+        }
+    }
+    Ok(dealt)
+}
+
+impl Member {
+    /// The keys this member's key generation makes: the federation key, then in a resharing
+    /// each machine key it carries over, in order of machine.
+    pub(super) fn lanes(&self) -> Vec<Lane> {
+        let mut lanes = vec![Lane {
+            machine: None,
+            group: self.group.clone(),
+        }];
+        for carried in self.carried() {
+            let public = carried_public(carried).expect("a checked file's commitments are points");
+            let group = machine_key::reshare_group(&self.group, carried.machine.as_bytes(), public)
+                .expect("a file that carries machines reshares");
+            lanes.push(Lane {
+                machine: Some(carried.machine),
+                group,
+            });
+        }
+        lanes
+    }
+
+    /// The machines whose keys the resharing that made this federation carried over.
+    fn carried(&self) -> &[MachineKey] {
+        self.file
+            .previous
+            .as_ref()
+            .map_or(&[], |previous| &previous.machines)
+    }
+
+    /// Whether machine `machine`'s key was carried into this federation: it is never made again.
+    pub fn is_carried(&self, machine: &MachineId) -> bool {
+        self.carried().iter().any(|c| &c.machine == machine)
+    }
+
+    /// `GET /federation/machine-keys`: every machine key this member holds a share of, and the
+    /// machines whose keys it took part in agreeing on but holds no share of yet. Reads the
+    /// store: call it off the async executor.
+    pub fn held_machine_keys(&self) -> Result<MachineKeys, AgreementError> {
+        let mut held = MachineKeys::default();
+        for carried in self.carried() {
+            if self
+                .kept_machine_key(&carried.machine)
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                held.machines.push(carried.clone());
+            }
+        }
+        for (machine, record) in records(&self.store, self.session())? {
+            let took_part = record.accepted.is_some() || record.certificate.is_some();
+            match self.kept_machine_key(&machine) {
+                Ok(Some(ready)) => held.machines.push(MachineKey {
+                    machine,
+                    commitments: ready
+                        .public
+                        .commitments()
+                        .iter()
+                        .map(super::describe::point_key)
+                        .collect(),
+                }),
+                _ if took_part => held.pending.push(machine),
+                _ => {}
+            }
+        }
+        held.machines.sort_by_key(|m| m.machine);
+        Ok(held)
+    }
+}
