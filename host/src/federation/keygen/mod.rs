@@ -93,7 +93,8 @@ pub enum Outcome {
 /// Runs the key generation (or resharing) for `member` with the other members, within
 /// `limit`; keeps the share and makes the member ready, or, for a node that leaves in a
 /// resharing, deletes its share. A resharing reshares every machine key the file carries over
-/// too, one after another ([`super::carried`]), and keeps their shares with the federation key's.
+/// too, one after another (the `carried` module), and keeps their shares with the federation
+/// key's.
 pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, KeygenError> {
     let file = &member.file;
     let dealers = match &file.previous {
