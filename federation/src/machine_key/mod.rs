@@ -65,17 +65,25 @@ pub fn group(federation: &Group, machine: &[u8; 32]) -> Group {
 
 /// The group of the resharing of machine `machine`'s key, whose commitments are `public`, in the
 /// resharing `federation` of the federation key (drand's specification, "Resharing", run once
-/// more per machine): the federation's new members and threshold under the machine's session in
-/// the new federation, its previous members dealing their shares of the machine's key, checked
+/// more per machine): the federation's new members and threshold under a session of the machine's
+/// resharing in the new federation, its previous members dealing their shares of the machine's key, checked
 /// against `public`. `None` when `federation` is no resharing.
 pub fn reshare_group(federation: &Group, machine: &[u8; 32], public: PublicPoly) -> Option<Group> {
     let previous = federation.previous.as_ref()?;
+    // A session of its own, not the one a fresh key of the machine would be made under: no
+    // bundle of one could ever be taken for the other's.
+    let mut hash = Sha256::new();
+    hash.update(b"carol-federation/machine-key/v1/bls-reshare\0");
+    hash.update(federation.session);
+    hash.update(machine);
     Some(Group {
+        session: hash.finalize().into(),
+        threshold: federation.threshold,
+        members: federation.members.clone(),
         previous: Some(Previous {
             public,
             ..previous.clone()
         }),
-        ..group(federation, machine)
     })
 }
 

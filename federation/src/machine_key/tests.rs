@@ -276,7 +276,8 @@ fn a_resharing_carries_a_machines_key_over_to_the_new_members() {
     };
     assert!(reshare_group(&old, &machine, machine_public.clone()).is_none());
     let lane = reshare_group(&reshared_federation, &machine, machine_public.clone()).unwrap();
-    assert_eq!(lane.session, group(&reshared_federation, &machine).session);
+    assert_ne!(lane.session, group(&reshared_federation, &machine).session);
+    assert_ne!(lane.session, reshared_federation.session);
 
     // A previous member may deal only its own share of this machine's key.
     let other = shares(&keys, &old, [7; 32], &[1, 2, 3]);

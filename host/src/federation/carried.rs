@@ -40,9 +40,10 @@ fn records(store: &Store, session: &[u8; 32]) -> Result<Vec<(MachineId, Record)>
     let prefix = records_prefix(session);
     let mut found = Vec::new();
     for (key, value) in store.agreements_under(&prefix)? {
-        let machine: [u8; 32] = key[prefix.len()..]
-            .try_into()
-            .map_err(|_| AgreementError::Damaged)?;
+        // A decree that names no machine (a member may ask about any decree) names no key.
+        let Ok(machine) = <[u8; 32]>::try_from(&key[prefix.len()..]) else {
+            continue;
+        };
         let record = serde_json::from_slice(&value).map_err(|_| AgreementError::Damaged)?;
         found.push((MachineId::from_bytes(machine), record));
     }
@@ -100,6 +101,10 @@ pub(super) fn previous_machine_shares(
         .collect();
     let mut shares = BTreeMap::new();
     for (machine, kept) in kept {
+        // Carried into the previous federation: it must be carried on.
+        if !listed.contains_key(&machine) {
+            return Err(MemberError::MachineNotCarried { machine });
+        }
         shares.insert(machine, (kept.share, kept.public));
     }
     let records = records(store, &group.session).map_err(MemberError::Records)?;
@@ -125,6 +130,19 @@ pub(super) fn previous_machine_shares(
     Ok(dealt)
 }
 
+/// The commitments of the key `ready` holds a share of, as keys.
+fn commitments(ready: &super::Ready) -> Vec<carol_core::bls::PublicKey> {
+    let points = ready.public.commitments().iter();
+    points.map(super::describe::point_key).collect()
+}
+
+/// Deletes the records of machine keys' agreements under federation `session`: once a resharing
+/// carried those keys over, the records (with the node key) would make this node's old shares of
+/// them again, which must go as its old share of the federation key goes.
+pub(super) fn forget_records(store: &Store, session: &[u8; 32]) -> Result<(), AgreementError> {
+    Ok(store.delete_agreements_under(&records_prefix(session))?)
+}
+
 impl Member {
     /// The keys this member's key generation makes: the federation key, then in a resharing
     /// each machine key it carries over, in order of machine.
@@ -143,6 +161,18 @@ impl Member {
             });
         }
         lanes
+    }
+
+    /// Once this member keeps its shares of a resharing (or leaves), deletes its records of the
+    /// previous federation's machine keys ([`forget_records`]); a failure is logged, and it is
+    /// tried again at the next start.
+    pub(super) fn forget_previous_records(&self) {
+        let Some(session) = self.file.previous.as_ref().and_then(|p| p.session()) else {
+            return;
+        };
+        if let Err(error) = forget_records(&self.store, &session) {
+            tracing::warn!(%error, "cannot delete the records of the previous federation's machine keys; they are deleted at the next start");
+        }
     }
 
     /// The machines whose keys the resharing that made this federation carried over.
@@ -164,13 +194,12 @@ impl Member {
     pub fn held_machine_keys(&self) -> Result<MachineKeys, AgreementError> {
         let mut held = MachineKeys::default();
         for carried in self.carried() {
-            if self
-                .kept_machine_key(&carried.machine)
-                .ok()
-                .flatten()
-                .is_some()
-            {
-                held.machines.push(carried.clone());
+            // Its commitments now are the resharing's, not the previous ones listed.
+            if let Ok(Some(ready)) = self.kept_machine_key(&carried.machine) {
+                held.machines.push(MachineKey {
+                    machine: carried.machine,
+                    commitments: commitments(&ready),
+                });
             }
         }
         for (machine, record) in records(&self.store, self.session())? {
@@ -178,12 +207,7 @@ impl Member {
             match self.kept_machine_key(&machine) {
                 Ok(Some(ready)) => held.machines.push(MachineKey {
                     machine,
-                    commitments: ready
-                        .public
-                        .commitments()
-                        .iter()
-                        .map(super::describe::point_key)
-                        .collect(),
+                    commitments: commitments(&ready),
                 }),
                 _ if took_part => held.pending.push(machine),
                 _ => {}

@@ -252,6 +252,11 @@ impl Member {
                     machine_keys.insert(machine, key);
                 }
                 ready = Some(Ready::new(kept.share, kept.public));
+                // A resharing done: the previous federation's machine keys must not be made
+                // again from their records (deleted when it finished, unless it stopped first).
+                if let Some(previous) = previous_session {
+                    carried::forget_records(&store, &previous).map_err(MemberError::Records)?;
+                }
             }
             Some((Of::Previous, kept)) => {
                 let expected = group.previous.as_ref().map(|p| &p.public);

@@ -88,12 +88,11 @@ struct LaneJson {
     confirmation: ConfirmationJson,
 }
 
-// Flattened, so serde cannot deny unknown fields here; `LaneJson`'s own are checked.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MachineLaneJson {
     machine: MachineId,
-    #[serde(flatten)]
-    lane: LaneJson,
+    key: LaneJson,
 }
 
 impl Drop for LaneJson {
@@ -152,7 +151,7 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
     for (machine, lane) in &kept.machines {
         machines.push(MachineLaneJson {
             machine: *machine,
-            lane: lane.lane(&path)?,
+            key: lane.lane(&path)?,
         });
     }
     let json = ShareJson {
@@ -223,7 +222,7 @@ pub fn load(
     };
     let mut machines = Vec::with_capacity(json.machines.len());
     for carried in &mut json.machines {
-        let kept = lane(json.member, &mut carried.lane).map_err(damaged)?;
+        let kept = lane(json.member, &mut carried.key).map_err(damaged)?;
         machines.push((carried.machine, kept));
     }
     let mut kept = lane(json.member, &mut json.key).map_err(damaged)?;

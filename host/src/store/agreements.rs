@@ -31,6 +31,21 @@ impl Store {
         Ok(found)
     }
 
+    /// Deletes every record whose key starts with `prefix`, committed (and synced) before it
+    /// returns.
+    pub fn delete_agreements_under(&self, prefix: &[u8]) -> Result<(), StoreError> {
+        let found = self.agreements_under(prefix)?;
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(AGREEMENTS)?;
+            for (key, _) in &found {
+                table.remove(key.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
     /// Replaces the record of the agreement on `decree`, committed (and synced) before it
     /// returns.
     pub fn put_agreement(&self, decree: &[u8], record: &[u8]) -> Result<(), StoreError> {

@@ -9,7 +9,9 @@ use crate::federation::{Site, carol, describe, form, stderr, wait_ready};
 use crate::harness::guest;
 use carol_core::bls::{PublicKey, Signature};
 use carol_core::federation::MachineKeys;
+use carol_host::federation::file::FederationFile;
 use carol_host::federation::share::SHARE_FILE;
+use carol_host::store::Store;
 use std::path::Path;
 use std::time::Duration;
 
@@ -128,7 +130,17 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
     for (node, site) in leaving.iter_mut().zip(&sites[3..5]) {
         let status = node.wait_exit(Duration::from_secs(60));
         assert!(status.is_some_and(|s| s.success()), "{:#?}", node.log());
-        assert!(!site.dir.join(SHARE_FILE).exists());
+        assert!(!site.dir.join("carol-data").join(SHARE_FILE).exists());
+        let database = site
+            .dir
+            .join("carol-data")
+            .join(carol_host::store::DATABASE_FILE);
+        assert!(database.exists());
+        // Nor its records of the machines' keys, which would make its old shares of them again.
+        let old_session = FederationFile::load(&old_file).unwrap().session();
+        let store = Store::open(Some(&site.dir.join("carol-data"))).unwrap();
+        let prefix = [old_session.as_slice(), b"machine-key/bls/"].concat();
+        assert_eq!(store.agreements_under(&prefix).unwrap(), Vec::new());
         assert!(
             node.log()
                 .iter()
@@ -165,6 +177,21 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
         held.machines[0].commitments[0].to_bytes().to_vec(),
         machine_key
     );
+    // Of the new polynomial, the same on every member, which a next resharing checks against.
+    let listed = FederationFile::load(&new_file)
+        .unwrap()
+        .previous
+        .unwrap()
+        .machines;
+    assert_ne!(
+        held.machines[0].commitments[1..],
+        listed[0].commitments[1..]
+    );
+    for node in &running {
+        let (_, theirs) = node.get("/federation/machine-keys");
+        let theirs: MachineKeys = serde_json::from_value(theirs).unwrap();
+        assert_eq!(theirs, held);
+    }
 
     // A restart does not reshare again.
     running.remove(3);
