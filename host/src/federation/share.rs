@@ -95,6 +95,26 @@ struct MachineLaneJson {
     key: LaneJson,
 }
 
+/// A share file of an earlier version: the federation key's fields at the top, no machines.
+#[derive(Deserialize)]
+struct LegacyShareJson {
+    session: String,
+    member: u32,
+    #[serde(flatten)]
+    key: LaneJson,
+}
+
+impl From<LegacyShareJson> for ShareJson {
+    fn from(legacy: LegacyShareJson) -> Self {
+        Self {
+            session: legacy.session,
+            member: legacy.member,
+            key: legacy.key,
+            machines: Vec::new(),
+        }
+    }
+}
+
 impl Drop for LaneJson {
     fn drop(&mut self) {
         self.share.zeroize();
@@ -208,7 +228,12 @@ pub fn load(
         path: path.clone(),
         why,
     };
-    let mut json: ShareJson = serde_json::from_slice(&text).map_err(|_| damaged("not its JSON"))?;
+    let mut json = match serde_json::from_slice::<ShareJson>(&text) {
+        Ok(json) => json,
+        Err(_) => serde_json::from_slice::<LegacyShareJson>(&text)
+            .map(ShareJson::from)
+            .map_err(|_| damaged("not its JSON"))?,
+    };
     let of = if json.session == hex::encode(session) {
         Of::This
     } else if previous.is_some_and(|p| json.session == hex::encode(p)) {

@@ -254,10 +254,18 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     assert!(key.verify_for_machine(&machine, &[0], &signature));
     assert!(!keys[0].verify_for_machine(&machine, &[0], &signature));
 
-    // A restart serves as a member at once, without another key generation.
+    // A restart serves as a member at once, without another key generation, also with a share
+    // file of an earlier version (the federation key's fields at the top).
     let mut nodes = nodes;
     let restarted = {
         drop(nodes.remove(0));
+        let share = sites[0].dir.join("carol-data/federation-share.json");
+        let mut json: Value = serde_json::from_slice(&std::fs::read(&share).unwrap()).unwrap();
+        let key = json.as_object_mut().unwrap().remove("key").unwrap();
+        json.as_object_mut()
+            .unwrap()
+            .extend(key.as_object().unwrap().clone());
+        std::fs::write(&share, serde_json::to_vec(&json).unwrap()).unwrap();
         sites[0].start(Some(&file))
     };
     let again = describe(&restarted);
