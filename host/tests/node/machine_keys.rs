@@ -6,7 +6,18 @@
 use crate::durability::{Carol, scratch};
 use crate::federation::{describe, form};
 use crate::harness::{bls_verifies, guest};
+use carol_core::ids::MachineId;
+use carol_federation::agreement::Ballot;
+use carol_federation::identity::Identity;
+use carol_host::config::Config;
+use carol_host::federation::agreement::{Ask, Reply, SignedPromise, ask_digest};
+use carol_host::federation::file::FederationFile;
 use serde_json::Value;
+use std::path::Path;
+
+fn json(ask: &Ask) -> Value {
+    serde_json::to_value(ask).unwrap()
+}
 
 fn bytes(value: &Value) -> Vec<u8> {
     hex::decode(value.as_str().unwrap_or_else(|| panic!("not hex: {value}"))).unwrap()
@@ -39,6 +50,79 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
     assert_ne!(key_a, federation_key);
     let (_, described) = nodes[1].get(&format!("/machines/{a}"));
     assert_eq!(bytes(&described["keys"]["bls"]), key_a, "{described}");
+
+    // Member 5 turns dishonest (the test speaks for it with its node key) and, after A's key
+    // is decided, asks for another set of contributors to be accepted: without promises, or
+    // with the members' real promises of its ballot (which report the value they accepted), no
+    // member accepts anything but the decided value, so A's key stays the one it is.
+    let machine_a: MachineId = a.parse().unwrap();
+    let decree = [b"machine-key/bls/".as_slice(), machine_a.as_bytes()].concat();
+    let (status, decided) = nodes[0].get(&format!("/federation/decided/{}", hex::encode(&decree)));
+    assert_eq!(status, 200, "{decided}");
+    let session = FederationFile::load(&file).unwrap().session();
+    let member5 = Identity::new(&Config::load(Path::new(&sites[4].cfg)).unwrap().node.key);
+    let ballot = Ballot {
+        round: decided["ballot"]["round"].as_u64().unwrap() + 1,
+        proposer: 5,
+    };
+    let signed = |phase: &str, value: &[u32]| {
+        hex::encode(member5.sign(&ask_digest(&session, &decree, phase, ballot, value)))
+    };
+    let mut promises = Vec::new();
+    for (node, member) in nodes[..3].iter().zip(1u32..) {
+        let prepare = Ask::Prepare {
+            decree: hex::encode(&decree),
+            ballot,
+            proof: signed("prepare", &[]),
+        };
+        let (status, reply) = node.post_json("/federation/agreement", &json(&prepare));
+        assert_eq!(status, 200, "{reply}");
+        let Reply::Promise {
+            accepted,
+            signature,
+        } = serde_json::from_value(reply).unwrap()
+        else {
+            panic!("no promise");
+        };
+        promises.push(SignedPromise {
+            member,
+            accepted,
+            signature,
+        });
+    }
+    let decided_value: Vec<u32> = serde_json::from_value(decided["value"].clone()).unwrap();
+    let other: Vec<u32> = match decided_value.len() {
+        5 => vec![1, 2, 3],
+        _ => vec![1, 2, 3, 4, 5],
+    };
+    assert_ne!(other, decided_value);
+    let accept = |value: &[u32], promises: Vec<SignedPromise>| Ask::Accept {
+        decree: hex::encode(&decree),
+        ballot,
+        value: value.to_vec(),
+        promises,
+        proof: signed("accept", value),
+    };
+    for node in &nodes[..3] {
+        for ask in [accept(&other, Vec::new()), accept(&other, promises.clone())] {
+            let (status, body) = node.post_json("/federation/agreement", &json(&ask));
+            assert_eq!(status, 400, "{body}");
+            assert!(
+                body["error"].as_str().unwrap().contains("not justified"),
+                "{body}"
+            );
+        }
+    }
+    let (status, reply) = nodes[0].post_json(
+        "/federation/agreement",
+        &json(&accept(&decided_value, promises)),
+    );
+    assert_eq!(
+        (status, reply["answer"].as_str()),
+        (200, Some("accepted")),
+        "{reply}"
+    );
+    assert_eq!(call(&nodes[4], &a, "bls-public-key", None), key_a);
 
     // A's signature, from any member, is the one signature of A's key.
     let signature = call(&nodes[1], &a, "bls-sign", Some(b"price=30264"));

@@ -41,6 +41,9 @@ pub enum Ask {
         ballot: Ballot,
         /// The value.
         value: Vec<u32>,
+        /// The threshold of signed promises of this ballot the proposer holds, which justify the
+        /// value: the one accepted in the highest ballot among them, if any was.
+        promises: Vec<SignedPromise>,
         /// The proposer's node key's signature of [`ask_digest`], hex.
         proof: String,
     },
@@ -49,6 +52,18 @@ pub enum Ask {
         /// Its certificate.
         certificate: CertificateJson,
     },
+}
+
+/// An acceptor's promise of a ballot, as a proposer passes it on in its request to accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedPromise {
+    /// The acceptor.
+    pub member: u32,
+    /// What it had accepted last.
+    pub accepted: Option<(Ballot, Vec<u32>)>,
+    /// Its node key's signature of [`promise_digest`], hex.
+    pub signature: String,
 }
 
 /// What an acceptor answers.

@@ -8,7 +8,7 @@
 mod messages;
 mod propose;
 
-pub use messages::{Ask, Record, Reply, ask_digest, promise_digest};
+pub use messages::{Ask, Record, Reply, SignedPromise, ask_digest, promise_digest};
 
 use super::Member;
 use crate::store::StoreError;
@@ -34,6 +34,15 @@ pub enum AgreementError {
     /// Text that should be hex is not.
     #[error("the request's hex is not valid")]
     Hex,
+    /// An acceptance asked for without the promises that justify its value.
+    #[error(
+        "the value asked to accept is not justified by {threshold} members' signed promises of its \
+         ballot (the value accepted in the highest ballot among them, if any)"
+    )]
+    Unjustified {
+        /// The threshold.
+        threshold: usize,
+    },
     /// The record could not be read or kept.
     #[error("the record of the agreement cannot be kept: {0}")]
     Store(#[from] StoreError),
@@ -103,7 +112,7 @@ impl Member {
     /// Writes to the store: call it off the async executor.
     pub fn answer(&self, ask: &Ask) -> Result<Reply, AgreementError> {
         let me = self.index.ok_or(AgreementError::NoMember)?;
-        let (decree, ballot, value, proof) = match ask {
+        let (decree, ballot, value, proof, promises) = match ask {
             Ask::Decided { certificate } => {
                 let decree = hex::decode(&certificate.decree).map_err(|_| AgreementError::Hex)?;
                 self.take_certificate(&decree, certificate)?;
@@ -113,13 +122,20 @@ impl Member {
                 decree,
                 ballot,
                 proof,
-            } => (decree, *ballot, None, proof),
+            } => (decree, *ballot, None, proof, &[][..]),
             Ask::Accept {
                 decree,
                 ballot,
                 value,
+                promises,
                 proof,
-            } => (decree, *ballot, Some(value.as_slice()), proof),
+            } => (
+                decree,
+                *ballot,
+                Some(value.as_slice()),
+                proof,
+                promises.as_slice(),
+            ),
         };
         let decree = hex::decode(decree).map_err(|_| AgreementError::Hex)?;
         self.refuse_carried(&decree)?;
@@ -127,6 +143,7 @@ impl Member {
         self.check_proof(&decree, phase, ballot, value.unwrap_or_default(), proof)?;
         if let Some(value) = value {
             self.check_value(value)?;
+            self.check_promises(&decree, ballot, value, promises)?;
         }
         let outcome = self.update_record(&decree, |record| {
             let mut acceptor = Acceptor {
@@ -216,6 +233,39 @@ impl Member {
         match carol_federation::identity::verify(key, &digest, &signature) {
             true => Ok(()),
             false => Err(AgreementError::NotAMember(from)),
+        }
+    }
+
+    /// Whether `promises` justify accepting `value` in `ballot` (Paxos phase 2a, with proofs):
+    /// the threshold of distinct members' signed promises of that ballot, and `value` the one
+    /// accepted in the highest ballot among them, if any was. Without this, a dishonest member
+    /// could skip the first phase and have a second value accepted after a decision.
+    fn check_promises(
+        &self,
+        decree: &[u8],
+        ballot: Ballot,
+        value: &[u32],
+        promises: &[SignedPromise],
+    ) -> Result<(), AgreementError> {
+        let threshold = self.file.threshold;
+        let mut members = std::collections::BTreeSet::new();
+        let mut accepted = Vec::with_capacity(promises.len());
+        for promise in promises {
+            let digest = promise_digest(self.session(), decree, ballot, promise.accepted.as_ref());
+            let mut signature = [0u8; 96];
+            let signed = hex::decode_to_slice(&promise.signature, &mut signature).is_ok()
+                && self.group.member(promise.member).is_some_and(|key| {
+                    carol_federation::identity::verify(key, &digest, &signature)
+                });
+            if signed && members.insert(promise.member) {
+                accepted.push(promise.accepted.clone());
+            }
+        }
+        let justified = members.len() >= threshold
+            && carol_federation::agreement::value_to_propose(&accepted, value) == value;
+        match justified {
+            true => Ok(()),
+            false => Err(AgreementError::Unjustified { threshold }),
         }
     }
 

@@ -1,7 +1,7 @@
 //! This member as a proposer: getting a decree decided with the others.
 
 use super::AgreementError;
-use super::messages::{Ask, Reply, ask_digest, promise_digest};
+use super::messages::{Ask, Reply, SignedPromise, ask_digest, promise_digest};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::Member;
 use crate::federation::peers::{Answer, Peers};
@@ -29,7 +29,7 @@ impl Member {
                 return Ok(certificate);
             }
             let ballot = Ballot::above(seen, me);
-            let prepare = self.ask(decree, "prepare", ballot, &[]);
+            let prepare = self.ask(decree, "prepare", ballot, &[], Vec::new());
             let mut promises = Vec::new();
             for (member, reply) in self.ask_everyone(&prepare).await {
                 match reply {
@@ -40,7 +40,11 @@ impl Member {
                         let digest =
                             promise_digest(self.session(), decree, ballot, accepted.as_ref());
                         if self.signed_by(member, &digest, &signature) {
-                            promises.push(accepted);
+                            promises.push(SignedPromise {
+                                member,
+                                accepted,
+                                signature,
+                            });
                         }
                     }
                     Reply::Refused { promised } => seen = seen.max(Some(promised)),
@@ -49,8 +53,9 @@ impl Member {
             }
             seen = seen.max(Some(ballot));
             if promises.len() >= threshold {
-                let value = value_to_propose(&promises, own);
-                let accept = self.ask(decree, "accept", ballot, &value);
+                let accepted: Vec<_> = promises.iter().map(|p| p.accepted.clone()).collect();
+                let value = value_to_propose(&accepted, own);
+                let accept = self.ask(decree, "accept", ballot, &value, promises.clone());
                 let mut acceptances = Vec::new();
                 let digest = acceptance_digest(self.session(), decree, ballot, &value);
                 for (member, reply) in self.ask_everyone(&accept).await {
@@ -94,8 +99,15 @@ impl Member {
         }
     }
 
-    /// A signed request for `phase` of `ballot` on `decree`.
-    fn ask(&self, decree: &[u8], phase: &str, ballot: Ballot, value: &[u32]) -> Ask {
+    /// A signed request for `phase` of `ballot` on `decree`; an acceptance's carries `promises`.
+    fn ask(
+        &self,
+        decree: &[u8],
+        phase: &str,
+        ballot: Ballot,
+        value: &[u32],
+        promises: Vec<SignedPromise>,
+    ) -> Ask {
         let digest = ask_digest(self.session(), decree, phase, ballot, value);
         let proof = hex::encode(self.identity.sign(&digest));
         let decree = hex::encode(decree);
@@ -104,6 +116,7 @@ impl Member {
                 decree,
                 ballot,
                 value: value.to_vec(),
+                promises,
                 proof,
             },
             _ => Ask::Prepare {
