@@ -90,7 +90,7 @@ pub(super) async fn by_json(
     )
     .await?;
     let turn = node.admit().await?;
-    let args = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let args = if bytes.iter().all(crate::values::is_json_whitespace) {
         args_from_query(&machine, index, query.as_deref())?
     } else {
         let budget = node.config().limits.value_bytes;

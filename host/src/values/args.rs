@@ -185,7 +185,7 @@ impl Activation {
             error: error.to_string(),
         };
         let mut deserializer = serde_json::Deserializer::from_slice(body);
-        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if body.iter().find(|b| !is_json_whitespace(b)) != Some(&b'{') {
             let found = Describe
                 .deserialize(&mut deserializer)
                 .and_then(|found| deserializer.end().map(|()| found))
@@ -282,4 +282,10 @@ impl<'de, 'a> Visitor<'de> for ArgsObject<'a> {
         }
         Ok(slots)
     }
+}
+
+/// Whether `byte` is whitespace in JSON (RFC 8259, section 2): space, tab, line feed, carriage
+/// return; not form feed, which Rust's ASCII whitespace includes.
+pub fn is_json_whitespace(byte: &u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }

@@ -76,6 +76,9 @@ fn missing_extra_repeated_and_ill_typed_arguments() {
     );
     let (status, body) = s.get("echo-u8", &[]);
     assert_eq!((status, &body["parameter"]), (400, &json!("v")));
+    // A body of JSON whitespace is no body; a form feed is not JSON whitespace, so not JSON.
+    assert_eq!(s.post_raw("nothing", b" \t\r\n").0, 200);
+    assert_400(s.post_raw("nothing", b"\x0c"), &["JSON"]);
 }
 
 #[test]

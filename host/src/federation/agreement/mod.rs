@@ -248,6 +248,10 @@ impl Member {
         promises: &[SignedPromise],
     ) -> Result<(), AgreementError> {
         let threshold = self.file.threshold;
+        // One promise per member at most: each costs a pairing to check.
+        if promises.len() > self.group.members.len() {
+            return Err(AgreementError::Unjustified { threshold });
+        }
         let mut members = std::collections::BTreeSet::new();
         let mut accepted = Vec::with_capacity(promises.len());
         for promise in promises {
