@@ -15,7 +15,9 @@
 //! This is safe against members that crash and restart (it never chooses two values), and live
 //! while a threshold of members is up and proposers back off from each other. A member that
 //! accepts two values in one ballot, or breaks a promise, is dishonest; with `f` such members
-//! and `2t - n > f`, two certificates still cannot exist.
+//! and `2t - n > f`, two certificates still cannot exist, provided each acceptance is justified by
+//! `t` signed promises whose highest ballot reports one value (the node checks that): otherwise a
+//! proposer alone could ask for two values in one ballot and have the second decided later.
 
 use crate::identity::{self, Identity};
 use bls12_381::G1Affine;

@@ -124,6 +124,71 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
     );
     assert_eq!(call(&nodes[4], &a, "bls-public-key", None), key_a);
 
+    // Nor can it ask for two values in one ballot (a quorum decides one, another member accepts
+    // the other) and have the second decided in a later ballot with promises that report both.
+    let decree = [b"machine-key/bls/".as_slice(), &[0xee; 32]].concat();
+    let asked = |ballot: Ballot, phase: &str, value: &[u32]| {
+        hex::encode(member5.sign(&ask_digest(&session, &decree, phase, ballot, value)))
+    };
+    let promised = |ballot: Ballot, from: &[usize]| -> Vec<SignedPromise> {
+        from.iter()
+            .map(|&i| {
+                let prepare = Ask::Prepare {
+                    decree: hex::encode(&decree),
+                    ballot,
+                    proof: asked(ballot, "prepare", &[]),
+                };
+                let (status, reply) = nodes[i].post_json("/federation/agreement", &json(&prepare));
+                assert_eq!(status, 200, "{reply}");
+                let Reply::Promise {
+                    accepted,
+                    signature,
+                } = serde_json::from_value(reply).unwrap()
+                else {
+                    panic!("no promise");
+                };
+                SignedPromise {
+                    member: i as u32 + 1,
+                    accepted,
+                    signature,
+                }
+            })
+            .collect()
+    };
+    let ask_accept = |ballot: Ballot, value: &[u32], promises: Vec<SignedPromise>, i: usize| {
+        let accept = Ask::Accept {
+            decree: hex::encode(&decree),
+            ballot,
+            value: value.to_vec(),
+            promises,
+            proof: asked(ballot, "accept", value),
+        };
+        nodes[i].post_json("/federation/agreement", &json(&accept))
+    };
+    let first = Ballot {
+        round: 1,
+        proposer: 5,
+    };
+    let promises = promised(first, &[0, 1, 2, 3]);
+    let (one, two) = (vec![1, 2, 3], vec![2, 3, 4]);
+    for i in 0..3 {
+        assert_eq!(ask_accept(first, &one, promises.clone(), i).0, 200);
+    }
+    assert_eq!(ask_accept(first, &two, promises, 3).0, 200);
+    let later = Ballot {
+        round: 2,
+        proposer: 5,
+    };
+    let both = promised(later, &[1, 2, 3]);
+    let (status, body) = ask_accept(later, &two, both.clone(), 3);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not justified"),
+        "{body}"
+    );
+    let (status, body) = ask_accept(later, &one, both, 3);
+    assert_eq!(status, 400, "{body}");
+
     // A's signature, from any member, is the one signature of A's key.
     let signature = call(&nodes[1], &a, "bls-sign", Some(b"price=30264"));
     assert!(bls_verifies(&key_a, b"price=30264", &signature));

@@ -238,7 +238,7 @@ impl Member {
 
     /// Whether `promises` justify accepting `value` in `ballot` (Paxos phase 2a, with proofs):
     /// the threshold of distinct members' signed promises of that ballot, and `value` the one
-    /// accepted in the highest ballot among them, if any was. Without this, a dishonest member
+    /// accepted in the highest ballot among them, if any was, and only one was. Without this, a dishonest member
     /// could skip the first phase and have a second value accepted after a decision.
     fn check_promises(
         &self,
@@ -265,7 +265,17 @@ impl Member {
                 accepted.push(promise.accepted.clone());
             }
         }
+        // Two values accepted in one ballot (its proposer told acceptors different things): the
+        // promises justify neither, whichever comes last.
+        let highest = accepted.iter().flatten().map(|(ballot, _)| *ballot).max();
+        let mut at_highest = accepted
+            .iter()
+            .flatten()
+            .filter(|(b, _)| Some(*b) == highest);
+        let first = at_highest.next().map(|(_, value)| value);
+        let one_value = at_highest.all(|(_, value)| Some(value) == first);
         let justified = members.len() >= threshold
+            && one_value
             && carol_federation::agreement::value_to_propose(&accepted, value) == value;
         match justified {
             true => Ok(()),
