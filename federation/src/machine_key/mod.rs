@@ -90,6 +90,11 @@ pub fn reshare_group(federation: &Group, machine: &[u8; 32], public: PublicPoly)
 /// What every [`decree`] starts with, the machine's id following.
 pub const DECREE_PREFIX: &[u8] = b"machine-key/bls/";
 
+/// The machine whose key `decree` ([`decree`]) decides on, if it is such a decree.
+pub fn decreed_machine(decree: &[u8]) -> Option<[u8; 32]> {
+    decree.strip_prefix(DECREE_PREFIX)?.try_into().ok()
+}
+
 /// What names the decision on who contributes to machine `machine`'s BLS key
 /// ([`crate::agreement`]).
 pub fn decree(machine: &[u8; 32]) -> Vec<u8> {

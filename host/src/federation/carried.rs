@@ -41,7 +41,7 @@ fn records(store: &Store, session: &[u8; 32]) -> Result<Vec<(MachineId, Record)>
     let mut found = Vec::new();
     for (key, value) in store.agreements_under(&prefix)? {
         // A decree that names no machine (a member may ask about any decree) names no key.
-        let Ok(machine) = <[u8; 32]>::try_from(&key[prefix.len()..]) else {
+        let Some(machine) = machine_key::decreed_machine(&key[session.len()..]) else {
             continue;
         };
         let record = serde_json::from_slice(&value).map_err(|_| AgreementError::Damaged)?;
@@ -163,10 +163,13 @@ impl Member {
         lanes
     }
 
-    /// Once this member keeps its shares of a resharing (or leaves), deletes its records of the
-    /// previous federation's machine keys ([`forget_records`]); a failure is logged, and it is
-    /// tried again at the next start.
-    pub(super) fn forget_previous_records(&self) {
+    /// Once this member keeps its shares of a resharing (or leaves): drops the previous
+    /// federation's shares it dealt, and deletes its records of the previous federation's machine
+    /// keys ([`forget_records`]); a failure to delete is logged, and it is tried again at the
+    /// next start.
+    pub(super) fn resharing_done(&self) {
+        self.reshared.lock().expect("member lock").take();
+        self.reshared_machines.lock().expect("member lock").clear();
         let Some(session) = self.file.previous.as_ref().and_then(|p| p.session()) else {
             return;
         };

@@ -181,9 +181,7 @@ impl Member {
     /// Refuses a decree on a machine's key carried over by the resharing that made this
     /// federation: one machine, one key.
     fn refuse_carried(&self, decree: &[u8]) -> Result<(), AgreementError> {
-        let machine = decree
-            .strip_prefix(carol_federation::machine_key::DECREE_PREFIX)
-            .and_then(|id| <[u8; 32]>::try_from(id).ok())
+        let machine = carol_federation::machine_key::decreed_machine(decree)
             .map(carol_core::ids::MachineId::from_bytes);
         match machine {
             Some(machine) if self.is_carried(&machine) => Err(AgreementError::Carried(machine)),
@@ -256,11 +254,7 @@ impl Member {
         let mut accepted = Vec::with_capacity(promises.len());
         for promise in promises {
             let digest = promise_digest(self.session(), decree, ballot, promise.accepted.as_ref());
-            let mut signature = [0u8; 96];
-            let signed = hex::decode_to_slice(&promise.signature, &mut signature).is_ok()
-                && self.group.member(promise.member).is_some_and(|key| {
-                    carol_federation::identity::verify(key, &digest, &signature)
-                });
+            let signed = self.signed_by(promise.member, &digest, &promise.signature);
             if signed && members.insert(promise.member) {
                 accepted.push(promise.accepted.clone());
             }

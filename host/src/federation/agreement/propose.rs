@@ -148,7 +148,7 @@ impl Member {
     }
 
     /// Whether `signature` (hex) is member `member`'s node key's, of `digest`.
-    fn signed_by(&self, member: u32, digest: &[u8; 32], signature: &str) -> bool {
+    pub(super) fn signed_by(&self, member: u32, digest: &[u8; 32], signature: &str) -> bool {
         let mut bytes = [0u8; 96];
         hex::decode_to_slice(signature, &mut bytes).is_ok()
             && self

@@ -95,13 +95,7 @@ pub(super) async fn leave(
     .map_err(Err)?;
     share::delete(dir).map_err(|e| Ok(e.into()))?;
     transcript::remove(dir);
-    member.forget_previous_records();
-    member.reshared.lock().expect("member lock").take();
-    member
-        .reshared_machines
-        .lock()
-        .expect("member lock")
-        .clear();
+    member.resharing_done();
     tracing::info!(
         federation = %member.file.name,
         public_key = %public.public_key(),

@@ -173,13 +173,7 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
     // In a resharing this replaces the share of the previous key.
     share::save(run.dir, member.session(), &kept)?;
     transcript::remove(run.dir);
-    member.forget_previous_records();
-    member.reshared.lock().expect("member lock").take();
-    member
-        .reshared_machines
-        .lock()
-        .expect("member lock")
-        .clear();
+    member.resharing_done();
     tracing::info!(
         federation = %file.name,
         member = me,
