@@ -31,7 +31,7 @@ mod messages;
 mod reshare_tests;
 mod start;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use messages::{
     Confirmation, Deal, DealBundle, Group, Justification, JustificationBundle, Previous, Response,

@@ -1,7 +1,7 @@
 //! Resharings simulated in one process: a 3-of-5 federation's key reshared to 3-of-4 members,
 //! three of them old and one new, honestly and with a dealer that reshares something else.
 
-use super::tests::{Members, deal_all, finish_all, respond_all};
+use super::tests::{Members, deal_all, finish_all, respond, respond_all};
 use super::*;
 use crate::ecies;
 use crate::identity::node_point;
@@ -61,20 +61,6 @@ fn start(
     assert!(deal.is_none(), "a newcomer has nothing to deal");
     runs.push(run);
     (runs, deals)
-}
-
-/// Hands every new member's response to every run.
-fn respond(runs: &mut [Dkg]) {
-    let responses: Vec<_> = runs
-        .iter_mut()
-        .filter(|r| r.holder().is_some())
-        .map(|r| r.response().unwrap())
-        .collect();
-    for run in runs.iter_mut() {
-        for response in &responses {
-            run.receive_response(response).unwrap();
-        }
-    }
 }
 
 /// The new members' runs, finished and checked by [`finish_all`]; the leaving members' runs

@@ -49,10 +49,24 @@ impl Members {
 }
 
 /// Hands every bundle to every run but its maker's.
-pub(super) fn deal_all(runs: &mut [Dkg], deals: &[DealBundle]) {
+pub(crate) fn deal_all(runs: &mut [Dkg], deals: &[DealBundle]) {
     for run in runs.iter_mut() {
         for deal in deals {
             run.receive_deal(deal).unwrap();
+        }
+    }
+}
+
+/// Hands every holder's response (in a resharing, every new member's) to every run.
+pub(crate) fn respond(runs: &mut [Dkg]) {
+    let responses: Vec<_> = runs
+        .iter_mut()
+        .filter(|r| r.holder().is_some())
+        .map(|r| r.response().unwrap())
+        .collect();
+    for run in runs.iter_mut() {
+        for response in &responses {
+            run.receive_response(response).unwrap();
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Machines' keys made among five members in one process, honest and not.
 use super::*;
+use crate::dkg::tests::{deal_all, respond};
 use crate::identity::node_point;
 use crate::poly::lagrange_at_zero;
 use crate::threshold::combine;
@@ -295,21 +296,8 @@ fn a_resharing_carries_a_machines_key_over_to_the_new_members() {
             .unwrap()
             .0,
     );
-    for run in &mut runs {
-        for deal in &deals {
-            run.receive_deal(deal).unwrap();
-        }
-    }
-    let responses: Vec<_> = runs
-        .iter_mut()
-        .filter(|r| r.holder().is_some())
-        .map(|r| r.response().unwrap())
-        .collect();
-    for run in &mut runs {
-        for response in &responses {
-            run.receive_response(response).unwrap();
-        }
-    }
+    deal_all(&mut runs, &deals);
+    respond(&mut runs);
     let outputs: Vec<_> = runs
         .into_iter()
         .filter(|r| r.holder().is_some())

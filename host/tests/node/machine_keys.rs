@@ -51,143 +51,10 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
     let (_, described) = nodes[1].get(&format!("/machines/{a}"));
     assert_eq!(bytes(&described["keys"]["bls"]), key_a, "{described}");
 
-    // Member 5 turns dishonest (the test speaks for it with its node key) and, after A's key
-    // is decided, asks for another set of contributors to be accepted: without promises, or
-    // with the members' real promises of its ballot (which report the value they accepted), no
-    // member accepts anything but the decided value, so A's key stays the one it is.
-    let machine_a: MachineId = a.parse().unwrap();
-    let decree = [b"machine-key/bls/".as_slice(), machine_a.as_bytes()].concat();
-    let (status, decided) = nodes[0].get(&format!("/federation/decided/{}", hex::encode(&decree)));
-    assert_eq!(status, 200, "{decided}");
+    let member5 = Config::load(Path::new(&sites[4].cfg)).unwrap().node.key;
     let session = FederationFile::load(&file).unwrap().session();
-    let member5 = Identity::new(&Config::load(Path::new(&sites[4].cfg)).unwrap().node.key);
-    let ballot = Ballot {
-        round: decided["ballot"]["round"].as_u64().unwrap() + 1,
-        proposer: 5,
-    };
-    let signed = |phase: &str, value: &[u32]| {
-        hex::encode(member5.sign(&ask_digest(&session, &decree, phase, ballot, value)))
-    };
-    let mut promises = Vec::new();
-    for (node, member) in nodes[..3].iter().zip(1u32..) {
-        let prepare = Ask::Prepare {
-            decree: hex::encode(&decree),
-            ballot,
-            proof: signed("prepare", &[]),
-        };
-        let (status, reply) = node.post_json("/federation/agreement", &json(&prepare));
-        assert_eq!(status, 200, "{reply}");
-        let Reply::Promise {
-            accepted,
-            signature,
-        } = serde_json::from_value(reply).unwrap()
-        else {
-            panic!("no promise");
-        };
-        promises.push(SignedPromise {
-            member,
-            accepted,
-            signature,
-        });
-    }
-    let decided_value: Vec<u32> = serde_json::from_value(decided["value"].clone()).unwrap();
-    let other: Vec<u32> = match decided_value.len() {
-        5 => vec![1, 2, 3],
-        _ => vec![1, 2, 3, 4, 5],
-    };
-    assert_ne!(other, decided_value);
-    let accept = |value: &[u32], promises: Vec<SignedPromise>| Ask::Accept {
-        decree: hex::encode(&decree),
-        ballot,
-        value: value.to_vec(),
-        promises,
-        proof: signed("accept", value),
-    };
-    for node in &nodes[..3] {
-        for ask in [accept(&other, Vec::new()), accept(&other, promises.clone())] {
-            let (status, body) = node.post_json("/federation/agreement", &json(&ask));
-            assert_eq!(status, 400, "{body}");
-            assert!(
-                body["error"].as_str().unwrap().contains("not justified"),
-                "{body}"
-            );
-        }
-    }
-    let (status, reply) = nodes[0].post_json(
-        "/federation/agreement",
-        &json(&accept(&decided_value, promises)),
-    );
-    assert_eq!(
-        (status, reply["answer"].as_str()),
-        (200, Some("accepted")),
-        "{reply}"
-    );
+    dishonest_proposals_are_refused(&nodes, Identity::new(&member5), session, &a);
     assert_eq!(call(&nodes[4], &a, "bls-public-key", None), key_a);
-
-    // Nor can it ask for two values in one ballot (a quorum decides one, another member accepts
-    // the other) and have the second decided in a later ballot with promises that report both.
-    let decree = [b"machine-key/bls/".as_slice(), &[0xee; 32]].concat();
-    let asked = |ballot: Ballot, phase: &str, value: &[u32]| {
-        hex::encode(member5.sign(&ask_digest(&session, &decree, phase, ballot, value)))
-    };
-    let promised = |ballot: Ballot, from: &[usize]| -> Vec<SignedPromise> {
-        from.iter()
-            .map(|&i| {
-                let prepare = Ask::Prepare {
-                    decree: hex::encode(&decree),
-                    ballot,
-                    proof: asked(ballot, "prepare", &[]),
-                };
-                let (status, reply) = nodes[i].post_json("/federation/agreement", &json(&prepare));
-                assert_eq!(status, 200, "{reply}");
-                let Reply::Promise {
-                    accepted,
-                    signature,
-                } = serde_json::from_value(reply).unwrap()
-                else {
-                    panic!("no promise");
-                };
-                SignedPromise {
-                    member: i as u32 + 1,
-                    accepted,
-                    signature,
-                }
-            })
-            .collect()
-    };
-    let ask_accept = |ballot: Ballot, value: &[u32], promises: Vec<SignedPromise>, i: usize| {
-        let accept = Ask::Accept {
-            decree: hex::encode(&decree),
-            ballot,
-            value: value.to_vec(),
-            promises,
-            proof: asked(ballot, "accept", value),
-        };
-        nodes[i].post_json("/federation/agreement", &json(&accept))
-    };
-    let first = Ballot {
-        round: 1,
-        proposer: 5,
-    };
-    let promises = promised(first, &[0, 1, 2, 3]);
-    let (one, two) = (vec![1, 2, 3], vec![2, 3, 4]);
-    for i in 0..3 {
-        assert_eq!(ask_accept(first, &one, promises.clone(), i).0, 200);
-    }
-    assert_eq!(ask_accept(first, &two, promises, 3).0, 200);
-    let later = Ballot {
-        round: 2,
-        proposer: 5,
-    };
-    let both = promised(later, &[1, 2, 3]);
-    let (status, body) = ask_accept(later, &two, both.clone(), 3);
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("not justified"),
-        "{body}"
-    );
-    let (status, body) = ask_accept(later, &one, both, 3);
-    assert_eq!(status, 400, "{body}");
 
     // A's signature, from any member, is the one signature of A's key.
     let signature = call(&nodes[1], &a, "bls-sign", Some(b"price=30264"));
@@ -228,4 +95,135 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
         "a restarted member makes no key again: {:#?}",
         nodes[2].log()
     );
+}
+
+/// A member's node key, spoken for by the test: it proposes what an honest member would not.
+struct Dishonest {
+    identity: Identity,
+    session: [u8; 32],
+    decree: Vec<u8>,
+}
+
+impl Dishonest {
+    fn proof(&self, phase: &str, ballot: Ballot, value: &[u32]) -> String {
+        let digest = ask_digest(&self.session, &self.decree, phase, ballot, value);
+        hex::encode(self.identity.sign(&digest))
+    }
+
+    /// The promises of `ballot` from `nodes[i]` (member `i + 1`) for each `i` of `from`.
+    fn promises(&self, nodes: &[Carol], ballot: Ballot, from: &[usize]) -> Vec<SignedPromise> {
+        let prepare = Ask::Prepare {
+            decree: hex::encode(&self.decree),
+            ballot,
+            proof: self.proof("prepare", ballot, &[]),
+        };
+        from.iter()
+            .map(|&i| {
+                let (status, reply) = nodes[i].post_json("/federation/agreement", &json(&prepare));
+                assert_eq!(status, 200, "{reply}");
+                let Reply::Promise {
+                    accepted,
+                    signature,
+                } = serde_json::from_value(reply).unwrap()
+                else {
+                    panic!("no promise");
+                };
+                SignedPromise {
+                    member: i as u32 + 1,
+                    accepted,
+                    signature,
+                }
+            })
+            .collect()
+    }
+
+    /// Asks `node` to accept `value` in `ballot`, with `promises`.
+    fn accept(
+        &self,
+        node: &Carol,
+        ballot: Ballot,
+        value: &[u32],
+        promises: Vec<SignedPromise>,
+    ) -> (u16, Value) {
+        let accept = Ask::Accept {
+            decree: hex::encode(&self.decree),
+            ballot,
+            value: value.to_vec(),
+            promises,
+            proof: self.proof("accept", ballot, value),
+        };
+        node.post_json("/federation/agreement", &json(&accept))
+    }
+}
+
+fn assert_unjustified((status, body): (u16, Value)) {
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not justified"),
+        "{body}"
+    );
+}
+
+/// Member 5 turns dishonest (the test speaks for it with `identity`, its node key). After
+/// machine `machine`'s key is decided it asks for another set of contributors to be accepted:
+/// without promises, or with the members' real promises of its ballot (which report the value
+/// they accepted), no member accepts anything but the decided value. Nor can it ask for two
+/// values in one ballot (a quorum decides one, another member accepts the other) and have the
+/// second decided in a later ballot with promises that report both.
+fn dishonest_proposals_are_refused(
+    nodes: &[Carol],
+    identity: Identity,
+    session: [u8; 32],
+    machine: &str,
+) {
+    let machine: MachineId = machine.parse().unwrap();
+    let decree = [b"machine-key/bls/".as_slice(), machine.as_bytes()].concat();
+    let (status, decided) = nodes[0].get(&format!("/federation/decided/{}", hex::encode(&decree)));
+    assert_eq!(status, 200, "{decided}");
+    let mut member5 = Dishonest {
+        identity,
+        session,
+        decree,
+    };
+    // Above any ballot the members' own proposers may have promised while deciding.
+    let ballot = Ballot {
+        round: decided["ballot"]["round"].as_u64().unwrap() + 100,
+        proposer: 5,
+    };
+    let promises = member5.promises(nodes, ballot, &[0, 1, 2]);
+    let decided_value: Vec<u32> = serde_json::from_value(decided["value"].clone()).unwrap();
+    let other: Vec<u32> = match decided_value.len() {
+        5 => vec![1, 2, 3],
+        _ => vec![1, 2, 3, 4, 5],
+    };
+    assert_ne!(other, decided_value);
+    for node in &nodes[..3] {
+        assert_unjustified(member5.accept(node, ballot, &other, Vec::new()));
+        assert_unjustified(member5.accept(node, ballot, &other, promises.clone()));
+    }
+    let (status, reply) = member5.accept(&nodes[0], ballot, &decided_value, promises);
+    assert_eq!(
+        (status, reply["answer"].as_str()),
+        (200, Some("accepted")),
+        "{reply}"
+    );
+
+    member5.decree = [b"machine-key/bls/".as_slice(), &[0xee; 32]].concat();
+    let first = Ballot {
+        round: 1,
+        proposer: 5,
+    };
+    let promises = member5.promises(nodes, first, &[0, 1, 2, 3]);
+    let (one, two) = (vec![1, 2, 3], vec![2, 3, 4]);
+    for node in &nodes[..3] {
+        assert_eq!(member5.accept(node, first, &one, promises.clone()).0, 200);
+    }
+    assert_eq!(member5.accept(&nodes[3], first, &two, promises).0, 200);
+    let later = Ballot {
+        round: 2,
+        proposer: 5,
+    };
+    let both = member5.promises(nodes, later, &[1, 2, 3]);
+    assert_unjustified(member5.accept(&nodes[3], later, &two, both.clone()));
+    assert_unjustified(member5.accept(&nodes[3], later, &one, both));
 }
