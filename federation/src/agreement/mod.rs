@@ -54,19 +54,44 @@ impl Ballot {
 /// round above what they saw, so a member cannot use up the rounds with one request.
 pub const MAX_ROUND_STEP: u64 = 1000;
 
+/// One member's contribution a decision takes: the member, and the digest of what it
+/// contributed (for a machine's key, its deal bundle's), so that every member builds on the very
+/// same contribution: a dealer that shows members different ones cannot have them make different
+/// keys, since at most one of those is the one decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contributor {
+    /// The member.
+    pub member: u32,
+    /// The digest of its contribution, hex.
+    #[serde(with = "hex::serde")]
+    pub digest: [u8; 32],
+}
+
+impl Contributor {
+    /// Adds it to `hash`, as every signed digest of a value does.
+    pub fn hash_into(&self, hash: &mut Sha256) {
+        hash.update(self.member.to_be_bytes());
+        hash.update(self.digest);
+    }
+}
+
 /// What one acceptor keeps about one decree; it must be kept durably before any answer leaves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Acceptor {
     /// The highest ballot it promised to answer.
     pub promised: Option<Ballot>,
     /// The last value it accepted, and in which ballot.
-    pub accepted: Option<(Ballot, Vec<u32>)>,
+    pub accepted: Option<(Ballot, Vec<Contributor>)>,
 }
 
 impl Acceptor {
     /// Phase 1b: promises to accept nothing below `ballot`, and returns what it accepted last;
     /// `Err` with the ballot it promised instead, if that is higher.
-    pub fn prepare(&mut self, ballot: Ballot) -> Result<Option<(Ballot, Vec<u32>)>, Ballot> {
+    pub fn prepare(
+        &mut self,
+        ballot: Ballot,
+    ) -> Result<Option<(Ballot, Vec<Contributor>)>, Ballot> {
         if self.too_far(ballot) {
             return Err(self.promised.unwrap_or(ballot));
         }
@@ -82,7 +107,7 @@ impl Acceptor {
     /// Phase 2b: accepts `value` in `ballot` unless it promised a higher ballot, or accepted
     /// another value in this very ballot (which no honest proposer asks): `Err` with the ballot
     /// it promised.
-    pub fn accept(&mut self, ballot: Ballot, value: &[u32]) -> Result<(), Ballot> {
+    pub fn accept(&mut self, ballot: Ballot, value: &[Contributor]) -> Result<(), Ballot> {
         if self.too_far(ballot) {
             return Err(self.promised.unwrap_or(ballot));
         }
@@ -110,7 +135,10 @@ impl Acceptor {
 
 /// Phase 2a's choice: the value accepted in the highest ballot among the promises, or, if none of
 /// them accepted anything, the proposer's own.
-pub fn value_to_propose(promises: &[Option<(Ballot, Vec<u32>)>], own: &[u32]) -> Vec<u32> {
+pub fn value_to_propose(
+    promises: &[Option<(Ballot, Vec<Contributor>)>],
+    own: &[Contributor],
+) -> Vec<Contributor> {
     promises
         .iter()
         .flatten()
@@ -124,7 +152,7 @@ pub fn acceptance_digest(
     session: &[u8; 32],
     decree: &[u8],
     ballot: Ballot,
-    value: &[u32],
+    value: &[Contributor],
 ) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(b"carol-federation/agreement/v1/accepted\0");
@@ -134,8 +162,8 @@ pub fn acceptance_digest(
     hash.update(ballot.round.to_be_bytes());
     hash.update(ballot.proposer.to_be_bytes());
     hash.update((value.len() as u64).to_be_bytes());
-    for member in value {
-        hash.update(member.to_be_bytes());
+    for contributor in value {
+        contributor.hash_into(&mut hash);
     }
     hash.finalize().into()
 }
@@ -157,7 +185,7 @@ impl Acceptance {
         session: &[u8; 32],
         decree: &[u8],
         ballot: Ballot,
-        value: &[u32],
+        value: &[Contributor],
     ) -> Self {
         Self {
             member,
@@ -174,7 +202,7 @@ pub struct Certificate {
     /// The ballot in which it was.
     pub ballot: Ballot,
     /// The value chosen.
-    pub value: Vec<u32>,
+    pub value: Vec<Contributor>,
     /// The acceptances, at least the threshold of them, from distinct members.
     pub acceptances: Vec<Acceptance>,
 }
@@ -244,7 +272,7 @@ pub struct CertificateJson {
     /// The ballot.
     pub ballot: Ballot,
     /// The value chosen.
-    pub value: Vec<u32>,
+    pub value: Vec<Contributor>,
     /// Each acceptance: the member, and its signature in hex.
     pub acceptances: Vec<(u32, String)>,
 }

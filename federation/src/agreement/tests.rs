@@ -6,6 +6,18 @@ use carol_core::bls::SecretKey;
 const SESSION: [u8; 32] = [3; 32];
 const DECREE: &[u8] = b"machine-key/bls/m";
 
+/// Each of `members` as a contributor, its contribution's digest made up.
+fn v(members: &[u32]) -> Vec<Contributor> {
+    let digest = |m: u32| [m as u8; 32];
+    members
+        .iter()
+        .map(|&member| Contributor {
+            member,
+            digest: digest(member),
+        })
+        .collect()
+}
+
 /// `n` acceptors, and one proposer's attempt on those of `reach`: promises from a majority,
 /// then acceptances. The value it got chosen, if it did.
 fn attempt(
@@ -14,7 +26,7 @@ fn attempt(
     ballot: Ballot,
     own: &[u32],
     threshold: usize,
-) -> Option<Vec<u32>> {
+) -> Option<Vec<Contributor>> {
     let promises: Vec<_> = reach
         .iter()
         .filter_map(|&i| acceptors[i].prepare(ballot).ok())
@@ -22,7 +34,7 @@ fn attempt(
     if promises.len() < threshold {
         return None;
     }
-    let value = value_to_propose(&promises, own);
+    let value = value_to_propose(&promises, &v(own));
     let accepted = reach
         .iter()
         .filter(|&&i| acceptors[i].accept(ballot, &value).is_ok())
@@ -40,7 +52,7 @@ fn once_a_value_is_chosen_every_later_proposal_chooses_it_again() {
         &[1, 2, 3],
         3,
     );
-    assert_eq!(first, Some(vec![1, 2, 3]));
+    assert_eq!(first, Some(v(&[1, 2, 3])));
     // A proposer that reaches only two of the acceptors that accepted, and wants another
     // value, proposes the chosen one.
     let seen = acceptors[2].promised;
@@ -51,7 +63,7 @@ fn once_a_value_is_chosen_every_later_proposal_chooses_it_again() {
         &[3, 4, 5],
         3,
     );
-    assert_eq!(second, Some(vec![1, 2, 3]));
+    assert_eq!(second, Some(v(&[1, 2, 3])));
     let seen = acceptors[3].promised;
     let third = attempt(
         &mut acceptors,
@@ -60,7 +72,7 @@ fn once_a_value_is_chosen_every_later_proposal_chooses_it_again() {
         &[4, 5, 1],
         3,
     );
-    assert_eq!(third, Some(vec![1, 2, 3]));
+    assert_eq!(third, Some(v(&[1, 2, 3])));
 }
 
 #[test]
@@ -76,24 +88,24 @@ fn a_promise_to_a_higher_ballot_refuses_lower_ones_and_dueling_proposers_settle(
     };
     assert_eq!(acceptor.prepare(high), Ok(None));
     assert_eq!(acceptor.prepare(low), Err(high));
-    assert_eq!(acceptor.accept(low, &[1, 2]), Err(high));
-    assert_eq!(acceptor.accept(high, &[2, 3]), Ok(()));
+    assert_eq!(acceptor.accept(low, &v(&[1, 2])), Err(high));
+    assert_eq!(acceptor.accept(high, &v(&[2, 3])), Ok(()));
     assert_eq!(
         acceptor.prepare(Ballot::above(Some(high), 1)),
-        Ok(Some((high, vec![2, 3])))
+        Ok(Some((high, v(&[2, 3]))))
     );
     assert!(Ballot::above(Some(high), 1) > high);
     // Another value in the very ballot it accepted in is refused; a round far above its
     // promise too, and the last round does not wrap.
     let mut once = Acceptor::default();
-    assert_eq!(once.accept(high, &[1, 2]), Ok(()));
-    assert_eq!(once.accept(high, &[2, 3]), Err(high));
-    assert_eq!(once.accept(high, &[1, 2]), Ok(()));
+    assert_eq!(once.accept(high, &v(&[1, 2])), Ok(()));
+    assert_eq!(once.accept(high, &v(&[2, 3])), Err(high));
+    assert_eq!(once.accept(high, &v(&[1, 2])), Ok(()));
     let far = Ballot {
         round: 3 + MAX_ROUND_STEP,
         proposer: 1,
     };
-    assert!(acceptor.prepare(far).is_err() && acceptor.accept(far, &[2, 3]).is_err());
+    assert!(acceptor.prepare(far).is_err() && acceptor.accept(far, &v(&[2, 3])).is_err());
     let last = Ballot {
         round: u64::MAX,
         proposer: 5,
@@ -112,16 +124,20 @@ fn a_promise_to_a_higher_ballot_refuses_lower_ones_and_dueling_proposers_settle(
     for acceptor in &mut acceptors {
         acceptor.prepare(b).unwrap();
     }
-    assert!(acceptors.iter_mut().all(|x| x.accept(a, &[1, 2]).is_err()));
+    assert!(
+        acceptors
+            .iter_mut()
+            .all(|x| x.accept(a, &v(&[1, 2])).is_err())
+    );
     let retry = Ballot::above(acceptors[0].promised, 1);
     assert_eq!(
         attempt(&mut acceptors, &[0, 1, 2], retry, &[1, 2], 2),
-        Some(vec![1, 2])
+        Some(v(&[1, 2]))
     );
     let late = Ballot::above(acceptors[0].promised, 2);
     assert_eq!(
         attempt(&mut acceptors, &[1, 2], late, &[2, 3], 2),
-        Some(vec![1, 2])
+        Some(v(&[1, 2]))
     );
 }
 
@@ -136,7 +152,7 @@ fn a_certificate_needs_the_threshold_of_members_own_acceptances() {
         round: 2,
         proposer: 3,
     };
-    let value = vec![1, 3];
+    let value = v(&[1, 3]);
     let accept = |i: usize| {
         Acceptance::sign(
             &Identity::new(&keys[i]),
@@ -182,6 +198,13 @@ fn a_certificate_needs_the_threshold_of_members_own_acceptances() {
         Err(CertificateError::BadSignature(2))
     );
     certificate.acceptances[1] = accept(2);
-    certificate.value = vec![1, 2];
+    certificate.value = v(&[1, 2]);
     assert!(certificate.verify(&SESSION, DECREE, &members, 2).is_err());
+    // The same members with another contribution of one of them is another value.
+    certificate.value = value.clone();
+    certificate.value[1].digest[0] ^= 1;
+    assert_eq!(
+        certificate.verify(&SESSION, DECREE, &members, 2),
+        Err(CertificateError::BadSignature(1))
+    );
 }

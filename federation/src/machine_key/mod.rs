@@ -17,6 +17,7 @@
 //! Keys made independently have no such relation: what one machine's key signs verifies under no
 //! other key.
 
+use crate::agreement::Contributor;
 use crate::dkg::{DealBundle, Dkg, DkgError, Group, Previous};
 use crate::identity::Identity;
 use crate::poly::PublicPoly;
@@ -35,6 +36,12 @@ pub enum MachineKeyError {
          cannot sign with this machine's key"
     )]
     BadContribution(u32),
+    /// The contribution a decision names is not among those at hand.
+    #[error(
+        "member {0}'s contribution to the machine's key, as the members decided on it, is not at \
+         hand: ask the members that hold it"
+    )]
+    Missing(u32),
     /// The contributors agreed on are fewer than the threshold.
     #[error("{have} contributors, fewer than the threshold {threshold}")]
     TooFewContributors {
@@ -127,6 +134,27 @@ fn challenge(group: &Group, dealer: u32, commitment: &G1Affine, point: &G1Affine
 }
 
 impl MachineDeal {
+    /// The contribution of `bundle` (its dealer's, in `group`) whose first commitment commits
+    /// to `secret`, with its proof made with `nonce` (secret, and never used twice).
+    pub fn prove(group: &Group, bundle: DealBundle, secret: &Scalar, nonce: &Scalar) -> Self {
+        let proof_point = G1Affine::from(G1Affine::generator() * nonce);
+        let commitment = bundle.commitments.commitments()[0];
+        let c = challenge(group, bundle.dealer, &commitment, &proof_point);
+        Self {
+            bundle,
+            proof_point,
+            proof_scalar: nonce + c * secret,
+        }
+    }
+
+    /// What names this contribution in a decision: its bundle's digest, which its dealer signed.
+    pub fn contributor(&self, group: &Group) -> Contributor {
+        Contributor {
+            member: self.bundle.dealer,
+            digest: self.bundle.digest(&group.session),
+        }
+    }
+
     /// Whether the proof shows its dealer knows the secret of its first commitment, in `group`.
     pub fn proves(&self, group: &Group) -> bool {
         let commitment = self.bundle.commitments.commitments()[0];
@@ -140,20 +168,10 @@ impl MachineDeal {
 /// and proof every time (the proof's nonce is derived like the polynomial).
 pub fn deal(group: &Group, me: u32, identity: &Identity) -> Result<MachineDeal, DkgError> {
     let (dkg, bundle) = Dkg::new(group.clone(), me, identity.clone())?;
-    let secret = dkg.dealt_poly().expect("a member deals").eval(0);
-    let k = identity.derive("machine-key/proof-nonce", &[&group.digest()]);
-    let proof_point = G1Affine::from(G1Affine::generator() * k);
-    let c = challenge(
-        group,
-        me,
-        &bundle.commitments.commitments()[0],
-        &proof_point,
-    );
-    Ok(MachineDeal {
-        bundle,
-        proof_point,
-        proof_scalar: k + c * secret,
-    })
+    let secret = zeroize::Zeroizing::new(dkg.dealt_poly().expect("a member deals").eval(0));
+    let nonce =
+        zeroize::Zeroizing::new(identity.derive("machine-key/proof-nonce", &[&group.digest()]));
+    Ok(MachineDeal::prove(group, bundle, &secret, &nonce))
 }
 
 /// A [`MachineDeal`] as JSON: the bundle, and the proof (`R` then `z`, 80 bytes) in hex.
@@ -202,33 +220,42 @@ impl TryFrom<&MachineDealJson> for MachineDeal {
     }
 }
 
-/// The dealers of `deals` whose contributions prove knowledge of their secret and give member
-/// `me` a valid share, in order: what it may propose as the contributors. Its own contribution
-/// always counts.
+/// The contributions of `deals` that prove knowledge of their secret and give member `me` a
+/// valid share, by dealer: what it may propose as the contributors. Its own contribution always
+/// counts.
 pub fn usable(
     group: &Group,
     me: u32,
     identity: &Identity,
     deals: &[MachineDeal],
-) -> Result<Vec<u32>, DkgError> {
-    let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
+) -> Result<Vec<Contributor>, DkgError> {
+    let (mut dkg, own) = Dkg::new(group.clone(), me, identity.clone())?;
+    let mut usable = vec![Contributor {
+        member: me,
+        digest: own.digest(&group.session),
+    }];
     for deal in deals.iter().filter(|d| d.proves(group)) {
-        // A bundle that is not its dealer's, or not this machine's, is no contribution.
-        let _ = dkg.receive_deal(&deal.bundle);
+        // A bundle that is not its dealer's, or not this machine's, is no contribution; nor is
+        // a second one of a dealer.
+        let dealer = deal.bundle.dealer;
+        if dkg.dealt(dealer).is_none()
+            && dkg.receive_deal(&deal.bundle).is_ok()
+            && dkg.dealt(dealer).is_some()
+        {
+            usable.push(deal.contributor(group));
+        }
     }
-    Ok(group
-        .indices()
-        .filter(|&d| dkg.dealt(d).is_some())
-        .collect())
+    usable.sort();
+    Ok(usable)
 }
 
-/// Member `me`'s share of the key the `contributors`' deals (`deals`, by dealer) make, and the
-/// key's commitments.
+/// Member `me`'s share of the key the `contributors`' deals make (from `deals`, each the one
+/// whose digest the decision names), and the key's commitments.
 pub fn share(
     group: &Group,
     me: u32,
     identity: &Identity,
-    contributors: &[u32],
+    contributors: &[Contributor],
     deals: &[MachineDeal],
 ) -> Result<(Share, PublicPoly), MachineKeyError> {
     if contributors.len() < group.threshold {
@@ -238,18 +265,20 @@ pub fn share(
         });
     }
     let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
-    for deal in deals
-        .iter()
-        .filter(|d| contributors.contains(&d.bundle.dealer))
-    {
+    for contributor in contributors {
+        let dealer = contributor.member;
+        let deal = deals
+            .iter()
+            .find(|d| d.contributor(group) == *contributor)
+            .ok_or(MachineKeyError::Missing(dealer))?;
         if !deal.proves(group) {
-            return Err(MachineKeyError::BadContribution(deal.bundle.dealer));
+            return Err(MachineKeyError::BadContribution(dealer));
         }
         dkg.receive_deal(&deal.bundle)?;
     }
     let mut secret = zeroize::Zeroizing::new(Scalar::zero());
     let mut commitments = Vec::with_capacity(contributors.len());
-    for &dealer in contributors {
+    for &Contributor { member: dealer, .. } in contributors {
         let (public, share) = dkg
             .dealt(dealer)
             .ok_or(MachineKeyError::BadContribution(dealer))?;

@@ -17,6 +17,22 @@ fn federation(n: usize) -> (Vec<SecretKey>, Group) {
     (keys, group)
 }
 
+/// The contributions of `members` among `deals`, as a decision names them.
+fn named(group: &Group, deals: &[MachineDeal], members: &[u32]) -> Vec<Contributor> {
+    let named: Vec<Contributor> = deals
+        .iter()
+        .filter(|d| members.contains(&d.bundle.dealer))
+        .map(|d| d.contributor(group))
+        .collect();
+    assert_eq!(named.len(), members.len(), "a deal of each");
+    named
+}
+
+/// The members of `contributors`.
+fn members(contributors: Vec<Contributor>) -> Vec<u32> {
+    contributors.into_iter().map(|c| c.member).collect()
+}
+
 /// Every member's share of machine `machine`'s key made by `contributors`.
 fn shares(
     keys: &[SecretKey],
@@ -34,7 +50,7 @@ fn shares(
                 &group,
                 i,
                 &Identity::new(&keys[i as usize - 1]),
-                contributors,
+                &named(&group, &bundles, contributors),
                 &bundles,
             )
             .unwrap()
@@ -126,7 +142,14 @@ fn too_few_or_bad_contributions_give_no_share() {
         .map(|i| deal(&machine_group, i, &Identity::new(&keys[i as usize - 1])).unwrap())
         .collect();
     assert_eq!(
-        share(&machine_group, 1, &identity, &[1, 2], &bundles).unwrap_err(),
+        share(
+            &machine_group,
+            1,
+            &identity,
+            &named(&machine_group, &bundles, &[1, 2]),
+            &bundles
+        )
+        .unwrap_err(),
         MachineKeyError::TooFewContributors {
             have: 2,
             threshold: 3
@@ -134,20 +157,21 @@ fn too_few_or_bad_contributions_give_no_share() {
     );
     // This member's own contribution always counts.
     assert_eq!(
-        usable(&machine_group, 1, &identity, &bundles[1..4]).unwrap(),
+        members(usable(&machine_group, 1, &identity, &bundles[1..4]).unwrap()),
         [1, 2, 3, 4]
     );
     // A contributor whose bundle is missing gives this member no share.
+    let first_three = named(&machine_group, &bundles, &[1, 2, 3]);
     assert_eq!(
-        share(&machine_group, 1, &identity, &[1, 2, 3], &bundles[..2]).unwrap_err(),
-        MachineKeyError::BadContribution(3)
+        share(&machine_group, 1, &identity, &first_three, &bundles[..2]).unwrap_err(),
+        MachineKeyError::Missing(3)
     );
     // Another machine's bundle is not this machine's contribution.
     let other = group(&federation, &[2; 32]);
     let foreign = deal(&other, 3, &Identity::new(&keys[2])).unwrap();
     let mut mixed = bundles[..2].to_vec();
     mixed.push(foreign);
-    assert!(share(&machine_group, 1, &identity, &[1, 2, 3], &mixed).is_err());
+    assert!(share(&machine_group, 1, &identity, &first_three, &mixed).is_err());
 }
 
 #[test]
@@ -163,11 +187,12 @@ fn a_contribution_without_its_proof_of_knowledge_is_no_contribution() {
     assert!(!deals[2].proves(&group(&federation, &[2; 32])));
     deals[2].proof_scalar += Scalar::one();
     assert_eq!(
-        usable(&machine_group, 1, &identity, &deals).unwrap(),
+        members(usable(&machine_group, 1, &identity, &deals).unwrap()),
         [1, 2, 4, 5]
     );
+    let first_three = named(&machine_group, &deals, &[1, 2, 3]);
     assert_eq!(
-        share(&machine_group, 1, &identity, &[1, 2, 3], &deals).unwrap_err(),
+        share(&machine_group, 1, &identity, &first_three, &deals).unwrap_err(),
         MachineKeyError::BadContribution(3)
     );
     let json = MachineDealJson::from(&deals[0]);
@@ -239,12 +264,19 @@ fn a_rogue_dealer_that_would_alone_know_the_key_is_refused() {
         deals.push(rogue_deal);
         let me = Identity::new(&keys[j as usize - 1]);
         assert_eq!(
-            usable(&group, j, &me, &deals).unwrap(),
+            members(usable(&group, j, &me, &deals).unwrap()),
             [1, 2, 3, 4],
             "member {j}"
         );
         assert_eq!(
-            share(&group, j, &me, &[1, 2, 3, 4, 5], &deals).unwrap_err(),
+            share(
+                &group,
+                j,
+                &me,
+                &named(&group, &deals, &[1, 2, 3, 4, 5]),
+                &deals
+            )
+            .unwrap_err(),
             MachineKeyError::BadContribution(5)
         );
     }
@@ -321,4 +353,74 @@ fn a_resharing_carries_a_machines_key_over_to_the_new_members() {
     assert_eq!(combine(3, &new_partials[1..]).unwrap(), old_signature);
     let key = PublicKey::from_bytes(&machine_public.public_key().to_bytes()).unwrap();
     assert!(key.verify(message, &old_signature));
+}
+
+/// Member 5 deals two valid contributions, each with its proof, and shows members 1 and 2 one,
+/// members 3 and 4 the other. The decision names one by its digest: the members shown the other
+/// have no share until they hold the one decided, and then every member's key is the same. Were
+/// the members alone named, the two halves would make two keys for one machine, member 5 taking
+/// part in both.
+#[test]
+fn a_dealer_that_shows_members_different_contributions_cannot_split_the_key() {
+    use crate::dkg::{Deal, deal_context};
+    use crate::ecies;
+    use crate::poly::{SecretPoly, random_scalar};
+
+    let (keys, federation) = federation(5);
+    let group = group(&federation, &[5; 32]);
+    let honest: Vec<MachineDeal> = (1..=5u32)
+        .map(|i| deal(&group, i, &Identity::new(&keys[i as usize - 1])).unwrap())
+        .collect();
+    let poly = SecretPoly::random(3);
+    let mut bundle = DealBundle {
+        dealer: 5,
+        commitments: poly.commit(),
+        deals: (1..=5u32)
+            .map(|h| Deal {
+                holder: h,
+                sealed: ecies::seal(
+                    group.member(h).unwrap(),
+                    &poly.eval(h).to_bytes(),
+                    &deal_context(&group.session, 5, h),
+                ),
+            })
+            .collect(),
+        signature: [0; 96],
+    };
+    bundle.sign(&group.session, &Identity::new(&keys[4]));
+    let second = MachineDeal::prove(&group, bundle, &poly.eval(0), &random_scalar());
+    assert!(second.proves(&group));
+    let mut shown_second = honest[..4].to_vec();
+    shown_second.push(second.clone());
+    for j in [3u32, 4] {
+        let me = Identity::new(&keys[j as usize - 1]);
+        let usable = usable(&group, j, &me, &shown_second).unwrap();
+        assert_eq!(usable[4], second.contributor(&group), "member {j}");
+    }
+
+    let decided = named(&group, &honest, &[1, 2, 5]);
+    assert_ne!(decided[2], second.contributor(&group));
+    let me = Identity::new(&keys[2]);
+    assert_eq!(
+        share(&group, 3, &me, &decided, &shown_second).unwrap_err(),
+        MachineKeyError::Missing(5)
+    );
+    let mut both = shown_second.clone();
+    both.push(honest[4].clone());
+    let keys_made: Vec<PublicPoly> = (1..=5u32)
+        .map(|j| {
+            let me = Identity::new(&keys[j as usize - 1]);
+            let held = if j > 2 { &both } else { &honest };
+            share(&group, j, &me, &decided, held).unwrap().1
+        })
+        .collect();
+    assert!(keys_made.iter().all(|k| *k == keys_made[0]));
+    let other = share(
+        &group,
+        3,
+        &me,
+        &named(&group, &shown_second, &[1, 2, 5]),
+        &both,
+    );
+    assert_ne!(other.unwrap().1, keys_made[0]);
 }

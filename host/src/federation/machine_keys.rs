@@ -12,15 +12,20 @@ use super::carried::share_from_record;
 use super::peers::Answer;
 use super::{Member, Ready};
 use carol_core::ids::MachineId;
-use carol_federation::agreement::Certificate;
+use carol_federation::agreement::{Certificate, Contributor};
+use carol_federation::dkg::Group;
 use carol_federation::machine_key::{
     self, MachineDeal, MachineDealJson, MachineKeyError as KeyError,
 };
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// How many of its contributions to machines' keys a member remembers.
 const DEALS_REMEMBERED: usize = 4096;
+
+/// How long a member waits before asking again for a decided contribution it lacks.
+const GATHER_PAUSE: Duration = Duration::from_millis(100);
 
 /// Why a machine has no key of its own on this member.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +77,7 @@ impl Member {
         let me = self.index.ok_or(AgreementError::NoMember)?;
         let group = machine_key::group(&self.group, machine.as_bytes());
         let decree = machine_key::decree(machine.as_bytes());
-        let mut bundles = self
-            .deals(machine, &group, &group.indices().collect::<Vec<_>>())
-            .await;
+        let mut bundles = self.deals(machine, &group).await;
         let usable =
             machine_key::usable(&group, me, &self.identity, &bundles).map_err(KeyError::from)?;
         if usable.len() < self.file.threshold {
@@ -84,14 +87,9 @@ impl Member {
             });
         }
         let Certificate { value, .. } = self.decide(&decree, &usable, deadline).await?;
-        let missing: Vec<u32> = value
-            .iter()
-            .copied()
-            .filter(|d| !usable.contains(d))
-            .collect();
-        bundles.retain(|b| usable.contains(&b.bundle.dealer));
-        bundles.extend(self.deals(machine, &group, &missing).await);
-        bundles.retain(|b| value.contains(&b.bundle.dealer));
+        bundles.retain(|b| value.contains(&b.contributor(&group)));
+        self.gather(machine, &group, &value, &mut bundles, deadline)
+            .await;
         let (share, public) = machine_key::share(&group, me, &self.identity, &value, &bundles)?;
         self.update_record(&decree, |record| {
             record.bundles = bundles.iter().map(MachineDealJson::from).collect();
@@ -127,9 +125,17 @@ impl Member {
         ready
     }
 
-    /// This member's contribution to machine `machine`'s key (`GET
-    /// /federation/machines/{id}/deal`).
-    pub fn machine_deal(&self, machine: &MachineId) -> Option<MachineDealJson> {
+    /// Member `dealer`'s contribution to machine `machine`'s key (`GET
+    /// /federation/machines/{id}/deal?dealer=N`): this member's own, or one its record of the
+    /// decision holds.
+    pub fn machine_deal(&self, machine: &MachineId, dealer: u32) -> Option<MachineDealJson> {
+        if Some(dealer) != self.index {
+            let record = self.record(&machine_key::decree(machine.as_bytes())).ok()?;
+            return record
+                .bundles
+                .into_iter()
+                .find(|json| json.bundle.dealer == dealer);
+        }
         // A key carried over a resharing is never made again.
         if self.is_carried(machine) {
             return None;
@@ -150,26 +156,66 @@ impl Member {
         Some(deal)
     }
 
-    /// The contributions of `dealers` to machine `machine`'s key, this member's own made here,
+    /// Every member's contribution to machine `machine`'s key, this member's own made here,
     /// the others' asked of them at once; those that do not come are left out.
-    async fn deals(
-        &self,
-        machine: &MachineId,
-        group: &carol_federation::dkg::Group,
-        dealers: &[u32],
-    ) -> Vec<MachineDeal> {
-        let path = format!("/federation/machines/{machine}/deal");
-        let mut asking = tokio::task::JoinSet::new();
-        for &dealer in dealers.iter().filter(|&&d| Some(d) != self.index) {
-            let (peers, path) = (self.peers.clone(), path.clone());
-            asking.spawn(async move { peers.get::<MachineDealJson>(dealer, &path).await });
-        }
-        let mut bundles = Vec::with_capacity(dealers.len());
-        if let Some(me) = self.index.filter(|me| dealers.contains(me))
+    async fn deals(&self, machine: &MachineId, group: &Group) -> Vec<MachineDeal> {
+        let asked = self.others().map(|dealer| (dealer, dealer));
+        let mut bundles = self.ask_deals(machine, asked.collect()).await;
+        if let Some(me) = self.index
             && let Ok(own) = machine_key::deal(group, me, &self.identity)
         {
             bundles.push(own);
         }
+        bundles.sort_by_key(|b| b.bundle.dealer);
+        bundles
+    }
+
+    /// Adds to `bundles` the contributions `decided` names that it lacks, by `deadline`: a
+    /// dealer may have shown this member another contribution than the one decided, so every
+    /// other member is asked for it too, and only the one whose digest the decision names is
+    /// taken.
+    async fn gather(
+        &self,
+        machine: &MachineId,
+        group: &Group,
+        decided: &[Contributor],
+        bundles: &mut Vec<MachineDeal>,
+        deadline: Instant,
+    ) {
+        loop {
+            let held: Vec<Contributor> = bundles.iter().map(|b| b.contributor(group)).collect();
+            let missing: Vec<&Contributor> = decided.iter().filter(|c| !held.contains(c)).collect();
+            if missing.is_empty() || Instant::now() + GATHER_PAUSE >= deadline {
+                return;
+            }
+            let asked = missing
+                .iter()
+                .flat_map(|c| self.others().map(move |peer| (peer, c.member)));
+            for deal in self.ask_deals(machine, asked.collect()).await {
+                let named = deal.contributor(group);
+                if missing.contains(&&named)
+                    && !bundles.iter().any(|b| b.contributor(group) == named)
+                {
+                    bundles.push(deal);
+                }
+            }
+            if bundles.len() < decided.len() {
+                // The members that hold it may still be gathering it themselves.
+                tokio::time::sleep(GATHER_PAUSE).await;
+            }
+        }
+    }
+
+    /// Asks each `(peer, dealer)` at once for `dealer`'s contribution to machine `machine`'s
+    /// key; those that do not come are left out.
+    async fn ask_deals(&self, machine: &MachineId, asked: Vec<(u32, u32)>) -> Vec<MachineDeal> {
+        let mut asking = tokio::task::JoinSet::new();
+        for (peer, dealer) in asked {
+            let path = format!("/federation/machines/{machine}/deal?dealer={dealer}");
+            let peers = self.peers.clone();
+            asking.spawn(async move { peers.get::<MachineDealJson>(peer, &path).await });
+        }
+        let mut bundles = Vec::new();
         while let Some(answer) = asking.join_next().await {
             if let Ok(Answer::Got(json)) = answer
                 && let Ok(deal) = MachineDeal::try_from(&json)
@@ -177,7 +223,6 @@ impl Member {
                 bundles.push(deal);
             }
         }
-        bundles.sort_by_key(|b| b.bundle.dealer);
         bundles
     }
 }

@@ -5,7 +5,7 @@ use crate::federation::agreement::{AgreementError, Ask, Reply};
 use crate::federation::signing::PartialJson;
 use crate::node::Node;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use carol_core::federation::FederationDescription;
 use carol_core::ids::MachineId;
@@ -151,11 +151,13 @@ pub(super) async fn partial(
     ))
 }
 
-/// `GET /federation/machines/{id}/deal`: this member's contribution to machine `id`'s own key
-/// (the same whenever asked; shares in it are sealed to their members).
+/// `GET /federation/machines/{id}/deal[?dealer=N]`: this member's contribution to machine
+/// `id`'s own key (the same whenever asked; shares in it are sealed to their members), or member
+/// `N`'s as this member's record of the decision holds it.
 pub(super) async fn machine_deal(
     State(node): State<Node>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<MachineDealJson>, ApiError> {
     let member = member(&node)?;
     let machine: MachineId = id.parse().map_err(|_| {
@@ -164,10 +166,31 @@ pub(super) async fn machine_deal(
             "a machine id is SHA-256(binary id || params), 64 hex characters",
         )
     })?;
-    member.machine_deal(&machine).map(Json).ok_or_else(|| {
-        ApiError::new(
+    let Some(me) = member.index() else {
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "this node is no member of the federation: it deals nothing",
+        ));
+    };
+    let dealer = match query.as_deref() {
+        None | Some("") => me,
+        Some(query) => query
+            .strip_prefix("dealer=")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "the only query is dealer=N, N a member's index",
+                )
+            })?,
+    };
+    member.machine_deal(&machine, dealer).map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "this member holds no contribution of member {dealer} to machine {machine}'s key \
+                 (none was decided on yet, or it is another member's to deal)"
+            ),
         )
     })
 }

@@ -18,7 +18,7 @@
 //! | `GET /federation/keygen/machines/{id}/{phase}` | on a member, in a resharing: its message of that phase for a machine's own key |
 //! | `GET /federation/machine-keys` | on a member: the machines whose own keys it holds a share of |
 //! | `POST /federation/partials` | on a member: another member's partial signature |
-//! | `GET /federation/machines/{id}/deal` | on a member: its contribution to a machine's own key |
+//! | `GET /federation/machines/{id}/deal` | on a member: its contribution to a machine's own key, or (`?dealer=N`) member `N`'s it holds |
 //! | `POST /federation/agreement` | on a member: another member's request to agree on something |
 //! | `GET /federation/decided/{decree}` | on a member: what the members decided on it |
 //!

@@ -5,15 +5,24 @@
 
 use crate::durability::{Carol, scratch};
 use crate::federation::{describe, form};
-use crate::harness::{bls_verifies, guest};
+use crate::harness::{bls_verifies, guest, serve_on};
+use axum::Router;
+use axum::routing::get;
+use bls12_381::{G1Affine, G1Projective};
 use carol_core::ids::MachineId;
-use carol_federation::agreement::Ballot;
+use carol_federation::agreement::{Ballot, Contributor};
+use carol_federation::dkg::{Deal, DealBundle, deal_context};
+use carol_federation::ecies;
 use carol_federation::identity::Identity;
+use carol_federation::machine_key::{self, MachineDeal, MachineDealJson};
+use carol_federation::poly::{SecretPoly, random_scalar};
 use carol_host::config::Config;
 use carol_host::federation::agreement::{Ask, Reply, SignedPromise, ask_digest};
 use carol_host::federation::file::FederationFile;
 use serde_json::Value;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn json(ask: &Ask) -> Value {
     serde_json::to_value(ask).unwrap()
@@ -105,7 +114,7 @@ struct Dishonest {
 }
 
 impl Dishonest {
-    fn proof(&self, phase: &str, ballot: Ballot, value: &[u32]) -> String {
+    fn proof(&self, phase: &str, ballot: Ballot, value: &[Contributor]) -> String {
         let digest = ask_digest(&self.session, &self.decree, phase, ballot, value);
         hex::encode(self.identity.sign(&digest))
     }
@@ -142,7 +151,7 @@ impl Dishonest {
         &self,
         node: &Carol,
         ballot: Ballot,
-        value: &[u32],
+        value: &[Contributor],
         promises: Vec<SignedPromise>,
     ) -> (u16, Value) {
         let accept = Ask::Accept {
@@ -154,6 +163,16 @@ impl Dishonest {
         };
         node.post_json("/federation/agreement", &json(&accept))
     }
+}
+
+/// Each of `members` as a contributor, with a contribution's digest made up.
+fn made_up(members: &[u32]) -> Vec<Contributor> {
+    let digest = |member: u32| [member as u8; 32];
+    let named = |&member: &u32| Contributor {
+        member,
+        digest: digest(member),
+    };
+    members.iter().map(named).collect()
 }
 
 fn assert_unjustified((status, body): (u16, Value)) {
@@ -191,15 +210,20 @@ fn dishonest_proposals_are_refused(
         proposer: 5,
     };
     let promises = member5.promises(nodes, ballot, &[0, 1, 2]);
-    let decided_value: Vec<u32> = serde_json::from_value(decided["value"].clone()).unwrap();
-    let other: Vec<u32> = match decided_value.len() {
-        5 => vec![1, 2, 3],
-        _ => vec![1, 2, 3, 4, 5],
+    let decided_value: Vec<Contributor> = serde_json::from_value(decided["value"].clone()).unwrap();
+    let other_members = match decided_value.len() {
+        5 => made_up(&[1, 2, 3]),
+        _ => made_up(&[1, 2, 3, 4, 5]),
     };
-    assert_ne!(other, decided_value);
-    for node in &nodes[..3] {
-        assert_unjustified(member5.accept(node, ballot, &other, Vec::new()));
-        assert_unjustified(member5.accept(node, ballot, &other, promises.clone()));
+    // The same members, one with another contribution.
+    let mut other_contribution = decided_value.clone();
+    other_contribution[0].digest[0] ^= 1;
+    for other in [other_members, other_contribution] {
+        assert_ne!(other, decided_value);
+        for node in &nodes[..3] {
+            assert_unjustified(member5.accept(node, ballot, &other, Vec::new()));
+            assert_unjustified(member5.accept(node, ballot, &other, promises.clone()));
+        }
     }
     let (status, reply) = member5.accept(&nodes[0], ballot, &decided_value, promises);
     assert_eq!(
@@ -214,7 +238,7 @@ fn dishonest_proposals_are_refused(
         proposer: 5,
     };
     let promises = member5.promises(nodes, first, &[0, 1, 2, 3]);
-    let (one, two) = (vec![1, 2, 3], vec![2, 3, 4]);
+    let (one, two) = (made_up(&[1, 2, 3]), made_up(&[2, 3, 4]));
     for node in &nodes[..3] {
         assert_eq!(member5.accept(node, first, &one, promises.clone()).0, 200);
     }
@@ -226,4 +250,90 @@ fn dishonest_proposals_are_refused(
     let both = member5.promises(nodes, later, &[1, 2, 3]);
     assert_unjustified(member5.accept(&nodes[3], later, &two, both.clone()));
     assert_unjustified(member5.accept(&nodes[3], later, &one, both));
+}
+
+/// Member 5 turns dishonest: in its place, a server that deals two valid contributions to
+/// machine M's key, each with its proof, one to every other member that asks. Members shown
+/// different contributions would make two keys for one machine, member 5 taking part in both;
+/// the decision names one contribution by its digest, and every member makes the key it names,
+/// asking the others for the contribution it was not shown.
+#[test]
+fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_key() {
+    let root = scratch("federation-machine-key-split");
+    let (sites, file, mut nodes) = form(&root, 3, 5, "activation_timeout_ms = 8000");
+    let machine = nodes[0].machine(&guest("stateful"), b"split");
+    let id: MachineId = machine.parse().unwrap();
+    drop(nodes.pop());
+    let identities: Vec<Identity> = sites
+        .iter()
+        .map(|site| Identity::new(&Config::load(Path::new(&site.cfg)).unwrap().node.key))
+        .collect();
+    let group = machine_key::group(&FederationFile::load(&file).unwrap().group(), id.as_bytes());
+    let deals: Vec<MachineDeal> = (1..=5)
+        .map(|i| machine_key::deal(&group, i, &identities[i as usize - 1]).unwrap())
+        .collect();
+    let poly = SecretPoly::random(3);
+    let mut bundle = DealBundle {
+        dealer: 5,
+        commitments: poly.commit(),
+        deals: (1..=5u32)
+            .map(|holder| Deal {
+                holder,
+                sealed: ecies::seal(
+                    group.member(holder).unwrap(),
+                    &poly.eval(holder).to_bytes(),
+                    &deal_context(&group.session, 5, holder),
+                ),
+            })
+            .collect(),
+        signature: [0; 96],
+    };
+    bundle.sign(&group.session, &identities[4]);
+    let second = MachineDeal::prove(&group, bundle, &poly.eval(0), &random_scalar());
+    let shown = [
+        MachineDealJson::from(&deals[4]),
+        MachineDealJson::from(&second),
+    ];
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counted = asked.clone();
+    let dealer = Router::new().route(
+        &format!("/federation/machines/{machine}/deal"),
+        get(move || async move {
+            axum::Json(shown[counted.fetch_add(1, Ordering::SeqCst) % 2].clone())
+        }),
+    );
+    serve_on(&sites[4].listen, dealer);
+
+    let key = call(&nodes[0], &machine, "bls-public-key", None);
+    for node in &nodes[1..] {
+        assert_eq!(call(node, &machine, "bls-public-key", None), key);
+    }
+    assert!(
+        asked.load(Ordering::SeqCst) >= 2,
+        "both contributions shown"
+    );
+    let decree = hex::encode(machine_key::decree(id.as_bytes()));
+    let (status, decided) = nodes[1].get(&format!("/federation/decided/{decree}"));
+    assert_eq!(status, 200, "{decided}");
+    let value: Vec<Contributor> = serde_json::from_value(decided["value"].clone()).unwrap();
+    let mut named = Vec::new();
+    for contributor in &value {
+        let of = |deal: &&MachineDeal| deal.contributor(&group) == *contributor;
+        let deal = deals.iter().chain([&second]).find(of);
+        named.push(deal.expect("the decision names a contribution dealt"));
+    }
+    let whole: G1Projective = named
+        .iter()
+        .map(|d| G1Projective::from(d.bundle.commitments.commitments()[0]))
+        .sum();
+    assert_eq!(key, G1Affine::from(whole).to_compressed().to_vec());
+    // Any three of the four members sign with it, and alike.
+    let signature = call(&nodes[3], &machine, "bls-sign", Some(b"one key"));
+    assert!(bls_verifies(&key, b"one key", &signature));
+    for node in &nodes[..3] {
+        assert_eq!(
+            call(node, &machine, "bls-sign", Some(b"one key")),
+            signature
+        );
+    }
 }

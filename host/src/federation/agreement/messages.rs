@@ -1,6 +1,6 @@
 //! The agreement's messages between members, and what a member keeps.
 
-use carol_federation::agreement::{Ballot, CertificateJson};
+use carol_federation::agreement::{Ballot, CertificateJson, Contributor};
 use carol_federation::machine_key::MachineDealJson;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -11,7 +11,7 @@ pub struct Record {
     /// Its acceptor's promise.
     pub promised: Option<Ballot>,
     /// Its acceptor's last acceptance.
-    pub accepted: Option<(Ballot, Vec<u32>)>,
+    pub accepted: Option<(Ballot, Vec<Contributor>)>,
     /// The decision, once this member knows it.
     pub certificate: Option<CertificateJson>,
     /// For a machine's key: the contributors' bundles, so that the share is made again without
@@ -40,7 +40,7 @@ pub enum Ask {
         /// The ballot.
         ballot: Ballot,
         /// The value.
-        value: Vec<u32>,
+        value: Vec<Contributor>,
         /// The threshold of signed promises of this ballot the proposer holds, which justify the
         /// value: the one accepted in the highest ballot among them, if any was.
         promises: Vec<SignedPromise>,
@@ -61,7 +61,7 @@ pub struct SignedPromise {
     /// The acceptor.
     pub member: u32,
     /// What it had accepted last.
-    pub accepted: Option<(Ballot, Vec<u32>)>,
+    pub accepted: Option<(Ballot, Vec<Contributor>)>,
     /// Its node key's signature of [`promise_digest`], hex.
     pub signature: String,
 }
@@ -74,7 +74,7 @@ pub enum Reply {
     /// members can make a proposer believe an acceptor accepted nothing).
     Promise {
         /// Its last acceptance.
-        accepted: Option<(Ballot, Vec<u32>)>,
+        accepted: Option<(Ballot, Vec<Contributor>)>,
         /// Its node key's signature of [`promise_digest`], hex.
         signature: String,
     },
@@ -100,7 +100,7 @@ pub fn ask_digest(
     decree: &[u8],
     phase: &str,
     ballot: Ballot,
-    value: &[u32],
+    value: &[Contributor],
 ) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(b"carol-federation/agreement/v1/ask\0");
@@ -111,8 +111,8 @@ pub fn ask_digest(
     }
     hash.update(ballot.round.to_be_bytes());
     hash.update(ballot.proposer.to_be_bytes());
-    for member in value {
-        hash.update(member.to_be_bytes());
+    for contributor in value {
+        contributor.hash_into(&mut hash);
     }
     hash.finalize().into()
 }
@@ -122,7 +122,7 @@ pub fn promise_digest(
     session: &[u8; 32],
     decree: &[u8],
     ballot: Ballot,
-    accepted: Option<&(Ballot, Vec<u32>)>,
+    accepted: Option<&(Ballot, Vec<Contributor>)>,
 ) -> [u8; 32] {
     let (accepted_ballot, value) = match accepted {
         Some((b, v)) => (Some(*b), v.as_slice()),

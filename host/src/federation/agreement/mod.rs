@@ -13,7 +13,7 @@ pub use messages::{Ask, Record, Reply, SignedPromise, ask_digest, promise_digest
 use super::Member;
 use crate::store::StoreError;
 use carol_federation::agreement::{
-    Acceptance, Acceptor, Ballot, Certificate, CertificateError, CertificateJson,
+    Acceptance, Acceptor, Ballot, Certificate, CertificateError, CertificateJson, Contributor,
 };
 
 /// Why an agreement could not be taken part in or reached.
@@ -23,7 +23,10 @@ pub enum AgreementError {
     #[error("the request is not signed by the node key of member {0}")]
     NotAMember(u32),
     /// The value names no workable set of members.
-    #[error("the value proposed is not at least {threshold} distinct members, in order")]
+    #[error(
+        "the value proposed is not at least {threshold} distinct members' contributions, in \
+         order of member"
+    )]
     BadValue {
         /// The threshold.
         threshold: usize,
@@ -217,7 +220,7 @@ impl Member {
         decree: &[u8],
         phase: &str,
         ballot: Ballot,
-        value: &[u32],
+        value: &[Contributor],
         proof: &str,
     ) -> Result<(), AgreementError> {
         let from = ballot.proposer;
@@ -242,7 +245,7 @@ impl Member {
         &self,
         decree: &[u8],
         ballot: Ballot,
-        value: &[u32],
+        value: &[Contributor],
         promises: &[SignedPromise],
     ) -> Result<(), AgreementError> {
         let threshold = self.file.threshold;
@@ -277,10 +280,11 @@ impl Member {
         }
     }
 
-    /// A value is at least the threshold of distinct members, in increasing order.
-    fn check_value(&self, value: &[u32]) -> Result<(), AgreementError> {
-        let ordered = value.windows(2).all(|w| w[0] < w[1]);
-        let members = value.iter().all(|&i| self.group.member(i).is_some());
+    /// A value is the contributions of at least the threshold of distinct members, in
+    /// increasing order of member.
+    fn check_value(&self, value: &[Contributor]) -> Result<(), AgreementError> {
+        let ordered = value.windows(2).all(|w| w[0].member < w[1].member);
+        let members = value.iter().all(|c| self.group.member(c.member).is_some());
         match ordered && members && value.len() >= self.file.threshold {
             true => Ok(()),
             false => Err(AgreementError::BadValue {

@@ -6,7 +6,7 @@ use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::Member;
 use crate::federation::peers::{Answer, Peers};
 use carol_federation::agreement::{
-    Ballot, Certificate, CertificateJson, acceptance_digest, value_to_propose,
+    Ballot, Certificate, CertificateJson, Contributor, acceptance_digest, value_to_propose,
 };
 use std::time::Duration;
 use tokio::time::Instant;
@@ -17,7 +17,7 @@ impl Member {
     pub async fn decide(
         &self,
         decree: &[u8],
-        own: &[u32],
+        own: &[Contributor],
         deadline: Instant,
     ) -> Result<Certificate, AgreementError> {
         let me = self.index.ok_or(AgreementError::NoMember)?;
@@ -105,7 +105,7 @@ impl Member {
         decree: &[u8],
         phase: &str,
         ballot: Ballot,
-        value: &[u32],
+        value: &[Contributor],
         promises: Vec<SignedPromise>,
     ) -> Ask {
         let digest = ask_digest(self.session(), decree, phase, ballot, value);
