@@ -155,7 +155,7 @@ pub fn acceptance_digest(
     value: &[Contributor],
 ) -> [u8; 32] {
     let mut hash = Sha256::new();
-    hash.update(b"carol-federation/agreement/v1/accepted\0");
+    hash.update(b"carol-federation/agreement/v2/accepted\0");
     hash.update(session);
     hash.update((decree.len() as u64).to_be_bytes());
     hash.update(decree);

@@ -36,10 +36,10 @@ pub enum MachineKeyError {
          cannot sign with this machine's key"
     )]
     BadContribution(u32),
-    /// The contribution a decision names is not among those at hand.
+    /// The contribution a decision names, with a valid proof, is not among those at hand.
     #[error(
         "member {0}'s contribution to the machine's key, as the members decided on it, is not at \
-         hand: ask the members that hold it"
+         hand (the members that hold it did not answer in time): try again later"
     )]
     Missing(u32),
     /// The contributors agreed on are fewer than the threshold.
@@ -267,10 +267,15 @@ pub fn share(
     let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
     for contributor in contributors {
         let dealer = contributor.member;
-        let deal = deals
+        let mut copies = deals
             .iter()
-            .find(|d| d.contributor(group) == *contributor)
+            .filter(|d| d.contributor(group) == *contributor);
+        let first = copies
+            .clone()
+            .next()
             .ok_or(MachineKeyError::Missing(dealer))?;
+        // A copy whose proof was damaged on the way is passed over for one that proves.
+        let deal = copies.find(|d| d.proves(group)).unwrap_or(first);
         if !deal.proves(group) {
             return Err(MachineKeyError::BadContribution(dealer));
         }

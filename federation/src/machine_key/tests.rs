@@ -405,7 +405,20 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_the_key() {
         share(&group, 3, &me, &decided, &shown_second).unwrap_err(),
         MachineKeyError::Missing(5)
     );
+    // Of two bundles of one dealer, the first counts: the second is an equivocation.
+    let mut two_of_five = honest.clone();
+    two_of_five.push(second.clone());
+    let usable_first = usable(&group, 3, &me, &two_of_five).unwrap();
+    assert_eq!(usable_first[4], honest[4].contributor(&group));
+    // A copy of the decided bundle whose proof was damaged on the way is passed over.
+    let mut damaged = honest[4].clone();
+    damaged.proof_scalar += Scalar::one();
     let mut both = shown_second.clone();
+    both.push(damaged);
+    assert_eq!(
+        share(&group, 3, &me, &decided, &both).unwrap_err(),
+        MachineKeyError::BadContribution(5)
+    );
     both.push(honest[4].clone());
     let keys_made: Vec<PublicPoly> = (1..=5u32)
         .map(|j| {

@@ -65,7 +65,7 @@ impl Member {
             return Err(AgreementError::Carried(*machine).into());
         }
         // One machine's key at a time: this member never races itself to propose.
-        let Ok(_making) = tokio::time::timeout_at(deadline, self.making.lock()).await else {
+        let Ok(making) = tokio::time::timeout_at(deadline, self.making.lock()).await else {
             return Err(MachineKeyError::Agreement(AgreementError::TooFew {
                 reached: 0,
                 threshold: self.file.threshold,
@@ -87,6 +87,8 @@ impl Member {
             });
         }
         let Certificate { value, .. } = self.decide(&decree, &usable, deadline).await?;
+        // Decided: what is left cannot race, and must not hold up other machines' keys.
+        drop(making);
         bundles.retain(|b| value.contains(&b.contributor(&group)));
         self.gather(machine, &group, &value, &mut bundles, deadline)
             .await;
@@ -159,13 +161,14 @@ impl Member {
     /// Every member's contribution to machine `machine`'s key, this member's own made here,
     /// the others' asked of them at once; those that do not come are left out.
     async fn deals(&self, machine: &MachineId, group: &Group) -> Vec<MachineDeal> {
-        let asked = self.others().map(|dealer| (dealer, dealer));
-        let mut bundles = self.ask_deals(machine, asked.collect()).await;
+        let mut bundles = Vec::new();
         if let Some(me) = self.index
             && let Ok(own) = machine_key::deal(group, me, &self.identity)
         {
             bundles.push(own);
         }
+        let asked = self.others().map(|dealer| (dealer, dealer));
+        bundles.extend(self.ask_deals(machine, group, asked.collect()).await);
         bundles.sort_by_key(|b| b.bundle.dealer);
         bundles
     }
@@ -182,24 +185,27 @@ impl Member {
         bundles: &mut Vec<MachineDeal>,
         deadline: Instant,
     ) {
-        loop {
+        let missing = |bundles: &[MachineDeal]| -> Vec<Contributor> {
             let held: Vec<Contributor> = bundles.iter().map(|b| b.contributor(group)).collect();
-            let missing: Vec<&Contributor> = decided.iter().filter(|c| !held.contains(c)).collect();
-            if missing.is_empty() || Instant::now() + GATHER_PAUSE >= deadline {
-                return;
-            }
-            let asked = missing
+            let lacking = decided.iter().filter(|c| !held.contains(c));
+            lacking.copied().collect()
+        };
+        let mut lacking = missing(bundles);
+        while !lacking.is_empty() && Instant::now() + GATHER_PAUSE < deadline {
+            let asked = lacking
                 .iter()
                 .flat_map(|c| self.others().map(move |peer| (peer, c.member)));
-            for deal in self.ask_deals(machine, asked.collect()).await {
-                let named = deal.contributor(group);
-                if missing.contains(&&named)
-                    && !bundles.iter().any(|b| b.contributor(group) == named)
-                {
+            let answers = self.ask_deals(machine, group, asked.collect());
+            for deal in tokio::time::timeout_at(deadline, answers)
+                .await
+                .unwrap_or_default()
+            {
+                if missing(bundles).contains(&deal.contributor(group)) {
                     bundles.push(deal);
                 }
             }
-            if bundles.len() < decided.len() {
+            lacking = missing(bundles);
+            if !lacking.is_empty() {
                 // The members that hold it may still be gathering it themselves.
                 tokio::time::sleep(GATHER_PAUSE).await;
             }
@@ -207,18 +213,26 @@ impl Member {
     }
 
     /// Asks each `(peer, dealer)` at once for `dealer`'s contribution to machine `machine`'s
-    /// key; those that do not come are left out.
-    async fn ask_deals(&self, machine: &MachineId, asked: Vec<(u32, u32)>) -> Vec<MachineDeal> {
+    /// key (in `group`); those that do not come, name another dealer or do not prove their
+    /// secret are left out.
+    async fn ask_deals(
+        &self,
+        machine: &MachineId,
+        group: &Group,
+        asked: Vec<(u32, u32)>,
+    ) -> Vec<MachineDeal> {
         let mut asking = tokio::task::JoinSet::new();
         for (peer, dealer) in asked {
             let path = format!("/federation/machines/{machine}/deal?dealer={dealer}");
             let peers = self.peers.clone();
-            asking.spawn(async move { peers.get::<MachineDealJson>(peer, &path).await });
+            asking.spawn(async move { (dealer, peers.get::<MachineDealJson>(peer, &path).await) });
         }
         let mut bundles = Vec::new();
         while let Some(answer) = asking.join_next().await {
-            if let Ok(Answer::Got(json)) = answer
+            if let Ok((dealer, Answer::Got(json))) = answer
                 && let Ok(deal) = MachineDeal::try_from(&json)
+                && deal.bundle.dealer == dealer
+                && deal.proves(group)
             {
                 bundles.push(deal);
             }

@@ -188,8 +188,9 @@ pub(super) async fn machine_deal(
         ApiError::new(
             StatusCode::NOT_FOUND,
             format!(
-                "this member holds no contribution of member {dealer} to machine {machine}'s key \
-                 (none was decided on yet, or it is another member's to deal)"
+                "this member holds no contribution of member {dealer} to machine {machine}'s key: \
+                 it holds the others' once the members decided on them and it made its share, \
+                 and deals none of its own for a key carried over from a previous federation"
             ),
         )
     })

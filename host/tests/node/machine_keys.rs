@@ -253,10 +253,11 @@ fn dishonest_proposals_are_refused(
 }
 
 /// Member 5 turns dishonest: in its place, a server that deals two valid contributions to
-/// machine M's key, each with its proof, one to every other member that asks. Members shown
-/// different contributions would make two keys for one machine, member 5 taking part in both;
-/// the decision names one contribution by its digest, and every member makes the key it names,
-/// asking the others for the contribution it was not shown.
+/// machine M's key, each with its proof, one to the first two requests, the other to the next
+/// two, and nothing after. Members shown different contributions would make two keys for one
+/// machine, member 5 taking part in both; the decision names one contribution by its digest,
+/// and every member makes the key it names, getting the contribution it was not shown from the
+/// members that hold it.
 #[test]
 fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_key() {
     let root = scratch("federation-machine-key-split");
@@ -299,7 +300,12 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
     let dealer = Router::new().route(
         &format!("/federation/machines/{machine}/deal"),
         get(move || async move {
-            axum::Json(shown[counted.fetch_add(1, Ordering::SeqCst) % 2].clone())
+            let shown = shown
+                .get(counted.fetch_add(1, Ordering::SeqCst) / 2)
+                .cloned();
+            shown
+                .map(axum::Json)
+                .ok_or(axum::http::StatusCode::NOT_FOUND)
         }),
     );
     serve_on(&sites[4].listen, dealer);
@@ -309,7 +315,7 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
         assert_eq!(call(node, &machine, "bls-public-key", None), key);
     }
     assert!(
-        asked.load(Ordering::SeqCst) >= 2,
+        asked.load(Ordering::SeqCst) >= 4,
         "both contributions shown"
     );
     let decree = hex::encode(machine_key::decree(id.as_bytes()));
@@ -327,6 +333,12 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
         .map(|d| G1Projective::from(d.bundle.commitments.commitments()[0]))
         .sum();
     assert_eq!(key, G1Affine::from(whole).to_compressed().to_vec());
+    // Each member serves the contributions it holds, and says what it does not.
+    let deal = format!("/federation/machines/{machine}/deal");
+    for (query, status) in [("?dealer=5", 200), ("?dealer=6", 404), ("?dealer=x", 400)] {
+        let (got, body) = nodes[2].get(&format!("{deal}{query}"));
+        assert_eq!(got, status, "{query}: {body}");
+    }
     // Any three of the four members sign with it, and alike.
     let signature = call(&nodes[3], &machine, "bls-sign", Some(b"one key"));
     assert!(bls_verifies(&key, b"one key", &signature));

@@ -103,7 +103,7 @@ pub fn ask_digest(
     value: &[Contributor],
 ) -> [u8; 32] {
     let mut hash = Sha256::new();
-    hash.update(b"carol-federation/agreement/v1/ask\0");
+    hash.update(b"carol-federation/agreement/v2/ask\0");
     hash.update(session);
     for part in [decree, phase.as_bytes()] {
         hash.update((part.len() as u64).to_be_bytes());

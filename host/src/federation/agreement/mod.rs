@@ -62,7 +62,9 @@ pub enum AgreementError {
     },
     /// The record in the store is not one this node wrote.
     #[error(
-        "the record of an agreement in the database is damaged; restore the database from a backup"
+        "the record of an agreement in the database is damaged, or was written by a development \
+         version of Carol before 2026-12-02 (whose records of machines' keys are not read); restore \
+         the database from a backup, or form the federation anew"
     )]
     Damaged,
     /// The decree is of a machine's key a resharing carried over: it is never made again.
