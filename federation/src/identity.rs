@@ -10,6 +10,7 @@ use blst::BLST_ERROR;
 use blst::min_pk;
 use carol_core::bls::{PublicKey, SecretKey};
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroize;
 
@@ -76,6 +77,63 @@ impl Identity {
     pub fn sign(&self, message: &[u8]) -> [u8; 96] {
         self.key.sign(message, PROTOCOL_DST, &[]).compress()
     }
+
+    /// The key this node shares with the node whose key is `peer`, in the federation `session`:
+    /// static Diffie–Hellman of the two node keys in G1 (as Noise's `ss` token), through
+    /// HKDF-SHA256 (RFC 5869) bound to the session and both keys, in an order both sides agree
+    /// on. Only the two of them can make it: an HMAC under it (RFC 2104) shows the one that
+    /// receives a message that the other sent it, for a hash where a signature costs a pairing.
+    pub fn pairwise(&self, session: &[u8; 32], peer: &G1Affine) -> PairwiseKey {
+        let shared = G1Affine::from(peer * self.scalar).to_compressed();
+        let (mine, theirs) = (self.public.to_compressed(), peer.to_compressed());
+        let (low, high) = if mine <= theirs {
+            (mine, theirs)
+        } else {
+            (theirs, mine)
+        };
+        let hkdf = Hkdf::<Sha256>::new(Some(session), &shared);
+        let mut info = b"carol-federation/pairwise/v1".to_vec();
+        info.extend_from_slice(&low);
+        info.extend_from_slice(&high);
+        let mut key = [0u8; 32];
+        hkdf.expand(&info, &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 length");
+        PairwiseKey(key)
+    }
+}
+
+/// A key two members share ([`Identity::pairwise`]). Wiped when dropped; its `Debug` hides it.
+#[derive(Clone)]
+pub struct PairwiseKey([u8; 32]);
+
+impl PairwiseKey {
+    /// HMAC-SHA256 of `message` under the key.
+    pub fn tag(&self, message: &[u8]) -> [u8; 32] {
+        self.mac(message).finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is [`PairwiseKey::tag`] of `message`, compared in constant time.
+    pub fn verifies(&self, message: &[u8], tag: &[u8]) -> bool {
+        self.mac(message).verify_slice(tag).is_ok()
+    }
+
+    fn mac(&self, message: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
+        mac.update(message);
+        mac
+    }
+}
+
+impl Drop for PairwiseKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for PairwiseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("PairwiseKey(hidden)")
+    }
 }
 
 impl Drop for Identity {
@@ -138,6 +196,26 @@ mod tests {
         let identity = Identity::new(&SecretKey::key_gen(&[7; 32]));
         let scalar = identity.derive("dkg/coefficient", &[b"session", &0u64.to_be_bytes()]);
         assert_eq!(hex_of(&scalar.to_bytes()), PINNED);
+    }
+
+    #[test]
+    fn two_members_share_a_pairwise_key_no_third_has() {
+        let (a, b, c) = (
+            SecretKey::generate(),
+            SecretKey::generate(),
+            SecretKey::generate(),
+        );
+        let (a, b, c) = (Identity::new(&a), Identity::new(&b), Identity::new(&c));
+        let session = [5; 32];
+        let ab = a.pairwise(&session, b.public());
+        let tag = ab.tag(b"partial");
+        assert!(b.pairwise(&session, a.public()).verifies(b"partial", &tag));
+        assert!(!ab.verifies(b"other", &tag));
+        assert!(!c.pairwise(&session, a.public()).verifies(b"partial", &tag));
+        assert!(!c.pairwise(&session, b.public()).verifies(b"partial", &tag));
+        assert!(!b.pairwise(&[6; 32], a.public()).verifies(b"partial", &tag));
+        assert!(!ab.verifies(b"partial", &tag[..31]));
+        assert_eq!(format!("{ab:?}"), "PairwiseKey(hidden)");
     }
 
     const PINNED: &str = "30b2a88b07beaba30a43c2def0902f417af88ba33b571aa4d6dd1e7350d69c1a";

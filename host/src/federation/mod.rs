@@ -167,7 +167,9 @@ pub struct Member {
     ready: RwLock<Option<Ready>>,
     published: Mutex<Lanes>,
     /// The partial signatures it holds.
-    partials: partials::Partials,
+    partials: Arc<partials::Partials>,
+    /// The key it shares with each other member, by index, which authenticates partials.
+    pairwise: BTreeMap<u32, carol_federation::identity::PairwiseKey>,
     /// Reaches the other members for partial signatures: quickly, or not at all.
     peers: Arc<peers::Peers>,
     /// Reaches the other members with the requests it passes on, which may take as long as an
@@ -334,18 +336,26 @@ impl Member {
         reach: Reach,
         store: Arc<Store>,
     ) -> Self {
+        let identity = Identity::new(key);
+        let group = file.group();
+        let pairwise = group
+            .indices()
+            .filter(|&i| Some(i) != index)
+            .filter_map(|i| Some((i, identity.pairwise(&group.session, group.member(i)?))))
+            .collect();
         Self {
-            partials: partials::Partials::new(file.members.len()),
+            partials: Arc::new(partials::Partials::new(file.members.len())),
+            pairwise,
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
             forwarder: Arc::new(peers::Peers::new(&file, reach.forward_timeout)),
             copier: peers::Peers::answering(&file, reach.forward_timeout, reach.component_bytes),
             forwards: Arc::new(tokio::sync::Semaphore::new(forward::FORWARDS_IN_FLIGHT)),
-            group: file.group(),
+            group,
             file,
             path,
             data_dir: None,
             index,
-            identity: Identity::new(key),
+            identity,
             ready: RwLock::new(ready),
             published: Mutex::new(Lanes::default()),
             reshared: Mutex::new(None),
@@ -377,6 +387,18 @@ impl Member {
     /// Member `index`'s node key as a point, if there is such a member.
     pub fn member_key(&self, index: u32) -> Option<&bls12_381::G1Affine> {
         self.group.member(index)
+    }
+
+    /// The key this member shares with member `index` ([`Identity::pairwise`]), if it is another
+    /// member.
+    pub fn pairwise(&self, index: u32) -> Option<&carol_federation::identity::PairwiseKey> {
+        self.pairwise.get(&index)
+    }
+
+    /// The signature made of the message whose digest is `digest`, if this member made it
+    /// lately.
+    pub fn made_signature(&self, digest: &[u8; 32]) -> Option<carol_core::bls::Signature> {
+        self.partials.made(digest)
     }
 
     /// This member's index; `None` for a node that leaves the federation in a resharing.

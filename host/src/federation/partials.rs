@@ -42,6 +42,8 @@ struct Held {
     since: Instant,
     /// Runs of this member waiting on the message: while there are, it is never evicted.
     waiting: usize,
+    /// The signature another member answered it had made, unchecked.
+    answered: Option<Signature>,
 }
 
 impl Inner {
@@ -85,6 +87,7 @@ impl Inner {
                     partials: BTreeMap::new(),
                     since: Instant::now(),
                     waiting: 0,
+                    answered: None,
                 },
             );
         }
@@ -143,6 +146,7 @@ impl Partials {
             partials: BTreeMap::new(),
             since: Instant::now(),
             waiting: 0,
+            answered: None,
         });
         held.waiting += 1;
         held.partials.insert(own.index, own.signature);
@@ -175,6 +179,26 @@ impl Partials {
         drop(inner);
         // Other runs waiting on this message take the signature made.
         self.arrived.notify_waiters();
+    }
+
+    /// Keeps `signature` as what another member answered it made of `digest`, while a run of
+    /// this member waits on it (a member that restarted, or was down, gets it this way from the
+    /// members that have made it: they do not send their partials again). Checked by the run
+    /// before it is used, as a combination is.
+    pub fn answered(&self, digest: &[u8; 32], signature: Signature) {
+        let mut inner = self.inner.lock().expect("partials lock");
+        let Some(held) = inner.held.get_mut(digest).filter(|h| h.waiting > 0) else {
+            return;
+        };
+        held.answered = Some(signature);
+        drop(inner);
+        self.arrived.notify_waiters();
+    }
+
+    /// Takes the signature another member answered for `digest` ([`Partials::answered`]).
+    pub fn take_answered(&self, digest: &[u8; 32]) -> Option<Signature> {
+        let mut inner = self.inner.lock().expect("partials lock");
+        inner.held.get_mut(digest)?.answered.take()
     }
 
     /// The signature made of `digest`, if one was.

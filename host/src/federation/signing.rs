@@ -8,6 +8,13 @@
 //! each partial checked against its member's public share, and the members whose partials were
 //! bad are logged and their partials dropped. What partials are held, and for how long, is
 //! the `partials` module's concern.
+//!
+//! A member that has made a signature does not send its partial again when another run asks
+//! for it; a member that lacks it (one that restarted, or was down) sends its own partial, and
+//! the members that made it answer with the signature, which it checks before it uses it.
+//! Partials travel with an HMAC under the key the two members share
+//! ([`carol_federation::identity::Identity::pairwise`]), not a signature: a hash, where checking
+//! a signature costs a pairing per partial.
 
 use super::peers::Answer;
 use super::{Member, Ready};
@@ -30,28 +37,41 @@ pub struct PartialJson {
     pub index: u32,
     /// Its signature with its share, hex.
     pub signature: Signature,
-    /// Its node key's protocol signature of the three above ([`PartialJson::signed`]), hex:
-    /// only a member can hand another a partial, so no one else can crowd out its partials.
-    pub proof: String,
+    /// The HMAC of the three above ([`PartialJson::authenticated`]) under the key the sender
+    /// and the receiver share, hex: only a member can hand another a partial, so no one else can
+    /// crowd out its partials.
+    pub tag: String,
 }
 
 impl PartialJson {
-    /// What the proof signs: the federation's session, the digest, the index and the partial
-    /// signature (the session, so that a node that is a member of two federations cannot have
-    /// its partials of one replayed in the other).
-    pub fn signed(
+    /// What the tag authenticates: the federation's session, the digest, the index and the
+    /// partial signature (the session, so that a node that is a member of two federations cannot
+    /// have its partials of one replayed in the other).
+    pub fn authenticated(
         session: &[u8; 32],
         digest: &[u8; 32],
         index: u32,
         signature: &Signature,
     ) -> Vec<u8> {
-        let mut message = b"carol-federation/partial/v1".to_vec();
+        let mut message = b"carol-federation/partial/v2".to_vec();
         message.extend_from_slice(session);
         message.extend_from_slice(digest);
         message.extend_from_slice(&index.to_be_bytes());
         message.extend_from_slice(&signature.to_bytes());
         message
     }
+}
+
+/// What a member answers to a partial (`POST /federation/partials`): that it holds it, or the
+/// signature it made of that message already.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialAnswer {
+    /// Whether it keeps the partial.
+    pub held: bool,
+    /// The signature it made of the message, if it made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<Signature>,
 }
 
 /// What names a message to sign with a key among the members: SHA-256 of the key (48 bytes) and
@@ -121,9 +141,6 @@ impl Member {
         let threshold = self.file.threshold;
         let digest = digest(&key, message);
         if let Some(made) = self.partials.begin(digest, &own) {
-            // The others may not all have it: one that restarted, or was down when it was made,
-            // waits on this member's partial as on any other.
-            self.send_partial(digest, &own, deadline);
             return Ok(made);
         }
         self.send_partial(digest, &own, deadline);
@@ -133,6 +150,11 @@ impl Member {
             arrived.as_mut().enable();
             if let Some(made) = self.partials.made(&digest) {
                 break Ok(made);
+            }
+            if let Some(answered) = self.partials.take_answered(&digest)
+                && key.verify(message, &answered)
+            {
+                break Ok(answered);
             }
             let held = self.partials.of(&digest);
             if held.len() >= threshold {
@@ -195,30 +217,30 @@ impl Member {
     }
 
     /// Sends this member's partial to every other member, without waiting for them; a member
-    /// that does not take it is asked again, until `deadline`.
+    /// that does not take it is asked again, until `deadline`. One that answers with the
+    /// signature it made hands it to the waiting run ([`Partials::answered`]).
+    ///
+    /// [`Partials::answered`]: super::partials::Partials::answered
     fn send_partial(&self, digest: [u8; 32], partial: &PartialSignature, deadline: Instant) {
-        let session = *self.session();
-        let proof = self.identity.sign(&PartialJson::signed(
-            &session,
-            &digest,
-            partial.index,
-            &partial.signature,
-        ));
-        let body = serde_json::to_vec(&PartialJson {
-            digest: hex::encode(digest),
-            index: partial.index,
-            signature: partial.signature,
-            proof: hex::encode(proof),
-        })
-        .expect("JSON");
+        let authenticated =
+            PartialJson::authenticated(self.session(), &digest, partial.index, &partial.signature);
         for index in self.file.indices().filter(|&i| i != partial.index) {
-            let peers = self.peers.clone();
-            let body = body.clone();
+            let Some(key) = self.pairwise(index) else {
+                continue;
+            };
+            let body = serde_json::to_vec(&PartialJson {
+                digest: hex::encode(digest),
+                index: partial.index,
+                signature: partial.signature,
+                tag: hex::encode(key.tag(&authenticated)),
+            })
+            .expect("JSON");
+            let (peers, partials) = (self.peers.clone(), self.partials.clone());
             tokio::spawn(async move {
                 let mut pause = Duration::from_millis(100);
                 loop {
                     let headers = vec![("content-type".into(), "application/json".into())];
-                    let answer: Answer<serde_json::Value> = peers
+                    let answer: Answer<PartialAnswer> = peers
                         .send(
                             index,
                             Method::Post,
@@ -227,6 +249,12 @@ impl Member {
                             body.clone(),
                         )
                         .await;
+                    if let Answer::Got(PartialAnswer {
+                        made: Some(made), ..
+                    }) = answer
+                    {
+                        partials.answered(&digest, made);
+                    }
                     let Answer::Failed(why) = answer else { return };
                     tracing::debug!(member = index, %why, "cannot send a partial signature");
                     if Instant::now() + pause >= deadline {

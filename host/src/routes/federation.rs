@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use crate::federation::agreement::{AgreementError, Ask, Reply};
-use crate::federation::signing::PartialJson;
+use crate::federation::signing::{PartialAnswer, PartialJson};
 use crate::node::Node;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -98,7 +98,7 @@ pub(super) async fn machine_keys(
 pub(super) async fn partial(
     State(node): State<Node>,
     Json(partial): Json<PartialJson>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<PartialAnswer>), ApiError> {
     let member = member(&node)?;
     let digest: [u8; 32] = hex::decode(&partial.digest)
         .ok()
@@ -119,36 +119,35 @@ pub(super) async fn partial(
             ),
         ));
     }
-    let sender = member.member_key(partial.index);
-    let proof: Option<[u8; 96]> = hex::decode(&partial.proof)
-        .ok()
-        .and_then(|p| p.try_into().ok());
-    let signed = PartialJson::signed(member.session(), &digest, partial.index, &partial.signature);
-    // A pairing: off the request's worker thread, which other requests need.
-    let checked = sender.copied().zip(proof).map(|(key, proof)| {
-        tokio::task::spawn_blocking(move || {
-            carol_federation::identity::verify(&key, &signed, &proof)
-        })
-    });
-    let proven = match checked {
-        Some(check) => check.await.unwrap_or(false),
-        None => false,
-    };
-    if !proven {
+    let authenticated =
+        PartialJson::authenticated(member.session(), &digest, partial.index, &partial.signature);
+    let tag = hex::decode(&partial.tag).unwrap_or_default();
+    let from_member = member
+        .pairwise(partial.index)
+        .is_some_and(|key| key.verifies(&authenticated, &tag));
+    if !from_member {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
-                "the partial is not signed by member {}'s node key: only members hand each \
-                 other partial signatures",
+                "the partial's tag is not member {}'s, under the key it shares with this member: \
+                 only members hand each other partial signatures",
                 partial.index
             ),
         ));
     }
+    if let Some(made) = member.made_signature(&digest) {
+        let answer = PartialAnswer {
+            held: false,
+            made: Some(made),
+        };
+        return Ok((StatusCode::OK, Json(answer)));
+    }
     member.offer_partial(digest, partial.index, partial.signature);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({"held": true})),
-    ))
+    let answer = PartialAnswer {
+        held: true,
+        made: None,
+    };
+    Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
 /// `GET /federation/machines/{id}/deal[?dealer=N]`: this member's contribution to machine

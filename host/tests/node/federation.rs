@@ -459,23 +459,28 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     signed.extend_from_slice(&message);
     let digest = carol_host::federation::signing::digest(&key, &signed);
     let forged = carol_core::bls::SecretKey::generate().sign(&signed);
-    let partial = |index: u32, key: &carol_core::bls::SecretKey| {
-        let proof = carol_federation::identity::Identity::new(key).sign(
-            &carol_host::federation::signing::PartialJson::signed(
-                &session, &digest, index, &forged,
-            ),
+    let node_key = |site: &Site| {
+        carol_host::config::Config::load(Path::new(&site.cfg))
+            .unwrap()
+            .node
+            .key
+    };
+    let member1 = carol_federation::identity::node_point(&node_key(&sites[0]).public_key());
+    // A partial as `key`'s node hands it to member 1, tagged under the key the two share.
+    let tagged = |index: u32, key: &carol_core::bls::SecretKey, digest, signature| {
+        let authenticated = carol_host::federation::signing::PartialJson::authenticated(
+            &session, &digest, index, &signature,
         );
+        let shared = carol_federation::identity::Identity::new(key).pairwise(&session, &member1);
         serde_json::json!({
             "digest": hex::encode(digest),
             "index": index,
-            "signature": forged,
-            "proof": hex::encode(proof),
+            "signature": signature,
+            "tag": hex::encode(shared.tag(&authenticated)),
         })
     };
-    let member2 = carol_host::config::Config::load(Path::new(&sites[1].cfg))
-        .unwrap()
-        .node
-        .key;
+    let partial = |index: u32, key: &carol_core::bls::SecretKey| tagged(index, key, digest, forged);
+    let member2 = node_key(&sites[1]);
     // Nobody but member 2 can hand in member 2's partial.
     let stranger = carol_core::bls::SecretKey::generate();
     let (status, body) = nodes[0].post_json("/federation/partials", &partial(2, &stranger));
@@ -486,6 +491,11 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     assert_eq!(status, 200, "{body}");
     let signature: carol_core::bls::Signature = serde_json::from_value(body).unwrap();
     assert!(key.verify_for_machine(&machine, &message, &signature));
+    // Having made it, member 1 answers a member's partial of that message with the signature,
+    // as it would a member that restarted and lacks it.
+    let (status, body) = nodes[0].post_json("/federation/partials", &partial(2, &member2));
+    let made = serde_json::to_value(signature).unwrap();
+    assert_eq!((status, &body["made"]), (200, &made), "{body}");
     assert!(
         nodes[0]
             .log()
@@ -527,15 +537,7 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     signed.extend_from_slice(&hex::decode("cafe").unwrap());
     let digest = carol_host::federation::signing::digest(&key, &signed);
     let bogus = carol_core::bls::SecretKey::generate().sign(&signed);
-    let proof = carol_federation::identity::Identity::new(&member2).sign(
-        &carol_host::federation::signing::PartialJson::signed(&session, &digest, 2, &bogus),
-    );
-    let held = serde_json::json!({
-        "digest": hex::encode(digest),
-        "index": 2,
-        "signature": bogus,
-        "proof": hex::encode(proof),
-    });
+    let held = tagged(2, &member2, digest, bogus);
     assert_eq!(nodes[0].post_json("/federation/partials", &held).0, 202);
     let (status, body) = sign(&nodes[0], "cafe");
     assert_eq!(
