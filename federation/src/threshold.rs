@@ -5,7 +5,8 @@
 //! blst's, as for a single node.
 
 use crate::poly::{PublicPoly, lagrange_at_zero};
-use bls12_381::{G2Affine, G2Projective, Scalar};
+use bls12_381::Scalar;
+use blst::{MultiPoint, min_pk};
 use carol_core::bls::{PublicKey, SecretKey, Signature};
 use zeroize::Zeroize;
 
@@ -135,16 +136,19 @@ pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signat
     }
     let indices: Vec<u32> = chosen.iter().map(|p| p.index).collect();
     let weights = lagrange_at_zero(&indices).expect("distinct, non-zero indices");
-    let mut sum = G2Projective::identity();
-    for (partial, weight) in chosen.iter().zip(&weights) {
-        let point =
-            Option::<G2Affine>::from(G2Affine::from_compressed(&partial.signature.to_bytes()))
-                .ok_or(CombineError::Invalid {
-                    index: partial.index,
-                })?;
-        sum += point * weight;
-    }
-    Signature::from_bytes(&G2Affine::from(sum).to_compressed()).map_err(|_| CombineError::Identity)
+    // Σ λ_i·σ_i in G2 by blst's multi-scalar multiplication, scalars little-endian: the
+    // combination is most of a federated signature's work, several times faster than the
+    // `bls12_381` crate's G2 arithmetic.
+    let points = chosen
+        .iter()
+        .map(|p| {
+            min_pk::Signature::from_bytes(&p.signature.to_bytes())
+                .map_err(|_| CombineError::Invalid { index: p.index })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let scalars: Vec<u8> = weights.iter().flat_map(Scalar::to_bytes).collect();
+    let sum = min_pk::Signature::from_aggregate(&points.mult(&scalars, 255));
+    Signature::from_bytes(&sum.compress()).map_err(|_| CombineError::Identity)
 }
 
 #[cfg(test)]
