@@ -21,8 +21,9 @@ pub enum CombineError {
         /// The threshold.
         threshold: usize,
     },
-    /// The partials add up to no signature (the point at infinity): some are not what they
-    /// claim; check each against its public share to find which.
+    /// The partials add up to no signature (the point at infinity, or a point outside G2's
+    /// subgroup): some are not what they claim; check each against its public share to find
+    /// which.
     #[error("the partial signatures add up to no signature: check each against its public share")]
     Identity,
     /// A partial signature is not a point of G2, or names member 0.
@@ -73,8 +74,47 @@ impl Share {
         big_endian.zeroize();
         PartialSignature {
             index: self.index,
-            signature: key.sign(message),
+            signature: PartialBytes::from(&key.sign(message)),
         }
+    }
+}
+
+/// A partial signature as it travels: a compressed G2 point, 96 bytes (hex in JSON), not checked
+/// to be in G2's subgroup when it is read. That check costs most of a scalar multiplication, and
+/// each member would make it for every other member's partial; it is made once instead, on the
+/// combination ([`combine`]), and on a partial itself only when it is checked alone
+/// ([`PartialSignature::verify`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PartialBytes(pub [u8; 96]);
+
+impl From<&Signature> for PartialBytes {
+    fn from(signature: &Signature) -> Self {
+        Self(signature.to_bytes())
+    }
+}
+
+impl std::fmt::Debug for PartialBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "PartialBytes({})", hex::encode(self.0))
+    }
+}
+
+impl serde::Serialize for PartialBytes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PartialBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let mut bytes = [0u8; 96];
+        hex::decode_to_slice(text.as_bytes(), &mut bytes).map_err(|_| {
+            serde::de::Error::custom(
+                "a partial signature is a compressed G2 point: 96 bytes in hex",
+            )
+        })?;
+        Ok(Self(bytes))
     }
 }
 
@@ -95,8 +135,8 @@ impl std::fmt::Debug for Share {
 pub struct PartialSignature {
     /// The member that signed.
     pub index: u32,
-    /// Its signature, an ordinary BLS signature under its public share.
-    pub signature: Signature,
+    /// Its signature, an ordinary BLS signature under its public share (unchecked).
+    pub signature: PartialBytes,
 }
 
 impl PartialSignature {
@@ -106,15 +146,19 @@ impl PartialSignature {
             return false;
         }
         let share = public.eval(self.index).to_compressed();
+        let Ok(signature) = Signature::from_bytes(&self.signature.0) else {
+            return false;
+        };
         PublicKey::from_bytes(&share)
-            .map(|key| key.verify(message, &self.signature))
+            .map(|key| key.verify(message, &signature))
             .unwrap_or(false)
     }
 }
 
 /// Combines the partial signatures of at least `threshold` distinct members into the signature
 /// of the whole key. The first `threshold` distinct members are used; the partials are not
-/// checked (check the result under the whole key, and each partial only if it fails).
+/// checked (check the result under the whole key, and each partial only if it fails), but the
+/// result is checked to be in G2's subgroup, as every [`Signature`] is.
 pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signature, CombineError> {
     let mut chosen: Vec<&PartialSignature> = Vec::with_capacity(threshold);
     for partial in partials {
@@ -142,7 +186,8 @@ pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signat
     let points = chosen
         .iter()
         .map(|p| {
-            min_pk::Signature::from_bytes(&p.signature.to_bytes())
+            // On the curve, as a compressed point must be; the subgroup is checked once, below.
+            min_pk::Signature::from_bytes(&p.signature.0)
                 .map_err(|_| CombineError::Invalid { index: p.index })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -167,7 +212,8 @@ mod tests {
         let shares = shares(&poly, 5);
         let partial = shares[1].sign(b"m");
         assert!(partial.verify(&public, b"m"));
-        assert!(shares[1].public().verify(b"m", &partial.signature));
+        let whole = Signature::from_bytes(&partial.signature.0).unwrap();
+        assert!(shares[1].public().verify(b"m", &whole));
         assert!(!partial.verify(&public, b"other"));
         let misattributed = PartialSignature {
             index: 3,
@@ -199,6 +245,17 @@ mod tests {
             ..partials[0].clone()
         };
         assert_eq!(combine(3, &[zero]), Err(CombineError::Invalid { index: 0 }));
+        // Bytes of no point on the curve are no partial.
+        let garbage = PartialSignature {
+            index: 2,
+            signature: PartialBytes([0x11; 96]),
+        };
+        assert!(!garbage.verify(&public, b"m"));
+        let with_garbage = [partials[0].clone(), garbage, partials[2].clone()];
+        assert_eq!(
+            combine(3, &with_garbage),
+            Err(CombineError::Invalid { index: 2 })
+        );
         // The same member twice counts once.
         let repeated = vec![
             partials[0].clone(),

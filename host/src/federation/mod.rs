@@ -416,7 +416,7 @@ impl Member {
         &self,
         digest: [u8; 32],
         index: u32,
-        signature: carol_core::bls::Signature,
+        signature: carol_federation::threshold::PartialBytes,
     ) {
         self.partials.offer(digest, index, signature);
     }

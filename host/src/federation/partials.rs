@@ -4,7 +4,7 @@
 //! run of the same message (two clients asking two members at once) gets the one signature too.
 
 use carol_core::bls::Signature;
-use carol_federation::threshold::PartialSignature;
+use carol_federation::threshold::{PartialBytes, PartialSignature};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -38,7 +38,7 @@ struct Inner {
 }
 
 struct Held {
-    partials: BTreeMap<u32, Signature>,
+    partials: BTreeMap<u32, PartialBytes>,
     since: Instant,
     /// Runs of this member waiting on the message: while there are, it is never evicted.
     waiting: usize,
@@ -108,7 +108,7 @@ impl Partials {
     /// Keeps another member's partial of `digest`: its first, unless the message is signed
     /// already, the member holds its share of the bound with messages no run waits on, or the
     /// store is full of messages runs wait on.
-    pub fn offer(&self, digest: [u8; 32], index: u32, signature: Signature) {
+    pub fn offer(&self, digest: [u8; 32], index: u32, signature: PartialBytes) {
         let mut inner = self.inner.lock().expect("partials lock");
         if inner.made.contains_key(&digest) {
             return;
@@ -244,10 +244,14 @@ mod tests {
     use super::*;
     use carol_core::bls::SecretKey;
 
+    fn signature(index: u32) -> Signature {
+        SecretKey::key_gen(&[index as u8; 32]).sign(b"m")
+    }
+
     fn partial(index: u32) -> PartialSignature {
         PartialSignature {
             index,
-            signature: SecretKey::key_gen(&[index as u8; 32]).sign(b"m"),
+            signature: PartialBytes::from(&signature(index)),
         }
     }
 
@@ -277,7 +281,7 @@ mod tests {
         let digest = [7; 32];
         assert_eq!(partials.begin(digest, &partial(1)), None);
         assert_eq!(partials.begin(digest, &partial(1)), None);
-        let made = partial(9).signature;
+        let made = signature(9);
         partials.end(&digest, Some(made));
         assert_eq!(partials.made(&digest), Some(made));
         assert_eq!(partials.begin(digest, &partial(1)), Some(made));

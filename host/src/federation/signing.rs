@@ -20,7 +20,7 @@ use super::peers::Answer;
 use super::{Member, Ready};
 use crate::bindings::carol::machine::http_fetch::Method;
 use carol_core::bls::{PublicKey, Signature};
-use carol_federation::threshold::{PartialSignature, combine};
+use carol_federation::threshold::{PartialBytes, PartialSignature, combine};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -35,8 +35,8 @@ pub struct PartialJson {
     pub digest: String,
     /// The member that signed.
     pub index: u32,
-    /// Its signature with its share, hex.
-    pub signature: Signature,
+    /// Its signature with its share, hex (checked only as the combination is).
+    pub signature: PartialBytes,
     /// The HMAC of the three above ([`PartialJson::authenticated`]) under the key the sender
     /// and the receiver share, hex: only a member can hand another a partial, so no one else can
     /// crowd out its partials.
@@ -51,13 +51,13 @@ impl PartialJson {
         session: &[u8; 32],
         digest: &[u8; 32],
         index: u32,
-        signature: &Signature,
+        signature: &PartialBytes,
     ) -> Vec<u8> {
         let mut message = b"carol-federation/partial/v2".to_vec();
         message.extend_from_slice(session);
         message.extend_from_slice(digest);
         message.extend_from_slice(&index.to_be_bytes());
-        message.extend_from_slice(&signature.to_bytes());
+        message.extend_from_slice(&signature.0);
         message
     }
 }

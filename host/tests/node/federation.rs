@@ -468,6 +468,7 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     let member1 = carol_federation::identity::node_point(&node_key(&sites[0]).public_key());
     // A partial as `key`'s node hands it to member 1, tagged under the key the two share.
     let tagged = |index: u32, key: &carol_core::bls::SecretKey, digest, signature| {
+        let signature = carol_federation::threshold::PartialBytes::from(&signature);
         let authenticated = carol_host::federation::signing::PartialJson::authenticated(
             &session, &digest, index, &signature,
         );
