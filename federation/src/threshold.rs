@@ -7,7 +7,7 @@
 use crate::poly::{PublicPoly, lagrange_at_zero};
 use bls12_381::Scalar;
 use blst::{MultiPoint, min_pk};
-use carol_core::bls::{PublicKey, SecretKey, Signature};
+use carol_core::bls::{DST, PublicKey, Signature};
 use zeroize::Zeroize;
 
 /// Why partial signatures do not combine.
@@ -70,26 +70,36 @@ impl Share {
         let mut big_endian = self.secret.to_bytes();
         big_endian.reverse();
         // A share of zero has probability 2^-255; blst refuses it as a key, and so do we.
-        let key = SecretKey::from_bytes(&big_endian).expect("a share is a non-zero scalar");
+        let key = min_pk::SecretKey::from_bytes(&big_endian).expect("a share is a non-zero scalar");
         big_endian.zeroize();
         PartialSignature {
             index: self.index,
-            signature: PartialBytes::from(&key.sign(message)),
+            signature: PartialBytes(key.sign(message, DST, &[]).serialize()),
         }
     }
 }
 
-/// A partial signature as it travels: a compressed G2 point, 96 bytes (hex in JSON), not checked
-/// to be in G2's subgroup when it is read. That check costs most of a scalar multiplication, and
-/// each member would make it for every other member's partial; it is made once instead, on the
+/// A partial signature as it travels: an uncompressed G2 point, 192 bytes (hex in JSON), not
+/// checked to be in G2's subgroup when it is read. Uncompressed, because decompressing takes a
+/// square root and every member combines three partials per signature; unchecked, because the
+/// subgroup check costs most of a scalar multiplication, and it is made once instead, on the
 /// combination ([`combine`]), and on a partial itself only when it is checked alone
 /// ([`PartialSignature::verify`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PartialBytes(pub [u8; 96]);
+pub struct PartialBytes(pub [u8; 192]);
 
 impl From<&Signature> for PartialBytes {
     fn from(signature: &Signature) -> Self {
-        Self(signature.to_bytes())
+        let point =
+            min_pk::Signature::uncompress(&signature.to_bytes()).expect("a signature is a point");
+        Self(point.serialize())
+    }
+}
+
+impl PartialBytes {
+    /// The point, if the bytes are one on the curve (in G2's subgroup or not).
+    fn point(&self) -> Option<min_pk::Signature> {
+        min_pk::Signature::deserialize(&self.0).ok()
     }
 }
 
@@ -108,10 +118,10 @@ impl serde::Serialize for PartialBytes {
 impl<'de> serde::Deserialize<'de> for PartialBytes {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        let mut bytes = [0u8; 96];
+        let mut bytes = [0u8; 192];
         hex::decode_to_slice(text.as_bytes(), &mut bytes).map_err(|_| {
             serde::de::Error::custom(
-                "a partial signature is a compressed G2 point: 96 bytes in hex",
+                "a partial signature is an uncompressed G2 point: 192 bytes in hex",
             )
         })?;
         Ok(Self(bytes))
@@ -146,7 +156,11 @@ impl PartialSignature {
             return false;
         }
         let share = public.eval(self.index).to_compressed();
-        let Ok(signature) = Signature::from_bytes(&self.signature.0) else {
+        let checked = self
+            .signature
+            .point()
+            .and_then(|point| Signature::from_bytes(&point.compress()).ok());
+        let Some(signature) = checked else {
             return false;
         };
         PublicKey::from_bytes(&share)
@@ -186,9 +200,10 @@ pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signat
     let points = chosen
         .iter()
         .map(|p| {
-            // On the curve, as a compressed point must be; the subgroup is checked once, below.
-            min_pk::Signature::from_bytes(&p.signature.0)
-                .map_err(|_| CombineError::Invalid { index: p.index })
+            // On the curve; the subgroup is checked once, below.
+            p.signature
+                .point()
+                .ok_or(CombineError::Invalid { index: p.index })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let scalars: Vec<u8> = weights.iter().flat_map(Scalar::to_bytes).collect();
@@ -212,7 +227,7 @@ mod tests {
         let shares = shares(&poly, 5);
         let partial = shares[1].sign(b"m");
         assert!(partial.verify(&public, b"m"));
-        let whole = Signature::from_bytes(&partial.signature.0).unwrap();
+        let whole = Signature::from_bytes(&partial.signature.point().unwrap().compress()).unwrap();
         assert!(shares[1].public().verify(b"m", &whole));
         assert!(!partial.verify(&public, b"other"));
         let misattributed = PartialSignature {
@@ -248,7 +263,7 @@ mod tests {
         // Bytes of no point on the curve are no partial.
         let garbage = PartialSignature {
             index: 2,
-            signature: PartialBytes([0x11; 96]),
+            signature: PartialBytes([0x11; 192]),
         };
         assert!(!garbage.verify(&public, b"m"));
         let with_garbage = [partials[0].clone(), garbage, partials[2].clone()];

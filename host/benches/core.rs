@@ -1,5 +1,5 @@
 //! Micro-benchmarks of the costs under every activation: JSON ⇄ WIT values, BLS signing and
-//! verifying, and a whole activation (admission, fresh instance from the pre-linked component,
+//! verifying, a federation member's threshold signing, and a whole activation (admission, fresh instance from the pre-linked component,
 //! call, answer: what the HTTP route runs) of the hello-world machine and of a machine that
 //! signs.
 //!
@@ -63,6 +63,34 @@ fn bls(c: &mut Criterion) {
     group.finish();
 }
 
+/// What each member of a federation does per signature: sign with its share, check that a
+/// partial is in G2's subgroup (once per signature, on the combination), combine three partials
+/// of a 3-of-5 key, and, only when a combination fails, check one partial under its public share.
+fn threshold(c: &mut Criterion) {
+    use carol_federation::poly::SecretPoly;
+    use carol_federation::threshold::{Share, combine};
+    let poly = SecretPoly::random(3);
+    let public = poly.commit();
+    let shares: Vec<Share> = (1..=5).map(|i| Share::new(i, poly.eval(i))).collect();
+    let message = b"carol-bitmex-oracle/price/v1 .BXBT 1681648200 30264";
+    let partials: Vec<_> = shares[..3].iter().map(|s| s.sign(message)).collect();
+    let compressed = SecretKey::generate().sign(message).to_bytes();
+    let mut group = c.benchmark_group("threshold");
+    group.bench_function("partial sign", |b| {
+        b.iter(|| shares[0].sign(black_box(message)))
+    });
+    group.bench_function("subgroup check", |b| {
+        b.iter(|| carol_core::bls::Signature::from_bytes(black_box(&compressed)))
+    });
+    group.bench_function("combine 3 of 5", |b| {
+        b.iter(|| combine(3, black_box(&partials)).unwrap())
+    });
+    group.bench_function("check a partial", |b| {
+        b.iter(|| partials[0].verify(black_box(&public), black_box(message)))
+    });
+    group.finish();
+}
+
 /// Builds the machines the activation benchmarks run and returns the components' directory.
 fn components() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -103,5 +131,5 @@ fn activations(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, json_values, bls, activations);
+criterion_group!(benches, json_values, bls, threshold, activations);
 criterion_main!(benches);
