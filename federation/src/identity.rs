@@ -84,14 +84,14 @@ impl Identity {
     /// on. Only the two of them can make it: an HMAC under it (RFC 2104) shows the one that
     /// receives a message that the other sent it, for a hash where a signature costs a pairing.
     pub fn pairwise(&self, session: &[u8; 32], peer: &G1Affine) -> PairwiseKey {
-        let shared = G1Affine::from(peer * self.scalar).to_compressed();
+        let shared = zeroize::Zeroizing::new(G1Affine::from(peer * self.scalar).to_compressed());
         let (mine, theirs) = (self.public.to_compressed(), peer.to_compressed());
         let (low, high) = if mine <= theirs {
             (mine, theirs)
         } else {
             (theirs, mine)
         };
-        let hkdf = Hkdf::<Sha256>::new(Some(session), &shared);
+        let hkdf = Hkdf::<Sha256>::new(Some(session), shared.as_slice());
         let mut info = b"carol-federation/pairwise/v1".to_vec();
         info.extend_from_slice(&low);
         info.extend_from_slice(&high);

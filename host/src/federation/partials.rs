@@ -5,7 +5,7 @@
 
 use carol_core::bls::Signature;
 use carol_federation::threshold::{PartialBytes, PartialSignature};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -42,8 +42,11 @@ struct Held {
     since: Instant,
     /// Runs of this member waiting on the message: while there are, it is never evicted.
     waiting: usize,
-    /// The signature another member answered it had made, unchecked.
-    answered: Option<Signature>,
+    /// The signatures other members answered they had made, one each, unchecked.
+    answered: BTreeMap<u32, Signature>,
+    /// Members whose partial of it was found bad: the rest of theirs are refused, or one could
+    /// make this member check again and again.
+    blamed: BTreeSet<u32>,
 }
 
 impl Inner {
@@ -87,7 +90,8 @@ impl Inner {
                     partials: BTreeMap::new(),
                     since: Instant::now(),
                     waiting: 0,
-                    answered: None,
+                    answered: BTreeMap::new(),
+                    blamed: BTreeSet::new(),
                 },
             );
         }
@@ -124,7 +128,7 @@ impl Partials {
         if held.since.elapsed() >= HOLD && held.waiting == 0 {
             held.since = Instant::now();
         }
-        if held.partials.contains_key(&index) {
+        if held.partials.contains_key(&index) || held.blamed.contains(&index) {
             return;
         }
         held.partials.insert(index, signature);
@@ -146,7 +150,8 @@ impl Partials {
             partials: BTreeMap::new(),
             since: Instant::now(),
             waiting: 0,
-            answered: None,
+            answered: BTreeMap::new(),
+            blamed: BTreeSet::new(),
         });
         held.waiting += 1;
         held.partials.insert(own.index, own.signature);
@@ -185,20 +190,24 @@ impl Partials {
     /// this member waits on it (a member that restarted, or was down, gets it this way from the
     /// members that have made it: they do not send their partials again). Checked by the run
     /// before it is used, as a combination is.
-    pub fn answered(&self, digest: &[u8; 32], signature: Signature) {
+    pub fn answered(&self, digest: &[u8; 32], from: u32, signature: Signature) {
         let mut inner = self.inner.lock().expect("partials lock");
         let Some(held) = inner.held.get_mut(digest).filter(|h| h.waiting > 0) else {
             return;
         };
-        held.answered = Some(signature);
+        // One each: a member's bogus answer cannot push out another's good one.
+        held.answered.insert(from, signature);
         drop(inner);
         self.arrived.notify_waiters();
     }
 
-    /// Takes the signature another member answered for `digest` ([`Partials::answered`]).
-    pub fn take_answered(&self, digest: &[u8; 32]) -> Option<Signature> {
+    /// Takes the signatures other members answered for `digest` ([`Partials::answered`]).
+    pub fn take_answered(&self, digest: &[u8; 32]) -> Vec<Signature> {
         let mut inner = self.inner.lock().expect("partials lock");
-        inner.held.get_mut(digest)?.answered.take()
+        let Some(held) = inner.held.get_mut(digest) else {
+            return Vec::new();
+        };
+        std::mem::take(&mut held.answered).into_values().collect()
     }
 
     /// The signature made of `digest`, if one was.
@@ -222,10 +231,12 @@ impl Partials {
             .unwrap_or_default()
     }
 
-    /// Drops member `index`'s partial of `digest`: it did not verify.
+    /// Drops member `index`'s partial of `digest`, which did not verify, and refuses its others
+    /// of `digest`.
     pub fn drop_partial(&self, digest: &[u8; 32], index: u32) {
         let mut inner = self.inner.lock().expect("partials lock");
         if let Some(held) = inner.held.get_mut(digest)
+            && held.blamed.insert(index)
             && held.partials.remove(&index).is_some()
             && let Some(count) = inner.by_member.get_mut(&index)
         {
@@ -273,6 +284,29 @@ mod tests {
         // The message waited on still takes member 2's partial, past its share.
         partials.offer(waited, 2, flood);
         assert_eq!(partials.of(&waited).len(), 2);
+    }
+
+    #[test]
+    fn a_member_blamed_for_a_message_is_refused_for_it_and_answers_are_kept_one_each() {
+        let partials = Partials::new(5);
+        let digest = [3; 32];
+        assert_eq!(partials.begin(digest, &partial(1)), None);
+        partials.offer(digest, 2, partial(2).signature);
+        partials.drop_partial(&digest, 2);
+        partials.offer(digest, 2, partial(2).signature);
+        assert_eq!(partials.of(&digest).len(), 1, "member 2 is refused");
+        partials.offer(digest, 3, partial(3).signature);
+        assert_eq!(partials.of(&digest).len(), 2);
+        // Member 4's later answer does not push member 3's out.
+        partials.answered(&digest, 3, signature(3));
+        partials.answered(&digest, 4, signature(4));
+        partials.answered(&digest, 4, signature(5));
+        let mut taken = partials.take_answered(&digest);
+        taken.sort_by_key(|s| s.to_bytes());
+        let mut expected = vec![signature(3), signature(5)];
+        expected.sort_by_key(|s| s.to_bytes());
+        assert_eq!(taken, expected);
+        assert!(partials.take_answered(&digest).is_empty());
     }
 
     #[test]

@@ -151,10 +151,9 @@ impl Member {
             if let Some(made) = self.partials.made(&digest) {
                 break Ok(made);
             }
-            if let Some(answered) = self.partials.take_answered(&digest)
-                && key.verify(message, &answered)
-            {
-                break Ok(answered);
+            let answered = self.partials.take_answered(&digest);
+            if let Some(made) = answered.into_iter().find(|s| key.verify(message, s)) {
+                break Ok(made);
             }
             let held = self.partials.of(&digest);
             if held.len() >= threshold {
@@ -253,7 +252,7 @@ impl Member {
                         made: Some(made), ..
                     }) = answer
                     {
-                        partials.answered(&digest, made);
+                        partials.answered(&digest, index, made);
                     }
                     let Answer::Failed(why) = answer else { return };
                     tracing::debug!(member = index, %why, "cannot send a partial signature");

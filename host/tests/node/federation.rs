@@ -497,6 +497,12 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     let (status, body) = nodes[0].post_json("/federation/partials", &partial(2, &member2));
     let made = serde_json::to_value(signature).unwrap();
     assert_eq!((status, &body["made"]), (200, &made), "{body}");
+    // Not to a stranger, nor to a partial under member 1's own index (as if reflected back).
+    let (status, body) = nodes[0].post_json("/federation/partials", &partial(2, &stranger));
+    assert_eq!(status, 403, "{body}");
+    let member1_key = node_key(&sites[0]);
+    let (status, body) = nodes[0].post_json("/federation/partials", &partial(1, &member1_key));
+    assert_eq!(status, 403, "{body}");
     assert!(
         nodes[0]
             .log()
