@@ -286,6 +286,6 @@ impl<'de, 'a> Visitor<'de> for ArgsObject<'a> {
 
 /// Whether `byte` is whitespace in JSON (RFC 8259, section 2): space, tab, line feed, carriage
 /// return; not form feed, which Rust's ASCII whitespace includes.
-pub fn is_json_whitespace(byte: &u8) -> bool {
+fn is_json_whitespace(byte: &u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }

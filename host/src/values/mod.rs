@@ -19,7 +19,7 @@ mod sketch;
 mod to_json;
 mod types;
 
-pub use args::{ArgsError, is_json_whitespace};
+pub use args::ArgsError;
 pub use class::{Class, IntRange};
 pub use describe::{describe_activation, describe_type, describe_types};
 pub use error::ValueError;
