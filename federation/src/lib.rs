@@ -37,6 +37,7 @@
 //! ```
 
 pub mod agreement;
+pub mod curve;
 pub mod dkg;
 pub mod ecies;
 pub mod identity;

@@ -4,6 +4,7 @@
 //! took part). The ciphersuite is the node's, [`carol_core::bls::DST`]; the signing itself is
 //! blst's, as for a single node.
 
+use crate::curve::Bls;
 use crate::poly::{PublicPoly, lagrange_at_zero};
 use bls12_381::Scalar;
 use blst::{MultiPoint, min_pk};
@@ -193,7 +194,7 @@ pub fn combine(threshold: usize, partials: &[PartialSignature]) -> Result<Signat
         });
     }
     let indices: Vec<u32> = chosen.iter().map(|p| p.index).collect();
-    let weights = lagrange_at_zero(&indices).expect("distinct, non-zero indices");
+    let weights = lagrange_at_zero::<Bls>(&indices).expect("distinct, non-zero indices");
     // Σ λ_i·σ_i in G2 by blst's multi-scalar multiplication, scalars little-endian: the
     // combination is most of a federated signature's work, several times faster than the
     // `bls12_381` crate's G2 arithmetic.

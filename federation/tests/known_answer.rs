@@ -5,6 +5,7 @@
 use bls12_381::hash_to_curve::{ExpandMsgXmd, HashToCurve};
 use bls12_381::{G1Affine, G2Affine, G2Projective, Scalar, pairing};
 use carol_core::bls::{DST, SecretKey};
+use carol_federation::curve::Bls;
 use carol_federation::poly::SecretPoly;
 use carol_federation::threshold::{Share, combine};
 
@@ -33,8 +34,11 @@ fn shares_of_a_known_secret_combine_into_the_published_signature_of_the_whole_ke
     let secret = scalar_from_big_endian_hex(SECRET);
     let message = hex::decode(MESSAGE).unwrap();
     // A 3-of-5 sharing with fixed coefficients: the answer is known before any code runs.
-    let poly =
-        SecretPoly::from_coefficients(vec![secret, Scalar::from(11u64), Scalar::from(13u64)]);
+    let poly = SecretPoly::<Bls>::from_coefficients(vec![
+        secret,
+        Scalar::from(11u64),
+        Scalar::from(13u64),
+    ]);
     let public = poly.commit();
     let shares: Vec<Share> = (1..=5).map(|i| Share::new(i, poly.eval(i))).collect();
     let partials: Vec<_> = shares.iter().map(|s| s.sign(&message)).collect();
@@ -71,8 +75,11 @@ fn shares_of_a_known_secret_combine_into_the_published_signature_of_the_whole_ke
 fn two_shares_of_a_three_of_five_key_sign_nothing_the_key_signs() {
     let secret = scalar_from_big_endian_hex(SECRET);
     let message = hex::decode(MESSAGE).unwrap();
-    let poly =
-        SecretPoly::from_coefficients(vec![secret, Scalar::from(11u64), Scalar::from(13u64)]);
+    let poly = SecretPoly::<Bls>::from_coefficients(vec![
+        secret,
+        Scalar::from(11u64),
+        Scalar::from(13u64),
+    ]);
     let partials: Vec<_> = (1..=2)
         .map(|i| Share::new(i, poly.eval(i)).sign(&message))
         .collect();

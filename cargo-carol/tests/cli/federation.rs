@@ -113,7 +113,7 @@ fn check_agrees_with_every_member_and_refuses_a_member_with_another_key() {
     // A node that says it is member 1 of a federation with another key, consistent in itself:
     // the members it lists describe the real one, and the check says so.
     let mut forged = get(&format!("{}/federation", nodes[0].url));
-    let poly = carol_federation::poly::SecretPoly::random(2);
+    let poly = carol_federation::poly::SecretPoly::<carol_federation::curve::Bls>::random(2);
     let public = poly.commit();
     let hex_of = |p: &bls12_381::G1Affine| Value::String(hex::encode(p.to_compressed()));
     forged["commitments"] = public.commitments().iter().map(hex_of).collect();

@@ -3,6 +3,7 @@
 //! resharing their Lagrange combination, which is a share of the previous key.
 
 use super::{Dkg, DkgError, Output};
+use crate::curve::Bls;
 use crate::poly::{PublicPoly, lagrange_at_zero};
 use crate::threshold::Share;
 use bls12_381::Scalar;
@@ -68,7 +69,9 @@ impl Dkg {
         // A fresh key is the sum of the dealers' secrets; a reshared one the interpolation at
         // 0 of the dealers' old shares, which their secrets are.
         let weights = match &self.group.previous {
-            Some(_) => lagrange_at_zero(&qualified).expect("dealer indices are distinct, from 1"),
+            Some(_) => {
+                lagrange_at_zero::<Bls>(&qualified).expect("dealer indices are distinct, from 1")
+            }
             None => vec![Scalar::one(); qualified.len()],
         };
         let public = PublicPoly::weighted_sum(qualified.iter().zip(&weights).map(|(d, w)| {

@@ -69,7 +69,7 @@ fn the_contributors_make_one_key_the_same_everywhere_and_every_time() {
             .all(|(share, p)| p == public && p.verifies(share.index(), share.secret()))
     );
     // The whole key, rebuilt from three shares as no member ever does, is the key's secret.
-    let weights = lagrange_at_zero(&[2, 3, 5]).unwrap();
+    let weights = lagrange_at_zero::<crate::curve::Bls>(&[2, 3, 5]).unwrap();
     let whole: Scalar = [1usize, 2, 4]
         .iter()
         .zip(&weights)
