@@ -46,6 +46,7 @@ macro_rules! serde_as_text {
 }
 
 pub mod api;
+pub mod bip340;
 pub mod bls;
 pub mod doc_section;
 pub mod federation;
