@@ -1,8 +1,10 @@
 //! The cryptography of a Carol federation, without any transport: n members hold shares of one
 //! BLS12-381 key, made by a distributed key generation in which nobody ever holds the whole
-//! key, and any t of them sign together what verifies as one ordinary signature of that key.
+//! key, and any t of them sign together what verifies as one ordinary signature of that key;
+//! and the same for BIP340 over secp256k1, with nonces shared like keys.
 //!
-//! - [`poly`]: Shamir sharing and Feldman commitments, and Lagrange coefficients.
+//! - [`curve`]: the two groups, BLS12-381's G1 and secp256k1, behind one trait.
+//! - [`poly`]: Shamir sharing and Feldman commitments, and Lagrange coefficients, in either.
 //! - [`threshold`]: shares, partial signatures, their checks against the public shares, and
 //!   their combination into the signature of the whole key.
 //! - [`ecies`]: shares encrypted to a member's node key, so that they never travel in the clear.
@@ -14,6 +16,8 @@
 //!   with certificates of what was chosen.
 //! - [`machine_key`]: a machine's own key, made by its own key generation among the members from
 //!   contributions each derives from its node key and the machine id.
+//! - [`schnorr`]: threshold BIP340 signatures with a shared, committed nonce, and machines' keys
+//!   as public tweaks of the federation's.
 //! - [`wire`]: the JSON of the protocol's messages.
 //!
 //! The ciphersuite is the node's own ([`carol_core::bls::DST`]): public keys in G1, signatures
@@ -43,5 +47,6 @@ pub mod ecies;
 pub mod identity;
 pub mod machine_key;
 pub mod poly;
+pub mod schnorr;
 pub mod threshold;
 pub mod wire;

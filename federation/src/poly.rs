@@ -112,6 +112,14 @@ impl<C: Curve> PublicPoly<C> {
         C::lincomb(&terms)
     }
 
+    /// The commitments of the polynomial plus the constant whose commitment is `point`: every
+    /// public share moves by `point` (a public tweak of a key).
+    pub fn shifted(&self, point: C::Point) -> Self {
+        let mut points = self.0.clone();
+        points[0] = C::lincomb(&[(points[0], C::one()), (point, C::one())]);
+        Self(points)
+    }
+
     /// Whether `share` is the value at `index` of the polynomial these commit to.
     pub fn verifies(&self, index: u32, share: &C::Scalar) -> bool {
         C::base_mul(share) == self.eval(index)

@@ -1,0 +1,230 @@
+//! Threshold BIP340 signatures with a shared nonce: the signing key `x` and the nonce `k` are
+//! each Shamir-shared among the members, with Feldman commitments public (made by the members
+//! like any key, Joint-Feldman, so that no one holds either whole). Member `i`'s partial
+//! signature of a message `m` is `s_i = k_i + e·x_i`, with `e` BIP340's challenge of `x(R)`,
+//! `x(P)` and `m`; anyone checks it from public shares as `s_i·G = K_i + e·X_i`; any `t` of them
+//! combine by Lagrange interpolation into `s`, and `(x(R), s)` is an ordinary BIP340 signature
+//! (Stinson and Strobl, "Provably secure distributed Schnorr signatures and a (t, n) threshold
+//! scheme for implicit certificates", 2001; Gennaro, Jarecki, Krawczyk and Rabin, "Secure
+//! distributed key generation for discrete-log based cryptosystems", on Joint-Feldman keys for
+//! Schnorr). Unlike FROST (RFC 9591), whose group nonce depends on the message, the nonce is
+//! fixed before the message is known: it can be committed to in a DLC announcement.
+//!
+//! BIP340 keys and nonces have an even y: when `P = x·G` has an odd y, the key signed with is
+//! `−x`, so every share and public share is negated, and likewise for the nonce
+//! ([`Signing::new`]).
+//!
+//! A machine's key is the federation's tweaked by `τ = H(x(P) || machine id)` ([`machine_tweak`]),
+//! as Taproot tweaks keys (BIP341): member `i`'s share is `x_i + τ`, whose Lagrange combination is
+//! `x + τ`. That is safe for BIP340 only because its challenge commits to the public key: a
+//! signature is bound to the key it verifies under, so one by a machine's key never verifies under
+//! another machine's key or the federation's (unlike BLS, whose signature carries no key, where a
+//! tweak would move signatures between machines).
+
+use crate::curve::{Curve, Secp256k1};
+use crate::poly::{PublicPoly, lagrange_at_zero};
+use carol_core::bip340;
+use k256::elliptic_curve::ops::Reduce;
+use k256::elliptic_curve::point::AffineCoordinates;
+use k256::{FieldBytes, ProjectivePoint, Scalar, U256};
+use zeroize::Zeroize;
+
+/// Why partial signatures give no signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchnorrError {
+    /// Fewer distinct members' partials than the threshold.
+    #[error("{have} distinct members' partial signatures, but {threshold} are needed")]
+    TooFew {
+        /// Distinct members.
+        have: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// A partial does not check out under its member's public shares.
+    #[error("member {0}'s partial signature does not verify under its public shares")]
+    BadPartial(u32),
+    /// Every partial checks out, yet they make no signature: the commitments are not those of
+    /// the shares the members hold.
+    #[error(
+        "the partial signatures verify but combine into no signature: the key's or the nonce's \
+         commitments are not those of the members' shares"
+    )]
+    Inconsistent,
+}
+
+/// A member's share of a secp256k1 secret (a key or a nonce). Wiped when dropped; its `Debug`
+/// shows only the index.
+#[derive(Clone)]
+pub struct Share {
+    index: u32,
+    secret: Scalar,
+}
+
+impl Share {
+    /// Member `index`'s share `secret`.
+    pub fn new(index: u32, secret: Scalar) -> Self {
+        Self { index, secret }
+    }
+
+    /// The member's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// This share tweaked by `tweak` (a machine's, [`machine_tweak`]).
+    pub fn tweaked(&self, tweak: &Scalar) -> Self {
+        Self::new(self.index, self.secret + tweak)
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "Share(member {}, secret hidden)", self.index)
+    }
+}
+
+/// A member's partial signature: `s_i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partial {
+    /// The member.
+    pub index: u32,
+    /// `s_i = k_i + e·x_i`, even-y rules applied.
+    pub s: Scalar,
+}
+
+/// Machine `machine`'s tweak of the federation key whose commitments are `key`:
+/// `int(H_carol/machine-key/secp256k1(x(P) || machine)) mod n`.
+pub fn machine_tweak(key: &PublicPoly<Secp256k1>, machine: &[u8; 32]) -> Scalar {
+    let x = bip340::x_only(&key.commitments()[0].to_affine());
+    let hash = bip340::tagged_hash("carol/federation/machine-key/secp256k1", &[&x, machine]);
+    <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(hash))
+}
+
+/// The commitments of `key` tweaked by `tweak`: every public share moves by `tweak·G`.
+pub fn tweaked(key: &PublicPoly<Secp256k1>, tweak: &Scalar) -> PublicPoly<Secp256k1> {
+    key.shifted(Secp256k1::base_mul(tweak))
+}
+
+/// One signature's work among the members: the key's and the nonce's commitments, with BIP340's
+/// even-y rule applied to both, and the challenge of the message.
+pub struct Signing {
+    key: PublicPoly<Secp256k1>,
+    nonce: PublicPoly<Secp256k1>,
+    negate_key: bool,
+    negate_nonce: bool,
+    r: [u8; 32],
+    public: [u8; 32],
+    message: [u8; 32],
+    e: Scalar,
+}
+
+impl Signing {
+    /// Signing `message` with the key whose commitments are `key` and the nonce whose
+    /// commitments are `nonce`.
+    pub fn new(
+        key: &PublicPoly<Secp256k1>,
+        nonce: &PublicPoly<Secp256k1>,
+        message: &[u8; 32],
+    ) -> Self {
+        let p = key.commitments()[0].to_affine();
+        let r = nonce.commitments()[0].to_affine();
+        let (public, r_x) = (bip340::x_only(&p), bip340::x_only(&r));
+        Self {
+            key: key.clone(),
+            nonce: nonce.clone(),
+            negate_key: bool::from(p.y_is_odd()),
+            negate_nonce: bool::from(r.y_is_odd()),
+            e: bip340::challenge(&r_x, &public, message),
+            r: r_x,
+            public,
+            message: *message,
+        }
+    }
+
+    /// The x-only key the signature verifies under.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    /// The signature's `r`: the nonce's x-only point, as announced.
+    pub fn r(&self) -> [u8; 32] {
+        self.r
+    }
+
+    /// Member `key.index()`'s partial, with its shares of the key and of the nonce.
+    pub fn partial(&self, key: &Share, nonce: &Share) -> Partial {
+        debug_assert_eq!(key.index, nonce.index, "one member's shares");
+        let x = if self.negate_key {
+            -key.secret
+        } else {
+            key.secret
+        };
+        let k = if self.negate_nonce {
+            -nonce.secret
+        } else {
+            nonce.secret
+        };
+        Partial {
+            index: key.index,
+            s: k + self.e * x,
+        }
+    }
+
+    /// Whether `partial` is its member's: `s_i·G = K_i + e·X_i`, with the public shares
+    /// negated as the shares are.
+    pub fn verifies(&self, partial: &Partial) -> bool {
+        if partial.index == 0 {
+            return false;
+        }
+        let sign = |negate: bool, point: ProjectivePoint| if negate { -point } else { point };
+        let k_i = sign(self.negate_nonce, self.nonce.eval(partial.index));
+        let x_i = sign(self.negate_key, self.key.eval(partial.index));
+        ProjectivePoint::GENERATOR * partial.s == k_i + x_i * self.e
+    }
+
+    /// The BIP340 signature the first `threshold` distinct members of `partials` make,
+    /// checked: if it does not verify, each partial is checked and the first bad one named.
+    pub fn combine(
+        &self,
+        threshold: usize,
+        partials: &[Partial],
+    ) -> Result<[u8; 64], SchnorrError> {
+        let mut chosen: Vec<&Partial> = Vec::with_capacity(threshold);
+        for partial in partials.iter().filter(|p| p.index != 0) {
+            if chosen.len() < threshold && chosen.iter().all(|c| c.index != partial.index) {
+                chosen.push(partial);
+            }
+        }
+        if chosen.len() < threshold {
+            return Err(SchnorrError::TooFew {
+                have: chosen.len(),
+                threshold,
+            });
+        }
+        let indices: Vec<u32> = chosen.iter().map(|p| p.index).collect();
+        let weights = lagrange_at_zero::<Secp256k1>(&indices).expect("distinct, non-zero indices");
+        let s = chosen
+            .iter()
+            .zip(&weights)
+            .fold(Scalar::ZERO, |sum, (p, w)| sum + p.s * w);
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(&self.r);
+        signature[32..].copy_from_slice(&Secp256k1::scalar_to_bytes(&s));
+        if bip340::verify(&self.public, &self.message, &signature) {
+            return Ok(signature);
+        }
+        match chosen.iter().find(|p| !self.verifies(p)) {
+            Some(bad) => Err(SchnorrError::BadPartial(bad.index)),
+            None => Err(SchnorrError::Inconsistent),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
