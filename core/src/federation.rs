@@ -71,3 +71,57 @@ pub struct MachineKey {
     /// The commitments to its key's polynomial; the first is its key.
     pub commitments: Vec<PublicKey>,
 }
+
+/// What a federation of `members` that signs with `threshold` of them tolerates, for each kind of
+/// signature. `t > n/2` is assumed (`carol federation propose` refuses less).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Dishonest members that cannot sign anything together: `t − 1`, for BLS signatures and
+    /// BIP340 ones with a fresh nonce (made for its message, used once).
+    pub forging: usize,
+    /// Dishonest members that cannot get one committed nonce to sign two outcomes, when the
+    /// honest members' runs see different outcomes: `2t − n − 1`. Two sets of `t` members share
+    /// `2t − n`, of whom one must be honest; two signatures under one nonce give the key away.
+    pub two_outcomes: usize,
+    /// Members that may be down (or refuse) while the others still sign: `n − t`.
+    pub down: usize,
+}
+
+impl Tolerance {
+    /// The tolerance of `threshold` of `members`.
+    pub fn of(threshold: usize, members: usize) -> Self {
+        Self {
+            forging: threshold.saturating_sub(1),
+            two_outcomes: (2 * threshold).saturating_sub(members + 1),
+            down: members.saturating_sub(threshold),
+        }
+    }
+
+    /// One line for operators, as `carol federation propose` prints it.
+    pub fn describe(&self) -> String {
+        format!(
+            "fewer than {} dishonest members can sign nothing (BLS, and secp256k1 with a fresh \
+             nonce); one committed nonce cannot sign two outcomes with up to {} dishonest \
+             members (2t - n > f); it signs with up to {} members down",
+            self.forging + 1,
+            self.two_outcomes,
+            self.down
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_of_five_tolerates_no_dishonest_member_for_committed_nonces_four_of_five_two() {
+        let three = Tolerance::of(3, 5);
+        assert_eq!((three.forging, three.two_outcomes, three.down), (2, 0, 2));
+        let four = Tolerance::of(4, 5);
+        assert_eq!((four.forging, four.two_outcomes, four.down), (3, 2, 1));
+        let seven = Tolerance::of(5, 7);
+        assert_eq!((seven.forging, seven.two_outcomes, seven.down), (4, 2, 2));
+        assert!(three.describe().contains("up to 0 dishonest"));
+    }
+}

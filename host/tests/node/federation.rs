@@ -187,7 +187,17 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     assert!(!file.exists(), "nothing is written when proposing fails");
     let proposed = propose("3", &urls, &file);
     assert!(proposed.status.success(), "{}", stderr(&proposed));
+    // It says what the threshold tolerates, for each kind of key, and so does the file.
+    let said = stderr(&proposed);
+    assert!(
+        said.contains("At 3 of 5") && said.contains("up to 0 dishonest members (2t - n > f)"),
+        "{said}"
+    );
     let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("#   one committed nonce cannot sign two outcomes with up to 0"),
+        "{text}"
+    );
     for key in &keys {
         assert!(text.contains(&key.to_string()), "{text}");
     }

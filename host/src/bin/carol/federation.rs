@@ -76,6 +76,14 @@ pub async fn run(command: FederationCommand) -> anyhow::Result<()> {
                 file.members.len(),
                 out.display()
             );
+            let tolerance =
+                carol_core::federation::Tolerance::of(file.threshold, file.members.len());
+            eprintln!(
+                "At {} of {}: {}.",
+                file.threshold,
+                file.members.len(),
+                tolerance.describe()
+            );
             if file.previous.is_some() {
                 eprintln!(
                     "It reshares the previous federation's key: run every previous member with \

@@ -267,9 +267,15 @@ impl FederationFile {
              # Every member's operator reviews this file, then runs\n\
              #   carol run --cfg carol.toml --federation THIS_FILE\n\
              # The members make the federation key together on their first start; change nothing\n\
-             # here afterwards (a changed file is another federation).\n\n",
+             # here afterwards (a changed file is another federation).\n\
+             # At this threshold:\n{}\n",
             self.threshold,
-            self.members.len()
+            self.members.len(),
+            carol_core::federation::Tolerance::of(self.threshold, self.members.len())
+                .describe()
+                .split("; ")
+                .map(|part| format!("#   {part}\n"))
+                .collect::<String>()
         );
         out.push_str(&format!("name = {}\n", toml_string(&self.name)));
         out.push_str(&format!("threshold = {}\n", self.threshold));
