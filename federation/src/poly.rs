@@ -120,6 +120,17 @@ impl<C: Curve> PublicPoly<C> {
         Self(points)
     }
 
+    /// The commitments of the negated polynomial: every public share negated.
+    pub fn negated(&self) -> Self {
+        let minus_one = C::zero() - C::one();
+        Self(
+            self.0
+                .iter()
+                .map(|p| C::lincomb(&[(*p, minus_one)]))
+                .collect(),
+        )
+    }
+
     /// Whether `share` is the value at `index` of the polynomial these commit to.
     pub fn verifies(&self, index: u32, share: &C::Scalar) -> bool {
         C::base_mul(share) == self.eval(index)

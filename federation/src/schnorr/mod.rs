@@ -14,12 +14,23 @@
 //! `−x`, so every share and public share is negated, and likewise for the nonce
 //! ([`Signing::new`]).
 //!
-//! A machine's key is the federation's tweaked by `τ = H(x(P) || machine id)` ([`machine_tweak`]),
-//! as Taproot tweaks keys (BIP341): member `i`'s share is `x_i + τ`, whose Lagrange combination is
-//! `x + τ`. That is safe for BIP340 only because its challenge commits to the public key: a
-//! signature is bound to the key it verifies under, so one by a machine's key never verifies under
-//! another machine's key or the federation's (unlike BLS, whose signature carries no key, where a
-//! tweak would move signatures between machines).
+//! A machine's key is the federation's tweaked as Taproot tweaks keys (BIP341,
+//! `taproot_tweak_pubkey`): `Q = lift_x(x(P)) + τ·G` with `τ = H(x(P) || machine id)`
+//! ([`MachineKey`]), so anyone holding the 32-byte federation key and the machine id computes
+//! it; member `i`'s share is `±x_i + τ` (negated when `P` has an odd y), whose Lagrange
+//! combination is `±x + τ`. That is safe for BIP340 only because its challenge commits to the
+//! public key: a signature is bound to the key it verifies under, so one by a machine's key never
+//! verifies under another machine's key or the federation's (the key-prefixing that makes Schnorr
+//! signatures secure under related keys: Morita, Schuldt, Matsuda, Hanaoka and Iwata, ICISC 2015;
+//! Das, Erwig, Faust, Loss and Riahi, CCS 2021, for BIP32's additive tweaks). Unlike BLS, whose
+//! signature carries no key, where such a tweak would move signatures between machines.
+//!
+//! **One nonce, one key and one message, ever.** Two signatures with one nonce, under two
+//! messages or two machines' keys, give away the federation's whole key (the tweaks are public).
+//! This module does not know which nonces signed what: a caller ties each nonce to one machine and
+//! one name when it is made, records durably on every member the one message it signs before the
+//! member releases its partial, refuses any other, and computes the machine's key itself from the
+//! federation key and the machine id, never taking one from another member.
 
 use crate::curve::{Curve, Secp256k1};
 use crate::poly::{PublicPoly, lagrange_at_zero};
@@ -43,8 +54,14 @@ pub enum SchnorrError {
     /// A partial does not check out under its member's public shares.
     #[error("member {0}'s partial signature does not verify under its public shares")]
     BadPartial(u32),
-    /// Every partial checks out, yet they make no signature: the commitments are not those of
-    /// the shares the members hold.
+    /// A member's shares are not both its own, of this key and this nonce.
+    #[error(
+        "member {0}'s shares are not its shares of this key and this nonce (another machine's \
+         key, another nonce, or another member's)"
+    )]
+    NotTheShares(u32),
+    /// Every partial checks out, yet they make no signature, or the key's and nonce's
+    /// thresholds differ: the commitments are not those of the shares the members hold.
     #[error(
         "the partial signatures verify but combine into no signature: the key's or the nonce's \
          commitments are not those of the members' shares"
@@ -70,11 +87,6 @@ impl Share {
     pub fn index(&self) -> u32 {
         self.index
     }
-
-    /// This share tweaked by `tweak` (a machine's, [`machine_tweak`]).
-    pub fn tweaked(&self, tweak: &Scalar) -> Self {
-        Self::new(self.index, self.secret + tweak)
-    }
 }
 
 impl Drop for Share {
@@ -98,17 +110,44 @@ pub struct Partial {
     pub s: Scalar,
 }
 
-/// Machine `machine`'s tweak of the federation key whose commitments are `key`:
-/// `int(H_carol/machine-key/secp256k1(x(P) || machine)) mod n`.
-pub fn machine_tweak(key: &PublicPoly<Secp256k1>, machine: &[u8; 32]) -> Scalar {
-    let x = bip340::x_only(&key.commitments()[0].to_affine());
-    let hash = bip340::tagged_hash("carol/federation/machine-key/secp256k1", &[&x, machine]);
-    <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(hash))
+/// A machine's secp256k1 key as a tweak of the federation's (BIP341's `taproot_tweak_pubkey`):
+/// the federation key made even (`lift_x(x(P))`), plus `τ·G`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineKey {
+    negate: bool,
+    tweak: Scalar,
 }
 
-/// The commitments of `key` tweaked by `tweak`: every public share moves by `tweak·G`.
-pub fn tweaked(key: &PublicPoly<Secp256k1>, tweak: &Scalar) -> PublicPoly<Secp256k1> {
-    key.shifted(Secp256k1::base_mul(tweak))
+impl MachineKey {
+    /// Machine `machine`'s key of the federation whose key's commitments are `federation`:
+    /// `τ = int(H_carol/federation/machine-key/secp256k1(x(P) || machine)) mod n`.
+    pub fn of(federation: &PublicPoly<Secp256k1>, machine: &[u8; 32]) -> Self {
+        let p = federation.commitments()[0].to_affine();
+        let x = bip340::x_only(&p);
+        let hash = bip340::tagged_hash("carol/federation/machine-key/secp256k1", &[&x, machine]);
+        Self {
+            negate: bool::from(p.y_is_odd()),
+            tweak: <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(hash)),
+        }
+    }
+
+    /// The machine key's commitments: every public share `±X_i + τ·G`.
+    pub fn public(&self, federation: &PublicPoly<Secp256k1>) -> PublicPoly<Secp256k1> {
+        let even = match self.negate {
+            true => federation.negated(),
+            false => federation.clone(),
+        };
+        even.shifted(Secp256k1::base_mul(&self.tweak))
+    }
+
+    /// A member's share of the machine's key, from its share of the federation's: `±x_i + τ`.
+    pub fn share(&self, federation: &Share) -> Share {
+        let even = match self.negate {
+            true => -federation.secret,
+            false => federation.secret,
+        };
+        Share::new(federation.index, even + self.tweak)
+    }
 }
 
 /// One signature's work among the members: the key's and the nonce's commitments, with BIP340's
@@ -157,9 +196,16 @@ impl Signing {
         self.r
     }
 
-    /// Member `key.index()`'s partial, with its shares of the key and of the nonce.
-    pub fn partial(&self, key: &Share, nonce: &Share) -> Partial {
-        debug_assert_eq!(key.index, nonce.index, "one member's shares");
+    /// Member `key.index()`'s partial, with its shares of the key and of the nonce, each
+    /// checked against its commitments first (a share of another machine's key, or of another
+    /// nonce, is refused rather than signed with).
+    pub fn partial(&self, key: &Share, nonce: &Share) -> Result<Partial, SchnorrError> {
+        if key.index != nonce.index
+            || !self.key.verifies(key.index, &key.secret)
+            || !self.nonce.verifies(nonce.index, &nonce.secret)
+        {
+            return Err(SchnorrError::NotTheShares(key.index));
+        }
         let x = if self.negate_key {
             -key.secret
         } else {
@@ -170,10 +216,10 @@ impl Signing {
         } else {
             nonce.secret
         };
-        Partial {
+        Ok(Partial {
             index: key.index,
             s: k + self.e * x,
-        }
+        })
     }
 
     /// Whether `partial` is its member's: `s_i·G = K_i + e·X_i`, with the public shares
@@ -188,9 +234,29 @@ impl Signing {
         ProjectivePoint::GENERATOR * partial.s == k_i + x_i * self.e
     }
 
-    /// The BIP340 signature the first `threshold` distinct members of `partials` make,
-    /// checked: if it does not verify, each partial is checked and the first bad one named.
-    pub fn combine(
+    /// The BIP340 signature the partials make: the first `t` distinct members' (`t` the key's and
+    /// the nonce's threshold), checked; if it does not verify, that of the partials that check
+    /// out under their public shares, if `t` of them do, else the first bad one is named.
+    pub fn combine(&self, partials: &[Partial]) -> Result<[u8; 64], SchnorrError> {
+        let threshold = self.key.threshold();
+        if self.nonce.threshold() != threshold {
+            return Err(SchnorrError::Inconsistent);
+        }
+        match self.combine_first(threshold, partials) {
+            Err(SchnorrError::BadPartial(bad)) => {
+                let good: Vec<Partial> = partials
+                    .iter()
+                    .copied()
+                    .filter(|p| self.verifies(p))
+                    .collect();
+                self.combine_first(threshold, &good)
+                    .map_err(|_| SchnorrError::BadPartial(bad))
+            }
+            outcome => outcome,
+        }
+    }
+
+    fn combine_first(
         &self,
         threshold: usize,
         partials: &[Partial],

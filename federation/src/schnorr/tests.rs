@@ -26,11 +26,11 @@ fn random_scalar() -> Scalar {
     Secp256k1::random_scalar()
 }
 
-/// Every member's partial, with its shares of the key (tweaked by `tweak`) and of the nonce.
-fn partials(signing: &Signing, keys: &[Share], nonces: &[Share], tweak: &Scalar) -> Vec<Partial> {
+/// Every member's partial, with its shares of the key and of the nonce.
+fn partials(signing: &Signing, keys: &[Share], nonces: &[Share]) -> Vec<Partial> {
     keys.iter()
         .zip(nonces)
-        .map(|(x_i, k_i)| signing.partial(&x_i.tweaked(tweak), k_i))
+        .map(|(x_i, k_i)| signing.partial(x_i, k_i).unwrap())
         .collect()
 }
 
@@ -45,7 +45,7 @@ fn any_three_partials_make_the_whole_keys_bip340_signature() {
         let (_, nonce, nonce_shares) = shared(k);
         let signing = Signing::new(&key, &nonce, &message);
         parities.insert((signing.negate_key, signing.negate_nonce));
-        let partials = partials(&signing, &key_shares, &nonce_shares, &Scalar::ZERO);
+        let partials = partials(&signing, &key_shares, &nonce_shares);
         assert!(partials.iter().all(|p| signing.verifies(p)));
         // The whole key's signature with the whole nonce, as a single signer makes it.
         let (d, public) = bip340::with_even_y(x);
@@ -53,7 +53,7 @@ fn any_three_partials_make_the_whole_keys_bip340_signature() {
         assert_eq!(signing.public_key(), bip340::x_only(&public));
         for subset in [[0usize, 1, 2], [4, 2, 0], [1, 3, 4]] {
             let chosen: Vec<Partial> = subset.iter().map(|&i| partials[i]).collect();
-            assert_eq!(signing.combine(3, &chosen), Ok(whole));
+            assert_eq!(signing.combine(&chosen), Ok(whole));
         }
         assert_eq!(whole[..32], signing.r());
         assert!(libsecp256k1_verifies(
@@ -62,9 +62,25 @@ fn any_three_partials_make_the_whole_keys_bip340_signature() {
             &whole
         ));
         assert_eq!(
-            signing.combine(3, &partials[..2]),
+            signing.combine(&partials[..2]),
             Err(SchnorrError::TooFew {
                 have: 2,
+                threshold: 3
+            })
+        );
+        // The same member twice, and member 0, count for nothing.
+        let repeated = [
+            partials[0],
+            partials[0],
+            Partial {
+                index: 0,
+                ..partials[1]
+            },
+        ];
+        assert_eq!(
+            signing.combine(&repeated),
+            Err(SchnorrError::TooFew {
+                have: 1,
                 threshold: 3
             })
         );
@@ -78,12 +94,29 @@ fn a_bad_partial_is_found_by_its_public_shares_and_named() {
     let (_, key, key_shares) = shared(random_scalar());
     let (_, nonce, nonce_shares) = shared(random_scalar());
     let signing = Signing::new(&key, &nonce, &message);
-    let mut partials = partials(&signing, &key_shares, &nonce_shares, &Scalar::ZERO);
+    let mut partials = partials(&signing, &key_shares, &nonce_shares);
     partials[1].s += Scalar::ONE;
     assert!(!signing.verifies(&partials[1]));
+    // Among the first three, it is passed over for the good ones after it.
+    let signature = signing.combine(&partials).unwrap();
+    assert!(libsecp256k1_verifies(
+        &signing.public_key(),
+        &message,
+        &signature
+    ));
     assert_eq!(
-        signing.combine(3, &partials),
+        signing.combine(&partials[..3]),
         Err(SchnorrError::BadPartial(2))
+    );
+    // A share of another nonce is refused before it signs.
+    let (_, _, other_nonces) = shared(random_scalar());
+    assert_eq!(
+        signing.partial(&key_shares[0], &other_nonces[0]),
+        Err(SchnorrError::NotTheShares(1))
+    );
+    assert_eq!(
+        signing.partial(&key_shares[0], &nonce_shares[1]),
+        Err(SchnorrError::NotTheShares(1))
     );
     // Member 1's partial under member 3's name is no partial either.
     let misnamed = Partial {
@@ -96,7 +129,7 @@ fn a_bad_partial_is_found_by_its_public_shares_and_named() {
         .copied()
         .filter(|p| signing.verifies(p))
         .collect();
-    let signature = signing.combine(3, &good).unwrap();
+    let signature = signing.combine(&good).unwrap();
     assert!(libsecp256k1_verifies(
         &signing.public_key(),
         &message,
@@ -107,31 +140,104 @@ fn a_bad_partial_is_found_by_its_public_shares_and_named() {
 #[test]
 fn a_machines_key_signs_nothing_that_verifies_under_another_machines_or_the_federations() {
     let message = [9; 32];
-    let (poly, key, key_shares) = shared(random_scalar());
+    let (_, federation, key_shares) = shared(random_scalar());
     let (_, nonce, nonce_shares) = shared(random_scalar());
-    let (a, b) = ([1; 32], [2; 32]);
-    let (tweak_a, tweak_b) = (machine_tweak(&key, &a), machine_tweak(&key, &b));
-    assert_ne!(tweak_a, tweak_b);
-    assert_eq!(machine_tweak(&key, &a), tweak_a, "the same every time");
-    let key_a = tweaked(&key, &tweak_a);
-    let key_b = tweaked(&key, &tweak_b);
-    // Tweaked shares are shares of the tweaked key, x + τ.
-    assert!(key_a.verifies(2, &key_shares[1].tweaked(&tweak_a).secret));
-    let whole_a = ProjectivePoint::GENERATOR * (poly.eval(0) + tweak_a);
-    assert_eq!(key_a.commitments()[0], whole_a);
+    let (a, b) = (
+        MachineKey::of(&federation, &[1; 32]),
+        MachineKey::of(&federation, &[2; 32]),
+    );
+    assert_ne!(a, b);
+    let (key_a, key_b) = (a.public(&federation), b.public(&federation));
+    let shares_a: Vec<Share> = key_shares.iter().map(|s| a.share(s)).collect();
     let signing = Signing::new(&key_a, &nonce, &message);
-    let partials = partials(&signing, &key_shares, &nonce_shares, &tweak_a);
-    let by_a = signing.combine(3, &partials).unwrap();
+    let by_a = signing
+        .combine(&partials(&signing, &shares_a, &nonce_shares))
+        .unwrap();
     assert!(libsecp256k1_verifies(
         &signing.public_key(),
         &message,
         &by_a
     ));
-    for other in [&key_b, &key] {
+    for other in [&key_b, &federation] {
         let x = bip340::x_only(&other.commitments()[0].to_affine());
         assert!(!libsecp256k1_verifies(&x, &message, &by_a));
         assert!(!bip340::verify(&x, &message, &by_a));
     }
+    // The federation's shares are no shares of the machine's key: refused, not signed with.
+    assert_eq!(
+        signing.partial(&key_shares[0], &nonce_shares[0]),
+        Err(SchnorrError::NotTheShares(1))
+    );
+}
+
+/// BIP341's `taproot_tweak_pubkey`: anyone holding the 32-byte federation key and the machine id
+/// computes the machine's key, `lift_x(x(P)) + τ·G`, whichever parity `P` has; the machines'
+/// shares are shares of it.
+#[test]
+fn a_machines_key_is_the_taproot_tweak_of_the_x_only_federation_key() {
+    let machine = [5; 32];
+    let mut parities = std::collections::BTreeSet::new();
+    for _ in 0..16 {
+        let (_, federation, key_shares) = shared(random_scalar());
+        let p = federation.commitments()[0].to_affine();
+        parities.insert(bool::from(p.y_is_odd()));
+        let x = bip340::x_only(&p);
+        let tweak = bip340::tagged_hash("carol/federation/machine-key/secp256k1", &[&x, &machine]);
+        let tweak = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(tweak));
+        let lifted = ProjectivePoint::from(bip340::lift_x(&x).unwrap());
+        let expected = lifted + ProjectivePoint::GENERATOR * tweak;
+        let key = MachineKey::of(&federation, &machine);
+        let public = key.public(&federation);
+        assert_eq!(public.commitments()[0], expected);
+        assert!(
+            key_shares
+                .iter()
+                .all(|s| public.verifies(s.index(), &key.share(s).secret))
+        );
+    }
+    assert_eq!(parities.len(), 2, "odd and even federation keys");
+}
+
+/// The derivation of a machine's tweak, pinned: a federation key that changed machines' keys
+/// would change every oracle's public key.
+#[test]
+fn a_machines_tweak_is_pinned() {
+    let (_, federation, _) = shared_poly(Scalar::ONE);
+    let key = MachineKey::of(&federation, &[1; 32]);
+    assert_eq!(hex::encode(key.tweak.to_bytes()), PINNED_TWEAK);
+    assert!(!key.negate, "G has an even y");
+}
+
+/// Computed independently: SHA-256 tagged hash of x(G) and 32 bytes of 1, reduced mod n.
+const PINNED_TWEAK: &str = "f38d1855621418708234b22560ce10503c34fd0031a57302aea33bb8a7289005";
+
+/// A sharing of `secret` by a polynomial with all other coefficients 0: a fixed key for pins.
+fn shared_poly(secret: Scalar) -> (SecretPoly<Secp256k1>, PublicPoly<Secp256k1>, Vec<Share>) {
+    let poly = SecretPoly::<Secp256k1>::from_coefficients(vec![secret, Scalar::ZERO, Scalar::ZERO]);
+    let shares = (1..=5).map(|i| Share::new(i, poly.eval(i))).collect();
+    let public = poly.commit();
+    (poly, public, shares)
+}
+
+/// Why a nonce must sign once: two messages signed with one nonce give the key away to anyone
+/// who sees both, `x = (s_1 − s_2) / (e_1 − e_2)` (even y taken care of).
+#[test]
+fn two_messages_signed_with_one_nonce_give_the_key_away() {
+    let (poly, key, key_shares) = shared(random_scalar());
+    let (_, nonce, nonce_shares) = shared(random_scalar());
+    let sign = |message: &[u8; 32]| {
+        let signing = Signing::new(&key, &nonce, message);
+        let signature = signing.combine(&partials(&signing, &key_shares, &nonce_shares));
+        (signature.unwrap(), signing)
+    };
+    let (one, first) = sign(&[1; 32]);
+    let (two, second) = sign(&[2; 32]);
+    let s = |signature: &[u8; 64]| {
+        Secp256k1::scalar_from_bytes(&signature[32..].try_into().unwrap()).unwrap()
+    };
+    let x = (s(&one) - s(&two)) * (first.e - second.e).invert().unwrap();
+    let x = if first.negate_key { -x } else { x };
+    assert_eq!(x, poly.eval(0));
 }
 
 #[test]
