@@ -185,12 +185,12 @@ impl Member {
         bundles: &mut Vec<MachineDeal>,
         deadline: Instant,
     ) {
-        let missing = |bundles: &[MachineDeal]| -> Vec<Contributor> {
-            let held: Vec<Contributor> = bundles.iter().map(|b| b.contributor(group)).collect();
-            let lacking = decided.iter().filter(|c| !held.contains(c));
-            lacking.copied().collect()
-        };
-        let mut lacking = missing(bundles);
+        let held: Vec<Contributor> = bundles.iter().map(|b| b.contributor(group)).collect();
+        let mut lacking: Vec<Contributor> = decided
+            .iter()
+            .filter(|c| !held.contains(c))
+            .copied()
+            .collect();
         while !lacking.is_empty() && Instant::now() + GATHER_PAUSE < deadline {
             let asked = lacking
                 .iter()
@@ -200,11 +200,13 @@ impl Member {
                 .await
                 .unwrap_or_default()
             {
-                if missing(bundles).contains(&deal.contributor(group)) {
+                // Each contribution's digest is made once; a second copy finds it taken.
+                let named = deal.contributor(group);
+                if let Some(at) = lacking.iter().position(|c| *c == named) {
+                    lacking.swap_remove(at);
                     bundles.push(deal);
                 }
             }
-            lacking = missing(bundles);
             if !lacking.is_empty() {
                 // The members that hold it may still be gathering it themselves.
                 tokio::time::sleep(GATHER_PAUSE).await;
