@@ -5,6 +5,7 @@
 //! node makes for a machine (under [`carol_core::bls::DST`]) can ever pass for one of them, nor
 //! the other way round.
 
+use crate::curve::Curve;
 use bls12_381::{G1Affine, Scalar};
 use blst::BLST_ERROR;
 use blst::min_pk;
@@ -55,7 +56,7 @@ impl Identity {
     /// contributions to a key generation the same each time it runs, so that a member that
     /// restarts in the middle sends exactly what it sent before, and nothing need be stored.
     /// HKDF-SHA256 with the key as input keying material; 64 bytes, reduced.
-    pub fn derive(&self, label: &str, parts: &[&[u8]]) -> Scalar {
+    pub fn derive<C: Curve>(&self, label: &str, parts: &[&[u8]]) -> C::Scalar {
         let mut ikm = self.scalar.to_bytes();
         let hkdf = Hkdf::<Sha256>::new(Some(b"carol-federation/derive/v1"), &ikm);
         ikm.zeroize();
@@ -68,7 +69,7 @@ impl Identity {
         let mut wide = [0u8; 64];
         hkdf.expand(&info, &mut wide)
             .expect("64 bytes is a valid HKDF-SHA256 length");
-        let scalar = Scalar::from_bytes_wide(&wide);
+        let scalar = C::scalar_from_wide(&wide);
         wide.zeroize();
         scalar
     }
@@ -172,6 +173,7 @@ pub fn node_point(key: &PublicKey) -> G1Affine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::curve::Bls;
 
     #[test]
     fn protocol_signatures_are_not_machine_signatures() {
@@ -194,7 +196,7 @@ mod tests {
     #[test]
     fn derivation_is_pinned() {
         let identity = Identity::new(&SecretKey::key_gen(&[7; 32]));
-        let scalar = identity.derive("dkg/coefficient", &[b"session", &0u64.to_be_bytes()]);
+        let scalar = identity.derive::<Bls>("dkg/coefficient", &[b"session", &0u64.to_be_bytes()]);
         assert_eq!(hex_of(&scalar.to_bytes()), PINNED);
     }
 
@@ -226,12 +228,12 @@ mod tests {
         let a = Identity::new(&key);
         let again = Identity::new(&SecretKey::from_bytes(&key.to_bytes()).unwrap());
         let other = Identity::new(&SecretKey::generate());
-        let base = a.derive("poly", &[b"session", b"1"]);
-        assert_eq!(base, again.derive("poly", &[b"session", b"1"]));
-        assert_ne!(base, other.derive("poly", &[b"session", b"1"]));
-        assert_ne!(base, a.derive("ephemeral", &[b"session", b"1"]));
-        assert_ne!(base, a.derive("poly", &[b"session", b"2"]));
+        let base = a.derive::<Bls>("poly", &[b"session", b"1"]);
+        assert_eq!(base, again.derive::<Bls>("poly", &[b"session", b"1"]));
+        assert_ne!(base, other.derive::<Bls>("poly", &[b"session", b"1"]));
+        assert_ne!(base, a.derive::<Bls>("ephemeral", &[b"session", b"1"]));
+        assert_ne!(base, a.derive::<Bls>("poly", &[b"session", b"2"]));
         // Parts are length-prefixed: moving a byte between them changes the result.
-        assert_ne!(base, a.derive("poly", &[b"session1", b""]));
+        assert_ne!(base, a.derive::<Bls>("poly", &[b"session1", b""]));
     }
 }

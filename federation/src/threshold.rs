@@ -4,7 +4,7 @@
 //! took part). The ciphersuite is the node's, [`carol_core::bls::DST`]; the signing itself is
 //! blst's, as for a single node.
 
-use crate::curve::Bls;
+use crate::curve::{Bls, Curve};
 use crate::poly::{PublicPoly, lagrange_at_zero};
 use bls12_381::Scalar;
 use blst::{MultiPoint, min_pk};
@@ -35,16 +35,18 @@ pub enum CombineError {
     },
 }
 
-/// A member's share of a key: the value of the key's polynomial at the member's index. Wiped
-/// from memory when dropped; its `Debug` shows only the index.
-pub struct Share {
+/// A member's share of a key (or of a nonce), in either curve: the value of the key's
+/// polynomial at the member's index. Wiped from memory when dropped; its `Debug` shows only the
+/// index.
+#[derive(Clone)]
+pub struct Share<C: Curve = Bls> {
     index: u32,
-    secret: Scalar,
+    secret: C::Scalar,
 }
 
-impl Share {
+impl<C: Curve> Share<C> {
     /// Member `index`'s share `secret`.
-    pub fn new(index: u32, secret: Scalar) -> Self {
+    pub fn new(index: u32, secret: C::Scalar) -> Self {
         assert!(index >= 1, "members are numbered from 1");
         Self { index, secret }
     }
@@ -55,10 +57,12 @@ impl Share {
     }
 
     /// The share's scalar, for the key generation's arithmetic.
-    pub fn secret(&self) -> &Scalar {
+    pub fn secret(&self) -> &C::Scalar {
         &self.secret
     }
+}
 
+impl Share<Bls> {
     /// The public share: what this share's partial signatures verify under.
     pub fn public(&self) -> PublicKey {
         let point = bls12_381::G1Affine::from(bls12_381::G1Affine::generator() * self.secret);
@@ -129,13 +133,13 @@ impl<'de> serde::Deserialize<'de> for PartialBytes {
     }
 }
 
-impl Drop for Share {
+impl<C: Curve> Drop for Share<C> {
     fn drop(&mut self) {
         self.secret.zeroize();
     }
 }
 
-impl std::fmt::Debug for Share {
+impl<C: Curve> std::fmt::Debug for Share<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(f, "Share(member {}, secret hidden)", self.index)
     }
@@ -315,7 +319,7 @@ mod tests {
 
     #[test]
     fn the_debug_of_a_share_shows_no_secret() {
-        let share = Share::new(2, Scalar::from(12345u64));
+        let share = Share::<Bls>::new(2, Scalar::from(12345u64));
         assert_eq!(format!("{share:?}"), "Share(member 2, secret hidden)");
     }
 }

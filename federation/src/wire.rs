@@ -2,11 +2,11 @@
 //! signatures in hex. Reading checks every point and scalar; what a message means is checked
 //! by [`crate::dkg`].
 
+use crate::curve::Curve;
 use crate::dkg::{
     Confirmation, Deal, DealBundle, Justification, JustificationBundle, Response, ResponseBundle,
 };
 use crate::poly::PublicPoly;
-use bls12_381::Scalar;
 use serde::{Deserialize, Serialize};
 
 /// Why JSON is not a protocol message.
@@ -29,25 +29,38 @@ fn bytes<const N: usize>(kind: &'static str, what: &str, text: &str) -> Result<[
         })
 }
 
-/// Commitments as JSON: 48-byte compressed G1 points in hex, lowest first.
-pub fn commitments_to_hex(public: &PublicPoly) -> Vec<String> {
+/// Commitments as JSON: compressed points in hex (48 bytes in BLS12-381's G1, 33 in
+/// secp256k1), lowest first.
+pub fn commitments_to_hex<C: Curve>(public: &PublicPoly<C>) -> Vec<String> {
     public
         .commitments()
         .iter()
-        .map(|c| hex::encode(c.to_compressed()))
+        .map(|c| hex::encode(C::point_to_bytes(c)))
         .collect()
 }
 
-/// Commitments from their JSON, if they are points of G1, at least one.
-pub fn commitments_from_hex(kind: &'static str, hex: &[String]) -> Result<PublicPoly, WireError> {
-    let mut points = Vec::with_capacity(hex.len() * 48);
-    for commitment in hex {
-        points.extend_from_slice(&bytes::<48>(kind, "a commitment", commitment)?);
-    }
-    PublicPoly::from_bytes(&points).ok_or_else(|| WireError {
+/// Commitments from their JSON, if they are points of the curve, at least one.
+pub fn commitments_from_hex<C: Curve>(
+    kind: &'static str,
+    hex: &[String],
+) -> Result<PublicPoly<C>, WireError> {
+    let invalid = || WireError {
         kind,
-        why: "the commitments must be points of G1, at least one".into(),
-    })
+        why: format!(
+            "the commitments must be compressed {} points ({} bytes) in hex, at least one",
+            C::NAME,
+            C::POINT_BYTES
+        ),
+    };
+    let mut points = Vec::with_capacity(hex.len() * C::POINT_BYTES);
+    for commitment in hex {
+        let point = hex::decode(commitment).map_err(|_| invalid())?;
+        if point.len() != C::POINT_BYTES {
+            return Err(invalid());
+        }
+        points.extend_from_slice(&point);
+    }
+    PublicPoly::from_bytes(&points).ok_or_else(invalid)
 }
 
 /// A [`DealBundle`] as JSON.
@@ -56,7 +69,7 @@ pub fn commitments_from_hex(kind: &'static str, hex: &[String]) -> Result<Public
 pub struct DealJson {
     /// The dealer.
     pub dealer: u32,
-    /// The commitments, 48-byte compressed G1 points in hex, lowest first.
+    /// The commitments, compressed points in hex, lowest first.
     pub commitments: Vec<String>,
     /// The sealed shares, one per member in order.
     pub deals: Vec<SealedJson>,
@@ -74,8 +87,8 @@ pub struct SealedJson {
     pub sealed: String,
 }
 
-impl From<&DealBundle> for DealJson {
-    fn from(bundle: &DealBundle) -> Self {
+impl<C: Curve> From<&DealBundle<C>> for DealJson {
+    fn from(bundle: &DealBundle<C>) -> Self {
         Self {
             dealer: bundle.dealer,
             commitments: commitments_to_hex(&bundle.commitments),
@@ -92,7 +105,7 @@ impl From<&DealBundle> for DealJson {
     }
 }
 
-impl TryFrom<&DealJson> for DealBundle {
+impl<C: Curve> TryFrom<&DealJson> for DealBundle<C> {
     type Error = WireError;
 
     fn try_from(json: &DealJson) -> Result<Self, WireError> {
@@ -203,12 +216,13 @@ pub struct JustificationJson {
 pub struct RevealedJson {
     /// The holder that complained.
     pub holder: u32,
-    /// The share, 32 bytes little-endian, hex.
+    /// The share, its 32 canonical bytes (little-endian in BLS12-381, big-endian in
+    /// secp256k1), hex.
     pub share: String,
 }
 
-impl From<&JustificationBundle> for JustificationJson {
-    fn from(bundle: &JustificationBundle) -> Self {
+impl<C: Curve> From<&JustificationBundle<C>> for JustificationJson {
+    fn from(bundle: &JustificationBundle<C>) -> Self {
         Self {
             dealer: bundle.dealer,
             justifications: bundle
@@ -216,7 +230,7 @@ impl From<&JustificationBundle> for JustificationJson {
                 .iter()
                 .map(|j| RevealedJson {
                     holder: j.holder,
-                    share: hex::encode(j.share.to_bytes()),
+                    share: hex::encode(C::scalar_to_bytes(&j.share)),
                 })
                 .collect(),
             signature: hex::encode(bundle.signature),
@@ -224,7 +238,7 @@ impl From<&JustificationBundle> for JustificationJson {
     }
 }
 
-impl TryFrom<&JustificationJson> for JustificationBundle {
+impl<C: Curve> TryFrom<&JustificationJson> for JustificationBundle<C> {
     type Error = WireError;
 
     fn try_from(json: &JustificationJson) -> Result<Self, WireError> {
@@ -236,13 +250,10 @@ impl TryFrom<&JustificationJson> for JustificationBundle {
                 .iter()
                 .map(|j| {
                     let bytes = bytes::<32>(KIND, "a share", &j.share)?;
-                    let share =
-                        Option::<Scalar>::from(Scalar::from_bytes(&bytes)).ok_or_else(|| {
-                            WireError {
-                                kind: KIND,
-                                why: "a share must be a scalar below the group order".into(),
-                            }
-                        })?;
+                    let share = C::scalar_from_bytes(&bytes).ok_or_else(|| WireError {
+                        kind: KIND,
+                        why: "a share must be a scalar below the group order".into(),
+                    })?;
                     Ok(Justification {
                         holder: j.holder,
                         share,
@@ -268,8 +279,8 @@ pub struct ConfirmationJson {
     pub signature: String,
 }
 
-impl From<&Confirmation> for ConfirmationJson {
-    fn from(confirmation: &Confirmation) -> Self {
+impl<C: Curve> From<&Confirmation<C>> for ConfirmationJson {
+    fn from(confirmation: &Confirmation<C>) -> Self {
         Self {
             member: confirmation.member,
             commitments: commitments_to_hex(&confirmation.public),
@@ -279,7 +290,7 @@ impl From<&Confirmation> for ConfirmationJson {
     }
 }
 
-impl TryFrom<&ConfirmationJson> for Confirmation {
+impl<C: Curve> TryFrom<&ConfirmationJson> for Confirmation<C> {
     type Error = WireError;
 
     fn try_from(json: &ConfirmationJson) -> Result<Self, WireError> {
@@ -296,8 +307,10 @@ impl TryFrom<&ConfirmationJson> for Confirmation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::curve::Bls;
     use crate::dkg::{Dkg, Group};
     use crate::identity::{Identity, node_point};
+    use bls12_381::Scalar;
     use carol_core::bls::SecretKey;
 
     #[test]
@@ -309,7 +322,7 @@ mod tests {
             members: keys.iter().map(|k| node_point(&k.public_key())).collect(),
             previous: None,
         };
-        let (mut dkg, deal) = Dkg::new(group, 1, Identity::new(&keys[0])).unwrap();
+        let (mut dkg, deal) = Dkg::<Bls>::new(group, 1, Identity::new(&keys[0])).unwrap();
         let json = DealJson::from(&deal);
         let text = serde_json::to_string(&json).unwrap();
         let read: DealJson = serde_json::from_str(&text).unwrap();
@@ -317,11 +330,11 @@ mod tests {
 
         let mut bad = json.clone();
         bad.commitments[0] = "ff".repeat(48);
-        assert!(DealBundle::try_from(&bad).is_err());
+        assert!(DealBundle::<Bls>::try_from(&bad).is_err());
         let mut bad = json;
         bad.signature = "00".into();
         assert!(
-            DealBundle::try_from(&bad)
+            DealBundle::<Bls>::try_from(&bad)
                 .unwrap_err()
                 .why
                 .contains("96 bytes")
@@ -329,7 +342,7 @@ mod tests {
         assert!(serde_json::from_str::<DealJson>(r#"{"dealer":1,"extra":1}"#).is_err());
 
         assert!(dkg.response().is_err(), "not every deal is in yet");
-        let justification = JustificationBundle {
+        let justification = JustificationBundle::<Bls> {
             dealer: 1,
             justifications: vec![Justification {
                 holder: 2,
@@ -341,6 +354,6 @@ mod tests {
         assert_eq!(JustificationBundle::try_from(&json).unwrap(), justification);
         let mut bad = json;
         bad.justifications[0].share = "ff".repeat(32);
-        assert!(JustificationBundle::try_from(&bad).is_err());
+        assert!(JustificationBundle::<Bls>::try_from(&bad).is_err());
     }
 }

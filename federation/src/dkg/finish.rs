@@ -3,14 +3,18 @@
 //! resharing their Lagrange combination, which is a share of the previous key.
 
 use super::{Dkg, DkgError, Output};
-use crate::curve::Bls;
+use crate::curve::Curve;
 use crate::poly::{PublicPoly, lagrange_at_zero};
 use crate::threshold::Share;
-use bls12_381::Scalar;
 
-impl Dkg {
+impl<C: Curve> Dkg<C> {
     /// The share `dealer` justified for `holder`, if it did and it matches its commitments.
-    fn justified(&self, dealer: u32, holder: u32, commitments: &PublicPoly) -> Option<Scalar> {
+    fn justified(
+        &self,
+        dealer: u32,
+        holder: u32,
+        commitments: &PublicPoly<C>,
+    ) -> Option<C::Scalar> {
         let bundle = self.justifications.get(&dealer)?;
         let found = bundle.justifications.iter().find(|j| j.holder == holder)?;
         commitments
@@ -20,7 +24,7 @@ impl Dkg {
 
     /// Whether `dealer` qualifies (drand: "Finish phase"), and this member's share from it
     /// (`Some(None)` for a qualified dealer when this node holds no share).
-    fn qualify(&self, dealer: u32) -> Option<Option<Scalar>> {
+    fn qualify(&self, dealer: u32) -> Option<Option<C::Scalar>> {
         let dealt = self.deals.get(&dealer)?;
         let commitments = dealt.commitments.as_ref()?;
         let complaints = self.complaints(dealer);
@@ -43,11 +47,11 @@ impl Dkg {
     /// Ends the key generation: the qualified dealers, this member's share and the federation
     /// key's commitments. Every member that took in the same bundles gets the same commitments.
     /// In a resharing, the key is the previous federation's.
-    pub fn finish(self) -> Result<Output, DkgError> {
+    pub fn finish(self) -> Result<Output<C>, DkgError> {
         let me = self.holder.ok_or(DkgError::NotAHolder)?;
         self.missing_deals()?;
         self.missing_responses()?;
-        let contributions: Vec<(u32, Scalar)> = self
+        let contributions: Vec<(u32, C::Scalar)> = self
             .group
             .dealer_indices()
             .filter_map(|dealer| {
@@ -70,9 +74,9 @@ impl Dkg {
         // 0 of the dealers' old shares, which their secrets are.
         let weights = match &self.group.previous {
             Some(_) => {
-                lagrange_at_zero::<Bls>(&qualified).expect("dealer indices are distinct, from 1")
+                lagrange_at_zero::<C>(&qualified).expect("dealer indices are distinct, from 1")
             }
-            None => vec![Scalar::one(); qualified.len()],
+            None => vec![C::one(); qualified.len()],
         };
         let public = PublicPoly::weighted_sum(qualified.iter().zip(&weights).map(|(d, w)| {
             let commitments = self.deals[d].commitments.as_ref();
@@ -82,16 +86,15 @@ impl Dkg {
             )
         }))
         .expect("qualified commitments have the threshold's length");
-        let secret: Scalar = contributions
+        let secret = contributions
             .iter()
             .zip(&weights)
-            .map(|((_, share), w)| share * w)
-            .sum();
+            .fold(C::zero(), |sum, ((_, share), w)| sum + *share * *w);
         let same_key = self
             .group
             .previous
             .as_ref()
-            .is_none_or(|previous| previous.public.public_key() == public.public_key());
+            .is_none_or(|previous| previous.public.commitments()[0] == public.commitments()[0]);
         if !same_key || !public.verifies(me, &secret) {
             return Err(DkgError::Inconsistent);
         }

@@ -3,14 +3,16 @@
 //! justification bundle. Each is signed by its sender's node key over a digest that names the
 //! session, so that no message of one key generation can be replayed in another.
 
+use crate::curve::{Bls, Curve};
 use crate::identity::{self, Identity};
 use crate::poly::PublicPoly;
-use bls12_381::{G1Affine, Scalar};
+use bls12_381::G1Affine;
 use sha2::{Digest, Sha256};
 
-/// What a key generation is: who takes part, and how many must sign together.
+/// What a key generation is: who takes part, and how many must sign together. The members are
+/// named by their node keys (BLS12-381 G1) whichever curve the key is made in (`C`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub struct Group<C: Curve = Bls> {
     /// Names this key generation: a hash of everything the members agreed on (the federation
     /// file). Every message is bound to it.
     pub session: [u8; 32],
@@ -20,34 +22,34 @@ pub struct Group {
     pub members: Vec<G1Affine>,
     /// In a resharing, the federation whose key is reshared, whose members deal; `None` in a
     /// fresh key generation, where the members deal.
-    pub previous: Option<Previous>,
+    pub previous: Option<Previous<C>>,
 }
 
 /// The federation a resharing starts from (drand's specification, "Resharing"): its members
 /// each deal a polynomial whose secret is their share of its key, so that the shares made are
 /// of the same key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Previous {
+pub struct Previous<C: Curve = Bls> {
     /// How many of its shares make its key: at least that many of its members must qualify.
     pub threshold: usize,
     /// Its members' node keys; dealer `i` is `members[i - 1]`.
     pub members: Vec<G1Affine>,
     /// The commitments of its key's polynomial: dealer `i`'s polynomial must commit to
     /// `public.eval(i)` at 0, its public share.
-    pub public: PublicPoly,
+    pub public: PublicPoly<C>,
     /// The previous members that do not deal (down for good, or without their share), in
     /// order: at least `threshold` others must.
     pub absent: Vec<u32>,
 }
 
-impl Group {
+impl<C: Curve> Group<C> {
     /// How many members there are.
     pub fn size(&self) -> u32 {
         self.members.len() as u32
     }
 
     /// The indices of the members, 1 to n.
-    pub fn indices(&self) -> impl Iterator<Item = u32> + use<> {
+    pub fn indices(&self) -> impl Iterator<Item = u32> + use<C> {
         1..=self.size()
     }
 
@@ -62,7 +64,7 @@ impl Group {
 
     /// The indices of the dealers that deal, from 1: in a resharing, every previous member but
     /// the absent ones.
-    pub fn dealer_indices(&self) -> impl Iterator<Item = u32> + use<> {
+    pub fn dealer_indices(&self) -> impl Iterator<Item = u32> + use<C> {
         let absent = self
             .previous
             .as_ref()
@@ -122,11 +124,11 @@ pub struct Deal {
 /// A dealer's contribution: the commitments to its polynomial, and a sealed share for every
 /// member (drand: "Deal phase").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DealBundle {
+pub struct DealBundle<C: Curve = Bls> {
     /// The dealer's index.
     pub dealer: u32,
     /// The commitments to the dealer's polynomial.
-    pub commitments: PublicPoly,
+    pub commitments: PublicPoly<C>,
     /// One deal for each member, in the order of their indices.
     pub deals: Vec<Deal>,
     /// The dealer's protocol signature of [`DealBundle::digest`].
@@ -159,20 +161,20 @@ pub struct ResponseBundle {
 
 /// A share a dealer reveals to answer a complaint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Justification {
+pub struct Justification<C: Curve = Bls> {
     /// The holder that complained.
     pub holder: u32,
     /// The share, in the clear.
-    pub share: Scalar,
+    pub share: C::Scalar,
 }
 
 /// A dealer's answers to the complaints against it (drand: "Justification phase").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JustificationBundle {
+pub struct JustificationBundle<C: Curve = Bls> {
     /// The dealer's index.
     pub dealer: u32,
     /// One justification for each holder that complained.
-    pub justifications: Vec<Justification>,
+    pub justifications: Vec<Justification<C>>,
     /// The dealer's protocol signature of [`JustificationBundle::digest`].
     pub signature: [u8; 96],
 }
@@ -180,11 +182,11 @@ pub struct JustificationBundle {
 /// What a member ended the key generation with, which every member compares before it keeps
 /// its share: the same key from the same dealers everywhere, or nobody keeps anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Confirmation {
+pub struct Confirmation<C: Curve = Bls> {
     /// The member.
     pub member: u32,
     /// The commitments to the federation key's polynomial it computed.
-    pub public: PublicPoly,
+    pub public: PublicPoly<C>,
     /// The dealers it qualified.
     pub qualified: Vec<u32>,
     /// The member's protocol signature of [`Confirmation::digest`].
@@ -193,7 +195,7 @@ pub struct Confirmation {
 
 /// What a member signs once it has kept its share of the key `public` commits to: a dealer that
 /// leaves in a resharing deletes its own share only once every new member says so.
-pub fn kept_digest(session: &[u8; 32], member: u32, public: &PublicPoly) -> [u8; 32] {
+pub fn kept_digest<C: Curve>(session: &[u8; 32], member: u32, public: &PublicPoly<C>) -> [u8; 32] {
     let mut t = Transcript::new("kept", session);
     t.index(member);
     t.bytes(&public.to_bytes());
@@ -241,8 +243,8 @@ impl Transcript {
 /// A message's signature by its sender's node key, over its digest: written once for every
 /// kind.
 macro_rules! signed_by_sender {
-    ($($message:ident),*) => {$(
-        impl $message {
+    ($([$($generics:tt)*] $message:ty),*) => {$(
+        impl<$($generics)*> $message {
             /// Signs it as its sender.
             pub fn sign(&mut self, session: &[u8; 32], identity: &Identity) {
                 self.signature = identity.sign(&self.digest(session));
@@ -257,13 +259,13 @@ macro_rules! signed_by_sender {
 }
 
 signed_by_sender!(
-    DealBundle,
-    ResponseBundle,
-    JustificationBundle,
-    Confirmation
+    [C: Curve] DealBundle<C>,
+    [] ResponseBundle,
+    [C: Curve] JustificationBundle<C>,
+    [C: Curve] Confirmation<C>
 );
 
-impl DealBundle {
+impl<C: Curve> DealBundle<C> {
     /// The digest its signature is over.
     pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
         let mut t = Transcript::new("deal", session);
@@ -293,7 +295,7 @@ impl ResponseBundle {
     }
 }
 
-impl Confirmation {
+impl<C: Curve> Confirmation<C> {
     /// The digest its signature is over.
     pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
         let mut t = Transcript::new("confirmation", session);
@@ -307,12 +309,12 @@ impl Confirmation {
     }
 
     /// Whether it says what `other` says, whoever signed each.
-    pub fn agrees_with(&self, other: &Confirmation) -> bool {
+    pub fn agrees_with(&self, other: &Confirmation<C>) -> bool {
         self.public == other.public && self.qualified == other.qualified
     }
 }
 
-impl JustificationBundle {
+impl<C: Curve> JustificationBundle<C> {
     /// The digest its signature is over.
     pub fn digest(&self, session: &[u8; 32]) -> [u8; 32] {
         let mut t = Transcript::new("justification", session);
@@ -320,7 +322,7 @@ impl JustificationBundle {
         t.index(self.justifications.len() as u32);
         for justification in &self.justifications {
             t.index(justification.holder);
-            t.bytes(&justification.share.to_bytes());
+            t.bytes(&C::scalar_to_bytes(&justification.share));
         }
         t.finish()
     }

@@ -38,11 +38,12 @@ pub use messages::{
     ResponseBundle, deal_context, kept_digest,
 };
 
+use crate::curve::{Bls, Curve};
 use crate::ecies;
 use crate::identity::Identity;
 use crate::poly::{PublicPoly, SecretPoly};
 use crate::threshold::Share;
-use bls12_381::{G1Affine, Scalar};
+use bls12_381::G1Affine;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a key generation, or one message of it, failed.
@@ -118,19 +119,19 @@ pub enum DkgError {
 
 /// What a key generation gives a member.
 #[derive(Debug)]
-pub struct Output {
+pub struct Output<C: Curve = Bls> {
     /// The member's share of the federation key.
-    pub share: Share,
+    pub share: Share<C>,
     /// The commitments to the federation key's polynomial: the key, and every member's public
     /// share. The same on every member.
-    pub public: PublicPoly,
+    pub public: PublicPoly<C>,
     /// The dealers whose contributions make the key, in order.
     pub qualified: Vec<u32>,
 }
 
-impl Output {
+impl<C: Curve> Output<C> {
     /// What this member says it ended with, signed, for the others to compare.
-    pub fn confirmation(&self, session: &[u8; 32], identity: &Identity) -> Confirmation {
+    pub fn confirmation(&self, session: &[u8; 32], identity: &Identity) -> Confirmation<C> {
         let mut confirmation = Confirmation {
             member: self.share.index(),
             public: self.public.clone(),
@@ -143,29 +144,29 @@ impl Output {
 }
 
 /// What a member made of one dealer's bundle.
-struct Dealt {
+struct Dealt<C: Curve> {
     digest: [u8; 32],
     /// The commitments, unless the bundle is malformed.
-    commitments: Option<PublicPoly>,
+    commitments: Option<PublicPoly<C>>,
     /// This member's share from the dealer, if it opened and matched the commitments.
-    share: Option<Scalar>,
+    share: Option<C::Scalar>,
 }
 
-/// One member's run of a key generation.
-pub struct Dkg {
-    group: Group,
+/// One member's run of a key generation, of a key in the curve `C`.
+pub struct Dkg<C: Curve = Bls> {
+    group: Group<C>,
     /// This node's index among the members, who hold the shares; `None` for a dealer that
     /// leaves in a resharing.
     holder: Option<u32>,
     /// Its index among the dealers, and its polynomial; `None` for a new member in a resharing.
-    dealer: Option<(u32, SecretPoly)>,
+    dealer: Option<(u32, SecretPoly<C>)>,
     identity: Identity,
-    deals: BTreeMap<u32, Dealt>,
+    deals: BTreeMap<u32, Dealt<C>>,
     responses: BTreeMap<u32, ResponseBundle>,
-    justifications: BTreeMap<u32, JustificationBundle>,
+    justifications: BTreeMap<u32, JustificationBundle<C>>,
 }
 
-impl Dkg {
+impl<C: Curve> Dkg<C> {
     /// This node's index among the members, if it holds a share.
     pub fn holder(&self) -> Option<u32> {
         self.holder
@@ -180,18 +181,18 @@ impl Dkg {
     /// in, is well formed and the share opened and matched them: for a key generation whose
     /// contributors are agreed on by other means, such as a machine's key
     /// ([`crate::machine_key`]).
-    pub fn dealt(&self, dealer: u32) -> Option<(&PublicPoly, Scalar)> {
+    pub fn dealt(&self, dealer: u32) -> Option<(&PublicPoly<C>, C::Scalar)> {
         let dealt = self.deals.get(&dealer)?;
         Some((dealt.commitments.as_ref()?, dealt.share?))
     }
 
     /// The polynomial this run deals, if it deals: for proofs about it within the crate.
-    pub(crate) fn dealt_poly(&self) -> Option<&SecretPoly> {
+    pub(crate) fn dealt_poly(&self) -> Option<&SecretPoly<C>> {
         self.dealer.as_ref().map(|(_, poly)| poly)
     }
 
     /// The group.
-    pub fn group(&self) -> &Group {
+    pub fn group(&self) -> &Group<C> {
         &self.group
     }
 
@@ -212,7 +213,7 @@ impl Dkg {
 
     /// Takes in a dealer's bundle. A bundle not signed by its dealer is refused and not kept;
     /// one that is signed but wrong is kept, and its dealer will be disqualified.
-    pub fn receive_deal(&mut self, bundle: &DealBundle) -> Result<(), DkgError> {
+    pub fn receive_deal(&mut self, bundle: &DealBundle<C>) -> Result<(), DkgError> {
         const KIND: &str = "deal bundle";
         let dealer = bundle.dealer;
         let key = Self::check_sender(KIND, dealer, self.group.dealers())?;
@@ -257,7 +258,7 @@ impl Dkg {
                 let context = deal_context(&session, dealer, me);
                 let opened = ecies::open(self.identity.scalar(), &deal.sealed, &context).ok()?;
                 let bytes: [u8; 32] = opened.as_slice().try_into().ok()?;
-                let share = Option::<Scalar>::from(Scalar::from_bytes(&bytes))?;
+                let share = C::scalar_from_bytes(&bytes)?;
                 commitments.verifies(me, &share).then_some(share)
             });
         self.deals.insert(
@@ -383,7 +384,7 @@ impl Dkg {
 
     /// This member's justification bundle, if holders complained against it; it is taken in
     /// already.
-    pub fn justification(&mut self) -> Result<Option<JustificationBundle>, DkgError> {
+    pub fn justification(&mut self) -> Result<Option<JustificationBundle<C>>, DkgError> {
         let Some((dealer, poly)) = &self.dealer else {
             return Ok(None);
         };
@@ -411,7 +412,10 @@ impl Dkg {
     }
 
     /// Takes in a dealer's justification bundle.
-    pub fn receive_justification(&mut self, bundle: &JustificationBundle) -> Result<(), DkgError> {
+    pub fn receive_justification(
+        &mut self,
+        bundle: &JustificationBundle<C>,
+    ) -> Result<(), DkgError> {
         const KIND: &str = "justification bundle";
         let dealer = bundle.dealer;
         let key = Self::check_sender(KIND, dealer, self.group.dealers())?;

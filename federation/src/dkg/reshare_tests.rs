@@ -6,6 +6,7 @@ use super::*;
 use crate::ecies;
 use crate::identity::node_point;
 use crate::threshold::{CombineError, combine};
+use bls12_381::G1Affine;
 use carol_core::bls::SecretKey;
 
 const NEW_SESSION: [u8; 32] = [7; 32];
@@ -145,7 +146,7 @@ fn a_dealer_that_reshares_anything_but_its_share_is_disqualified_and_the_key_sta
                 holder,
                 sealed: ecies::seal(
                     group.member(holder).unwrap(),
-                    &poly.eval(holder).to_bytes(),
+                    &Bls::scalar_to_bytes(&poly.eval(holder)),
                     &deal_context(&NEW_SESSION, 1, holder),
                 ),
             })
@@ -196,7 +197,7 @@ fn a_reshared_polynomial_cannot_be_derived_again_from_the_node_key_alone() {
     let context = group.digest();
     for dealer in [1u32, 3] {
         let identity = old.identity(dealer);
-        let guessed = identity.derive("dkg/coefficient", &[&context, &1u64.to_be_bytes()]);
+        let guessed = identity.derive::<Bls>("dkg/coefficient", &[&context, &1u64.to_be_bytes()]);
         let committed = deals[(dealer - 1) as usize].commitments.commitments()[1];
         assert_ne!(G1Affine::from(G1Affine::generator() * guessed), committed);
     }

@@ -2,17 +2,22 @@
 //! key, the whole group and, in a resharing, the share it reshares) and sealing its shares.
 
 use super::{Deal, DealBundle, Dkg, DkgError, Group, deal_context};
+use crate::curve::{Bls, Curve};
 use crate::ecies;
 use crate::identity::Identity;
 use crate::poly::SecretPoly;
 use crate::threshold::Share;
-use bls12_381::{G1Affine, Scalar};
+use bls12_381::G1Affine;
 use std::collections::{BTreeMap, BTreeSet};
 
-impl Dkg {
+impl<C: Curve> Dkg<C> {
     /// Starts member `me`'s run of a fresh key generation; returns it and the deal bundle to
     /// send to every member (this member's own is already taken in).
-    pub fn new(group: Group, me: u32, identity: Identity) -> Result<(Self, DealBundle), DkgError> {
+    pub fn new(
+        group: Group<C>,
+        me: u32,
+        identity: Identity,
+    ) -> Result<(Self, DealBundle<C>), DkgError> {
         if group.previous.is_some() || group.member(me) != Some(identity.public()) {
             return Err(DkgError::Group(
                 "this node's key is not that of the member it runs as",
@@ -29,10 +34,10 @@ impl Dkg {
     /// holds a share), a previous member (it deals `share`, its share of the previous key), or
     /// both; returns it and the deal bundle to send to every member, if it deals.
     pub fn reshare(
-        group: Group,
+        group: Group<C>,
         identity: Identity,
-        share: Option<&Share>,
-    ) -> Result<(Self, Option<DealBundle>), DkgError> {
+        share: Option<&Share<C>>,
+    ) -> Result<(Self, Option<DealBundle<C>>), DkgError> {
         let previous = group
             .previous
             .as_ref()
@@ -76,10 +81,10 @@ impl Dkg {
 
     /// Starts a run: `reshared` is the dealer's share of the previous key in a resharing.
     fn start(
-        group: Group,
+        group: Group<C>,
         identity: Identity,
-        reshared: Option<Scalar>,
-    ) -> Result<(Self, Option<DealBundle>), DkgError> {
+        reshared: Option<C::Scalar>,
+    ) -> Result<(Self, Option<DealBundle<C>>), DkgError> {
         let n = group.members.len();
         if group.threshold == 0 || group.threshold > n {
             return Err(DkgError::Group(
@@ -111,13 +116,12 @@ impl Dkg {
         // so take the old share back out of the public bundle.
         let mut keyed = zeroize::Zeroizing::new(context.to_vec());
         if let Some(secret) = &reshared {
-            keyed.extend_from_slice(&secret.to_bytes());
+            keyed.extend_from_slice(&C::scalar_to_bytes(secret));
         }
-        let derive = |label, index: u64| identity.derive(label, &[&keyed, &index.to_be_bytes()]);
         let dealer = dealer.map(|index| {
             let poly = SecretPoly::derived(group.threshold, |i| match (i, reshared) {
                 (0, Some(secret)) => secret,
-                _ => derive("dkg/coefficient", i as u64),
+                _ => identity.derive::<C>("dkg/coefficient", &[&keyed, &(i as u64).to_be_bytes()]),
             });
             (index, poly)
         });
@@ -131,9 +135,12 @@ impl Dkg {
                     .map(|holder| Deal {
                         holder,
                         sealed: ecies::seal_with(
-                            derive("dkg/ephemeral", u64::from(holder)),
+                            identity.derive::<Bls>(
+                                "dkg/ephemeral",
+                                &[&keyed, &u64::from(holder).to_be_bytes()],
+                            ),
                             group.member(holder).expect("a member"),
-                            &poly.eval(holder).to_bytes(),
+                            &C::scalar_to_bytes(&poly.eval(holder)),
                             &deal_context(&session, *index, holder),
                         ),
                     })

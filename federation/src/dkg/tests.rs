@@ -4,6 +4,7 @@
 use super::*;
 use crate::ecies;
 use crate::threshold::combine;
+use bls12_381::Scalar;
 use carol_core::bls::SecretKey;
 
 const SESSION: [u8; 32] = [9; 32];

@@ -18,12 +18,12 @@
 //! other key.
 
 use crate::agreement::Contributor;
+use crate::curve::{Bls, Curve, Secp256k1};
 use crate::dkg::{DealBundle, Dkg, DkgError, Group, Previous};
 use crate::identity::Identity;
 use crate::poly::PublicPoly;
 use crate::threshold::Share;
 use crate::wire::DealJson;
-use bls12_381::{G1Affine, G1Projective, Scalar};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -58,10 +58,30 @@ pub enum MachineKeyError {
 /// The group of machine `machine`'s key generation among the members of `federation`: the same
 /// members and threshold, under a session of its own.
 pub fn group(federation: &Group, machine: &[u8; 32]) -> Group {
+    session_group(
+        federation,
+        b"carol-federation/machine-key/v1/bls\0",
+        &[machine],
+    )
+}
+
+/// The group of the key generation of machine `machine`'s committed nonce `name`, a secret
+/// shared like a key (`crate::schnorr`): the federation's members and threshold under a session
+/// of its own, so that no nonce is ever made twice, nor from another's contributions.
+pub fn nonce_group(federation: &Group, machine: &[u8; 32], name: &[u8]) -> Group<Secp256k1> {
+    let length = (name.len() as u64).to_be_bytes();
+    let label = b"carol-federation/nonce/v1/secp256k1\0";
+    session_group(federation, label, &[machine, &length, name])
+}
+
+/// The federation's members and threshold under the session `label` and `parts` name.
+fn session_group<C: Curve>(federation: &Group, label: &[u8], parts: &[&[u8]]) -> Group<C> {
     let mut hash = Sha256::new();
-    hash.update(b"carol-federation/machine-key/v1/bls\0");
+    hash.update(label);
     hash.update(federation.session);
-    hash.update(machine);
+    for part in parts {
+        hash.update(part);
+    }
     Group {
         session: hash.finalize().into(),
         threshold: federation.threshold,
@@ -110,45 +130,67 @@ pub fn decree(machine: &[u8; 32]) -> Vec<u8> {
     decree
 }
 
+/// What every [`nonce_decree`] starts with, the machine's id and the nonce's name following.
+pub const NONCE_DECREE_PREFIX: &[u8] = b"nonce/secp256k1/";
+
+/// What names the decision on who contributes to machine `machine`'s committed nonce `name`:
+/// decided once, so that no member ever holds a share of a second nonce of that name.
+pub fn nonce_decree(machine: &[u8; 32], name: &[u8]) -> Vec<u8> {
+    let mut decree = NONCE_DECREE_PREFIX.to_vec();
+    decree.extend_from_slice(machine);
+    decree.extend_from_slice(name);
+    decree
+}
+
 /// A member's contribution to a machine's key: its deal bundle, and a proof that it knows the
 /// secret its first commitment commits to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MachineDeal {
+pub struct MachineDeal<C: Curve = Bls> {
     /// The bundle, as in a key generation.
-    pub bundle: DealBundle,
+    pub bundle: DealBundle<C>,
     /// `R`, a commitment to the proof's nonce.
-    pub proof_point: G1Affine,
+    pub proof_point: C::Point,
     /// `z = k + c·a₀`.
-    pub proof_scalar: Scalar,
+    pub proof_scalar: C::Scalar,
 }
 
 /// The proof's challenge: of the machine's session, the dealer, its first commitment and `R`.
-fn challenge(group: &Group, dealer: u32, commitment: &G1Affine, point: &G1Affine) -> Scalar {
+fn challenge<C: Curve>(
+    group: &Group<C>,
+    dealer: u32,
+    commitment: &C::Point,
+    point: &C::Point,
+) -> C::Scalar {
     let mut hash = Sha512::new();
     hash.update(b"carol-federation/machine-key/v1/proof\0");
     hash.update(group.session);
     hash.update(dealer.to_be_bytes());
-    hash.update(commitment.to_compressed());
-    hash.update(point.to_compressed());
-    Scalar::from_bytes_wide(&hash.finalize().into())
+    hash.update(C::point_to_bytes(commitment));
+    hash.update(C::point_to_bytes(point));
+    C::scalar_from_wide(&hash.finalize().into())
 }
 
-impl MachineDeal {
+impl<C: Curve> MachineDeal<C> {
     /// The contribution of `bundle` (its dealer's, in `group`) whose first commitment commits
     /// to `secret`, with its proof made with `nonce` (secret, and never used twice).
-    pub fn prove(group: &Group, bundle: DealBundle, secret: &Scalar, nonce: &Scalar) -> Self {
-        let proof_point = G1Affine::from(G1Affine::generator() * nonce);
+    pub fn prove(
+        group: &Group<C>,
+        bundle: DealBundle<C>,
+        secret: &C::Scalar,
+        nonce: &C::Scalar,
+    ) -> Self {
+        let proof_point = C::base_mul(nonce);
         let commitment = bundle.commitments.commitments()[0];
         let c = challenge(group, bundle.dealer, &commitment, &proof_point);
         Self {
             bundle,
             proof_point,
-            proof_scalar: nonce + c * secret,
+            proof_scalar: *nonce + c * *secret,
         }
     }
 
     /// What names this contribution in a decision: its bundle's digest, which its dealer signed.
-    pub fn contributor(&self, group: &Group) -> Contributor {
+    pub fn contributor(&self, group: &Group<C>) -> Contributor {
         Contributor {
             member: self.bundle.dealer,
             digest: self.bundle.digest(&group.session),
@@ -156,25 +198,31 @@ impl MachineDeal {
     }
 
     /// Whether the proof shows its dealer knows the secret of its first commitment, in `group`.
-    pub fn proves(&self, group: &Group) -> bool {
+    pub fn proves(&self, group: &Group<C>) -> bool {
         let commitment = self.bundle.commitments.commitments()[0];
         let c = challenge(group, self.bundle.dealer, &commitment, &self.proof_point);
-        G1Affine::from(G1Affine::generator() * self.proof_scalar)
-            == G1Affine::from(G1Projective::from(self.proof_point) + commitment * c)
+        C::base_mul(&self.proof_scalar)
+            == C::lincomb(&[(self.proof_point, C::one()), (commitment, c)])
     }
 }
 
 /// Member `me`'s contribution to the key of the machine whose group is `group`: the same bundle
 /// and proof every time (the proof's nonce is derived like the polynomial).
-pub fn deal(group: &Group, me: u32, identity: &Identity) -> Result<MachineDeal, DkgError> {
+pub fn deal<C: Curve>(
+    group: &Group<C>,
+    me: u32,
+    identity: &Identity,
+) -> Result<MachineDeal<C>, DkgError> {
     let (dkg, bundle) = Dkg::new(group.clone(), me, identity.clone())?;
     let secret = zeroize::Zeroizing::new(dkg.dealt_poly().expect("a member deals").eval(0));
-    let nonce =
-        zeroize::Zeroizing::new(identity.derive("machine-key/proof-nonce", &[&group.digest()]));
+    let nonce = zeroize::Zeroizing::new(
+        identity.derive::<C>("machine-key/proof-nonce", &[&group.digest()]),
+    );
     Ok(MachineDeal::prove(group, bundle, &secret, &nonce))
 }
 
-/// A [`MachineDeal`] as JSON: the bundle, and the proof (`R` then `z`, 80 bytes) in hex.
+/// A [`MachineDeal`] as JSON: the bundle, and the proof (`R` compressed then `z`: 80 bytes for
+/// BLS12-381, 65 for secp256k1) in hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MachineDealJson {
@@ -184,10 +232,10 @@ pub struct MachineDealJson {
     pub proof: String,
 }
 
-impl From<&MachineDeal> for MachineDealJson {
-    fn from(deal: &MachineDeal) -> Self {
-        let mut proof = deal.proof_point.to_compressed().to_vec();
-        proof.extend_from_slice(&deal.proof_scalar.to_bytes());
+impl<C: Curve> From<&MachineDeal<C>> for MachineDealJson {
+    fn from(deal: &MachineDeal<C>) -> Self {
+        let mut proof = C::point_to_bytes(&deal.proof_point);
+        proof.extend_from_slice(&C::scalar_to_bytes(&deal.proof_scalar));
         Self {
             bundle: DealJson::from(&deal.bundle),
             proof: hex::encode(proof),
@@ -195,23 +243,19 @@ impl From<&MachineDeal> for MachineDealJson {
     }
 }
 
-impl TryFrom<&MachineDealJson> for MachineDeal {
+impl<C: Curve> TryFrom<&MachineDealJson> for MachineDeal<C> {
     type Error = &'static str;
 
     fn try_from(json: &MachineDealJson) -> Result<Self, Self::Error> {
         let bundle = DealBundle::try_from(&json.bundle).map_err(|_| "not a valid deal bundle")?;
         let proof = hex::decode(&json.proof).map_err(|_| "the proof is not hex")?;
-        let (point, scalar): ([u8; 48], [u8; 32]) = match proof.len() {
-            80 => (
-                proof[..48].try_into().unwrap(),
-                proof[48..].try_into().unwrap(),
-            ),
-            _ => return Err("the proof is not 80 bytes"),
-        };
-        let proof_point = Option::<G1Affine>::from(G1Affine::from_compressed(&point))
-            .ok_or("the proof's point is not in G1")?;
-        let proof_scalar = Option::<Scalar>::from(Scalar::from_bytes(&scalar))
-            .ok_or("the proof's scalar is not one")?;
+        if proof.len() != C::POINT_BYTES + 32 {
+            return Err("the proof is not a compressed point and a scalar");
+        }
+        let (point, scalar) = proof.split_at(C::POINT_BYTES);
+        let proof_point = C::point_from_bytes(point).ok_or("the proof's point is not one")?;
+        let scalar: &[u8; 32] = scalar.try_into().expect("32 bytes");
+        let proof_scalar = C::scalar_from_bytes(scalar).ok_or("the proof's scalar is not one")?;
         Ok(Self {
             bundle,
             proof_point,
@@ -223,11 +267,11 @@ impl TryFrom<&MachineDealJson> for MachineDeal {
 /// The contributions of `deals` that prove knowledge of their secret and give member `me` a
 /// valid share, by dealer: what it may propose as the contributors. Its own contribution always
 /// counts.
-pub fn usable(
-    group: &Group,
+pub fn usable<C: Curve>(
+    group: &Group<C>,
     me: u32,
     identity: &Identity,
-    deals: &[MachineDeal],
+    deals: &[MachineDeal<C>],
 ) -> Result<Vec<Contributor>, DkgError> {
     let (mut dkg, own) = Dkg::new(group.clone(), me, identity.clone())?;
     let mut usable = vec![Contributor {
@@ -251,13 +295,13 @@ pub fn usable(
 
 /// Member `me`'s share of the key the `contributors`' deals make (from `deals`, each the one
 /// whose digest the decision names), and the key's commitments.
-pub fn share(
-    group: &Group,
+pub fn share<C: Curve>(
+    group: &Group<C>,
     me: u32,
     identity: &Identity,
     contributors: &[Contributor],
-    deals: &[MachineDeal],
-) -> Result<(Share, PublicPoly), MachineKeyError> {
+    deals: &[MachineDeal<C>],
+) -> Result<(Share<C>, PublicPoly<C>), MachineKeyError> {
     if contributors.len() < group.threshold {
         return Err(MachineKeyError::TooFewContributors {
             have: contributors.len(),
@@ -281,14 +325,14 @@ pub fn share(
         }
         dkg.receive_deal(&deal.bundle)?;
     }
-    let mut secret = zeroize::Zeroizing::new(Scalar::zero());
+    let mut secret = zeroize::Zeroizing::new(C::zero());
     let mut commitments = Vec::with_capacity(contributors.len());
     for &Contributor { member: dealer, .. } in contributors {
         let (public, share) = dkg
             .dealt(dealer)
             .ok_or(MachineKeyError::BadContribution(dealer))?;
         *secret += share;
-        commitments.push((Scalar::one(), public));
+        commitments.push((C::one(), public));
     }
     let public =
         PublicPoly::weighted_sum(commitments).expect("dealt commitments have the threshold");

@@ -4,6 +4,7 @@ use crate::dkg::tests::{deal_all, respond};
 use crate::identity::node_point;
 use crate::poly::lagrange_at_zero;
 use crate::threshold::combine;
+use bls12_381::{G1Affine, Scalar};
 use carol_core::bls::{PublicKey, SecretKey};
 
 fn federation(n: usize) -> (Vec<SecretKey>, Group) {
@@ -380,7 +381,7 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_the_key() {
                 holder: h,
                 sealed: ecies::seal(
                     group.member(h).unwrap(),
-                    &poly.eval(h).to_bytes(),
+                    &Bls::scalar_to_bytes(&poly.eval(h)),
                     &deal_context(&group.session, 5, h),
                 ),
             })

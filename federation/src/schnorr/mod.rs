@@ -38,7 +38,6 @@ use carol_core::bip340;
 use k256::elliptic_curve::ops::Reduce;
 use k256::elliptic_curve::point::AffineCoordinates;
 use k256::{FieldBytes, ProjectivePoint, Scalar, U256};
-use zeroize::Zeroize;
 
 /// Why partial signatures give no signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,37 +68,8 @@ pub enum SchnorrError {
     Inconsistent,
 }
 
-/// A member's share of a secp256k1 secret (a key or a nonce). Wiped when dropped; its `Debug`
-/// shows only the index.
-#[derive(Clone)]
-pub struct Share {
-    index: u32,
-    secret: Scalar,
-}
-
-impl Share {
-    /// Member `index`'s share `secret`.
-    pub fn new(index: u32, secret: Scalar) -> Self {
-        Self { index, secret }
-    }
-
-    /// The member's index.
-    pub fn index(&self) -> u32 {
-        self.index
-    }
-}
-
-impl Drop for Share {
-    fn drop(&mut self) {
-        self.secret.zeroize();
-    }
-}
-
-impl std::fmt::Debug for Share {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "Share(member {}, secret hidden)", self.index)
-    }
-}
+/// A member's share of a secp256k1 secret (a key or a nonce).
+pub type Share = crate::threshold::Share<Secp256k1>;
 
 /// A member's partial signature: `s_i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,10 +113,10 @@ impl MachineKey {
     /// A member's share of the machine's key, from its share of the federation's: `±x_i + τ`.
     pub fn share(&self, federation: &Share) -> Share {
         let even = match self.negate {
-            true => -federation.secret,
-            false => federation.secret,
+            true => -*federation.secret(),
+            false => *federation.secret(),
         };
-        Share::new(federation.index, even + self.tweak)
+        Share::new(federation.index(), even + self.tweak)
     }
 }
 
@@ -200,24 +170,25 @@ impl Signing {
     /// checked against its commitments first (a share of another machine's key, or of another
     /// nonce, is refused rather than signed with).
     pub fn partial(&self, key: &Share, nonce: &Share) -> Result<Partial, SchnorrError> {
-        if key.index != nonce.index
-            || !self.key.verifies(key.index, &key.secret)
-            || !self.nonce.verifies(nonce.index, &nonce.secret)
+        let index = key.index();
+        if index != nonce.index()
+            || !self.key.verifies(index, key.secret())
+            || !self.nonce.verifies(index, nonce.secret())
         {
-            return Err(SchnorrError::NotTheShares(key.index));
+            return Err(SchnorrError::NotTheShares(index));
         }
         let x = if self.negate_key {
-            -key.secret
+            -*key.secret()
         } else {
-            key.secret
+            *key.secret()
         };
         let k = if self.negate_nonce {
-            -nonce.secret
+            -*nonce.secret()
         } else {
-            nonce.secret
+            *nonce.secret()
         };
         Ok(Partial {
-            index: key.index,
+            index,
             s: k + self.e * x,
         })
     }

@@ -192,7 +192,7 @@ fn a_machines_key_is_the_taproot_tweak_of_the_x_only_federation_key() {
         assert!(
             key_shares
                 .iter()
-                .all(|s| public.verifies(s.index(), &key.share(s).secret))
+                .all(|s| public.verifies(s.index(), key.share(s).secret()))
         );
     }
     assert_eq!(parities.len(), 2, "odd and even federation keys");
@@ -244,4 +244,90 @@ fn two_messages_signed_with_one_nonce_give_the_key_away() {
 fn the_debug_of_a_share_shows_no_secret() {
     let share = Share::new(4, Scalar::from(123_456u64));
     assert_eq!(format!("{share:?}"), "Share(member 4, secret hidden)");
+}
+
+#[test]
+fn a_key_and_a_nonce_made_by_the_members_sign_as_one_bip340_key_that_none_of_them_holds() {
+    use crate::dkg::{Dkg, Group};
+    use crate::identity::Identity;
+    use crate::machine_key::{self, MachineDeal};
+    let keys: Vec<carol_core::bls::SecretKey> = (0..5)
+        .map(|_| carol_core::bls::SecretKey::generate())
+        .collect();
+    let identities: Vec<Identity> = keys.iter().map(Identity::new).collect();
+    let members: Vec<_> = identities.iter().map(|i| *i.public()).collect();
+    let federation = Group {
+        session: [4; 32],
+        threshold: 3,
+        members: members.clone(),
+        previous: None,
+    };
+    // The federation's secp256k1 key: a whole Joint-Feldman run among the five.
+    let group = Group::<Secp256k1> {
+        session: [5; 32],
+        threshold: 3,
+        members,
+        previous: None,
+    };
+    let (mut runs, deals): (Vec<Dkg<Secp256k1>>, Vec<_>) = (1..=5u32)
+        .map(|i| Dkg::new(group.clone(), i, identities[i as usize - 1].clone()).unwrap())
+        .unzip();
+    for run in &mut runs {
+        for deal in &deals {
+            run.receive_deal(deal).unwrap();
+        }
+    }
+    let responses: Vec<_> = runs.iter_mut().map(|r| r.response().unwrap()).collect();
+    for run in &mut runs {
+        for response in &responses {
+            run.receive_response(response).unwrap();
+        }
+    }
+    let outputs: Vec<_> = runs.into_iter().map(|r| r.finish().unwrap()).collect();
+    assert!(outputs.iter().all(|o| o.public == outputs[0].public));
+    let federation_key = &outputs[0].public;
+
+    // A committed nonce: members 1 to 4 contribute (5 is down), 5 still gets its share.
+    let machine = [7; 32];
+    let nonce_group = machine_key::nonce_group(&federation, &machine, b"digit-0");
+    let contributions: Vec<MachineDeal<Secp256k1>> = (1..=4u32)
+        .map(|i| machine_key::deal(&nonce_group, i, &identities[i as usize - 1]).unwrap())
+        .collect();
+    let decided = machine_key::usable(&nonce_group, 1, &identities[0], &contributions).unwrap();
+    assert_eq!(decided.len(), 4);
+    let nonces: Vec<(Share, PublicPoly<Secp256k1>)> = (1..=5u32)
+        .map(|i| {
+            let identity = &identities[i as usize - 1];
+            machine_key::share(&nonce_group, i, identity, &decided, &contributions).unwrap()
+        })
+        .collect();
+    assert!(nonces.iter().all(|(_, public)| *public == nonces[0].1));
+    let other = machine_key::nonce_group(&federation, &machine, b"digit-1");
+    assert_ne!(other.session, nonce_group.session);
+
+    let key = MachineKey::of(federation_key, &machine);
+    let message = [0x17; 32];
+    let signing = Signing::new(&key.public(federation_key), &nonces[0].1, &message);
+    let partials: Vec<Partial> = [1usize, 3, 4]
+        .iter()
+        .map(|&i| {
+            let share = key.share(&outputs[i].share);
+            signing.partial(&share, &nonces[i].0).unwrap()
+        })
+        .collect();
+    let signature = signing.combine(&partials).unwrap();
+    assert_eq!(
+        signature[..32],
+        bip340::x_only(&nonces[0].1.commitments()[0].to_affine())
+    );
+    assert!(libsecp256k1_verifies(
+        &signing.public_key(),
+        &message,
+        &signature
+    ));
+    // Two members' partials make nothing.
+    assert!(matches!(
+        signing.combine(&partials[..2]),
+        Err(SchnorrError::TooFew { have: 2, .. })
+    ));
 }

@@ -11,6 +11,7 @@ use axum::routing::get;
 use bls12_381::{G1Affine, G1Projective};
 use carol_core::ids::MachineId;
 use carol_federation::agreement::{Ballot, Contributor};
+use carol_federation::curve::Bls;
 use carol_federation::dkg::{Deal, DealBundle, deal_context};
 use carol_federation::ecies;
 use carol_federation::identity::Identity;
@@ -273,7 +274,7 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
     let deals: Vec<MachineDeal> = (1..=5)
         .map(|i| machine_key::deal(&group, i, &identities[i as usize - 1]).unwrap())
         .collect();
-    let poly = SecretPoly::random(3);
+    let poly = SecretPoly::<Bls>::random(3);
     let mut bundle = DealBundle {
         dealer: 5,
         commitments: poly.commit(),
