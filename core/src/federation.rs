@@ -50,6 +50,15 @@ pub struct FederationDescription {
     /// The federation key: what every signature of the federation verifies under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<PublicKey>,
+    /// The commitments to the federation's secp256k1 key's polynomial, lowest first, as
+    /// 33-byte compressed points in hex: member `i`'s public share is their value at `i`. Empty
+    /// until the key is made, and on a federation made before federations had one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secp256k1_commitments: Vec<String>,
+    /// The federation's secp256k1 key, x-only (BIP340), hex: every machine's BIP340 key is a
+    /// public tweak of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secp256k1_public_key: Option<String>,
 }
 
 /// `GET /federation/machine-keys` on a member: the machines whose own keys it holds a share of,

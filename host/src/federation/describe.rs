@@ -2,10 +2,11 @@
 //! serves (`GET /federation/keygen/{phase}`), and its word that it keeps its share.
 
 use super::Member;
+use super::published::Which;
 use carol_core::bls::PublicKey;
 use carol_core::federation::{FederationDescription, FederationMember, FederationStatus};
-use carol_core::ids::MachineId;
 use carol_federation::poly::PublicPoly;
+use carol_federation::wire::commitments_to_hex;
 
 impl Member {
     /// What `GET /federation` answers; `None` on a node that leaves in a resharing.
@@ -13,6 +14,7 @@ impl Member {
         let member = self.index?;
         let ready = self.ready.read().expect("member lock");
         let public = ready.as_ref().map(|r| &r.public);
+        let secp256k1 = self.secp256k1.read().expect("member lock");
         Some(FederationDescription {
             name: self.file.name.clone(),
             threshold: self.file.threshold,
@@ -37,22 +39,29 @@ impl Member {
                 .map(|p| p.commitments().iter().map(point_key).collect())
                 .unwrap_or_default(),
             public_key: public.map(PublicPoly::public_key),
+            secp256k1_commitments: secp256k1
+                .as_ref()
+                .map(|s| commitments_to_hex(&s.public))
+                .unwrap_or_default(),
+            secp256k1_public_key: secp256k1.as_ref().map(|s| hex::encode(s.key())),
         })
     }
 
-    /// The key generation message `phase` this member serves for the federation key (`None`)
-    /// or machine `machine`'s key carried over by a resharing, as JSON, if it has made it.
-    pub fn published(&self, machine: Option<&MachineId>, phase: &str) -> Option<serde_json::Value> {
-        if phase == "kept" && machine.is_none() {
+    /// The key generation message `phase` this member serves for key `which`, as JSON, if it
+    /// has made it.
+    pub fn published(&self, which: Which, phase: &str) -> Option<serde_json::Value> {
+        if phase == "kept" && which == Which::Key {
             return self
                 .kept()
                 .map(|kept| serde_json::to_value(kept).expect("JSON"));
         }
         let mut lanes = self.published.lock().expect("member lock");
-        if machine.is_some_and(|m| !lanes.machines.contains_key(m)) {
+        if let Which::Machine(machine) = which
+            && !lanes.machines.contains_key(&machine)
+        {
             return None;
         }
-        let published = lanes.lane(machine);
+        let published = lanes.lane(which);
         let value = match phase {
             "deal" => serde_json::to_value(published.deal.as_ref()?),
             "response" => serde_json::to_value(published.response.as_ref()?),

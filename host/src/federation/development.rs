@@ -3,10 +3,11 @@
 //! machine's author can run it on a federation on one computer without a key generation. Anyone
 //! can compute these keys: their signatures prove nothing.
 
-use super::Ready;
 use super::file::{FederationFile, FileMember, Problem};
+use super::{Ready, Secp256k1Ready};
 use bls12_381::Scalar;
 use carol_core::bls::SecretKey;
+use carol_federation::curve::{Curve, Secp256k1};
 use carol_federation::poly::SecretPoly;
 use carol_federation::threshold::Share;
 use sha2::{Digest, Sha512};
@@ -22,8 +23,8 @@ pub const NAME: &str = "development (publicly known keys: its signatures prove n
 pub struct Development {
     /// The federation file every member runs with.
     pub file: FederationFile,
-    /// Member `i`'s node key and share, at `i - 1`.
-    pub members: Vec<(SecretKey, Ready)>,
+    /// Member `i`'s node key and shares of the BLS and secp256k1 keys, at `i - 1`.
+    pub members: Vec<(SecretKey, (Ready, Secp256k1Ready))>,
 }
 
 impl Development {
@@ -43,6 +44,10 @@ impl Development {
             Scalar::from_bytes_wide(&derive(&label, "coefficient", k))
         });
         let public = poly.commit();
+        let secp256k1 = SecretPoly::<Secp256k1>::derived(threshold, |k| {
+            Secp256k1::scalar_from_wide(&derive(&label, "secp256k1 coefficient", k))
+        });
+        let secp256k1_public = secp256k1.commit();
         let file = FederationFile {
             name: NAME.into(),
             threshold,
@@ -63,7 +68,9 @@ impl Development {
             .zip(1..)
             .map(|(key, index)| {
                 let share = Share::new(index, poly.eval(index));
-                (key, Ready::new(share, public.clone()))
+                let secp256k1_share = Share::new(index, secp256k1.eval(index));
+                let secp256k1 = Secp256k1Ready::new(secp256k1_share, secp256k1_public.clone());
+                (key, (Ready::new(share, public.clone()), secp256k1))
             })
             .collect();
         Ok(Self { file, members })

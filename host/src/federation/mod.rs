@@ -22,6 +22,7 @@ mod partials;
 mod peers;
 pub mod propose;
 mod published;
+pub mod secp256k1;
 pub mod share;
 pub mod signing;
 mod transcript;
@@ -29,6 +30,7 @@ mod transcript;
 use crate::store::Store;
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::ids::MachineId;
+use carol_federation::curve::Secp256k1;
 use carol_federation::dkg::Group;
 use carol_federation::identity::Identity;
 use carol_federation::poly::PublicPoly;
@@ -36,7 +38,7 @@ use carol_federation::threshold::Share;
 pub use describe::KeptJson;
 use file::FederationFile;
 pub use forward::FORWARDED;
-pub use published::{Lanes, Published};
+pub use published::{Lanes, Published, Which};
 use share::{Of, ShareError};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -153,6 +155,27 @@ impl Ready {
     }
 }
 
+/// A member's share of the federation's secp256k1 key, and the key's commitments: what every
+/// machine's BIP340 key is a public tweak of ([`carol_federation::schnorr::MachineKey`]).
+pub struct Secp256k1Ready {
+    /// The share.
+    pub share: Share<Secp256k1>,
+    /// The commitments; the first is the federation's secp256k1 key.
+    pub public: PublicPoly<Secp256k1>,
+}
+
+impl Secp256k1Ready {
+    /// A member's `share` of the key `public` commits to.
+    pub fn new(share: Share<Secp256k1>, public: PublicPoly<Secp256k1>) -> Self {
+        Self { share, public }
+    }
+
+    /// The federation's x-only (BIP340) secp256k1 key.
+    pub fn key(&self) -> [u8; 32] {
+        carol_core::bip340::x_only(&self.public.commitments()[0].to_affine())
+    }
+}
+
 /// This node as a member of a federation.
 pub struct Member {
     file: FederationFile,
@@ -165,6 +188,9 @@ pub struct Member {
     index: Option<u32>,
     identity: Identity,
     ready: RwLock<Option<Ready>>,
+    /// Its share of the federation's secp256k1 key, once made; `None` too on a federation made
+    /// before federations had one.
+    secp256k1: RwLock<Option<Secp256k1Ready>>,
     published: Mutex<Lanes>,
     /// The partial signatures it holds.
     partials: Arc<partials::Partials>,
@@ -185,6 +211,9 @@ pub struct Member {
     /// In a resharing, this node's shares of the previous federation's machine keys it carries
     /// over, which it deals too.
     reshared_machines: Mutex<BTreeMap<MachineId, Share>>,
+    /// In a resharing, this node's share of the previous federation's secp256k1 key, which it
+    /// deals too.
+    reshared_secp256k1: Mutex<Option<Share<Secp256k1>>>,
     /// Whether its keys are publicly known ([`development`]).
     development: bool,
     /// The node's database, which keeps its records of agreements with the others.
@@ -232,6 +261,8 @@ impl Member {
         let mut ready = None;
         let mut reshared = None;
         let mut reshared_machines = BTreeMap::new();
+        let mut reshared_secp256k1 = None;
+        let mut secp256k1 = None;
         let mut published = Lanes::default();
         let mut machine_keys = HashMap::new();
         match kept {
@@ -248,6 +279,10 @@ impl Member {
                     });
                 }
                 published.key = kept.published;
+                if let Some(lane) = kept.secp256k1 {
+                    published.secp256k1 = lane.published;
+                    secp256k1 = Some(Secp256k1Ready::new(lane.share, lane.public));
+                }
                 for (machine, carried) in kept.machines {
                     published.machines.insert(machine, carried.published);
                     let key = Arc::new(Ready::new(carried.share, carried.public));
@@ -263,6 +298,10 @@ impl Member {
             Some((Of::Previous, kept)) => {
                 let expected = group.previous.as_ref().map(|p| &p.public);
                 if Some(&kept.public) != expected {
+                    return Err(MemberError::OtherPreviousKey);
+                }
+                let expected = file.previous.as_ref().and_then(|p| p.secp256k1_public());
+                if kept.secp256k1.as_ref().map(|lane| &lane.public) != expected.as_ref() {
                     return Err(MemberError::OtherPreviousKey);
                 }
                 let Some(dealer) = dealer else {
@@ -285,6 +324,7 @@ impl Member {
                     dealer,
                 )?;
                 reshared = Some(kept.share);
+                reshared_secp256k1 = kept.secp256k1.map(|lane| lane.share);
             }
             None => {
                 if let Some(index) = dealer {
@@ -297,6 +337,8 @@ impl Member {
         member.published = Mutex::new(published);
         member.reshared = Mutex::new(reshared);
         member.reshared_machines = Mutex::new(reshared_machines);
+        member.reshared_secp256k1 = Mutex::new(reshared_secp256k1);
+        member.secp256k1 = RwLock::new(secp256k1);
         member.machine_keys = Mutex::new(machine_keys);
         Ok(member)
     }
@@ -306,7 +348,7 @@ impl Member {
     pub fn development(
         file: FederationFile,
         key: &SecretKey,
-        ready: Ready,
+        (ready, secp256k1): (Ready, Secp256k1Ready),
         reach: Reach,
         store: Arc<Store>,
     ) -> Result<Self, MemberError> {
@@ -319,6 +361,7 @@ impl Member {
         let path = PathBuf::from("(development federation)");
         let mut member = Self::with(file, path, key, Some(index), Some(ready), reach, store);
         member.development = true;
+        member.secp256k1 = RwLock::new(Some(secp256k1));
         Ok(member)
     }
 
@@ -357,9 +400,11 @@ impl Member {
             index,
             identity,
             ready: RwLock::new(ready),
+            secp256k1: RwLock::new(None),
             published: Mutex::new(Lanes::default()),
             reshared: Mutex::new(None),
             reshared_machines: Mutex::new(BTreeMap::new()),
+            reshared_secp256k1: Mutex::new(None),
             development: false,
             store,
             acceptor: Mutex::new(()),

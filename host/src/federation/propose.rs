@@ -148,9 +148,10 @@ async fn previous(
         if described.status != FederationStatus::Ready {
             return Err(refuse("has not made the federation key yet"));
         }
+        let reported = (described.commitments, described.secp256k1_commitments);
         match &commitments {
-            None => commitments = Some(described.commitments),
-            Some(first) if *first == described.commitments => {}
+            None => commitments = Some(reported),
+            Some(first) if *first == reported => {}
             Some(_) => return Err(refuse("reports other commitments than member 1")),
         }
         let held: MachineKeys = ask(&peers, index, url, "/federation/machine-keys").await?;
@@ -188,12 +189,14 @@ async fn previous(
             });
         }
     }
+    let (commitments, secp256k1_commitments) = commitments.ok_or(ProposeError::Invalid(
+        Problem::BadPrevious("no previous member is left to deal"),
+    ))?;
     Ok(PreviousFederation {
         session: hex::encode(old.session()),
         threshold: old.threshold,
-        commitments: commitments.ok_or(ProposeError::Invalid(Problem::BadPrevious(
-            "no previous member is left to deal",
-        )))?,
+        commitments,
+        secp256k1_commitments,
         members: old.members.clone(),
         absent,
         machines: machines

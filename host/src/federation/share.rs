@@ -7,8 +7,8 @@
 //! member that was still running it can get them from this one after it is done.
 
 use super::published::Published;
-use bls12_381::Scalar;
 use carol_core::ids::MachineId;
+use carol_federation::curve::{Bls, Curve, Secp256k1};
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::Share;
 use carol_federation::wire::{
@@ -68,6 +68,10 @@ struct ShareJson {
     member: u32,
     /// The federation key's.
     key: LaneJson,
+    /// The federation's secp256k1 key's: `None` in a share file of an earlier version, made
+    /// before federations had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secp256k1: Option<LaneJson>,
     /// Machines' own keys carried over by a resharing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     machines: Vec<MachineLaneJson>,
@@ -110,6 +114,7 @@ impl From<LegacyShareJson> for ShareJson {
             session: legacy.session,
             member: legacy.member,
             key: legacy.key,
+            secp256k1: None,
             machines: Vec::new(),
         }
     }
@@ -135,9 +140,24 @@ pub struct Kept {
     /// With the federation key's share: the machines' own keys a resharing carried over, each
     /// kept the same way (with none of their own).
     pub machines: Vec<(MachineId, Kept)>,
+    /// With the federation key's share: its share of the federation's secp256k1 key, unless
+    /// the federation was made before federations had one.
+    pub secp256k1: Option<KeptLane<Secp256k1>>,
 }
 
-impl Kept {
+/// What a member keeps of one key in curve `C`.
+pub struct KeptLane<C: Curve> {
+    /// Its share.
+    pub share: Share<C>,
+    /// The commitments to the key's polynomial.
+    pub public: PublicPoly<C>,
+    /// The dealers that made the key.
+    pub qualified: Vec<u32>,
+    /// What it sent in the key generation.
+    pub published: Published,
+}
+
+impl<C: Curve> KeptLane<C> {
     /// `self` as JSON, or what is missing.
     fn lane(&self, path: &Path) -> Result<LaneJson, ShareError> {
         let published = &self.published;
@@ -152,7 +172,7 @@ impl Kept {
             });
         };
         Ok(LaneJson {
-            share: hex::encode(self.share.secret().to_bytes()),
+            share: hex::encode(C::scalar_to_bytes(self.share.secret())),
             commitments: commitments_to_hex(&self.public),
             qualified: self.qualified.clone(),
             deal: published.deal.clone(),
@@ -160,6 +180,23 @@ impl Kept {
             justification: published.justification.clone().flatten(),
             confirmation: confirmation.clone(),
         })
+    }
+}
+
+impl Kept {
+    /// The federation key's part of `self`.
+    fn key_lane(&self) -> KeptLane<Bls> {
+        KeptLane {
+            share: self.share.clone(),
+            public: self.public.clone(),
+            qualified: self.qualified.clone(),
+            published: self.published.clone(),
+        }
+    }
+
+    /// `self` as JSON, or what is missing.
+    fn lane(&self, path: &Path) -> Result<LaneJson, ShareError> {
+        self.key_lane().lane(path)
     }
 }
 
@@ -178,6 +215,10 @@ pub fn save(dir: &Path, session: &[u8; 32], kept: &Kept) -> Result<(), ShareErro
         session: hex::encode(session),
         member: kept.share.index(),
         key: kept.lane(&path)?,
+        secp256k1: match &kept.secp256k1 {
+            Some(lane) => Some(lane.lane(&path)?),
+            None => None,
+        },
         machines,
     };
     let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&json).expect("JSON"));
@@ -252,23 +293,44 @@ pub fn load(
     }
     let mut kept = lane(json.member, &mut json.key).map_err(damaged)?;
     kept.machines = machines;
+    if let Some(secp256k1) = &mut json.secp256k1 {
+        kept.secp256k1 = Some(key_lane(json.member, secp256k1).map_err(damaged)?);
+    }
     Ok(Some((of, kept)))
 }
 
-/// Member `member`'s share of one key, as kept, checked against its commitments.
+/// Member `member`'s share of one BLS key, as kept, checked against its commitments.
 fn lane(member: u32, json: &mut LaneJson) -> Result<Kept, &'static str> {
+    let KeptLane {
+        share,
+        public,
+        qualified,
+        published,
+    } = key_lane::<Bls>(member, json)?;
+    Ok(Kept {
+        share,
+        public,
+        qualified,
+        published,
+        machines: Vec::new(),
+        secp256k1: None,
+    })
+}
+
+/// Member `member`'s share of one key in curve `C`, as kept, checked against its commitments.
+fn key_lane<C: Curve>(member: u32, json: &mut LaneJson) -> Result<KeptLane<C>, &'static str> {
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(&json.share, bytes.as_mut())
         .map_err(|_| "the share is not 32 bytes of hex")?;
     let secret =
-        Option::<Scalar>::from(Scalar::from_bytes(&bytes)).ok_or("the share is not a scalar")?;
-    let public = commitments_from_hex("federation share", &json.commitments)
+        zeroize::Zeroizing::new(C::scalar_from_bytes(&bytes).ok_or("the share is not a scalar")?);
+    let public = commitments_from_hex::<C>("federation share", &json.commitments)
         .map_err(|_| "bad commitments")?;
     if member == 0 || !public.verifies(member, &secret) {
         return Err("the share does not match the commitments");
     }
-    Ok(Kept {
-        share: Share::new(member, secret),
+    Ok(KeptLane {
+        share: Share::new(member, *secret),
         public,
         qualified: std::mem::take(&mut json.qualified),
         published: Published {
@@ -277,7 +339,6 @@ fn lane(member: u32, json: &mut LaneJson) -> Result<Kept, &'static str> {
             justification: json.deal.is_some().then(|| json.justification.take()),
             confirmation: Some(json.confirmation.clone()),
         },
-        machines: Vec::new(),
     })
 }
 

@@ -43,14 +43,15 @@ impl MachineContext {
             .map_err(|error| trap("recording which keys the machine used", error))
     }
 
-    /// Traps on a federation member, for the secp256k1 keys and committed nonces: a machine's
-    /// own keys there must be made by the members together, which this version does for its BLS
-    /// key only, and never derived from one member's key.
+    /// Traps on a federation member, for secp256k1 signatures and committed nonces: a
+    /// machine's own keys there must be used by the members together, which this version does
+    /// for its BLS key and its secp256k1 public key only, and never derived from one member's
+    /// key.
     fn own_keys_allowed(&self) -> wasmtime::Result<()> {
         match self.services.own_signatures_refused() {
             Some(why) => Err(wasmtime::Error::msg(format!(
-                "{why}, and a machine's own keys (carol:machine/keys) made by the members \
-                 together are not available in this version yet"
+                "{why}, and secp256k1 signatures with a machine's own key (carol:machine/keys) \
+                 made by the members together are not available in this version yet"
             ))),
             None => Ok(()),
         }
@@ -124,6 +125,13 @@ fn check_nonce_name(name: &str) -> Result<(), Error> {
 
 impl Host for MachineContext {
     async fn secp256k1_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
+        if let Some(member) = self.services.federation().cloned() {
+            let key = member
+                .machine_secp256k1_key(&self.machine)
+                .map_err(wasmtime::Error::new)?;
+            self.record_used(UsedKeys::SECP256K1).await?;
+            return Ok(key.to_vec());
+        }
         self.own_keys_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
         Ok(self.keys().secp256k1_public_key().to_vec())

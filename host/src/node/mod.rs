@@ -16,7 +16,7 @@ pub use operations::Turn;
 
 use crate::admission::Admission;
 use crate::federation::file::FederationFile;
-use crate::federation::{Member, Reach, Ready};
+use crate::federation::{Member, Reach, Ready, Secp256k1Ready};
 use crate::fetch::HttpClient;
 use crate::imports::{Quotas, Services};
 use crate::registry::Registry;
@@ -92,7 +92,7 @@ impl Node {
         mut config: NodeConfig,
         file: &FederationFile,
         key: SecretKey,
-        ready: Ready,
+        ready: (Ready, Secp256k1Ready),
     ) -> anyhow::Result<Self> {
         config.federation = None;
         config.key = key;

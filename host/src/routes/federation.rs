@@ -1,6 +1,7 @@
 //! `GET /federation` and the key generation's messages a member serves to the others.
 
 use super::error::ApiError;
+use crate::federation::Which;
 use crate::federation::agreement::{AgreementError, Ask, Reply};
 use crate::federation::signing::{PartialAnswer, PartialJson};
 use crate::node::Node;
@@ -40,7 +41,16 @@ pub(super) async fn keygen(
     State(node): State<Node>,
     Path(phase): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    keygen_message(&node, None, &phase)
+    keygen_message(&node, Which::Key, &phase)
+}
+
+/// `GET /federation/keygen/secp256k1/{phase}`: this member's message of that phase for the
+/// federation's secp256k1 key, made in the same key generation; 404 until it has made it.
+pub(super) async fn keygen_secp256k1(
+    State(node): State<Node>,
+    Path(phase): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    keygen_message(&node, Which::Secp256k1, &phase)
 }
 
 /// `GET /federation/keygen/machines/{id}/{phase}`: in a resharing, this member's message of that
@@ -52,16 +62,16 @@ pub(super) async fn keygen_machine(
     let machine: MachineId = machine.parse().map_err(|e: carol_core::ids::IdError| {
         ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
     })?;
-    keygen_message(&node, Some(&machine), &phase)
+    keygen_message(&node, Which::Machine(machine), &phase)
 }
 
 fn keygen_message(
     node: &Node,
-    machine: Option<&MachineId>,
+    which: Which,
     phase: &str,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     member(node)?
-        .published(machine, phase)
+        .published(which, phase)
         .map(Json)
         .ok_or_else(|| {
             ApiError::new(

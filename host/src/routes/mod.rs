@@ -79,6 +79,10 @@ pub fn router(node: Node) -> Router {
         .route("/federation", get(federation::describe))
         .route("/federation/keygen/{phase}", get(federation::keygen))
         .route(
+            "/federation/keygen/secp256k1/{phase}",
+            get(federation::keygen_secp256k1),
+        )
+        .route(
             "/federation/keygen/machines/{id}/{phase}",
             get(federation::keygen_machine),
         )

@@ -6,6 +6,10 @@ use crate::durability::{Carol, configure, scratch};
 use crate::harness::guest;
 use carol_core::bls::PublicKey;
 use carol_core::federation::{FederationDescription, FederationStatus};
+use carol_federation::curve::Secp256k1;
+use carol_federation::poly::PublicPoly;
+use carol_federation::schnorr::MachineKey;
+use carol_federation::wire::commitments_from_hex;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -240,6 +244,19 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
         !keys.contains(&key),
         "the federation key is no member's key"
     );
+    // And one secp256k1 key, made in the same key generation, x-only (BIP340), whose
+    // commitments open to it.
+    let secp256k1 = described[0]
+        .secp256k1_public_key
+        .clone()
+        .expect("a secp256k1 key");
+    for d in &described {
+        assert_eq!(d.secp256k1_public_key.as_ref(), Some(&secp256k1));
+        assert_eq!(d.secp256k1_commitments, described[0].secp256k1_commitments);
+        assert_eq!(d.secp256k1_commitments.len(), 3);
+        assert_eq!(d.secp256k1_commitments[0][2..], secp256k1);
+    }
+    assert!(secp256k1::XOnlyPublicKey::from_slice(&hex::decode(&secp256k1).unwrap()).is_ok());
     for (node, own) in nodes.iter().zip(&keys) {
         let (_, info) = node.get("/");
         assert_eq!(info["public_key"], Value::String(key.to_string()));
@@ -264,13 +281,37 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     assert!(key.verify_for_machine(&machine, &[0], &signature));
     assert!(!keys[0].verify_for_machine(&machine, &[0], &signature));
 
+    // Every machine has a BIP340 key of its own, the same on every member, a tweak of the
+    // federation's that anyone can compute; another machine's is another.
+    let stateful = nodes[0].machine(&guest("stateful"), b"");
+    let other = nodes[0].machine(&guest("stateful"), b"other");
+    let secp_key = |node: &Carol, machine: &str| {
+        let (status, body) = node.get(&format!("/machines/{machine}/activate/secp-public-key"));
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let machine_key = secp_key(&nodes[0], &stateful);
+    for node in &nodes[1..] {
+        assert_eq!(secp_key(node, &stateful), machine_key);
+    }
+    assert_ne!(secp_key(&nodes[0], &other), machine_key);
+    assert_eq!(
+        machine_key.as_str().unwrap(),
+        hex::encode(tweaked(&described[0], &stateful))
+    );
+
     // A restart serves as a member at once, without another key generation, also with a share
     // file of an earlier version (the federation key's fields at the top).
     let mut nodes = nodes;
+    drop(nodes.remove(0));
+    let restarted = sites[0].start(Some(&file));
+    assert_eq!(describe(&restarted).secp256k1_public_key, Some(secp256k1));
+    assert_eq!(secp_key(&restarted, &stateful), machine_key);
+    drop(restarted);
     let restarted = {
-        drop(nodes.remove(0));
         let share = sites[0].dir.join("carol-data/federation-share.json");
         let mut json: Value = serde_json::from_slice(&std::fs::read(&share).unwrap()).unwrap();
+        json.as_object_mut().unwrap().remove("secp256k1").unwrap();
         let key = json.as_object_mut().unwrap().remove("key").unwrap();
         json.as_object_mut()
             .unwrap()
@@ -281,6 +322,15 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     let again = describe(&restarted);
     assert_eq!(again.status, FederationStatus::Ready);
     assert_eq!(again.public_key, Some(key));
+    // An earlier version's share has no secp256k1 key, and a machine asking for one is told
+    // what to do.
+    assert_eq!(again.secp256k1_public_key, None);
+    let (status, body) = restarted.get(&format!("/machines/{stateful}/activate/secp-public-key"));
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.to_string().contains("carol federation propose --from"),
+        "{body}"
+    );
     assert!(
         !restarted
             .log()
@@ -308,6 +358,16 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
         "{}",
         stderr(&refused)
     );
+}
+
+/// Machine `machine`'s BIP340 key as anyone computes it from `GET /federation`: BIP341's
+/// tweak of the federation's secp256k1 key by the machine id.
+fn tweaked(described: &FederationDescription, machine: &str) -> [u8; 32] {
+    let commitments = described.secp256k1_commitments.clone();
+    let public: PublicPoly<Secp256k1> = commitments_from_hex("test", &commitments).unwrap();
+    let machine: carol_core::ids::MachineId = machine.parse().unwrap();
+    let tweak = MachineKey::of(&public, machine.as_bytes()).public(&public);
+    carol_core::bip340::x_only(&tweak.commitments()[0].to_affine())
 }
 
 #[test]

@@ -103,6 +103,7 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
         text.contains("[previous]") && text.contains(&key.to_string()),
         "{text}"
     );
+    assert!(text.contains(&before.secp256k1_commitments[0]), "{text}");
     // The machine's key is carried over too.
     assert!(
         text.contains("[[previous.machine]]") && text.contains(&keyed),
@@ -125,8 +126,19 @@ fn resharing_three_of_five_to_three_of_four_keeps_the_key_and_its_signatures() {
         assert_eq!(described.threshold, 3);
         assert_eq!(described.members.len(), 4);
         assert_eq!(described.commitments, after[0].commitments);
+        // The secp256k1 key is reshared too, and stays.
+        assert!(before.secp256k1_public_key.is_some());
+        assert_eq!(described.secp256k1_public_key, before.secp256k1_public_key);
+        assert_eq!(
+            described.secp256k1_commitments,
+            after[0].secp256k1_commitments
+        );
     }
     assert_ne!(after[0].commitments[1..], before.commitments[1..]);
+    assert_ne!(
+        after[0].secp256k1_commitments[1..],
+        before.secp256k1_commitments[1..]
+    );
     for (node, site) in leaving.iter_mut().zip(&sites[3..5]) {
         let status = node.wait_exit(Duration::from_secs(60));
         assert!(status.is_some_and(|s| s.success()), "{:#?}", node.log());

@@ -3,9 +3,11 @@
 //! names the key generation, so members with different files never make a key together.
 
 use carol_core::bls::PublicKey;
+use carol_federation::curve::Secp256k1;
 use carol_federation::dkg::{Group, Previous};
 use carol_federation::identity::node_point;
 use carol_federation::poly::PublicPoly;
+use carol_federation::wire::commitments_from_hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -145,6 +147,11 @@ pub struct PreviousFederation {
     /// The commitments to its key's polynomial (`GET /federation` of its members); the first
     /// is the federation key, which stays.
     pub commitments: Vec<PublicKey>,
+    /// The commitments to its secp256k1 key's polynomial (`GET /federation`'s
+    /// `secp256k1_commitments`), 33-byte compressed points in hex; the first is the key, which
+    /// stays. Empty for a federation made before federations had one: the resharing makes one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secp256k1_commitments: Vec<String>,
     /// Its members, each of which deals its share unless it is absent.
     #[serde(rename = "member")]
     pub members: Vec<FileMember>,
@@ -177,6 +184,11 @@ impl PreviousFederation {
         commitments_poly(&self.commitments)
     }
 
+    /// Its secp256k1 key's commitments, as a polynomial's: `None` if it lists none.
+    pub fn secp256k1_public(&self) -> Option<PublicPoly<Secp256k1>> {
+        commitments_from_hex("federation file", &self.secp256k1_commitments).ok()
+    }
+
     /// The group its members made machines' keys in ([`carol_federation::machine_key::group`]
     /// of it): what their records of those keys are of.
     pub fn own_group(&self) -> Option<Group> {
@@ -199,6 +211,13 @@ impl PreviousFederation {
         }
         if self.commitments.len() != threshold || self.public().is_none() {
             return bad("it needs as many commitments as its threshold, each a G1 point");
+        }
+        let secp256k1 = self.secp256k1_commitments.len();
+        if secp256k1 != 0 && (secp256k1 != threshold || self.secp256k1_public().is_none()) {
+            return bad(
+                "its secp256k1_commitments must be as many as its threshold, each a compressed \
+                 secp256k1 point in hex, or none",
+            );
         }
         let ordered = self.absent.windows(2).all(|w| w[0] < w[1]);
         if !ordered || self.absent.iter().any(|&i| i == 0 || i as usize > members) {
@@ -297,6 +316,13 @@ impl FederationFile {
                 out.push_str(&format!("  \"{commitment}\",\n"));
             }
             out.push_str("]\n");
+            if !previous.secp256k1_commitments.is_empty() {
+                out.push_str("# Its secp256k1 key stays too.\nsecp256k1_commitments = [\n");
+                for commitment in &previous.secp256k1_commitments {
+                    out.push_str(&format!("  \"{commitment}\",\n"));
+                }
+                out.push_str("]\n");
+            }
             if !previous.absent.is_empty() {
                 out.push_str(&format!(
                     "# These previous members do not deal (down for good, or without their \
@@ -361,6 +387,13 @@ impl FederationFile {
             for absent in &previous.absent {
                 field(&absent.to_be_bytes());
             }
+            // Only when listed, so that a file without them names the session it always did.
+            if !previous.secp256k1_commitments.is_empty() {
+                field(b"secp256k1");
+                for commitment in &previous.secp256k1_commitments {
+                    field(commitment.as_bytes());
+                }
+            }
             for carried in &previous.machines {
                 field(carried.machine.as_bytes());
                 for commitment in &carried.commitments {
@@ -382,6 +415,28 @@ impl FederationFile {
             .iter()
             .position(|m| &m.node_key == key)
             .map(|i| i as u32 + 1)
+    }
+
+    /// The group the federation's secp256k1 key is made in: the members and threshold of
+    /// [`FederationFile::group`] under a session of its own, and in a resharing the previous
+    /// federation's secp256k1 key, if it had one.
+    pub fn secp256k1_group(&self) -> Group<Secp256k1> {
+        let mut hash = Sha256::new();
+        hash.update(b"carol-federation/secp256k1/v1\0");
+        hash.update(self.session());
+        Group {
+            session: hash.finalize().into(),
+            threshold: self.threshold,
+            members: points(&self.members),
+            previous: self.previous.as_ref().and_then(|previous| {
+                Some(Previous {
+                    threshold: previous.threshold,
+                    members: points(&previous.members),
+                    public: previous.secp256k1_public()?,
+                    absent: previous.absent.clone(),
+                })
+            }),
+        }
     }
 
     /// The group the key generation runs in.

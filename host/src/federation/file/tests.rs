@@ -2,6 +2,7 @@
 
 use super::*;
 use carol_core::bls::SecretKey;
+use carol_federation::curve::Curve;
 
 fn file(threshold: usize, n: usize) -> FederationFile {
     FederationFile {
@@ -30,6 +31,12 @@ fn resharing(old: &FederationFile) -> FederationFile {
         threshold: old.threshold,
         commitments: (0..old.threshold)
             .map(|_| SecretKey::generate().public_key())
+            .collect(),
+        secp256k1_commitments: (0..old.threshold)
+            .map(|_| {
+                let point = Secp256k1::base_mul(&Secp256k1::random_scalar());
+                hex::encode(Secp256k1::point_to_bytes(&point))
+            })
             .collect(),
         members: old.members.clone(),
         absent: Vec::new(),
@@ -62,6 +69,22 @@ fn a_resharing_file_reads_back_names_its_previous_federation_and_is_checked() {
     let mut fresh = new.clone();
     fresh.previous = None;
     assert_ne!(fresh.session(), new.session());
+    // So is its secp256k1 key, which the resharing keeps; a file without one names the session
+    // it always did, and makes the key afresh.
+    let secp256k1 = read.secp256k1_group();
+    let listed = new.previous.as_ref().unwrap().secp256k1_public();
+    assert_eq!(secp256k1.previous.map(|p| p.public), listed);
+    assert_ne!(secp256k1.session, new.session());
+    let mut without = new.clone();
+    without
+        .previous
+        .as_mut()
+        .unwrap()
+        .secp256k1_commitments
+        .clear();
+    assert_eq!(without.check(), Ok(()));
+    assert_ne!(without.session(), new.session());
+    assert!(without.secp256k1_group().previous.is_none());
 
     let broken = |change: fn(&mut PreviousFederation)| {
         let mut bad = new.clone();
@@ -74,6 +97,16 @@ fn a_resharing_file_reads_back_names_its_previous_federation_and_is_checked() {
     ));
     assert!(matches!(
         broken(|p| p.threshold = 2),
+        Err(Problem::BadPrevious(_))
+    ));
+    assert!(matches!(
+        broken(|p| {
+            p.secp256k1_commitments.pop();
+        }),
+        Err(Problem::BadPrevious(_))
+    ));
+    assert!(matches!(
+        broken(|p| p.secp256k1_commitments[0] = "ff".repeat(33)),
         Err(Problem::BadPrevious(_))
     ));
     assert!(matches!(

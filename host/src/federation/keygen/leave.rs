@@ -6,6 +6,7 @@ use crate::federation::Member;
 use crate::federation::peers::Peers;
 use crate::federation::share;
 use crate::federation::transcript;
+use carol_federation::curve::Curve;
 use carol_federation::dkg::{Confirmation, Group};
 use carol_federation::poly::PublicPoly;
 use tokio::time::Instant;
@@ -14,20 +15,20 @@ use tokio::time::Instant;
 /// the one `group` reshares (the federation's, or a carried machine's), fetching the
 /// confirmations under `prefix`. `Err(Err(waiting))`: the members whose confirmations did not
 /// come in time. Returns the commitments they confirmed.
-pub(super) async fn confirmed_reshared(
-    group: &Group,
+pub(super) async fn confirmed_reshared<C: Curve>(
+    group: &Group<C>,
     holders: &Peers,
     prefix: &str,
     deadline: Instant,
-) -> Result<PublicPoly, Result<KeygenError, Vec<u32>>> {
+) -> Result<PublicPoly<C>, Result<KeygenError, Vec<u32>>> {
     let previous_key = group
         .previous
         .as_ref()
-        .map(|p| p.public.public_key())
+        .map(|p| p.public.commitments()[0])
         .expect("only a resharing has a node that leaves");
     tracing::info!("federation key generation: dealt; waiting for every new member to confirm");
     let all: Vec<u32> = group.indices().collect();
-    let mut first: Option<Confirmation> = None;
+    let mut first: Option<Confirmation<C>> = None;
     let mut disagree = Vec::new();
     gather(
         holders,
@@ -38,7 +39,7 @@ pub(super) async fn confirmed_reshared(
         |index, json| {
             let theirs = confirmed(group, index, &json)?;
             let reference = first.get_or_insert_with(|| theirs.clone());
-            if !theirs.agrees_with(reference) || theirs.public.public_key() != previous_key {
+            if !theirs.agrees_with(reference) || theirs.public.commitments()[0] != previous_key {
                 disagree.push(index);
             }
             Ok(())

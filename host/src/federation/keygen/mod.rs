@@ -11,14 +11,16 @@
 
 mod leave;
 
-use super::carried::Lane;
 use super::peers::{Answer, Peers};
-use super::share::{self, Kept, ShareError};
+use super::share::{self, Kept, KeptLane, ShareError};
 use super::transcript::{self, Transcript};
-use super::{Member, MemberError, Published, Ready};
+use super::{Member, MemberError, Published, Ready, Secp256k1Ready, Which};
+use carol_federation::curve::Curve;
 use carol_federation::dkg::{
     Confirmation, DealBundle, Dkg, DkgError, Group, JustificationBundle, Output, ResponseBundle,
 };
+use carol_federation::poly::PublicPoly;
+use carol_federation::threshold::Share;
 use carol_federation::wire::{ConfirmationJson, DealJson, JustificationJson, ResponseJson};
 use leave::{confirmed_reshared, leave};
 use serde::de::DeserializeOwned;
@@ -113,6 +115,9 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
         None => Peers::new(file, Duration::from_secs(5)),
     };
     let lanes = member.lanes();
+    let secp256k1 = member.file.secp256k1_group();
+    let mut sessions: Vec<[u8; 32]> = lanes.iter().map(|lane| lane.group.session).collect();
+    sessions.push(secp256k1.session);
     let run = Run {
         member: &member,
         holders: Peers::new(file, Duration::from_secs(5)),
@@ -123,7 +128,7 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
             .data_dir
             .as_deref()
             .ok_or(MemberError::NoDataDirectory)?,
-        sessions: lanes.iter().map(|lane| lane.group.session).collect(),
+        sessions,
     };
     tracing::info!(
         federation = %file.name,
@@ -136,8 +141,34 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
     );
     let mut made = Vec::with_capacity(lanes.len());
     for lane in &lanes {
-        made.push(run.lane(lane).await?);
+        let reshared = match lane.machine {
+            None => member.reshared.lock().expect("member lock").clone(),
+            Some(machine) => member
+                .reshared_machines
+                .lock()
+                .expect("member lock")
+                .get(&machine)
+                .cloned(),
+        };
+        let which = lane.machine.map_or(Which::Key, Which::Machine);
+        made.push(run.lane(which, &lane.group, reshared.as_ref()).await?);
     }
+    // The secp256k1 key, made beside the BLS key; a node that leaves a federation whose
+    // previous members made none deals nothing for it.
+    let secp256k1 = match member.index.is_some() || secp256k1.previous.is_some() {
+        true => {
+            let reshared = member
+                .reshared_secp256k1
+                .lock()
+                .expect("member lock")
+                .clone();
+            Some(
+                run.lane(Which::Secp256k1, &secp256k1, reshared.as_ref())
+                    .await?,
+            )
+        }
+        false => None,
+    };
     let mut made = made.into_iter();
     let output = match made.next().expect("the federation key is made first") {
         Made::Share(output) => output,
@@ -161,12 +192,22 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
                 let machine = lane.machine.expect("a machine's lane");
                 (
                     machine,
-                    kept(output, published.lane(Some(&machine)).clone()),
+                    kept(output, published.lane(Which::Machine(machine)).clone()),
                 )
             })
             .collect();
+        let secp256k1 = match secp256k1 {
+            Some(Made::Share(output)) => Some(KeptLane {
+                share: output.share,
+                public: output.public,
+                qualified: output.qualified,
+                published: published.secp256k1.clone(),
+            }),
+            _ => unreachable!("a member makes the secp256k1 key"),
+        };
         Kept {
             machines,
+            secp256k1,
             ..kept(output, published.key.clone())
         }
     };
@@ -186,16 +227,20 @@ pub async fn run(member: Arc<Member>, limit: Duration) -> Result<Outcome, Keygen
         machine_keys.insert(machine, Arc::new(Ready::new(carried.share, carried.public)));
     }
     drop(machine_keys);
+    let secp256k1 = kept
+        .secp256k1
+        .map(|lane| Secp256k1Ready::new(lane.share, lane.public));
+    *member.secp256k1.write().expect("member lock") = secp256k1;
     *member.ready.write().expect("member lock") = Some(Ready::new(kept.share, kept.public));
     Ok(Outcome::Ready)
 }
 
 /// What a node ends a key's generation with.
-enum Made {
+enum Made<C: Curve = carol_federation::curve::Bls> {
     /// A member: its share.
-    Share(Output),
+    Share(Output<C>),
     /// A node that only deals: the commitments every member confirmed.
-    Confirmed(carol_federation::poly::PublicPoly),
+    Confirmed(PublicPoly<C>),
 }
 
 /// What a member keeps of a key it made, with the messages it sent making it.
@@ -206,6 +251,7 @@ fn kept(output: Output, published: Published) -> Kept {
         qualified: output.qualified,
         published,
         machines: Vec::new(),
+        secp256k1: None,
     }
 }
 
@@ -231,37 +277,30 @@ impl Run<'_> {
         }
     }
 
-    /// Makes the key of `lane` with the others: this member's share, or for a node that only
-    /// deals, what every member confirmed it made.
-    async fn lane(&self, lane: &Lane) -> Result<Made, KeygenError> {
+    /// Makes key `which` (in `group`) with the others: this member's share, or for a node that
+    /// only deals, what every member confirmed it made. In a resharing, this node deals
+    /// `reshared`, its share of the previous key, if it is a previous member.
+    async fn lane<C: Curve>(
+        &self,
+        which: Which,
+        group: &Group<C>,
+        reshared: Option<&Share<C>>,
+    ) -> Result<Made<C>, KeygenError> {
         let member = self.member;
-        let group = &lane.group;
-        let machine = lane.machine.as_ref();
-        let of = machine.map_or(String::new(), |m| format!(" for machine {m}'s own key"));
-        let path = match machine {
-            None => "/federation/keygen".to_owned(),
-            Some(machine) => format!("/federation/keygen/machines/{machine}"),
-        };
+        let of = which.of();
+        let path = which.path();
         let holder = member.index;
         let (mut dkg, deal) = match holder.filter(|_| group.previous.is_none()) {
             Some(me) => {
                 let (dkg, deal) = Dkg::new(group.clone(), me, member.identity.clone())?;
                 (dkg, Some(deal))
             }
-            None if machine.is_none() => {
-                let reshared = member.reshared.lock().expect("member lock");
-                Dkg::reshare(group.clone(), member.identity.clone(), reshared.as_ref())?
-            }
-            None => {
-                let reshared = member.reshared_machines.lock().expect("member lock");
-                let share = machine.and_then(|m| reshared.get(m));
-                Dkg::reshare(group.clone(), member.identity.clone(), share)?
-            }
+            None => Dkg::reshare(group.clone(), member.identity.clone(), reshared)?,
         };
         let dealer = dkg.dealer();
-        tracing::info!(member = ?holder, dealer = ?dealer, machine = ?machine, "federation key generation: dealing");
+        tracing::info!(member = ?holder, dealer = ?dealer, key = ?which, "federation key generation: dealing");
         let publish = |change: &dyn Fn(&mut Published)| {
-            change(member.published.lock().expect("member lock").lane(machine));
+            change(member.published.lock().expect("member lock").lane(which));
         };
         publish(&|p| p.deal = deal.as_ref().map(DealJson::from));
         let keep = |transcript: &Transcript| {
@@ -314,7 +353,7 @@ impl Run<'_> {
             let response = ResponseJson::from(&dkg.response()?);
             publish(&|p| p.response = Some(response.clone()));
         }
-        tracing::info!(member = ?holder, machine = ?machine, "federation key generation: every deal is in; responding");
+        tracing::info!(member = ?holder, key = ?which, "federation key generation: every deal is in; responding");
         let responded: Vec<u32> = kept.responses.iter().map(|r| r.holder).collect();
         let awaited = without(&other_holders, &responded);
         gather(
@@ -342,7 +381,7 @@ impl Run<'_> {
         if !complained.is_empty() {
             tracing::warn!(
                 member = ?holder,
-                machine = ?machine,
+                key = ?which,
                 dealers = ?complained,
                 "federation key generation: members complained of these dealers' shares; waiting \
                  for their justifications"
@@ -387,7 +426,7 @@ impl Run<'_> {
         publish(&|p| p.confirmation = Some(json.clone()));
         tracing::info!(
             member = me,
-            machine = ?machine,
+            key = ?which,
             qualified = ?output.qualified,
             "federation key generation: key made; comparing it with every member's"
         );
@@ -415,7 +454,11 @@ impl Run<'_> {
 }
 
 /// Member `index`'s confirmation, checked to be its own and signed by it.
-fn confirmed(group: &Group, index: u32, json: &ConfirmationJson) -> Result<Confirmation, String> {
+fn confirmed<C: Curve>(
+    group: &Group<C>,
+    index: u32,
+    json: &ConfirmationJson,
+) -> Result<Confirmation<C>, String> {
     let theirs = Confirmation::try_from(json).map_err(|e| e.to_string())?;
     sent_by(index, theirs.member, "confirmation").map_err(|e| e.to_string())?;
     let key = group.member(index).expect("a member");
@@ -425,21 +468,25 @@ fn confirmed(group: &Group, index: u32, json: &ConfirmationJson) -> Result<Confi
     Ok(theirs)
 }
 
-fn take_deal(dkg: &mut Dkg, from: u32, json: &DealJson) -> Result<(), DkgError> {
+fn take_deal<C: Curve>(dkg: &mut Dkg<C>, from: u32, json: &DealJson) -> Result<(), DkgError> {
     let bundle = DealBundle::try_from(json).map_err(|_| malformed("deal bundle", from))?;
     sent_by(from, bundle.dealer, "deal bundle")?;
     dkg.receive_deal(&bundle)
 }
 
-fn take_response(dkg: &mut Dkg, from: u32, json: &ResponseJson) -> Result<(), DkgError> {
+fn take_response<C: Curve>(
+    dkg: &mut Dkg<C>,
+    from: u32,
+    json: &ResponseJson,
+) -> Result<(), DkgError> {
     let bundle = ResponseBundle::try_from(json).map_err(|_| malformed("response bundle", from))?;
     sent_by(from, bundle.holder, "response bundle")?;
     dkg.receive_response(&bundle)
 }
 
 /// A dealer that says it needs no justification has justified nothing.
-fn take_justification(
-    dkg: &mut Dkg,
+fn take_justification<C: Curve>(
+    dkg: &mut Dkg<C>,
     from: u32,
     json: Option<&JustificationJson>,
 ) -> Result<(), DkgError> {
