@@ -14,6 +14,7 @@ mod carried;
 mod copies;
 mod describe;
 pub mod development;
+pub mod exchange;
 pub mod file;
 mod forward;
 pub mod keygen;
@@ -34,7 +35,7 @@ use carol_federation::curve::Secp256k1;
 use carol_federation::dkg::Group;
 use carol_federation::identity::Identity;
 use carol_federation::poly::PublicPoly;
-use carol_federation::threshold::Share;
+use carol_federation::threshold::{PartialBytes, Share};
 pub use describe::KeptJson;
 use file::FederationFile;
 pub use forward::FORWARDED;
@@ -192,8 +193,8 @@ pub struct Member {
     /// before federations had one.
     secp256k1: RwLock<Option<Secp256k1Ready>>,
     published: Mutex<Lanes>,
-    /// The partial signatures it holds.
-    partials: Arc<partials::Partials>,
+    /// The BLS partial signatures it holds.
+    partials: Arc<partials::Partials<PartialBytes, carol_core::bls::Signature>>,
     /// The key it shares with each other member, by index, which authenticates partials.
     pairwise: BTreeMap<u32, carol_federation::identity::PairwiseKey>,
     /// Reaches the other members for partial signatures: quickly, or not at all.
@@ -440,10 +441,10 @@ impl Member {
         self.pairwise.get(&index)
     }
 
-    /// The signature made of the message whose digest is `digest`, if this member made it
-    /// lately.
-    pub fn made_signature(&self, digest: &[u8; 32]) -> Option<carol_core::bls::Signature> {
-        self.partials.made(digest)
+    /// The signature of kind `S` made of the message whose digest is `digest`, if this member
+    /// made it lately.
+    pub fn made_signature<S: exchange::Scheme>(&self, digest: &[u8; 32]) -> Option<S::Signature> {
+        S::store(self).made(digest)
     }
 
     /// This member's index; `None` for a node that leaves the federation in a resharing.
@@ -456,14 +457,15 @@ impl Member {
         self.ready.read().expect("member lock").is_some()
     }
 
-    /// Keeps member `index`'s partial signature of the message whose digest is `digest`.
-    pub fn offer_partial(
+    /// Keeps member `index`'s partial signature of kind `S` of the message whose digest is
+    /// `digest`.
+    pub fn offer_partial<S: exchange::Scheme>(
         &self,
         digest: [u8; 32],
         index: u32,
-        signature: carol_federation::threshold::PartialBytes,
+        signature: S::Partial,
     ) {
-        self.partials.offer(digest, index, signature);
+        S::store(self).offer(digest, index, signature);
     }
 
     /// The federation key, once it is made.

@@ -2,9 +2,9 @@
 //! [`MAX_HELD`] messages, each other member's share of that bound at most, for at most [`HOLD`]
 //! unless a run of this member waits on the message; and the signatures made, so that a second
 //! run of the same message (two clients asking two members at once) gets the one signature too.
+//! One store per kind of signature (BLS, BIP340): `P` is a partial as it travels, `S` a
+//! signature.
 
-use carol_core::bls::Signature;
-use carol_federation::threshold::{PartialBytes, PartialSignature};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,38 +18,49 @@ pub const MAX_HELD: usize = 10_000;
 pub const HOLD: Duration = Duration::from_secs(120);
 
 /// The partials a member holds.
-pub struct Partials {
-    inner: Mutex<Inner>,
+pub struct Partials<P, S> {
+    inner: Mutex<Inner<P, S>>,
     arrived: Notify,
     /// What one other member may have held at once.
     per_member: usize,
 }
 
-#[derive(Default)]
-struct Inner {
-    held: HashMap<[u8; 32], Held>,
+struct Inner<P, S> {
+    held: HashMap<[u8; 32], Held<P, S>>,
     /// Messages in the order they were first held, for eviction.
     order: VecDeque<[u8; 32]>,
     /// How many partials each member has held.
     by_member: HashMap<u32, usize>,
     /// Signatures made, and when.
-    made: HashMap<[u8; 32], (Signature, Instant)>,
+    made: HashMap<[u8; 32], (S, Instant)>,
     made_order: VecDeque<[u8; 32]>,
 }
 
-struct Held {
-    partials: BTreeMap<u32, PartialBytes>,
+impl<P, S> Default for Inner<P, S> {
+    fn default() -> Self {
+        Self {
+            held: HashMap::new(),
+            order: VecDeque::new(),
+            by_member: HashMap::new(),
+            made: HashMap::new(),
+            made_order: VecDeque::new(),
+        }
+    }
+}
+
+struct Held<P, S> {
+    partials: BTreeMap<u32, P>,
     since: Instant,
     /// Runs of this member waiting on the message: while there are, it is never evicted.
     waiting: usize,
     /// The signatures other members answered they had made, one each, unchecked.
-    answered: BTreeMap<u32, Signature>,
+    answered: BTreeMap<u32, S>,
     /// Members whose partial of it was found bad: the rest of theirs are refused, or one could
     /// make this member check again and again.
     blamed: BTreeSet<u32>,
 }
 
-impl Inner {
+impl<P, S> Inner<P, S> {
     fn remove(&mut self, digest: &[u8; 32]) {
         if let Some(held) = self.held.remove(digest) {
             for index in held.partials.keys() {
@@ -78,7 +89,7 @@ impl Inner {
         self.held.len() < MAX_HELD
     }
 
-    fn entry(&mut self, digest: [u8; 32]) -> Option<&mut Held> {
+    fn entry(&mut self, digest: [u8; 32]) -> Option<&mut Held<P, S>> {
         if !self.held.contains_key(&digest) {
             if !self.make_room() {
                 return None;
@@ -99,7 +110,7 @@ impl Inner {
     }
 }
 
-impl Partials {
+impl<P: Copy, S: Copy> Partials<P, S> {
     /// A store for a federation of `members`.
     pub fn new(members: usize) -> Self {
         Self {
@@ -112,7 +123,7 @@ impl Partials {
     /// Keeps another member's partial of `digest`: its first, unless the message is signed
     /// already, the member holds its share of the bound with messages no run waits on, or the
     /// store is full of messages runs wait on.
-    pub fn offer(&self, digest: [u8; 32], index: u32, signature: PartialBytes) {
+    pub fn offer(&self, digest: [u8; 32], index: u32, signature: P) {
         let mut inner = self.inner.lock().expect("partials lock");
         if inner.made.contains_key(&digest) {
             return;
@@ -137,9 +148,9 @@ impl Partials {
         self.arrived.notify_waiters();
     }
 
-    /// Starts a run's wait on `digest` with its own partial; the signature if it is made
-    /// already.
-    pub fn begin(&self, digest: [u8; 32], own: &PartialSignature) -> Option<Signature> {
+    /// Starts a run's wait on `digest` with its own partial, member `index`'s; the signature if
+    /// it is made already.
+    pub fn begin(&self, digest: [u8; 32], index: u32, own: P) -> Option<S> {
         let mut inner = self.inner.lock().expect("partials lock");
         if let Some((signature, _)) = inner.made.get(&digest) {
             return Some(*signature);
@@ -154,12 +165,12 @@ impl Partials {
             blamed: BTreeSet::new(),
         });
         held.waiting += 1;
-        held.partials.insert(own.index, own.signature);
+        held.partials.insert(index, own);
         None
     }
 
     /// Ends a run's wait on `digest`; `made` is the signature, if one was.
-    pub fn end(&self, digest: &[u8; 32], made: Option<Signature>) {
+    pub fn end(&self, digest: &[u8; 32], made: Option<S>) {
         let mut inner = self.inner.lock().expect("partials lock");
         if let Some(held) = inner.held.get_mut(digest) {
             held.waiting = held.waiting.saturating_sub(1);
@@ -190,7 +201,7 @@ impl Partials {
     /// this member waits on it (a member that restarted, or was down, gets it this way from the
     /// members that have made it: they do not send their partials again). Checked by the run
     /// before it is used, as a combination is.
-    pub fn answered(&self, digest: &[u8; 32], from: u32, signature: Signature) {
+    pub fn answered(&self, digest: &[u8; 32], from: u32, signature: S) {
         let mut inner = self.inner.lock().expect("partials lock");
         let Some(held) = inner.held.get_mut(digest).filter(|h| h.waiting > 0) else {
             return;
@@ -202,7 +213,7 @@ impl Partials {
     }
 
     /// Takes the signatures other members answered for `digest` ([`Partials::answered`]).
-    pub fn take_answered(&self, digest: &[u8; 32]) -> Vec<Signature> {
+    pub fn take_answered(&self, digest: &[u8; 32]) -> Vec<S> {
         let mut inner = self.inner.lock().expect("partials lock");
         let Some(held) = inner.held.get_mut(digest) else {
             return Vec::new();
@@ -211,23 +222,18 @@ impl Partials {
     }
 
     /// The signature made of `digest`, if one was.
-    pub fn made(&self, digest: &[u8; 32]) -> Option<Signature> {
+    pub fn made(&self, digest: &[u8; 32]) -> Option<S> {
         let inner = self.inner.lock().expect("partials lock");
         inner.made.get(digest).map(|(signature, _)| *signature)
     }
 
-    /// The partials held of `digest`.
-    pub fn of(&self, digest: &[u8; 32]) -> Vec<PartialSignature> {
+    /// The partials held of `digest`, by member.
+    pub fn of(&self, digest: &[u8; 32]) -> Vec<(u32, P)> {
         let inner = self.inner.lock().expect("partials lock");
         inner
             .held
             .get(digest)
-            .map(|h| {
-                h.partials
-                    .iter()
-                    .map(|(&index, &signature)| PartialSignature { index, signature })
-                    .collect()
-            })
+            .map(|h| h.partials.iter().map(|(&index, &p)| (index, p)).collect())
             .unwrap_or_default()
     }
 
@@ -253,7 +259,10 @@ impl Partials {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use carol_core::bls::SecretKey;
+    use carol_core::bls::{SecretKey, Signature};
+    use carol_federation::threshold::{PartialBytes, PartialSignature};
+
+    type Partials = super::Partials<PartialBytes, Signature>;
 
     fn signature(index: u32) -> Signature {
         SecretKey::key_gen(&[index as u8; 32]).sign(b"m")
@@ -270,7 +279,7 @@ mod tests {
     fn one_member_cannot_take_more_than_its_share_nor_evict_what_a_run_waits_on() {
         let partials = Partials::new(5);
         let waited = [0xaa; 32];
-        assert_eq!(partials.begin(waited, &partial(1)), None);
+        assert_eq!(partials.begin(waited, 1, partial(1).signature), None);
         let flood = partial(2).signature;
         for i in 0..MAX_HELD as u32 {
             let mut digest = [0u8; 32];
@@ -290,7 +299,7 @@ mod tests {
     fn a_member_blamed_for_a_message_is_refused_for_it_and_answers_are_kept_one_each() {
         let partials = Partials::new(5);
         let digest = [3; 32];
-        assert_eq!(partials.begin(digest, &partial(1)), None);
+        assert_eq!(partials.begin(digest, 1, partial(1).signature), None);
         partials.offer(digest, 2, partial(2).signature);
         partials.drop_partial(&digest, 2);
         partials.offer(digest, 2, partial(2).signature);
@@ -313,12 +322,12 @@ mod tests {
     fn a_signature_made_answers_a_second_run_and_late_partials_are_dropped() {
         let partials = Partials::new(3);
         let digest = [7; 32];
-        assert_eq!(partials.begin(digest, &partial(1)), None);
-        assert_eq!(partials.begin(digest, &partial(1)), None);
+        assert_eq!(partials.begin(digest, 1, partial(1).signature), None);
+        assert_eq!(partials.begin(digest, 1, partial(1).signature), None);
         let made = signature(9);
         partials.end(&digest, Some(made));
         assert_eq!(partials.made(&digest), Some(made));
-        assert_eq!(partials.begin(digest, &partial(1)), Some(made));
+        assert_eq!(partials.begin(digest, 1, partial(1).signature), Some(made));
         partials.offer(digest, 3, partial(3).signature);
         assert!(partials.of(&digest).is_empty());
     }

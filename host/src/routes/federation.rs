@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use crate::federation::Which;
 use crate::federation::agreement::{AgreementError, Ask, Reply};
-use crate::federation::signing::{PartialAnswer, PartialJson};
+use crate::federation::exchange::{PartialAnswer, PartialJson, Scheme, authenticated};
 use crate::node::Node;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -102,13 +102,14 @@ pub(super) async fn machine_keys(
     })
 }
 
-/// `POST /federation/partials`: another member's partial signature of a message its own run
-/// asked to sign. It is checked only when this member's run reaches that message (a partial
-/// proves nothing before: its message is not sent with it).
-pub(super) async fn partial(
+/// `POST /federation/partials` (BLS) and `POST /federation/bip340-partials`: another member's
+/// partial signature of a message its own run asked to sign. It is checked only when this
+/// member's run reaches that message (a partial proves nothing before: its message is not sent
+/// with it).
+pub(super) async fn partial<S: Scheme>(
     State(node): State<Node>,
-    Json(partial): Json<PartialJson>,
-) -> Result<(StatusCode, Json<PartialAnswer>), ApiError> {
+    Json(partial): Json<PartialJson<S::Partial>>,
+) -> Result<(StatusCode, Json<PartialAnswer<S::Signature>>), ApiError> {
     let member = member(&node)?;
     let digest: [u8; 32] = hex::decode(&partial.digest)
         .ok()
@@ -116,7 +117,7 @@ pub(super) async fn partial(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "`digest` must be the SHA-256 of the signing key and the signed message, 32 bytes in hex",
+                "`digest` must be the SHA-256 of what is signed, 32 bytes in hex",
             )
         })?;
     if partial.index == 0 || partial.index as usize > member.file().members.len() {
@@ -129,8 +130,13 @@ pub(super) async fn partial(
             ),
         ));
     }
-    let authenticated =
-        PartialJson::authenticated(member.session(), &digest, partial.index, &partial.signature);
+    let authenticated = authenticated(
+        S::LABEL,
+        member.session(),
+        &digest,
+        partial.index,
+        S::bytes(&partial.signature),
+    );
     let tag = hex::decode(&partial.tag).unwrap_or_default();
     let from_member = member
         .pairwise(partial.index)
@@ -145,14 +151,14 @@ pub(super) async fn partial(
             ),
         ));
     }
-    if let Some(made) = member.made_signature(&digest) {
+    if let Some(made) = member.made_signature::<S>(&digest) {
         let answer = PartialAnswer {
             held: false,
             made: Some(made),
         };
         return Ok((StatusCode::OK, Json(answer)));
     }
-    member.offer_partial(digest, partial.index, partial.signature);
+    member.offer_partial::<S>(digest, partial.index, partial.signature);
     let answer = PartialAnswer {
         held: true,
         made: None,

@@ -87,7 +87,10 @@ pub fn router(node: Node) -> Router {
             get(federation::keygen_machine),
         )
         .route("/federation/machine-keys", get(federation::machine_keys))
-        .route("/federation/partials", post(federation::partial))
+        .route(
+            "/federation/partials",
+            post(federation::partial::<crate::federation::signing::Bls<'static>>),
+        )
         .route(
             "/federation/machines/{id}/deal",
             get(federation::machine_deal),

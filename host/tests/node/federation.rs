@@ -539,8 +539,12 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     // A partial as `key`'s node hands it to member 1, tagged under the key the two share.
     let tagged = |index: u32, key: &carol_core::bls::SecretKey, digest, signature| {
         let signature = carol_federation::threshold::PartialBytes::from(&signature);
-        let authenticated = carol_host::federation::signing::PartialJson::authenticated(
-            &session, &digest, index, &signature,
+        let authenticated = carol_host::federation::exchange::authenticated(
+            b"carol-federation/partial/v2",
+            &session,
+            &digest,
+            index,
+            &signature.0,
         );
         let shared = carol_federation::identity::Identity::new(key).pairwise(&session, &member1);
         serde_json::json!({
