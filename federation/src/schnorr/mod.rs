@@ -166,6 +166,11 @@ impl Signing {
         self.r
     }
 
+    /// Whether `signature` is a BIP340 signature of the message under the key.
+    pub fn verifies_signature(&self, signature: &[u8; 64]) -> bool {
+        bip340::verify(&self.public, &self.message, signature)
+    }
+
     /// Member `key.index()`'s partial, with its shares of the key and of the nonce, each
     /// checked against its commitments first (a share of another machine's key, or of another
     /// nonce, is refused rather than signed with).
@@ -253,7 +258,7 @@ impl Signing {
         let mut signature = [0u8; 64];
         signature[..32].copy_from_slice(&self.r);
         signature[32..].copy_from_slice(&Secp256k1::scalar_to_bytes(&s));
-        if bip340::verify(&self.public, &self.message, &signature) {
+        if self.verifies_signature(&signature) {
             return Ok(signature);
         }
         match chosen.iter().find(|p| !self.verifies(p)) {

@@ -11,6 +11,7 @@
 
 use super::agreement::{AgreementError, Record};
 use super::file::{FederationFile, carried_public};
+use super::machine_keys::share_from_record;
 use super::share::Kept;
 use super::{Member, MemberError};
 use crate::store::Store;
@@ -18,7 +19,7 @@ use carol_core::federation::{MachineKey, MachineKeys};
 use carol_core::ids::MachineId;
 use carol_federation::dkg::Group;
 use carol_federation::identity::Identity;
-use carol_federation::machine_key::{self, MachineDeal};
+use carol_federation::machine_key;
 use carol_federation::threshold::Share;
 use std::collections::BTreeMap;
 
@@ -48,31 +49,6 @@ fn records(store: &Store, session: &[u8; 32]) -> Result<Vec<(MachineId, Record)>
         found.push((MachineId::from_bytes(machine), record));
     }
     Ok(found)
-}
-
-/// Member `me`'s share of machine `machine`'s key in the federation whose group is `federation`,
-/// from `record` of its agreement, and the key's commitments: `None` before it is decided or
-/// while the contributors' bundles are missing.
-pub(super) fn share_from_record(
-    federation: &Group,
-    machine: &MachineId,
-    me: u32,
-    identity: &Identity,
-    record: &Record,
-) -> Result<Option<(Share, carol_federation::poly::PublicPoly)>, machine_key::MachineKeyError> {
-    let Some(certificate) = record.certificate.as_ref() else {
-        return Ok(None);
-    };
-    let bundles: Vec<MachineDeal> = record
-        .bundles
-        .iter()
-        .filter_map(|json| MachineDeal::try_from(json).ok())
-        .collect();
-    if bundles.is_empty() {
-        return Ok(None);
-    }
-    let group = machine_key::group(federation, machine.as_bytes());
-    machine_key::share(&group, me, identity, &certificate.value, &bundles).map(Some)
 }
 
 /// What dealer `dealer` of a resharing (`file` has a `[previous]`) deals for each machine the
@@ -113,7 +89,8 @@ pub(super) fn previous_machine_shares(
         if took_part && !listed.contains_key(&machine) {
             return Err(MemberError::MachineNotCarried { machine });
         }
-        if let Ok(Some(made)) = share_from_record(&group, &machine, dealer, identity, &record) {
+        let own = machine_key::group(&group, machine.as_bytes());
+        if let Ok(Some(made)) = share_from_record(&own, dealer, identity, &record) {
             shares.insert(machine, made);
         }
     }

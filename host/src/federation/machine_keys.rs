@@ -1,27 +1,31 @@
-//! A machine's own BLS key on a federation member ([`carol_federation::machine_key`]): made on
-//! its first use by a key generation of its own. Each member deals its contribution on request
-//! (`GET /federation/machines/{id}/deal`, derived from its node key and the machine id, so the
-//! same whenever asked); the members agree on the contributors once and for good
-//! ([`super::agreement`]): at least the threshold of members whose contributions the proposer
-//! could use. Each member keeps the decision and the contributors' bundles (all public) in its
-//! record, so its share is made again after a restart without asking anyone; it holds the share
-//! in memory only.
+//! Secrets the members make together on first use, each by a key generation of its own
+//! ([`carol_federation::machine_key`]): a machine's own BLS key, and a machine's committed
+//! nonces (secp256k1, [`super::nonces`]). Each member deals its contribution on request (`GET
+//! /federation/machines/{id}/deal`, or `.../nonce-deal?name=HEX`, derived from its node key and
+//! the secret's group, so the same whenever asked); the members agree on the contributors once
+//! and for good ([`super::agreement`]): at least the threshold of members whose contributions the
+//! proposer could use. Each member keeps the decision and the contributors' bundles (all public)
+//! in its record, so its share is made again after a restart without asking anyone; it holds the
+//! share in memory only.
 
-use super::agreement::AgreementError;
-use super::carried::share_from_record;
+use super::agreement::{AgreementError, Record};
 use super::peers::Answer;
 use super::{Member, Ready};
 use carol_core::ids::MachineId;
 use carol_federation::agreement::{Certificate, Contributor};
+use carol_federation::curve::Curve;
 use carol_federation::dkg::Group;
+use carol_federation::identity::Identity;
 use carol_federation::machine_key::{
     self, MachineDeal, MachineDealJson, MachineKeyError as KeyError,
 };
+use carol_federation::poly::PublicPoly;
+use carol_federation::threshold::Share;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How many of its contributions to machines' keys a member remembers.
+/// How many of its contributions to machines' keys and nonces a member remembers.
 const DEALS_REMEMBERED: usize = 4096;
 
 /// How long a member waits before asking again for a decided contribution it lacks.
@@ -50,6 +54,52 @@ pub enum MachineKeyError {
     Key(#[from] KeyError),
 }
 
+/// A secret the members make together: its decree, its group, and where members serve their
+/// contributions to it.
+pub(super) struct Making<C: Curve> {
+    /// What names the decision on its contributors.
+    pub decree: Vec<u8>,
+    /// Its key generation's group.
+    pub group: Group<C>,
+    /// Where a member serves a dealer's contribution, but for `dealer=N` (a path ending in `?`
+    /// or `&`).
+    pub deal_path: String,
+}
+
+impl Making<carol_federation::curve::Bls> {
+    /// Machine `machine`'s own BLS key, in the federation whose group is `federation`.
+    pub fn machine_key(federation: &Group, machine: &MachineId) -> Self {
+        Self {
+            decree: machine_key::decree(machine.as_bytes()),
+            group: machine_key::group(federation, machine.as_bytes()),
+            deal_path: format!("/federation/machines/{machine}/deal?"),
+        }
+    }
+}
+
+/// Member `me`'s share of the secret `group` makes from `record` of its agreement, and the
+/// secret's commitments: `None` before it is decided or while the contributors' bundles are
+/// missing.
+pub(super) fn share_from_record<C: Curve>(
+    group: &Group<C>,
+    me: u32,
+    identity: &Identity,
+    record: &Record,
+) -> Result<Option<(Share<C>, PublicPoly<C>)>, KeyError> {
+    let Some(certificate) = record.certificate.as_ref() else {
+        return Ok(None);
+    };
+    let bundles: Vec<MachineDeal<C>> = record
+        .bundles
+        .iter()
+        .filter_map(|json| MachineDeal::try_from(json).ok())
+        .collect();
+    if bundles.is_empty() {
+        return Ok(None);
+    }
+    machine_key::share(group, me, identity, &certificate.value, &bundles).map(Some)
+}
+
 impl Member {
     /// This member's share of machine `machine`'s own BLS key, made with the other members on
     /// its first use, by `deadline`.
@@ -64,39 +114,9 @@ impl Member {
         if self.is_carried(machine) {
             return Err(AgreementError::Carried(*machine).into());
         }
-        // One machine's key at a time: this member never races itself to propose.
-        let Ok(making) = tokio::time::timeout_at(deadline, self.making.lock()).await else {
-            return Err(MachineKeyError::Agreement(AgreementError::TooFew {
-                reached: 0,
-                threshold: self.file.threshold,
-            }));
-        };
-        if let Some(ready) = self.kept_machine_key(machine)? {
-            return Ok(ready);
-        }
-        let me = self.index.ok_or(AgreementError::NoMember)?;
-        let group = machine_key::group(&self.group, machine.as_bytes());
-        let decree = machine_key::decree(machine.as_bytes());
-        let mut bundles = self.deals(machine, &group).await;
-        let usable =
-            machine_key::usable(&group, me, &self.identity, &bundles).map_err(KeyError::from)?;
-        if usable.len() < self.file.threshold {
-            return Err(MachineKeyError::TooFewDealt {
-                dealt: usable.len(),
-                threshold: self.file.threshold,
-            });
-        }
-        let Certificate { value, .. } = self.decide(&decree, &usable, deadline).await?;
-        // Decided: what is left cannot race, and must not hold up other machines' keys.
-        drop(making);
-        bundles.retain(|b| value.contains(&b.contributor(&group)));
-        self.gather(machine, &group, &value, &mut bundles, deadline)
-            .await;
-        let (share, public) = machine_key::share(&group, me, &self.identity, &value, &bundles)?;
-        self.update_record(&decree, |record| {
-            record.bundles = bundles.iter().map(MachineDealJson::from).collect();
-        })?;
-        tracing::info!(machine = %machine, contributors = ?value, public_key = %public.public_key(), "made the machine's own key with the other members");
+        let making = Making::machine_key(&self.group, machine);
+        let (share, public) = self.make(&making, deadline).await?;
+        tracing::info!(machine = %machine, public_key = %public.public_key(), "made the machine's own key with the other members");
         Ok(self.remember(machine, Ready::new(share, public)))
     }
 
@@ -113,8 +133,9 @@ impl Member {
         let Some(me) = self.index else {
             return Ok(None);
         };
-        let record = self.record(&machine_key::decree(machine.as_bytes()))?;
-        let made = share_from_record(&self.group, machine, me, &self.identity, &record)?;
+        let making = Making::machine_key(&self.group, machine);
+        let record = self.record(&making.decree)?;
+        let made = share_from_record(&making.group, me, &self.identity, &record)?;
         Ok(made.map(|(share, public)| self.remember(machine, Ready::new(share, public))))
     }
 
@@ -127,48 +148,103 @@ impl Member {
         ready
     }
 
-    /// Member `dealer`'s contribution to machine `machine`'s key (`GET
-    /// /federation/machines/{id}/deal?dealer=N`): this member's own, or one its record of the
-    /// decision holds.
-    pub fn machine_deal(&self, machine: &MachineId, dealer: u32) -> Option<MachineDealJson> {
+    /// This member's share of the secret `making` names, made with the other members unless
+    /// its record holds it already, by `deadline`.
+    pub(super) async fn make<C: Curve>(
+        &self,
+        making: &Making<C>,
+        deadline: Instant,
+    ) -> Result<(Share<C>, PublicPoly<C>), MachineKeyError> {
+        let me = self.index.ok_or(AgreementError::NoMember)?;
+        let group = &making.group;
+        // One secret at a time: this member never races itself to propose.
+        let Ok(lock) = tokio::time::timeout_at(deadline, self.making.lock()).await else {
+            return Err(MachineKeyError::Agreement(AgreementError::TooFew {
+                reached: 0,
+                threshold: self.file.threshold,
+            }));
+        };
+        let record = self.record(&making.decree)?;
+        if let Some(made) = share_from_record(group, me, &self.identity, &record)? {
+            return Ok(made);
+        }
+        let mut bundles = self.deals(making).await;
+        let usable =
+            machine_key::usable(group, me, &self.identity, &bundles).map_err(KeyError::from)?;
+        if usable.len() < self.file.threshold {
+            return Err(MachineKeyError::TooFewDealt {
+                dealt: usable.len(),
+                threshold: self.file.threshold,
+            });
+        }
+        let Certificate { value, .. } = self.decide(&making.decree, &usable, deadline).await?;
+        // Decided: what is left cannot race, and must not hold up other secrets.
+        drop(lock);
+        bundles.retain(|b| value.contains(&b.contributor(group)));
+        self.gather(making, &value, &mut bundles, deadline).await;
+        let made = machine_key::share(group, me, &self.identity, &value, &bundles)?;
+        self.update_record(&making.decree, |record| {
+            record.bundles = bundles.iter().map(MachineDealJson::from).collect();
+        })?;
+        tracing::info!(contributors = ?value, "made a secret with the other members");
+        Ok(made)
+    }
+
+    /// Member `dealer`'s contribution to the secret `making` names: this member's own, or one
+    /// its record of the decision holds.
+    pub(super) fn deal_of<C: Curve>(
+        &self,
+        making: &Making<C>,
+        dealer: u32,
+    ) -> Option<MachineDealJson> {
         if Some(dealer) != self.index {
-            let record = self.record(&machine_key::decree(machine.as_bytes())).ok()?;
+            let record = self.record(&making.decree).ok()?;
             return record
                 .bundles
                 .into_iter()
                 .find(|json| json.bundle.dealer == dealer);
         }
-        // A key carried over a resharing is never made again.
-        if self.is_carried(machine) {
-            return None;
-        }
         // Dealing costs a seal per member: deals made are remembered, a bounded number of them,
         // so that asking again (any client may) costs a lookup.
-        if let Some(deal) = self.deals_made.lock().expect("member lock").get(machine) {
+        if let Some(deal) = self
+            .deals_made
+            .lock()
+            .expect("member lock")
+            .get(&making.decree)
+        {
             return Some(deal.clone());
         }
-        let group = machine_key::group(&self.group, machine.as_bytes());
-        let deal =
-            MachineDealJson::from(&machine_key::deal(&group, self.index?, &self.identity).ok()?);
+        let deal = machine_key::deal(&making.group, self.index?, &self.identity).ok()?;
+        let deal = MachineDealJson::from(&deal);
         let mut made = self.deals_made.lock().expect("member lock");
         if made.len() >= DEALS_REMEMBERED {
             made.clear();
         }
-        made.insert(*machine, deal.clone());
+        made.insert(making.decree.clone(), deal.clone());
         Some(deal)
     }
 
-    /// Every member's contribution to machine `machine`'s key, this member's own made here,
+    /// Member `dealer`'s contribution to machine `machine`'s key (`GET
+    /// /federation/machines/{id}/deal?dealer=N`); none of this member's own for a key carried
+    /// over a resharing, which is never made again.
+    pub fn machine_deal(&self, machine: &MachineId, dealer: u32) -> Option<MachineDealJson> {
+        if Some(dealer) == self.index && self.is_carried(machine) {
+            return None;
+        }
+        self.deal_of(&Making::machine_key(&self.group, machine), dealer)
+    }
+
+    /// Every member's contribution to the secret `making` names, this member's own made here,
     /// the others' asked of them at once; those that do not come are left out.
-    async fn deals(&self, machine: &MachineId, group: &Group) -> Vec<MachineDeal> {
+    async fn deals<C: Curve>(&self, making: &Making<C>) -> Vec<MachineDeal<C>> {
         let mut bundles = Vec::new();
         if let Some(me) = self.index
-            && let Ok(own) = machine_key::deal(group, me, &self.identity)
+            && let Ok(own) = machine_key::deal(&making.group, me, &self.identity)
         {
             bundles.push(own);
         }
         let asked = self.others().map(|dealer| (dealer, dealer));
-        bundles.extend(self.ask_deals(machine, group, asked.collect()).await);
+        bundles.extend(self.ask_deals(making, asked.collect()).await);
         bundles.sort_by_key(|b| b.bundle.dealer);
         bundles
     }
@@ -177,14 +253,14 @@ impl Member {
     /// dealer may have shown this member another contribution than the one decided, so every
     /// other member is asked for it too, and only the one whose digest the decision names is
     /// taken.
-    async fn gather(
+    async fn gather<C: Curve>(
         &self,
-        machine: &MachineId,
-        group: &Group,
+        making: &Making<C>,
         decided: &[Contributor],
-        bundles: &mut Vec<MachineDeal>,
+        bundles: &mut Vec<MachineDeal<C>>,
         deadline: Instant,
     ) {
+        let group = &making.group;
         let held: Vec<Contributor> = bundles.iter().map(|b| b.contributor(group)).collect();
         let mut lacking: Vec<Contributor> = decided
             .iter()
@@ -195,7 +271,7 @@ impl Member {
             let asked = lacking
                 .iter()
                 .flat_map(|c| self.others().map(move |peer| (peer, c.member)));
-            let answers = self.ask_deals(machine, group, asked.collect());
+            let answers = self.ask_deals(making, asked.collect());
             for deal in tokio::time::timeout_at(deadline, answers)
                 .await
                 .unwrap_or_default()
@@ -214,18 +290,17 @@ impl Member {
         }
     }
 
-    /// Asks each `(peer, dealer)` at once for `dealer`'s contribution to machine `machine`'s
-    /// key (in `group`); those that do not come, name another dealer or do not prove their
-    /// secret are left out.
-    async fn ask_deals(
+    /// Asks each `(peer, dealer)` at once for `dealer`'s contribution to the secret `making`
+    /// names; those that do not come, name another dealer or do not prove their secret are left
+    /// out.
+    async fn ask_deals<C: Curve>(
         &self,
-        machine: &MachineId,
-        group: &Group,
+        making: &Making<C>,
         asked: Vec<(u32, u32)>,
-    ) -> Vec<MachineDeal> {
+    ) -> Vec<MachineDeal<C>> {
         let mut asking = tokio::task::JoinSet::new();
         for (peer, dealer) in asked {
-            let path = format!("/federation/machines/{machine}/deal?dealer={dealer}");
+            let path = format!("{}dealer={dealer}", making.deal_path);
             let peers = self.peers.clone();
             asking.spawn(async move { (dealer, peers.get::<MachineDealJson>(peer, &path).await) });
         }
@@ -234,7 +309,7 @@ impl Member {
             if let Ok((dealer, Answer::Got(json))) = answer
                 && let Ok(deal) = MachineDeal::try_from(&json)
                 && deal.bundle.dealer == dealer
-                && deal.proves(group)
+                && deal.proves(&making.group)
             {
                 bundles.push(deal);
             }

@@ -19,6 +19,7 @@ pub mod file;
 mod forward;
 pub mod keygen;
 pub mod machine_keys;
+pub mod nonces;
 mod partials;
 mod peers;
 pub mod propose;
@@ -195,6 +196,10 @@ pub struct Member {
     published: Mutex<Lanes>,
     /// The BLS partial signatures it holds.
     partials: Arc<partials::Partials<PartialBytes, carol_core::bls::Signature>>,
+    /// The BIP340 partial signatures it holds.
+    bip340_partials: Arc<partials::Partials<nonces::HexBytes<32>, nonces::HexBytes<64>>>,
+    /// Its shares of machines' nonces, by decree: a bounded number.
+    nonces: Mutex<HashMap<Vec<u8>, Arc<Secp256k1Ready>>>,
     /// The key it shares with each other member, by index, which authenticates partials.
     pairwise: BTreeMap<u32, carol_federation::identity::PairwiseKey>,
     /// Reaches the other members for partial signatures: quickly, or not at all.
@@ -223,10 +228,10 @@ pub struct Member {
     acceptor: Mutex<()>,
     /// The machines' own keys it holds a share of.
     machine_keys: Mutex<HashMap<MachineId, Arc<Ready>>>,
-    /// One machine's key made at a time.
+    /// One secret (a machine's key, a nonce) made at a time.
     making: tokio::sync::Mutex<()>,
-    /// Its contributions to machines' keys, as served, by machine: a bounded number.
-    deals_made: Mutex<HashMap<MachineId, carol_federation::machine_key::MachineDealJson>>,
+    /// Its contributions to machines' keys and nonces, as served, by decree: a bounded number.
+    deals_made: Mutex<HashMap<Vec<u8>, carol_federation::machine_key::MachineDealJson>>,
 }
 
 impl Member {
@@ -389,6 +394,8 @@ impl Member {
             .collect();
         Self {
             partials: Arc::new(partials::Partials::new(file.members.len())),
+            bip340_partials: Arc::new(partials::Partials::new(file.members.len())),
+            nonces: Mutex::new(HashMap::new()),
             pairwise,
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
             forwarder: Arc::new(peers::Peers::new(&file, reach.forward_timeout)),

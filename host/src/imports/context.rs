@@ -77,14 +77,6 @@ impl Services {
         self.federation.as_ref()
     }
 
-    /// Why the node's own key may not sign for machines, if it may not: it is a federation
-    /// member, whose signatures must be the federation's.
-    pub(crate) fn own_signatures_refused(&self) -> Option<&'static str> {
-        self.federation.as_ref().map(
-            |_| "this node is a federation member: it signs only together with the other members",
-        )
-    }
-
     /// The keys of `machine` alone, derived from the node's key and, for committed nonces, the
     /// database's nonce secret. Inside the crate: a committed nonce must sign only through the
     /// `keys` import, which binds it to its message first.

@@ -1,5 +1,8 @@
 //! `carol:machine/keys`: keys of the machine's own, derived from the node's key and the machine
-//! id ([`crate::machine_keys`]), and committed nonces that never sign two messages.
+//! id ([`crate::machine_keys`]), and committed nonces that never sign two messages. On a
+//! federation member, every key and nonce is the members' together, and signs only with `t`
+//! members' partials ([`crate::federation::machine_keys`], [`crate::federation::nonces`]); no
+//! member's own key ever signs for a machine.
 //!
 //! Which keys a machine has used is recorded (once) for `GET /machines/{id}`. A committed
 //! nonce's first message is recorded, and synced to disk, before its signature leaves the node,
@@ -13,7 +16,8 @@ use crate::bindings::carol::machine::keys::{Error, Host};
 use crate::federation::agreement::AgreementError;
 use crate::federation::exchange::TooFewAgreed;
 use crate::federation::machine_keys::MachineKeyError;
-use crate::federation::{Member, Ready};
+use crate::federation::nonces::{NonceError, fresh_name};
+use crate::federation::{Member, Ready, Secp256k1Ready};
 use crate::machine_keys::MachineKeys;
 use crate::store::{NonceBinding, StoreError, UsedKeys};
 use sha2::{Digest, Sha256};
@@ -43,20 +47,6 @@ impl MachineContext {
             .map_err(|error| trap("recording which keys the machine used", error))
     }
 
-    /// Traps on a federation member, for secp256k1 signatures and committed nonces: a
-    /// machine's own keys there must be used by the members together, which this version does
-    /// for its BLS key and its secp256k1 public key only, and never derived from one member's
-    /// key.
-    fn own_keys_allowed(&self) -> wasmtime::Result<()> {
-        match self.services.own_signatures_refused() {
-            Some(why) => Err(wasmtime::Error::msg(format!(
-                "{why}, and secp256k1 signatures with a machine's own key (carol:machine/keys) \
-                 made by the members together are not available in this version yet"
-            ))),
-            None => Ok(()),
-        }
-    }
-
     /// On a federation member, this member's share of the machine's own BLS key, made with the
     /// others on first use, and the deadline its signatures must meet to answer in time. When
     /// too few members take part, the activation answers as when too few sign; for any other
@@ -65,23 +55,86 @@ impl MachineContext {
         &self,
         member: &Member,
     ) -> wasmtime::Result<(Arc<Ready>, tokio::time::Instant)> {
-        let margin = (self.deadline - tokio::time::Instant::now()) / 10;
-        let deadline = self.deadline - margin;
+        let deadline = self.members_deadline();
         match member.machine_key(&self.machine, deadline).await {
             Ok(ready) => Ok((ready, deadline)),
             Err(error) => {
                 tracing::warn!(machine = %self.machine, %error, "the machine's own key cannot be made");
-                let agreed = match &error {
-                    MachineKeyError::TooFewDealt { dealt, .. } => *dealt,
-                    MachineKeyError::Agreement(AgreementError::TooFew { reached, .. }) => *reached,
-                    _ => return Err(wasmtime::Error::new(error)),
-                };
-                Err(wasmtime::Error::new(TooFewAgreed {
-                    agreed,
-                    threshold: member.file().threshold,
-                }))
+                Err(too_few(error, member))
             }
         }
+    }
+
+    /// The deadline a member's signatures must meet for the activation to answer in time.
+    fn members_deadline(&self) -> tokio::time::Instant {
+        let margin = (self.deadline - tokio::time::Instant::now()) / 10;
+        self.deadline - margin
+    }
+
+    /// On a federation member, this member's share of the machine's nonce `name` (made with the
+    /// others on first use), by `deadline`. When too few members take part, the activation
+    /// answers as when too few sign.
+    async fn members_nonce(
+        &self,
+        member: &Member,
+        name: &[u8],
+        deadline: tokio::time::Instant,
+    ) -> wasmtime::Result<Arc<Secp256k1Ready>> {
+        member
+            .machine_secp256k1_key(&self.machine)
+            .map_err(wasmtime::Error::new)?;
+        member
+            .nonce(&self.machine, name, deadline)
+            .await
+            .map_err(|error| {
+                tracing::warn!(machine = %self.machine, %error, "a nonce cannot be made");
+                too_few(error, member)
+            })
+    }
+
+    /// On a federation member, the BIP340 signature of `message` with the machine's key and
+    /// its nonce `name`, once this member has recorded that the nonce signs `message` alone:
+    /// `Err(Error::NonceUsed)` if it signed another.
+    async fn members_bip340_sign(
+        &self,
+        member: &Member,
+        name: &[u8],
+        message: [u8; 32],
+    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        self.committed_nonces_allowed()?;
+        let deadline = self.members_deadline();
+        let nonce = self.members_nonce(member, name, deadline).await?;
+        self.record_used(UsedKeys::SECP256K1).await?;
+        match self.bind(name, &message).await? {
+            NonceBinding::Bound => {}
+            NonceBinding::Used => return Ok(Err(Error::NonceUsed)),
+            NonceBinding::LimitReached => return Err(self.nonce_limit_reached()),
+        }
+        match member
+            .sign_with_nonce(&self.machine, &nonce, &message, deadline)
+            .await
+        {
+            Ok(signature) => Ok(Ok(signature.to_vec())),
+            Err(NonceError::TooFew(too_few)) => Err(wasmtime::Error::new(too_few)),
+            Err(error) => Err(wasmtime::Error::new(error)),
+        }
+    }
+
+    /// Records, synced, that the machine's nonce `name` signs `message` (its SHA-256), unless
+    /// it signed another.
+    async fn bind(&self, name: &[u8], message: &[u8; 32]) -> wasmtime::Result<NonceBinding> {
+        let store = self.services.store.clone();
+        let machine = self.machine;
+        let digest: [u8; 32] = Sha256::digest(message).into();
+        let nonce = name.to_vec();
+        let limit = self.services.quotas.nonce_records;
+        tokio::task::spawn_blocking(move || store.bind_nonce(&machine, &nonce, &digest, limit))
+            .await
+            .expect("binding a nonce does not panic")
+            .map_err(|error| {
+                let name = String::from_utf8_lossy(name);
+                trap(&format!("recording the use of nonce `{name}`"), error)
+            })
     }
 
     /// Traps unless this node may commit nonces (`Services::committed_nonces_refused`).
@@ -101,6 +154,20 @@ impl MachineContext {
             self.machine, self.services.quotas.nonce_records
         ))
     }
+}
+
+/// What a secret the members could not make does to the activation: when too few members took
+/// part, it answers as when too few sign; for any other reason, that this member cannot use it.
+fn too_few(error: MachineKeyError, member: &Member) -> wasmtime::Error {
+    let agreed = match &error {
+        MachineKeyError::TooFewDealt { dealt, .. } => *dealt,
+        MachineKeyError::Agreement(AgreementError::TooFew { reached, .. }) => *reached,
+        _ => return wasmtime::Error::new(error),
+    };
+    wasmtime::Error::new(TooFewAgreed {
+        agreed,
+        threshold: member.file().threshold,
+    })
 }
 
 /// What a failed store write does to the activation: it traps rather than answer without the
@@ -132,7 +199,6 @@ impl Host for MachineContext {
             self.record_used(UsedKeys::SECP256K1).await?;
             return Ok(key.to_vec());
         }
-        self.own_keys_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
         Ok(self.keys().secp256k1_public_key().to_vec())
     }
@@ -141,11 +207,15 @@ impl Host for MachineContext {
         &mut self,
         message: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        self.own_keys_allowed()?;
         let message = match message32(&message) {
             Ok(message) => message,
             Err(error) => return Ok(Err(error)),
         };
+        if let Some(member) = self.services.federation().cloned() {
+            return self
+                .members_bip340_sign(&member, &fresh_name(&message), message)
+                .await;
+        }
         self.record_used(UsedKeys::SECP256K1).await?;
         Ok(Ok(self.keys().secp256k1_sign(&message).to_vec()))
     }
@@ -156,7 +226,6 @@ impl Host for MachineContext {
             self.record_used(UsedKeys::BLS).await?;
             return Ok(ready.key.to_bytes().to_vec());
         }
-        self.own_keys_allowed()?;
         self.record_used(UsedKeys::BLS).await?;
         Ok(self.keys().bls_key().public_key().to_bytes().to_vec())
     }
@@ -171,7 +240,6 @@ impl Host for MachineContext {
                 .map_err(wasmtime::Error::new)?;
             return Ok(signature.to_bytes().to_vec());
         }
-        self.own_keys_allowed()?;
         self.record_used(UsedKeys::BLS).await?;
         let key = self.keys().bls_key();
         Ok(sign_off_worker(message.len(), move || {
@@ -181,10 +249,11 @@ impl Host for MachineContext {
     }
 
     async fn nonce(&mut self, name: String) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        self.own_keys_allowed()?;
         if let Err(error) = check_nonce_name(&name) {
             return Ok(Err(error));
         }
+        let member = self.services.federation().cloned();
+        if member.is_none() {}
         self.committed_nonces_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
         // A nonce that could never sign is not announced.
@@ -200,6 +269,13 @@ impl Host for MachineContext {
         if !available {
             return Err(self.nonce_limit_reached());
         }
+        if let Some(member) = member {
+            let deadline = self.members_deadline();
+            let nonce = self
+                .members_nonce(&member, name.as_bytes(), deadline)
+                .await?;
+            return Ok(Ok(nonce.key().to_vec()));
+        }
         Ok(Ok(self.keys().nonce_point(&name).to_vec()))
     }
 
@@ -208,7 +284,6 @@ impl Host for MachineContext {
         name: String,
         message: Vec<u8>,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        self.own_keys_allowed()?;
         if let Err(error) = check_nonce_name(&name) {
             return Ok(Err(error));
         }
@@ -216,20 +291,14 @@ impl Host for MachineContext {
             Ok(message) => message,
             Err(error) => return Ok(Err(error)),
         };
+        if let Some(member) = self.services.federation().cloned() {
+            return self
+                .members_bip340_sign(&member, name.as_bytes(), message)
+                .await;
+        }
         self.committed_nonces_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
-        let store = self.services.store.clone();
-        let machine = self.machine;
-        let digest: [u8; 32] = Sha256::digest(message).into();
-        let nonce = name.clone();
-        let limit = self.services.quotas.nonce_records;
-        let binding = tokio::task::spawn_blocking(move || {
-            store.bind_nonce(&machine, nonce.as_bytes(), &digest, limit)
-        })
-        .await
-        .expect("binding a nonce does not panic")
-        .map_err(|error| trap(&format!("recording the use of nonce `{name}`"), error))?;
-        Ok(match binding {
+        Ok(match self.bind(name.as_bytes(), &message).await? {
             NonceBinding::Bound => Ok(self.keys().sign_with_nonce(&name, &message).to_vec()),
             NonceBinding::Used => Err(Error::NonceUsed),
             NonceBinding::LimitReached => return Err(self.nonce_limit_reached()),

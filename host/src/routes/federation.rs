@@ -211,6 +211,58 @@ pub(super) async fn machine_deal(
     })
 }
 
+/// `GET /federation/machines/{id}/nonce-deal?name=HEX[&dealer=N]`: this member's contribution to
+/// machine `id`'s committed nonce named `HEX` (hex of the name's bytes), or member `N`'s as this
+/// member's record of the decision holds it.
+pub(super) async fn nonce_deal(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<MachineDealJson>, ApiError> {
+    let member = member(&node)?;
+    let machine: MachineId = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "a machine id is SHA-256(binary id || params), 64 hex characters",
+        )
+    })?;
+    let Some(me) = member.index() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this node is no member of the federation: it deals nothing",
+        ));
+    };
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the query is name=HEX (the nonce's name, hex) and, optionally, dealer=N (a member's \
+             index)",
+        )
+    };
+    let (mut name, mut dealer) = (None, me);
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "name" => name = Some(hex::decode(value.as_bytes()).map_err(|_| bad())?),
+            "dealer" => dealer = value.parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+    }
+    let name = name.ok_or_else(bad)?;
+    member
+        .nonce_deal(&machine, &name, dealer)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "this member holds no contribution of member {dealer} to this nonce of machine \
+                     {machine}: it holds the others' once the members decided on them and it made \
+                     its share"
+                ),
+            )
+        })
+}
+
 /// `POST /federation/agreement`: another member asks this one, as an acceptor, to promise or
 /// accept, or tells it a decision.
 pub(super) async fn agreement(

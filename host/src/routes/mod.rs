@@ -92,8 +92,16 @@ pub fn router(node: Node) -> Router {
             post(federation::partial::<crate::federation::signing::Bls<'static>>),
         )
         .route(
+            "/federation/bip340-partials",
+            post(federation::partial::<crate::federation::nonces::Bip340>),
+        )
+        .route(
             "/federation/machines/{id}/deal",
             get(federation::machine_deal),
+        )
+        .route(
+            "/federation/machines/{id}/nonce-deal",
+            get(federation::nonce_deal),
         )
         .route("/federation/agreement", post(federation::agreement))
         .route("/federation/decided/{decree}", get(federation::decided))

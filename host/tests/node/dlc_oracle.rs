@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 /// A past minute, 2023-04-16T12:30:00Z, so events mature at once.
-const MATURITY: u32 = 1_681_648_200;
+pub(crate) const MATURITY: u32 = 1_681_648_200;
 const MATURITY_TIME: &str = "2023-04-16T12:30:00Z";
 /// A minute in 2096: not mature during any test run.
 const FAR_FUTURE: u32 = 4_000_000_020;
@@ -36,7 +36,7 @@ static PRICES: Mutex<Option<HashMap<String, f64>>> = Mutex::new(None);
 /// How many requests each mock source was sent.
 static FETCHES: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
 
-fn mock() -> &'static str {
+pub(crate) fn mock() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
         serve_locally(Router::new().route(
@@ -46,7 +46,7 @@ fn mock() -> &'static str {
     })
 }
 
-fn set_price(source: &str, price: f64) {
+pub(crate) fn set_price(source: &str, price: f64) {
     PRICES
         .lock()
         .unwrap()
@@ -238,7 +238,7 @@ fn message(message: &[u8], tag: Option<&str>) -> Message {
 
 /// Parses an announcement answer, checks its JSON against its TLV, and (with the rust-dlc
 /// hashing) has dlc-messages validate it.
-fn check_announcement(
+pub(crate) fn check_announcement(
     answer: &Value,
     event: &str,
     maturity: u32,
@@ -319,7 +319,7 @@ fn check_announcement(
 /// Parses an attestation answer and checks it: its JSON against its TLV, every signature with
 /// libsecp256k1 (R is the announced nonce of its digit, BIP340 over the digit's hash), and,
 /// with the rust-dlc hashing, dlc-messages' own validation against the announcement.
-fn check_attestation(
+pub(crate) fn check_attestation(
     answer: &Value,
     announcement: &OracleAnnouncement,
     tag: Option<&str>,

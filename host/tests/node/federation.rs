@@ -362,7 +362,7 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
 
 /// Machine `machine`'s BIP340 key as anyone computes it from `GET /federation`: BIP341's
 /// tweak of the federation's secp256k1 key by the machine id.
-fn tweaked(described: &FederationDescription, machine: &str) -> [u8; 32] {
+pub(crate) fn tweaked(described: &FederationDescription, machine: &str) -> [u8; 32] {
     let commitments = described.secp256k1_commitments.clone();
     let public: PublicPoly<Secp256k1> = commitments_from_hex("test", &commitments).unwrap();
     let machine: carol_core::ids::MachineId = machine.parse().unwrap();

@@ -12,6 +12,7 @@ mod dlc_oracle;
 mod durability;
 mod errors;
 mod federation;
+mod federation_dlc;
 mod federation_oracle;
 mod imports;
 mod keys;
