@@ -54,6 +54,9 @@ pub enum MachineKeyError {
     Key(#[from] KeyError),
 }
 
+/// A member's share of a secret the members made, and the secret's commitments.
+pub(super) type Secret<C> = (Share<C>, PublicPoly<C>);
+
 /// A secret the members make together: its decree, its group, and where members serve their
 /// contributions to it.
 pub(super) struct Making<C: Curve> {
@@ -85,7 +88,7 @@ pub(super) fn share_from_record<C: Curve>(
     me: u32,
     identity: &Identity,
     record: &Record,
-) -> Result<Option<(Share<C>, PublicPoly<C>)>, KeyError> {
+) -> Result<Option<Secret<C>>, KeyError> {
     let Some(certificate) = record.certificate.as_ref() else {
         return Ok(None);
     };
@@ -154,7 +157,7 @@ impl Member {
         &self,
         making: &Making<C>,
         deadline: Instant,
-    ) -> Result<(Share<C>, PublicPoly<C>), MachineKeyError> {
+    ) -> Result<Secret<C>, MachineKeyError> {
         let me = self.index.ok_or(AgreementError::NoMember)?;
         let group = &making.group;
         // One secret at a time: this member never races itself to propose.

@@ -253,7 +253,6 @@ impl Host for MachineContext {
             return Ok(Err(error));
         }
         let member = self.services.federation().cloned();
-        if member.is_none() {}
         self.committed_nonces_allowed()?;
         self.record_used(UsedKeys::SECP256K1).await?;
         // A nonce that could never sign is not announced.
