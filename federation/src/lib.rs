@@ -14,10 +14,9 @@
 //!   specification describes it, as a state machine the node drives.
 //! - [`agreement`]: the members agreeing on one value once and for good (single-decree Paxos),
 //!   with certificates of what was chosen.
-//! - [`machine_key`]: a machine's own key, made by its own key generation among the members from
-//!   contributions each derives from its node key and the machine id.
-//! - [`schnorr`]: threshold BIP340 signatures with a shared, committed nonce, and machines' keys
-//!   as public tweaks of the federation's.
+//! - [`machine_key`]: a machine's own keys and committed nonces, each made by its own key
+//!   generation among the members from contributions each derives from its node key.
+//! - [`schnorr`]: threshold BIP340 signatures with a shared, committed nonce.
 //! - [`wire`]: the JSON of the protocol's messages.
 //!
 //! The ciphersuite is the node's own ([`carol_core::bls::DST`]): public keys in G1, signatures

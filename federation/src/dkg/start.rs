@@ -30,6 +30,27 @@ impl<C: Curve> Dkg<C> {
         ))
     }
 
+    /// Member `me`'s run of a fresh key generation that takes bundles in without dealing one:
+    /// for a key generation whose contributors are agreed on by other means
+    /// ([`crate::machine_key`]), where this member's own bundle is taken in as any other, and
+    /// sealing it again each time would be wasted.
+    pub(crate) fn holding(group: Group<C>, me: u32, identity: Identity) -> Result<Self, DkgError> {
+        if group.previous.is_some() || group.member(me) != Some(identity.public()) {
+            return Err(DkgError::Group(
+                "this node's key is not that of the member it runs as",
+            ));
+        }
+        Ok(Self {
+            group,
+            holder: Some(me),
+            dealer: None,
+            identity,
+            deals: BTreeMap::new(),
+            responses: BTreeMap::new(),
+            justifications: BTreeMap::new(),
+        })
+    }
+
     /// Starts this node's run of a resharing of `group.previous`, in which it is a member (it
     /// holds a share), a previous member (it deals `share`, its share of the previous key), or
     /// both; returns it and the deal bundle to send to every member, if it deals.

@@ -65,6 +65,21 @@ pub fn group(federation: &Group, machine: &[u8; 32]) -> Group {
     )
 }
 
+/// The group of the key generation of machine `machine`'s own secp256k1 (BIP340) key: the
+/// federation's members and threshold under a session of its own.
+pub fn secp256k1_group(federation: &Group, machine: &[u8; 32]) -> Group<Secp256k1> {
+    session_group(
+        federation,
+        b"carol-federation/machine-key/v1/secp256k1\0",
+        &[machine],
+    )
+}
+
+/// What names the decision on who contributes to machine `machine`'s secp256k1 key.
+pub fn secp256k1_decree(machine: &[u8; 32]) -> Vec<u8> {
+    [b"machine-key/secp256k1/".as_slice(), machine].concat()
+}
+
 /// The group of the key generation of machine `machine`'s committed nonce `name`, a secret
 /// shared like a key (`crate::schnorr`): the federation's members and threshold under a session
 /// of its own, so that no nonce is ever made twice, nor from another's contributions.
@@ -273,11 +288,17 @@ pub fn usable<C: Curve>(
     identity: &Identity,
     deals: &[MachineDeal<C>],
 ) -> Result<Vec<Contributor>, DkgError> {
-    let (mut dkg, own) = Dkg::new(group.clone(), me, identity.clone())?;
-    let mut usable = vec![Contributor {
-        member: me,
-        digest: own.digest(&group.session),
-    }];
+    let mut dkg = Dkg::holding(group.clone(), me, identity.clone())?;
+    // Its own, as it deals it (the same every time), unless `deals` has it already.
+    let own = match deals
+        .iter()
+        .find(|d| d.bundle.dealer == me && d.proves(group))
+    {
+        Some(own) => own.clone(),
+        None => deal(group, me, identity)?,
+    };
+    dkg.receive_deal(&own.bundle)?;
+    let mut usable = vec![own.contributor(group)];
     for deal in deals.iter().filter(|d| d.proves(group)) {
         // A bundle that is not its dealer's, or not this machine's, is no contribution; nor is
         // a second one of a dealer.
@@ -302,13 +323,19 @@ pub fn share<C: Curve>(
     contributors: &[Contributor],
     deals: &[MachineDeal<C>],
 ) -> Result<(Share<C>, PublicPoly<C>), MachineKeyError> {
+    // Distinct, in order: a dealer named twice would count its secret twice.
+    if !contributors.windows(2).all(|w| w[0].member < w[1].member) {
+        return Err(MachineKeyError::Dkg(DkgError::Group(
+            "the contributors must be distinct members, in order",
+        )));
+    }
     if contributors.len() < group.threshold {
         return Err(MachineKeyError::TooFewContributors {
             have: contributors.len(),
             threshold: group.threshold,
         });
     }
-    let (mut dkg, _) = Dkg::new(group.clone(), me, identity.clone())?;
+    let mut dkg = Dkg::holding(group.clone(), me, identity.clone())?;
     for contributor in contributors {
         let dealer = contributor.member;
         let mut copies = deals

@@ -14,30 +14,25 @@
 //! `−x`, so every share and public share is negated, and likewise for the nonce
 //! ([`Signing::new`]).
 //!
-//! A machine's key is the federation's tweaked as Taproot tweaks keys (BIP341,
-//! `taproot_tweak_pubkey`): `Q = lift_x(x(P)) + τ·G` with `τ = H(x(P) || machine id)`
-//! ([`MachineKey`]), so anyone holding the 32-byte federation key and the machine id computes
-//! it; member `i`'s share is `±x_i + τ` (negated when `P` has an odd y), whose Lagrange
-//! combination is `±x + τ`. That is safe for BIP340 only because its challenge commits to the
-//! public key: a signature is bound to the key it verifies under, so one by a machine's key never
-//! verifies under another machine's key or the federation's (the key-prefixing that makes Schnorr
-//! signatures secure under related keys: Morita, Schuldt, Matsuda, Hanaoka and Iwata, ICISC 2015;
-//! Das, Erwig, Faust, Loss and Riahi, CCS 2021, for BIP32's additive tweaks). Unlike BLS, whose
-//! signature carries no key, where such a tweak would move signatures between machines.
+//! Each machine's key is a key of its own, made by the members like a committed nonce
+//! ([`crate::machine_key::secp256k1_group`]), not a public tweak of the federation's: with
+//! committed nonces a machine's author may steer messages under many open nonces (the ROS attack,
+//! Benhamouda, Lepoint, Loss, Orrù and Raykova, 2021), and under keys that differ by known
+//! offsets a forgery under the author's own machine's key would be one under any other's
+//! (`s* + c*·(τ_B − τ_A)`). Independent keys confine it to the author's own.
 //!
 //! **One nonce, one key and one message, ever.** Two signatures with one nonce, under two
-//! messages or two machines' keys, give away the federation's whole key (the tweaks are public).
+//! messages, give away the whole key; so do partials of two messages under one nonce, from
+//! enough members together.
 //! This module does not know which nonces signed what: a caller ties each nonce to one machine and
-//! one name when it is made, records durably on every member the one message it signs before the
-//! member releases its partial, refuses any other, and computes the machine's key itself from the
-//! federation key and the machine id, never taking one from another member.
+//! one name when it is made, has the members agree on the one message it signs before any member
+//! releases its partial, and has each member record that message durably first.
 
 use crate::curve::{Curve, Secp256k1};
 use crate::poly::{PublicPoly, lagrange_at_zero};
 use carol_core::bip340;
-use k256::elliptic_curve::ops::Reduce;
 use k256::elliptic_curve::point::AffineCoordinates;
-use k256::{FieldBytes, ProjectivePoint, Scalar, U256};
+use k256::{ProjectivePoint, Scalar};
 
 /// Why partial signatures give no signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +54,10 @@ pub enum SchnorrError {
          key, another nonce, or another member's)"
     )]
     NotTheShares(u32),
+    /// The key or the nonce is the point at infinity: a partial would be `e·x_i` or `k_i`
+    /// alone, giving the other secret away, so none is made.
+    #[error("the key or the nonce is the point at infinity: nothing is signed with it")]
+    Degenerate,
     /// Every partial checks out, yet they make no signature, or the key's and nonce's
     /// thresholds differ: the commitments are not those of the shares the members hold.
     #[error(
@@ -78,46 +77,6 @@ pub struct Partial {
     pub index: u32,
     /// `s_i = k_i + e·x_i`, even-y rules applied.
     pub s: Scalar,
-}
-
-/// A machine's secp256k1 key as a tweak of the federation's (BIP341's `taproot_tweak_pubkey`):
-/// the federation key made even (`lift_x(x(P))`), plus `τ·G`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MachineKey {
-    negate: bool,
-    tweak: Scalar,
-}
-
-impl MachineKey {
-    /// Machine `machine`'s key of the federation whose key's commitments are `federation`:
-    /// `τ = int(H_carol/federation/machine-key/secp256k1(x(P) || machine)) mod n`.
-    pub fn of(federation: &PublicPoly<Secp256k1>, machine: &[u8; 32]) -> Self {
-        let p = federation.commitments()[0].to_affine();
-        let x = bip340::x_only(&p);
-        let hash = bip340::tagged_hash("carol/federation/machine-key/secp256k1", &[&x, machine]);
-        Self {
-            negate: bool::from(p.y_is_odd()),
-            tweak: <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(hash)),
-        }
-    }
-
-    /// The machine key's commitments: every public share `±X_i + τ·G`.
-    pub fn public(&self, federation: &PublicPoly<Secp256k1>) -> PublicPoly<Secp256k1> {
-        let even = match self.negate {
-            true => federation.negated(),
-            false => federation.clone(),
-        };
-        even.shifted(Secp256k1::base_mul(&self.tweak))
-    }
-
-    /// A member's share of the machine's key, from its share of the federation's: `±x_i + τ`.
-    pub fn share(&self, federation: &Share) -> Share {
-        let even = match self.negate {
-            true => -*federation.secret(),
-            false => *federation.secret(),
-        };
-        Share::new(federation.index(), even + self.tweak)
-    }
 }
 
 /// One signature's work among the members: the key's and the nonce's commitments, with BIP340's
@@ -175,6 +134,10 @@ impl Signing {
     /// checked against its commitments first (a share of another machine's key, or of another
     /// nonce, is refused rather than signed with).
     pub fn partial(&self, key: &Share, nonce: &Share) -> Result<Partial, SchnorrError> {
+        let identity = ProjectivePoint::IDENTITY;
+        if self.key.commitments()[0] == identity || self.nonce.commitments()[0] == identity {
+            return Err(SchnorrError::Degenerate);
+        }
         let index = key.index();
         if index != nonce.index()
             || !self.key.verifies(index, key.secret())

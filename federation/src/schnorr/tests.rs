@@ -138,18 +138,12 @@ fn a_bad_partial_is_found_by_its_public_shares_and_named() {
 }
 
 #[test]
-fn a_machines_key_signs_nothing_that_verifies_under_another_machines_or_the_federations() {
+fn a_key_signs_nothing_that_verifies_under_another_and_no_degenerate_key_or_nonce_signs() {
     let message = [9; 32];
-    let (_, federation, key_shares) = shared(random_scalar());
+    let (_, a, shares_a) = shared(random_scalar());
+    let (_, b, _) = shared(random_scalar());
     let (_, nonce, nonce_shares) = shared(random_scalar());
-    let (a, b) = (
-        MachineKey::of(&federation, &[1; 32]),
-        MachineKey::of(&federation, &[2; 32]),
-    );
-    assert_ne!(a, b);
-    let (key_a, key_b) = (a.public(&federation), b.public(&federation));
-    let shares_a: Vec<Share> = key_shares.iter().map(|s| a.share(s)).collect();
-    let signing = Signing::new(&key_a, &nonce, &message);
+    let signing = Signing::new(&a, &nonce, &message);
     let by_a = signing
         .combine(&partials(&signing, &shares_a, &nonce_shares))
         .unwrap();
@@ -158,58 +152,23 @@ fn a_machines_key_signs_nothing_that_verifies_under_another_machines_or_the_fede
         &message,
         &by_a
     ));
-    for other in [&key_b, &federation] {
-        let x = bip340::x_only(&other.commitments()[0].to_affine());
-        assert!(!libsecp256k1_verifies(&x, &message, &by_a));
-        assert!(!bip340::verify(&x, &message, &by_a));
-    }
-    // The federation's shares are no shares of the machine's key: refused, not signed with.
+    let x = bip340::x_only(&b.commitments()[0].to_affine());
+    assert!(!libsecp256k1_verifies(&x, &message, &by_a));
+    assert!(!bip340::verify(&x, &message, &by_a));
+    // Another key's shares are refused, not signed with.
+    let (_, _, shares_b) = shared(random_scalar());
     assert_eq!(
-        signing.partial(&key_shares[0], &nonce_shares[0]),
+        signing.partial(&shares_b[0], &nonce_shares[0]),
         Err(SchnorrError::NotTheShares(1))
     );
+    // A nonce of zero would make each partial `e·x_i`: nothing is signed with it.
+    let (_, zero, zero_shares) = shared_poly(Scalar::ZERO);
+    let degenerate = Signing::new(&a, &zero, &message);
+    assert_eq!(
+        degenerate.partial(&shares_a[0], &zero_shares[0]),
+        Err(SchnorrError::Degenerate)
+    );
 }
-
-/// BIP341's `taproot_tweak_pubkey`: anyone holding the 32-byte federation key and the machine id
-/// computes the machine's key, `lift_x(x(P)) + τ·G`, whichever parity `P` has; the machines'
-/// shares are shares of it.
-#[test]
-fn a_machines_key_is_the_taproot_tweak_of_the_x_only_federation_key() {
-    let machine = [5; 32];
-    let mut parities = std::collections::BTreeSet::new();
-    for _ in 0..16 {
-        let (_, federation, key_shares) = shared(random_scalar());
-        let p = federation.commitments()[0].to_affine();
-        parities.insert(bool::from(p.y_is_odd()));
-        let x = bip340::x_only(&p);
-        let tweak = bip340::tagged_hash("carol/federation/machine-key/secp256k1", &[&x, &machine]);
-        let tweak = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(tweak));
-        let lifted = ProjectivePoint::from(bip340::lift_x(&x).unwrap());
-        let expected = lifted + ProjectivePoint::GENERATOR * tweak;
-        let key = MachineKey::of(&federation, &machine);
-        let public = key.public(&federation);
-        assert_eq!(public.commitments()[0], expected);
-        assert!(
-            key_shares
-                .iter()
-                .all(|s| public.verifies(s.index(), key.share(s).secret()))
-        );
-    }
-    assert_eq!(parities.len(), 2, "odd and even federation keys");
-}
-
-/// The derivation of a machine's tweak, pinned: a federation key that changed machines' keys
-/// would change every oracle's public key.
-#[test]
-fn a_machines_tweak_is_pinned() {
-    let (_, federation, _) = shared_poly(Scalar::ONE);
-    let key = MachineKey::of(&federation, &[1; 32]);
-    assert_eq!(hex::encode(key.tweak.to_bytes()), PINNED_TWEAK);
-    assert!(!key.negate, "G has an even y");
-}
-
-/// Computed independently: SHA-256 tagged hash of x(G) and 32 bytes of 1, reduced mod n.
-const PINNED_TWEAK: &str = "f38d1855621418708234b22560ce10503c34fd0031a57302aea33bb8a7289005";
 
 /// A sharing of `secret` by a polynomial with all other coefficients 0: a fixed key for pins.
 fn shared_poly(secret: Scalar) -> (SecretPoly<Secp256k1>, PublicPoly<Secp256k1>, Vec<Share>) {
@@ -305,15 +264,11 @@ fn a_key_and_a_nonce_made_by_the_members_sign_as_one_bip340_key_that_none_of_the
     let other = machine_key::nonce_group(&federation, &machine, b"digit-1");
     assert_ne!(other.session, nonce_group.session);
 
-    let key = MachineKey::of(federation_key, &machine);
     let message = [0x17; 32];
-    let signing = Signing::new(&key.public(federation_key), &nonces[0].1, &message);
+    let signing = Signing::new(federation_key, &nonces[0].1, &message);
     let partials: Vec<Partial> = [1usize, 3, 4]
         .iter()
-        .map(|&i| {
-            let share = key.share(&outputs[i].share);
-            signing.partial(&share, &nonces[i].0).unwrap()
-        })
+        .map(|&i| signing.partial(&outputs[i].share, &nonces[i].0).unwrap())
         .collect();
     let signature = signing.combine(&partials).unwrap();
     assert_eq!(

@@ -102,13 +102,37 @@ pub struct PartialAnswer<S> {
 #[error(
     "only {agreed} member(s) signed this message in time, and the federation needs {threshold}: \
      members that are down, unreachable, or whose runs of the machine asked to sign something \
-     else do not count"
+     else do not count{}",
+    match others.is_empty() {
+        true => String::new(),
+        false => format!("; the runs of other members asked this nonce to sign other messages, {others:?} members each"),
+    }
 )]
 pub struct TooFewAgreed {
-    /// Members whose partials of the message arrived and verify, this one's among them.
+    /// Members whose partials of the message arrived and verify (or, for a committed nonce,
+    /// whose runs asked to sign it), this one's among them.
     pub agreed: usize,
     /// The federation's threshold.
     pub threshold: usize,
+    /// For a committed nonce: how many members' runs asked to sign each other message, most
+    /// first.
+    pub others: Vec<usize>,
+}
+
+impl TooFewAgreed {
+    /// `agreed` of the `threshold` needed.
+    pub fn new(agreed: usize, threshold: usize) -> Self {
+        Self::with_others(agreed, threshold, Vec::new())
+    }
+
+    /// `agreed` of the `threshold` needed, and `others` for other messages.
+    pub fn with_others(agreed: usize, threshold: usize, others: Vec<usize>) -> Self {
+        Self {
+            agreed,
+            threshold,
+            others,
+        }
+    }
 }
 
 impl Member {
@@ -153,7 +177,7 @@ impl Member {
                     // members that agreed: a dishonest member's bogus one does not.
                     let held = store.of(&digest);
                     let agreed = held.iter().filter(|(i, p)| scheme.partial_verifies(*i, p)).count();
-                    break Err(TooFewAgreed { agreed, threshold });
+                    break Err(TooFewAgreed::new(agreed, threshold));
                 }
             }
         };

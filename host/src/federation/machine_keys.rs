@@ -28,6 +28,9 @@ use tokio::time::Instant;
 /// How many of its contributions to machines' keys and nonces a member remembers.
 const DEALS_REMEMBERED: usize = 4096;
 
+/// How long a member lets each member before it propose a secret's contributors first.
+const HEAD_START: Duration = Duration::from_millis(100);
+
 /// How long a member waits before asking again for a decided contribution it lacks.
 const GATHER_PAUSE: Duration = Duration::from_millis(100);
 
@@ -180,7 +183,10 @@ impl Member {
                 threshold: self.file.threshold,
             });
         }
-        let Certificate { value, .. } = self.decide(&making.decree, &usable, deadline).await?;
+        let Certificate { value, .. } = match self.head_start(making, &usable, deadline).await {
+            Some(decided) => decided,
+            None => self.decide(&making.decree, &usable, deadline).await?,
+        };
         // Decided: what is left cannot race, and must not hold up other secrets.
         drop(lock);
         bundles.retain(|b| value.contains(&b.contributor(group)));
@@ -189,8 +195,31 @@ impl Member {
         self.update_record(&making.decree, |record| {
             record.bundles = bundles.iter().map(MachineDealJson::from).collect();
         })?;
-        tracing::info!(contributors = ?value, "made a secret with the other members");
+        let contributors: Vec<u32> = value.iter().map(|c| c.member).collect();
+        tracing::info!(?contributors, "made a secret with the other members");
         Ok(made)
+    }
+
+    /// Every member's run asks for a secret at about the same time, and proposers that race
+    /// preempt each other: the first of the `usable` contributors proposes at once, and each
+    /// other gives those before it [`HEAD_START`] each, taking the decision they make if it
+    /// reaches this member's record in that time.
+    async fn head_start<C: Curve>(
+        &self,
+        making: &Making<C>,
+        usable: &[Contributor],
+        deadline: Instant,
+    ) -> Option<Certificate> {
+        let me = self.index?;
+        let before = usable.iter().position(|c| c.member == me)?;
+        let until = (Instant::now() + HEAD_START * before as u32).min(deadline);
+        while Instant::now() < until {
+            if let Some(certificate) = self.decided(&making.decree) {
+                return Certificate::try_from(&certificate).ok();
+            }
+            tokio::time::sleep(HEAD_START / 10).await;
+        }
+        None
     }
 
     /// Member `dealer`'s contribution to the secret `making` names: this member's own, or one

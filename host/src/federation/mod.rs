@@ -28,6 +28,7 @@ pub mod secp256k1;
 pub mod share;
 pub mod signing;
 mod transcript;
+pub mod votes;
 
 use crate::store::Store;
 use carol_core::bls::{PublicKey, SecretKey};
@@ -157,12 +158,12 @@ impl Ready {
     }
 }
 
-/// A member's share of the federation's secp256k1 key, and the key's commitments: what every
-/// machine's BIP340 key is a public tweak of ([`carol_federation::schnorr::MachineKey`]).
+/// A member's share of a secp256k1 secret (the federation's key, a machine's, a nonce), and the
+/// secret's commitments.
 pub struct Secp256k1Ready {
     /// The share.
     pub share: Share<Secp256k1>,
-    /// The commitments; the first is the federation's secp256k1 key.
+    /// The commitments; the first is the key (or nonce) itself.
     pub public: PublicPoly<Secp256k1>,
 }
 
@@ -172,7 +173,7 @@ impl Secp256k1Ready {
         Self { share, public }
     }
 
-    /// The federation's x-only (BIP340) secp256k1 key.
+    /// The key (or nonce), x-only (BIP340).
     pub fn key(&self) -> [u8; 32] {
         carol_core::bip340::x_only(&self.public.commitments()[0].to_affine())
     }
@@ -200,6 +201,10 @@ pub struct Member {
     bip340_partials: Arc<partials::Partials<nonces::HexBytes<32>, nonces::HexBytes<64>>>,
     /// Its shares of machines' nonces, by decree: a bounded number.
     nonces: Mutex<HashMap<Vec<u8>, Arc<Secp256k1Ready>>>,
+    /// The members' votes on the messages committed nonces sign.
+    votes: votes::Votes,
+    /// Its shares of machines' own secp256k1 keys.
+    secp256k1_keys: Mutex<HashMap<MachineId, Arc<Secp256k1Ready>>>,
     /// The key it shares with each other member, by index, which authenticates partials.
     pairwise: BTreeMap<u32, carol_federation::identity::PairwiseKey>,
     /// Reaches the other members for partial signatures: quickly, or not at all.
@@ -396,6 +401,8 @@ impl Member {
             partials: Arc::new(partials::Partials::new(file.members.len())),
             bip340_partials: Arc::new(partials::Partials::new(file.members.len())),
             nonces: Mutex::new(HashMap::new()),
+            secp256k1_keys: Mutex::new(HashMap::new()),
+            votes: votes::Votes::default(),
             pairwise,
             peers: Arc::new(peers::Peers::new(&file, Duration::from_secs(2))),
             forwarder: Arc::new(peers::Peers::new(&file, reach.forward_timeout)),

@@ -16,11 +16,10 @@ use super::Secp256k1Ready;
 use super::exchange::{Scheme, TooFewAgreed};
 use super::machine_keys::{MachineKeyError, Making};
 use super::partials::Partials;
-use super::secp256k1::Secp256k1Error;
 use carol_core::ids::MachineId;
 use carol_federation::curve::{Curve, Secp256k1};
 use carol_federation::machine_key::{self, MachineDealJson};
-use carol_federation::schnorr::{MachineKey, Partial, Signing};
+use carol_federation::schnorr::{Partial, Signing};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -32,9 +31,6 @@ const NONCES_REMEMBERED: usize = 4096;
 /// Why a federation member got no BIP340 signature.
 #[derive(Debug, thiserror::Error)]
 pub enum NonceError {
-    /// The federation has no secp256k1 key (yet).
-    #[error(transparent)]
-    Key(#[from] Secp256k1Error),
     /// The nonce could not be made.
     #[error("the committed nonce cannot be made with the other members: {0}")]
     Nonce(#[from] MachineKeyError),
@@ -180,24 +176,18 @@ impl Member {
         self.deal_of(&Making::nonce(&self.group, machine, name), dealer)
     }
 
-    /// The BIP340 signature of `message` by machine `machine`'s key with the nonce `nonce`,
-    /// made with `t` members' partials by `deadline`. The caller has recorded, durably, that
-    /// the nonce signs this message and no other.
+    /// The BIP340 signature of `message` by the key `key` with the nonce `nonce`, made with `t`
+    /// members' partials by `deadline`. The caller has recorded, durably, that the nonce signs
+    /// this message and no other.
     pub async fn sign_with_nonce(
         &self,
-        machine: &MachineId,
+        key: &Secp256k1Ready,
         nonce: &Secp256k1Ready,
         message: &[u8; 32],
         deadline: Instant,
     ) -> Result<[u8; 64], NonceError> {
-        let (signing, own) = {
-            let secp256k1 = self.secp256k1.read().expect("member lock");
-            let federation = secp256k1.as_ref().ok_or(Secp256k1Error::NoKey)?;
-            let key = MachineKey::of(&federation.public, machine.as_bytes());
-            let signing = Signing::new(&key.public(&federation.public), &nonce.public, message);
-            let own = signing.partial(&key.share(&federation.share), &nonce.share)?;
-            (signing, own)
-        };
+        let signing = Signing::new(&key.public, &nonce.public, message);
+        let own = signing.partial(&key.share, &nonce.share)?;
         let digest = digest(&signing, message);
         let own = (own.index, HexBytes(Secp256k1::scalar_to_bytes(&own.s)));
         let scheme = Bip340 { signing };

@@ -1,37 +1,62 @@
-//! A machine's BIP340 key on a federation member: a public tweak of the federation's
-//! secp256k1 key and the machine id ([`carol_federation::schnorr::MachineKey`]), so the same on
-//! every member and after every restart, with nothing stored per machine.
+//! A machine's BIP340 key on a federation member: a key of its own, made by the members together
+//! on its first use as its BLS key is ([`super::machine_keys`]), and never a public tweak of the
+//! federation's secp256k1 key: with committed nonces a machine's author can steer what is signed
+//! (the ROS attack), and a forgery under keys that differ by known offsets would move from the
+//! author's machine to any other (`carol_federation::schnorr`). The same on every member and
+//! after restarts: each member keeps the decision and the contributions in its record.
 
-use super::Member;
+use super::machine_keys::{MachineKeyError, Making};
+use super::{Member, Secp256k1Ready};
 use carol_core::ids::MachineId;
-use carol_federation::schnorr::MachineKey;
+use carol_federation::curve::Secp256k1;
+use carol_federation::machine_key::{self, MachineDealJson};
+use std::sync::Arc;
+use tokio::time::Instant;
 
-/// Why a federation member has no secp256k1 key for a machine.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Secp256k1Error {
-    /// The key generation is not done.
-    #[error("the federation's key generation is not done yet: try again when it is")]
-    NotReady,
-    /// The federation was made by an earlier version, without a secp256k1 key.
-    #[error(
-        "this federation was made before federations had a secp256k1 key: reshare it (`carol \
-         federation propose --from`) to make one"
-    )]
-    NoKey,
+impl Making<Secp256k1> {
+    /// Machine `machine`'s own secp256k1 key, in the federation whose group is `federation`.
+    pub fn secp256k1_key(federation: &carol_federation::dkg::Group, machine: &MachineId) -> Self {
+        Self {
+            decree: machine_key::secp256k1_decree(machine.as_bytes()),
+            group: machine_key::secp256k1_group(federation, machine.as_bytes()),
+            deal_path: format!("/federation/machines/{machine}/deal?key=secp256k1&"),
+        }
+    }
 }
 
 impl Member {
-    /// Machine `machine`'s x-only (BIP340) key: the federation's secp256k1 key tweaked by the
-    /// machine id.
-    pub fn machine_secp256k1_key(&self, machine: &MachineId) -> Result<[u8; 32], Secp256k1Error> {
-        if !self.is_ready() {
-            return Err(Secp256k1Error::NotReady);
+    /// This member's share of machine `machine`'s own secp256k1 key, made with the other members
+    /// on its first use, by `deadline`.
+    pub async fn machine_secp256k1_key(
+        &self,
+        machine: &MachineId,
+        deadline: Instant,
+    ) -> Result<Arc<Secp256k1Ready>, MachineKeyError> {
+        if let Some(ready) = self
+            .secp256k1_keys
+            .lock()
+            .expect("member lock")
+            .get(machine)
+        {
+            return Ok(ready.clone());
         }
-        let secp256k1 = self.secp256k1.read().expect("member lock");
-        let federation = &secp256k1.as_ref().ok_or(Secp256k1Error::NoKey)?.public;
-        let public = MachineKey::of(federation, machine.as_bytes()).public(federation);
-        Ok(carol_core::bip340::x_only(
-            &public.commitments()[0].to_affine(),
-        ))
+        let making = Making::secp256k1_key(&self.group, machine);
+        let (share, public) = self.make(&making, deadline).await?;
+        let ready = Arc::new(Secp256k1Ready::new(share, public));
+        self.secp256k1_keys
+            .lock()
+            .expect("member lock")
+            .insert(*machine, ready.clone());
+        Ok(ready)
+    }
+
+    /// Member `dealer`'s contribution to machine `machine`'s secp256k1 key (`GET
+    /// /federation/machines/{id}/deal?key=secp256k1&dealer=N`).
+    pub fn machine_secp256k1_deal(
+        &self,
+        machine: &MachineId,
+        dealer: u32,
+    ) -> Option<MachineDealJson> {
+        self.deal_of(&Making::secp256k1_key(&self.group, machine), dealer)
     }
 }

@@ -75,10 +75,7 @@ impl Member {
         let (own, key, public) = {
             let ready = self.ready.read().expect("member lock");
             let Some(ready) = ready.as_ref() else {
-                return Err(TooFewAgreed {
-                    agreed: 0,
-                    threshold: self.file.threshold,
-                });
+                return Err(TooFewAgreed::new(0, self.file.threshold));
             };
             (ready.share.sign(message), ready.key, ready.public.clone())
         };

@@ -71,18 +71,31 @@ impl MachineContext {
         self.deadline - margin
     }
 
+    /// On a federation member, this member's share of the machine's own secp256k1 key (made
+    /// with the others on first use), by `deadline`. When too few members take part, the
+    /// activation answers as when too few sign.
+    async fn members_secp256k1_key(
+        &self,
+        member: &Member,
+        deadline: tokio::time::Instant,
+    ) -> wasmtime::Result<Arc<Secp256k1Ready>> {
+        member
+            .machine_secp256k1_key(&self.machine, deadline)
+            .await
+            .map_err(|error| {
+                tracing::warn!(machine = %self.machine, %error, "the machine's own secp256k1 key cannot be made");
+                too_few(error, member)
+            })
+    }
+
     /// On a federation member, this member's share of the machine's nonce `name` (made with the
-    /// others on first use), by `deadline`. When too few members take part, the activation
-    /// answers as when too few sign.
+    /// others on first use), by `deadline`, as [`Self::members_secp256k1_key`].
     async fn members_nonce(
         &self,
         member: &Member,
         name: &[u8],
         deadline: tokio::time::Instant,
     ) -> wasmtime::Result<Arc<Secp256k1Ready>> {
-        member
-            .machine_secp256k1_key(&self.machine)
-            .map_err(wasmtime::Error::new)?;
         member
             .nonce(&self.machine, name, deadline)
             .await
@@ -93,16 +106,20 @@ impl MachineContext {
     }
 
     /// On a federation member, the BIP340 signature of `message` with the machine's key and
-    /// its nonce `name`, once this member has recorded that the nonce signs `message` alone:
-    /// `Err(Error::NonceUsed)` if it signed another.
+    /// its nonce `name`, once this member has recorded that the nonce signs `message` alone
+    /// (`Err(Error::NonceUsed)` if it signed another) and, for a committed nonce, the members
+    /// have decided that it signs `message` ([`crate::federation::votes`]). A fresh nonce
+    /// (`fresh`: named by its message) can sign nothing else, and needs no decision.
     async fn members_bip340_sign(
         &self,
         member: &Member,
         name: &[u8],
         message: [u8; 32],
+        fresh: bool,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         self.committed_nonces_allowed()?;
         let deadline = self.members_deadline();
+        let key = self.members_secp256k1_key(member, deadline).await?;
         let nonce = self.members_nonce(member, name, deadline).await?;
         self.record_used(UsedKeys::SECP256K1).await?;
         match self.bind(name, &message).await? {
@@ -110,8 +127,15 @@ impl MachineContext {
             NonceBinding::Used => return Ok(Err(Error::NonceUsed)),
             NonceBinding::LimitReached => return Err(self.nonce_limit_reached()),
         }
+        if !fresh {
+            let digest = Sha256::digest(message).into();
+            member
+                .agree_on_message(&self.machine, name, digest, deadline)
+                .await
+                .map_err(wasmtime::Error::new)?;
+        }
         match member
-            .sign_with_nonce(&self.machine, &nonce, &message, deadline)
+            .sign_with_nonce(&key, &nonce, &message, deadline)
             .await
         {
             Ok(signature) => Ok(Ok(signature.to_vec())),
@@ -164,10 +188,7 @@ fn too_few(error: MachineKeyError, member: &Member) -> wasmtime::Error {
         MachineKeyError::Agreement(AgreementError::TooFew { reached, .. }) => *reached,
         _ => return wasmtime::Error::new(error),
     };
-    wasmtime::Error::new(TooFewAgreed {
-        agreed,
-        threshold: member.file().threshold,
-    })
+    wasmtime::Error::new(TooFewAgreed::new(agreed, member.file().threshold))
 }
 
 /// What a failed store write does to the activation: it traps rather than answer without the
@@ -193,11 +214,10 @@ fn check_nonce_name(name: &str) -> Result<(), Error> {
 impl Host for MachineContext {
     async fn secp256k1_public_key(&mut self) -> wasmtime::Result<Vec<u8>> {
         if let Some(member) = self.services.federation().cloned() {
-            let key = member
-                .machine_secp256k1_key(&self.machine)
-                .map_err(wasmtime::Error::new)?;
+            let deadline = self.members_deadline();
+            let key = self.members_secp256k1_key(&member, deadline).await?;
             self.record_used(UsedKeys::SECP256K1).await?;
-            return Ok(key.to_vec());
+            return Ok(key.key().to_vec());
         }
         self.record_used(UsedKeys::SECP256K1).await?;
         Ok(self.keys().secp256k1_public_key().to_vec())
@@ -213,7 +233,7 @@ impl Host for MachineContext {
         };
         if let Some(member) = self.services.federation().cloned() {
             return self
-                .members_bip340_sign(&member, &fresh_name(&message), message)
+                .members_bip340_sign(&member, &fresh_name(&message), message, true)
                 .await;
         }
         self.record_used(UsedKeys::SECP256K1).await?;
@@ -292,7 +312,7 @@ impl Host for MachineContext {
         };
         if let Some(member) = self.services.federation().cloned() {
             return self
-                .members_bip340_sign(&member, name.as_bytes(), message)
+                .members_bip340_sign(&member, name.as_bytes(), message, false)
                 .await;
         }
         self.committed_nonces_allowed()?;

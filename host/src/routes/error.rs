@@ -168,13 +168,18 @@ impl From<ActivationError> for ApiError {
                 activation,
                 agreed,
                 threshold,
+                others,
             } => {
-                tracing::warn!(%machine, activation, agreed, threshold, "too few federation members signed");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                tracing::warn!(%machine, activation, agreed, threshold, ?others, "too few federation members signed");
+                let answer = Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
                     .with("machine", machine.to_string())
                     .with("activation", activation)
                     .with("agreed", json!(agreed))
-                    .with("threshold", json!(threshold))
+                    .with("threshold", json!(threshold));
+                match others.is_empty() {
+                    true => answer,
+                    false => answer.with("others", json!(others)),
+                }
             }
             ActivationError::NoOwnKey {
                 machine,

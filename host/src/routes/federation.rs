@@ -166,9 +166,9 @@ pub(super) async fn partial<S: Scheme>(
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
-/// `GET /federation/machines/{id}/deal[?dealer=N]`: this member's contribution to machine
-/// `id`'s own key (the same whenever asked; shares in it are sealed to their members), or member
-/// `N`'s as this member's record of the decision holds it.
+/// `GET /federation/machines/{id}/deal[?key=secp256k1][&dealer=N]`: this member's contribution to
+/// machine `id`'s own BLS key (or secp256k1 key; the same whenever asked; shares in it are
+/// sealed to their members), or member `N`'s as this member's record of the decision holds it.
 pub(super) async fn machine_deal(
     State(node): State<Node>,
     Path(id): Path<String>,
@@ -187,19 +187,27 @@ pub(super) async fn machine_deal(
             "this node is no member of the federation: it deals nothing",
         ));
     };
-    let dealer = match query.as_deref() {
-        None | Some("") => me,
-        Some(query) => query
-            .strip_prefix("dealer=")
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "the only query is dealer=N, N a member's index",
-                )
-            })?,
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the query is key=bls or key=secp256k1 (bls unless named) and dealer=N, N a member's \
+             index (this member unless named)",
+        )
     };
-    member.machine_deal(&machine, dealer).map(Json).ok_or_else(|| {
+    let (mut secp256k1, mut dealer) = (false, me);
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match (key.as_ref(), value.as_ref()) {
+            ("key", "bls") => secp256k1 = false,
+            ("key", "secp256k1") => secp256k1 = true,
+            ("dealer", n) => dealer = n.parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+    }
+    let deal = match secp256k1 {
+        true => member.machine_secp256k1_deal(&machine, dealer),
+        false => member.machine_deal(&machine, dealer),
+    };
+    deal.map(Json).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             format!(
@@ -209,6 +217,19 @@ pub(super) async fn machine_deal(
             ),
         )
     })
+}
+
+/// `POST /federation/nonce-votes`: another member's vote on the message a committed nonce signs
+/// ([`crate::federation::votes`]).
+pub(super) async fn nonce_vote(
+    State(node): State<Node>,
+    Json(vote): Json<crate::federation::votes::VoteJson>,
+) -> Result<StatusCode, ApiError> {
+    let member = member(&node)?;
+    member
+        .take_vote(&vote)
+        .map(|()| StatusCode::ACCEPTED)
+        .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))
 }
 
 /// `GET /federation/machines/{id}/nonce-deal?name=HEX[&dealer=N]`: this member's contribution to

@@ -91,6 +91,7 @@ pub fn router(node: Node) -> Router {
             "/federation/partials",
             post(federation::partial::<crate::federation::signing::Bls<'static>>),
         )
+        .route("/federation/nonce-votes", post(federation::nonce_vote))
         .route(
             "/federation/bip340-partials",
             post(federation::partial::<crate::federation::nonces::Bip340>),

@@ -84,7 +84,13 @@ pub enum ActivationError {
     #[error(
         "machine {machine} asked to sign in activation `{activation}`, but only {agreed} of the \
          {threshold} federation members needed signed the same message in time (members down, \
-         unreachable, or whose runs signed something else do not count): nothing was signed"
+         unreachable, or whose runs signed something else do not count){}: nothing was signed",
+        match others.is_empty() {
+            true => String::new(),
+            false => format!("; the runs of other members asked to sign other messages with the \
+                              same committed nonce, {others:?} members each, so no message can \
+                              ever be signed with it"),
+        }
     )]
     Unsigned {
         /// The machine.
@@ -95,6 +101,8 @@ pub enum ActivationError {
         agreed: usize,
         /// The threshold.
         threshold: usize,
+        /// For a committed nonce, how many members' runs asked it to sign each other message.
+        others: Vec<usize>,
     },
     /// On a federation member: the machine's own key could not be had, for another reason than
     /// too few members taking part.
@@ -242,6 +250,7 @@ impl Runtime {
                     activation: activation.name.clone(),
                     agreed: agreed.agreed,
                     threshold: agreed.threshold,
+                    others: agreed.others.clone(),
                 })
             }
             Ok(Err(error)) if error.downcast_ref::<MachineKeyError>().is_some() => {

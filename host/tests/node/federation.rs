@@ -6,10 +6,6 @@ use crate::durability::{Carol, configure, scratch};
 use crate::harness::guest;
 use carol_core::bls::PublicKey;
 use carol_core::federation::{FederationDescription, FederationStatus};
-use carol_federation::curve::Secp256k1;
-use carol_federation::poly::PublicPoly;
-use carol_federation::schnorr::MachineKey;
-use carol_federation::wire::commitments_from_hex;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -281,8 +277,8 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     assert!(key.verify_for_machine(&machine, &[0], &signature));
     assert!(!keys[0].verify_for_machine(&machine, &[0], &signature));
 
-    // Every machine has a BIP340 key of its own, the same on every member, a tweak of the
-    // federation's that anyone can compute; another machine's is another.
+    // Every machine has a BIP340 key of its own, made by the members on its first use, the same
+    // on every member; another machine's is another, and neither is the federation's.
     let stateful = nodes[0].machine(&guest("stateful"), b"");
     let other = nodes[0].machine(&guest("stateful"), b"other");
     let secp_key = |node: &Carol, machine: &str| {
@@ -295,10 +291,7 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
         assert_eq!(secp_key(node, &stateful), machine_key);
     }
     assert_ne!(secp_key(&nodes[0], &other), machine_key);
-    assert_eq!(
-        machine_key.as_str().unwrap(),
-        hex::encode(tweaked(&described[0], &stateful))
-    );
+    assert_ne!(machine_key.as_str().unwrap(), secp256k1);
 
     // A restart serves as a member at once, without another key generation, also with a share
     // file of an earlier version (the federation key's fields at the top).
@@ -322,15 +315,10 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
     let again = describe(&restarted);
     assert_eq!(again.status, FederationStatus::Ready);
     assert_eq!(again.public_key, Some(key));
-    // An earlier version's share has no secp256k1 key, and a machine asking for one is told
-    // what to do.
+    // An earlier version's share has no secp256k1 key of the federation; machines' own keys are
+    // kept in the records, and stay.
     assert_eq!(again.secp256k1_public_key, None);
-    let (status, body) = restarted.get(&format!("/machines/{stateful}/activate/secp-public-key"));
-    assert_eq!(status, 500, "{body}");
-    assert!(
-        body.to_string().contains("carol federation propose --from"),
-        "{body}"
-    );
+    assert_eq!(secp_key(&restarted, &stateful), machine_key);
     assert!(
         !restarted
             .log()
@@ -358,16 +346,6 @@ fn five_members_make_one_key_together_keep_it_and_never_make_it_again() {
         "{}",
         stderr(&refused)
     );
-}
-
-/// Machine `machine`'s BIP340 key as anyone computes it from `GET /federation`: BIP341's
-/// tweak of the federation's secp256k1 key by the machine id.
-pub(crate) fn tweaked(described: &FederationDescription, machine: &str) -> [u8; 32] {
-    let commitments = described.secp256k1_commitments.clone();
-    let public: PublicPoly<Secp256k1> = commitments_from_hex("test", &commitments).unwrap();
-    let machine: carol_core::ids::MachineId = machine.parse().unwrap();
-    let tweak = MachineKey::of(&public, machine.as_bytes()).public(&public);
-    carol_core::bip340::x_only(&tweak.commitments()[0].to_affine())
 }
 
 #[test]
