@@ -67,10 +67,14 @@ impl VoteJson {
     }
 }
 
-/// The votes a member holds, by decree: each member's first.
+/// Each member's vote on one decree: the digest of the message its run asked for.
+type Ballots = BTreeMap<u32, [u8; 32]>;
+
+/// The votes a member holds, by decree (each member's first), and the decrees in the order
+/// they came, for forgetting the oldest.
 #[derive(Default)]
 pub struct Votes {
-    inner: Mutex<(HashMap<Vec<u8>, BTreeMap<u32, [u8; 32]>>, VecDeque<Vec<u8>>)>,
+    inner: Mutex<(HashMap<Vec<u8>, Ballots>, VecDeque<Vec<u8>>)>,
     arrived: Notify,
 }
 
@@ -97,14 +101,14 @@ impl Votes {
     }
 
     /// The votes held on `decree`, by member.
-    fn of(&self, decree: &[u8]) -> BTreeMap<u32, [u8; 32]> {
+    fn of(&self, decree: &[u8]) -> Ballots {
         let inner = self.inner.lock().expect("votes lock");
         inner.0.get(decree).cloned().unwrap_or_default()
     }
 }
 
 /// How many members voted for each message, most first, without `digest`'s.
-fn others(votes: &BTreeMap<u32, [u8; 32]>, digest: &[u8; 32]) -> Vec<usize> {
+fn others(votes: &Ballots, digest: &[u8; 32]) -> Vec<usize> {
     let mut counts: BTreeMap<[u8; 32], usize> = BTreeMap::new();
     for vote in votes.values().filter(|d| *d != digest) {
         *counts.entry(*vote).or_default() += 1;
