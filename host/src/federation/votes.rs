@@ -70,11 +70,14 @@ impl VoteJson {
 /// Each member's vote on one decree: the digest of the message its run asked for.
 type Ballots = BTreeMap<u32, [u8; 32]>;
 
+/// The votes held by decree, and the decrees in the order they came.
+type Held = (HashMap<Vec<u8>, Ballots>, VecDeque<Vec<u8>>);
+
 /// The votes a member holds, by decree (each member's first), and the decrees in the order
 /// they came, for forgetting the oldest.
 #[derive(Default)]
 pub struct Votes {
-    inner: Mutex<(HashMap<Vec<u8>, Ballots>, VecDeque<Vec<u8>>)>,
+    inner: Mutex<Held>,
     arrived: Notify,
 }
 
