@@ -33,6 +33,9 @@ const FAR_FUTURE: u32 = 4_000_000_020;
 
 /// The price each mock source answers, by the first path segment of its base URL.
 static PRICES: Mutex<Option<HashMap<String, f64>>> = Mutex::new(None);
+/// Prices a mock source answers one after the other, before its price: members of a federation
+/// that each fetch once see different prices.
+static SCRIPTS: Mutex<Option<HashMap<String, std::collections::VecDeque<f64>>>> = Mutex::new(None);
 /// How many requests each mock source was sent.
 static FETCHES: Mutex<Option<HashMap<String, u32>>> = Mutex::new(None);
 
@@ -54,6 +57,15 @@ pub(crate) fn set_price(source: &str, price: f64) {
         .insert(source.into(), price);
 }
 
+/// Has `source` answer `prices`, one request each, before its price.
+pub(crate) fn script_prices(source: &str, prices: &[f64]) {
+    SCRIPTS
+        .lock()
+        .unwrap()
+        .get_or_insert_default()
+        .insert(source.into(), prices.iter().copied().collect());
+}
+
 fn fetches(source: &str) -> u32 {
     FETCHES
         .lock()
@@ -72,13 +84,21 @@ async fn composite_index(Path(source): Path<String>, RawQuery(query): RawQuery) 
         .get_or_insert_default()
         .entry(source.clone())
         .or_default() += 1;
-    let Some(price) = PRICES
+    let scripted = SCRIPTS
         .lock()
         .unwrap()
         .get_or_insert_default()
-        .get(&source)
-        .copied()
-    else {
+        .get_mut(&source)
+        .and_then(|prices| prices.pop_front());
+    let price = scripted.or_else(|| {
+        PRICES
+            .lock()
+            .unwrap()
+            .get_or_insert_default()
+            .get(&source)
+            .copied()
+    });
+    let Some(price) = price else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let query = query.unwrap_or_default();

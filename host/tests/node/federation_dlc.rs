@@ -5,7 +5,9 @@
 //! down. Everything is read and validated by rust-dlc's `dlc-messages` and checked with
 //! libsecp256k1.
 
-use crate::dlc_oracle::{MATURITY, check_announcement, check_attestation, mock, set_price};
+use crate::dlc_oracle::{
+    MATURITY, check_announcement, check_attestation, mock, script_prices, set_price,
+};
 use crate::durability::{Carol, scratch};
 use crate::federation::form;
 use crate::harness::guest;
@@ -14,15 +16,29 @@ use serde_json::{Value, json};
 const EVENT: &str = "btc-usd-federated";
 
 fn announce(node: &Carol, machine: &str) -> (u16, Value) {
+    announce_digits(node, machine, EVENT, 2, 20)
+}
+
+fn announce_digits(
+    node: &Carol,
+    machine: &str,
+    event: &str,
+    base: u16,
+    digits: u16,
+) -> (u16, Value) {
     node.get(&format!(
-        "/machines/{machine}/activate/announce?event-id={EVENT}&symbol=.BXBT&maturity={MATURITY}\
-         &base=2&nb-digits=20"
+        "/machines/{machine}/activate/announce?event-id={event}&symbol=.BXBT&maturity={MATURITY}\
+         &base={base}&nb-digits={digits}"
     ))
 }
 
 fn attest(node: &Carol, machine: &str) -> (u16, Value) {
+    attest_event(node, machine, EVENT)
+}
+
+fn attest_event(node: &Carol, machine: &str, event: &str) -> (u16, Value) {
     node.get(&format!(
-        "/machines/{machine}/activate/attest?event-id={EVENT}"
+        "/machines/{machine}/activate/attest?event-id={event}"
     ))
 }
 
@@ -80,4 +96,67 @@ fn a_three_of_five_federation_is_one_dlc_oracle() {
     for node in &nodes[..2] {
         assert_eq!(attest(node, &machine), (200, attested.clone()));
     }
+}
+
+/// Members whose price sources disagree: with 3 against 2 the majority's outcome is attested
+/// and the minority signs nothing; with 2, 2 and 1 nothing is attested, ever, and the activation
+/// answers 503 naming the counts.
+#[test]
+fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
+    let root = scratch("federation-dlc-split");
+    let (_sites, _file, nodes) = form(
+        &root,
+        3,
+        5,
+        "allow_loopback = true\nactivation_timeout_ms = 10000",
+    );
+    set_price("split", 20_000.0);
+    let params = json!({"api_base": format!("{}/split", mock())}).to_string();
+    let machine = nodes[0].machine(&guest("dlc-oracle"), params.as_bytes());
+    for (event, base) in [("three-two", 2), ("two-two-one", 10)] {
+        let (status, body) = announce_digits(&nodes[0], &machine, event, base, 4);
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // 3 against 2: every member fetches once, and three see 9, two see 6 (base 2: 1001, 0110).
+    script_prices("split", &[9.0, 9.0, 9.0, 6.0, 6.0]);
+    let (status, announced) = announce_digits(&nodes[0], &machine, "three-two", 2, 4);
+    assert_eq!(status, 200, "{announced}");
+    let announcement = check_announcement(&announced["ok"], "three-two", MATURITY, 2, 4);
+    let first = attest_event(&nodes[0], &machine, "three-two");
+    // Asked again, the majority's members answer the attestation they made; the minority's
+    // signed nothing (their runs' nonces are bound to the minority's message, which the members
+    // did not decide), and answer an error.
+    let mut answers: Vec<(u16, Value)> = nodes[1..]
+        .iter()
+        .map(|node| attest_event(node, &machine, "three-two"))
+        .collect();
+    answers.push(first);
+    let signed: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .collect();
+    assert!(signed.len() >= 3, "{answers:?}");
+    for body in &signed {
+        check_attestation(&body["ok"], &announcement, None);
+        assert_eq!(body["ok"]["outcome"], json!(9), "{body}");
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|(status, _)| [200, 422, 503].contains(status)),
+        "{answers:?}"
+    );
+
+    // 2, 2 and 1 (base 10, so that even the first digit splits so): no outcome has three runs,
+    // so none is signed; the answer names the counts.
+    script_prices("split", &[1111.0, 1111.0, 2222.0, 2222.0, 3333.0]);
+    let (status, body) = attest_event(&nodes[0], &machine, "two-two-one");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["threshold"], json!(3), "{body}");
+    let mut counts = vec![body["agreed"].as_u64().unwrap()];
+    counts.extend(body["others"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()));
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2, 2], "{body}");
 }
