@@ -11,7 +11,15 @@ use crate::dlc_oracle::{
 use crate::durability::{Carol, scratch};
 use crate::federation::form;
 use crate::harness::guest;
+use crate::machine_keys::dishonest_proposals_are_refused;
+use carol_core::ids::MachineId;
+use carol_federation::identity::Identity;
+use carol_host::config::Config;
+use carol_host::federation::exchange::authenticated;
+use carol_host::federation::file::FederationFile;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::path::Path;
 
 const EVENT: &str = "btc-usd-federated";
 
@@ -78,6 +86,20 @@ fn a_three_of_five_federation_is_one_dlc_oracle() {
             json!(hex::encode(announcement.oracle_public_key.serialize()))
         );
     }
+
+    // No member takes part in a second composition of a nonce: member 5, turned dishonest,
+    // proposes other contributors for the first digit's nonce, and is refused.
+    let member5 = Identity::new(&Config::load(Path::new(&sites[4].cfg)).unwrap().node.key);
+    let session = FederationFile::load(&file).unwrap().session();
+    let machine_id: MachineId = machine.parse().unwrap();
+    let name = format!("{EVENT}/0");
+    let decree = [
+        b"nonce/secp256k1/".as_slice(),
+        machine_id.as_bytes(),
+        name.as_bytes(),
+    ]
+    .concat();
+    dishonest_proposals_are_refused(&nodes, member5, session, decree);
 
     // A member killed with SIGKILL and started again answers the same bytes.
     drop(nodes.remove(1));
@@ -156,7 +178,93 @@ fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["threshold"], json!(3), "{body}");
     let mut counts = vec![body["agreed"].as_u64().unwrap()];
-    counts.extend(body["others"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()));
+    counts.extend(
+        body["others"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap()),
+    );
     counts.sort_unstable();
     assert_eq!(counts, [1, 2, 2], "{body}");
+}
+
+/// A member that sends a partial signature that does not verify under its public shares: it is
+/// ignored, the member named in the log, and the attestation made with the others' partials.
+/// Asked for a nonce before `t` members are up, a member answers 503 and no nonce is made.
+#[test]
+fn a_bad_partial_is_ignored_and_named_and_too_few_members_make_no_nonce() {
+    let root = scratch("federation-dlc-bad-partial");
+    let (sites, file, mut nodes) = form(
+        &root,
+        3,
+        5,
+        "allow_loopback = true\nactivation_timeout_ms = 10000",
+    );
+    set_price("bad-partial", 1.0);
+    let params = json!({"api_base": format!("{}/bad-partial", mock())}).to_string();
+    let machine = nodes[0].machine(&guest("dlc-oracle"), params.as_bytes());
+    let (status, announced) = announce_digits(&nodes[0], &machine, "one-digit", 2, 1);
+    assert_eq!(status, 200, "{announced}");
+    let announcement = check_announcement(&announced["ok"], "one-digit", MATURITY, 2, 1);
+
+    // Member 2's node key, in the test's hands, hands every other member a bogus partial of the
+    // digit's signature before member 2's own run does.
+    let key = announcement.oracle_public_key.serialize();
+    let nonce = announcement.oracle_event.oracle_nonces[0].serialize();
+    let message: [u8; 32] = Sha256::digest(b"1").into();
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(b"carol-federation/bip340/v1\0")
+        .chain_update(key)
+        .chain_update(nonce)
+        .chain_update(message)
+        .finalize()
+        .into();
+    let session = FederationFile::load(&file).unwrap().session();
+    let identity =
+        |i: usize| Identity::new(&Config::load(Path::new(&sites[i].cfg)).unwrap().node.key);
+    let member2 = identity(1);
+    let bogus = [0x42u8; 32];
+    let tagged = authenticated(
+        b"carol-federation/bip340-partial/v1",
+        &session,
+        &digest,
+        2,
+        &bogus,
+    );
+    for i in [0, 2, 3, 4] {
+        let tag = member2
+            .pairwise(&session, identity(i).public())
+            .tag(&tagged);
+        let partial = json!({
+            "digest": hex::encode(digest),
+            "index": 2,
+            "signature": hex::encode(bogus),
+            "tag": hex::encode(tag),
+        });
+        let (status, body) = nodes[i].post_json("/federation/bip340-partials", &partial);
+        assert_eq!(status, 202, "{body}");
+    }
+
+    let (status, attested) = attest_event(&nodes[0], &machine, "one-digit");
+    assert_eq!(status, 200, "{attested}");
+    check_attestation(&attested["ok"], &announcement, None);
+    // Whichever member combined first had member 2's bogus partial among its first three.
+    let named = |node: &Carol| {
+        node.log().iter().any(|l| {
+            l.contains("does not verify under its public shares") && l.contains("member=2")
+        })
+    };
+    assert!(nodes.iter().any(named), "{:#?}", nodes[0].log());
+
+    // Two members up: a new event's nonces cannot be made; nothing is announced, and the
+    // activation answers 503 in time.
+    nodes.truncate(2);
+    let (status, body) = announce_digits(&nodes[0], &machine, "too-few", 2, 1);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["threshold"], json!(3), "{body}");
+    let (status, body) = nodes[0].get(&format!(
+        "/machines/{machine}/activate/announcement?event-id=too-few"
+    ));
+    assert_eq!(status, 422, "{body}");
 }

@@ -63,7 +63,9 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
 
     let member5 = Config::load(Path::new(&sites[4].cfg)).unwrap().node.key;
     let session = FederationFile::load(&file).unwrap().session();
-    dishonest_proposals_are_refused(&nodes, Identity::new(&member5), session, &a);
+    let machine: MachineId = a.parse().unwrap();
+    let decree = [b"machine-key/bls/".as_slice(), machine.as_bytes()].concat();
+    dishonest_proposals_are_refused(&nodes, Identity::new(&member5), session, decree);
     assert_eq!(call(&nodes[4], &a, "bls-public-key", None), key_a);
 
     // A's signature, from any member, is the one signature of A's key.
@@ -185,19 +187,18 @@ fn assert_unjustified((status, body): (u16, Value)) {
 }
 
 /// Member 5 turns dishonest (the test speaks for it with `identity`, its node key). After
-/// machine `machine`'s key is decided it asks for another set of contributors to be accepted:
+/// `decree` (a machine's key, a committed nonce) is decided it asks for another set of
+/// contributors to be accepted:
 /// without promises, or with the members' real promises of its ballot (which report the value
 /// they accepted), no member accepts anything but the decided value. Nor can it ask for two
 /// values in one ballot (a quorum decides one, another member accepts the other) and have the
 /// second decided in a later ballot with promises that report both.
-fn dishonest_proposals_are_refused(
+pub(crate) fn dishonest_proposals_are_refused(
     nodes: &[Carol],
     identity: Identity,
     session: [u8; 32],
-    machine: &str,
+    decree: Vec<u8>,
 ) {
-    let machine: MachineId = machine.parse().unwrap();
-    let decree = [b"machine-key/bls/".as_slice(), machine.as_bytes()].concat();
     let (status, decided) = nodes[0].get(&format!("/federation/decided/{}", hex::encode(&decree)));
     assert_eq!(status, 200, "{decided}");
     let mut member5 = Dishonest {
