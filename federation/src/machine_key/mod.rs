@@ -75,9 +75,12 @@ pub fn secp256k1_group(federation: &Group, machine: &[u8; 32]) -> Group<Secp256k
     )
 }
 
+/// What every [`secp256k1_decree`] starts with, the machine's id following.
+pub const SECP256K1_DECREE_PREFIX: &[u8] = b"machine-key/secp256k1/";
+
 /// What names the decision on who contributes to machine `machine`'s secp256k1 key.
 pub fn secp256k1_decree(machine: &[u8; 32]) -> Vec<u8> {
-    [b"machine-key/secp256k1/".as_slice(), machine].concat()
+    [SECP256K1_DECREE_PREFIX, machine].concat()
 }
 
 /// The group of the key generation of machine `machine`'s committed nonce `name`, a secret

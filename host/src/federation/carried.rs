@@ -83,6 +83,20 @@ pub(super) fn previous_machine_shares(
         }
         shares.insert(machine, (kept.share, kept.public));
     }
+    // Machines' secp256k1 keys and committed nonces are not carried over yet: a resharing
+    // would change those keys and lose the nonces announced, so it is refused.
+    for prefix in [
+        machine_key::SECP256K1_DECREE_PREFIX,
+        machine_key::NONCE_DECREE_PREFIX,
+    ] {
+        let under = [group.session.as_slice(), prefix].concat();
+        let found = store
+            .agreements_under(&under)
+            .map_err(|e| MemberError::Records(e.into()))?;
+        if !found.is_empty() {
+            return Err(MemberError::Secp256k1NotCarried);
+        }
+    }
     let records = records(store, &group.session).map_err(MemberError::Records)?;
     for (machine, record) in records {
         let took_part = record.accepted.is_some() || record.certificate.is_some();

@@ -163,12 +163,12 @@ impl Member {
                 break Ok(made);
             }
             let held = store.of(&digest);
-            if held.len() >= threshold {
-                if let Some(signature) = self.combine_checked(scheme, &digest, &held) {
-                    break Ok(signature);
-                }
-                tokio::task::yield_now().await;
-                continue;
+            // Partials that do not combine are checked and the bad ones dropped: what is left
+            // waits for more to arrive.
+            if held.len() >= threshold
+                && let Some(signature) = self.combine_checked(scheme, &digest, &held)
+            {
+                break Ok(signature);
             }
             tokio::select! {
                 () = &mut arrived => {}

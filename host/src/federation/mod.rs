@@ -126,6 +126,15 @@ pub enum MemberError {
         /// The machine.
         machine: MachineId,
     },
+    /// This previous member holds machines' secp256k1 keys or committed nonces, which a
+    /// resharing does not carry over yet.
+    #[error(
+        "this node, a member of the previous federation, holds machines' own secp256k1 keys or \
+         committed nonces, which this version cannot reshare: the resharing would change those \
+         keys and lose every nonce announced, so it is refused; keep running the previous \
+         federation"
+    )]
+    Secp256k1NotCarried,
     /// The records of machines' keys could not be read.
     #[error("cannot read this member's records of machines' keys: {0}")]
     Records(agreement::AgreementError),

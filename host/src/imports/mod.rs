@@ -11,7 +11,7 @@ mod state;
 
 pub(crate) use context::MachineContext;
 pub use context::{Quotas, Services};
-pub use keys::DEFAULT_NONCE_RECORDS;
+pub use keys::{DEFAULT_NONCE_RECORDS, MAX_NONCE_NAME_BYTES};
 pub use state::{
     DEFAULT_QUOTA_BYTES, MAX_KEY_BYTES, MAX_LIST_KEYS, MAX_PENDING_WRITES, MAX_VALUE_BYTES,
 };

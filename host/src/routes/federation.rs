@@ -269,6 +269,10 @@ pub(super) async fn nonce_deal(
         }
     }
     let name = name.ok_or_else(bad)?;
+    // A machine's names, or a fresh nonce's (shorter): no longer name costs a member a deal.
+    if name.len() > crate::imports::MAX_NONCE_NAME_BYTES {
+        return Err(bad());
+    }
     member
         .nonce_deal(&machine, &name, dealer)
         .map(Json)
