@@ -239,6 +239,45 @@ pub fn deal<C: Curve>(
     Ok(MachineDeal::prove(group, bundle, &secret, &nonce))
 }
 
+/// A dealer's pledge to its contribution, without the contribution: the digest of its bundle and
+/// the dealer's signature of it (the bundle's own). Members agree on pledged contributions before
+/// any is revealed, so that no dealer chooses its own after seeing the others' (for nonces, that
+/// choice would let a dishonest member steer them: the ROS attack).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PledgeJson {
+    /// The dealer.
+    pub dealer: u32,
+    /// Its bundle's digest, hex.
+    pub digest: String,
+    /// The dealer's signature of the digest, hex.
+    pub signature: String,
+}
+
+impl<C: Curve> MachineDeal<C> {
+    /// Its dealer's pledge to it.
+    pub fn pledge(&self, group: &Group<C>) -> PledgeJson {
+        PledgeJson {
+            dealer: self.bundle.dealer,
+            digest: hex::encode(self.bundle.digest(&group.session)),
+            signature: hex::encode(self.bundle.signature),
+        }
+    }
+}
+
+/// The contributor `pledge` names, if its dealer signed it, in `group`.
+pub fn pledged<C: Curve>(group: &Group<C>, pledge: &PledgeJson) -> Option<Contributor> {
+    let mut digest = [0u8; 32];
+    let mut signature = [0u8; 96];
+    hex::decode_to_slice(&pledge.digest, &mut digest).ok()?;
+    hex::decode_to_slice(&pledge.signature, &mut signature).ok()?;
+    let key = group.dealer(pledge.dealer)?;
+    crate::identity::verify(key, &digest, &signature).then_some(Contributor {
+        member: pledge.dealer,
+        digest,
+    })
+}
+
 /// A [`MachineDeal`] as JSON: the bundle, and the proof (`R` compressed then `z`: 80 bytes for
 /// BLS12-381, 65 for secp256k1) in hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -438,3 +438,33 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_the_key() {
     );
     assert_ne!(other.unwrap().1, keys_made[0]);
 }
+
+#[test]
+fn a_pledge_names_its_dealers_contribution_and_nothing_else() {
+    let keys: Vec<SecretKey> = (0..3).map(|_| SecretKey::generate()).collect();
+    let federation = Group {
+        session: [8; 32],
+        threshold: 2,
+        members: keys.iter().map(|k| node_point(&k.public_key())).collect(),
+        previous: None,
+    };
+    let group = nonce_group(&federation, &[3; 32], b"event/0");
+    let deal = deal(&group, 2, &Identity::new(&keys[1])).unwrap();
+    let pledge = deal.pledge(&group);
+    assert_eq!(pledged(&group, &pledge), Some(deal.contributor(&group)));
+    // Another digest, another dealer named, or another nonce's group: no contributor.
+    let mut other = pledge.clone();
+    other.digest = hex::encode([0u8; 32]);
+    assert_eq!(pledged(&group, &other), None);
+    let mut other = pledge.clone();
+    other.dealer = 1;
+    assert_eq!(pledged(&group, &other), None);
+    // Moved to another nonce, it names a digest (bound to its own nonce's session) that no
+    // contribution to that nonce has: such a decision could make no secret.
+    let elsewhere = nonce_group(&federation, &[3; 32], b"event/1");
+    let there = super::deal(&elsewhere, 2, &Identity::new(&keys[1])).unwrap();
+    assert_ne!(
+        pledged(&elsewhere, &pledge),
+        Some(there.contributor(&elsewhere))
+    );
+}

@@ -31,8 +31,11 @@ const DEALS_REMEMBERED: usize = 4096;
 /// How long a member lets each member before it propose a secret's contributors first.
 const HEAD_START: Duration = Duration::from_millis(100);
 
-/// How long a member waits before asking again for a decided contribution it lacks.
-const GATHER_PAUSE: Duration = Duration::from_millis(100);
+/// How long a member first waits before asking again for a decided contribution it lacks (its
+/// dealer may not have heard of the decision yet); each wait is twice the last, up to
+/// [`GATHER_PAUSE_MAX`].
+const GATHER_PAUSE: Duration = Duration::from_millis(10);
+const GATHER_PAUSE_MAX: Duration = Duration::from_millis(200);
 
 /// Why a machine has no key of its own on this member.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,10 @@ pub(super) struct Making<C: Curve> {
     /// Where a member serves a dealer's contribution, but for `dealer=N` (a path ending in `?`
     /// or `&`).
     pub deal_path: String,
+    /// For a nonce: where a member serves its pledge ([`machine_key::PledgeJson`]). Its
+    /// contribution is then revealed only once the members decided on the pledges, so that no
+    /// member chooses its own contribution after seeing the others'.
+    pub pledge_path: Option<String>,
 }
 
 impl Making<carol_federation::curve::Bls> {
@@ -79,6 +86,7 @@ impl Making<carol_federation::curve::Bls> {
             decree: machine_key::decree(machine.as_bytes()),
             group: machine_key::group(federation, machine.as_bytes()),
             deal_path: format!("/federation/machines/{machine}/deal?"),
+            pledge_path: None,
         }
     }
 }
@@ -174,9 +182,21 @@ impl Member {
         if let Some(made) = share_from_record(group, me, &self.identity, &record)? {
             return Ok(made);
         }
-        let mut bundles = self.deals(making).await;
-        let usable =
-            machine_key::usable(group, me, &self.identity, &bundles).map_err(KeyError::from)?;
+        let (mut bundles, usable) = match &making.pledge_path {
+            Some(path) => {
+                let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
+                let mut usable = vec![own.contributor(group)];
+                usable.extend(self.ask_pledges(making, path).await);
+                usable.sort();
+                (vec![own], usable)
+            }
+            None => {
+                let bundles = self.deals(making).await;
+                let usable = machine_key::usable(group, me, &self.identity, &bundles)
+                    .map_err(KeyError::from)?;
+                (bundles, usable)
+            }
+        };
         if usable.len() < self.file.threshold {
             return Err(MachineKeyError::TooFewDealt {
                 dealt: usable.len(),
@@ -236,24 +256,42 @@ impl Member {
                 .into_iter()
                 .find(|json| json.bundle.dealer == dealer);
         }
-        // Dealing costs a seal per member: deals made are remembered, a bounded number of them,
-        // so that asking again (any client may) costs a lookup.
-        if let Some(deal) = self
+        let (deal, pledge) = self.own_deal(making)?;
+        // A pledged contribution is revealed once a decision names it, not before.
+        if making.pledge_path.is_some() {
+            let named = machine_key::pledged(&making.group, &pledge)?;
+            return self
+                .decided(&making.decree)?
+                .value
+                .contains(&named)
+                .then_some(deal);
+        }
+        Some(deal)
+    }
+
+    /// This member's contribution to the secret `making` names, and its pledge to it. Dealing
+    /// costs a seal per member: deals made are remembered, a bounded number of them, so that
+    /// asking again (any client may) costs a lookup.
+    fn own_deal<C: Curve>(
+        &self,
+        making: &Making<C>,
+    ) -> Option<(MachineDealJson, machine_key::PledgeJson)> {
+        if let Some(made) = self
             .deals_made
             .lock()
             .expect("member lock")
             .get(&making.decree)
         {
-            return Some(deal.clone());
+            return Some(made.clone());
         }
         let deal = machine_key::deal(&making.group, self.index?, &self.identity).ok()?;
-        let deal = MachineDealJson::from(&deal);
-        let mut made = self.deals_made.lock().expect("member lock");
-        if made.len() >= DEALS_REMEMBERED {
-            made.clear();
+        let made = (MachineDealJson::from(&deal), deal.pledge(&making.group));
+        let mut deals = self.deals_made.lock().expect("member lock");
+        if deals.len() >= DEALS_REMEMBERED {
+            deals.clear();
         }
-        made.insert(making.decree.clone(), deal.clone());
-        Some(deal)
+        deals.insert(making.decree.clone(), made.clone());
+        Some(made)
     }
 
     /// Member `dealer`'s contribution to machine `machine`'s key (`GET
@@ -299,7 +337,8 @@ impl Member {
             .filter(|c| !held.contains(c))
             .copied()
             .collect();
-        while !lacking.is_empty() && Instant::now() + GATHER_PAUSE < deadline {
+        let mut pause = GATHER_PAUSE;
+        while !lacking.is_empty() && Instant::now() + pause < deadline {
             let asked = lacking
                 .iter()
                 .flat_map(|c| self.others().map(move |peer| (peer, c.member)));
@@ -317,9 +356,44 @@ impl Member {
             }
             if !lacking.is_empty() {
                 // The members that hold it may still be gathering it themselves.
-                tokio::time::sleep(GATHER_PAUSE).await;
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(GATHER_PAUSE_MAX);
             }
         }
+    }
+
+    /// This member's pledge to its contribution to the secret `making` names (`GET
+    /// .../nonce-pledge`): the same whenever asked.
+    pub(super) fn pledge_of<C: Curve>(
+        &self,
+        making: &Making<C>,
+    ) -> Option<machine_key::PledgeJson> {
+        self.own_deal(making).map(|(_, pledge)| pledge)
+    }
+
+    /// Every other member's pledge to its contribution to the secret `making` names, asked at
+    /// `path` at once; those that do not come, or are not signed by their member, are left out.
+    async fn ask_pledges<C: Curve>(&self, making: &Making<C>, path: &str) -> Vec<Contributor> {
+        let mut asking = tokio::task::JoinSet::new();
+        for peer in self.others() {
+            let (peers, path) = (self.peers.clone(), path.to_owned());
+            asking.spawn(async move {
+                (
+                    peer,
+                    peers.get::<machine_key::PledgeJson>(peer, &path).await,
+                )
+            });
+        }
+        let mut pledged = Vec::new();
+        while let Some(answer) = asking.join_next().await {
+            if let Ok((peer, Answer::Got(json))) = answer
+                && json.dealer == peer
+                && let Some(contributor) = machine_key::pledged(&making.group, &json)
+            {
+                pledged.push(contributor);
+            }
+        }
+        pledged
     }
 
     /// Asks each `(peer, dealer)` at once for `dealer`'s contribution to the secret `making`

@@ -36,6 +36,7 @@ use carol_core::ids::MachineId;
 use carol_federation::curve::Secp256k1;
 use carol_federation::dkg::Group;
 use carol_federation::identity::Identity;
+use carol_federation::machine_key::{MachineDealJson, PledgeJson};
 use carol_federation::poly::PublicPoly;
 use carol_federation::threshold::{PartialBytes, Share};
 pub use describe::KeptJson;
@@ -245,7 +246,7 @@ pub struct Member {
     /// One secret (a machine's key, a nonce) made at a time.
     making: tokio::sync::Mutex<()>,
     /// Its contributions to machines' keys and nonces, as served, by decree: a bounded number.
-    deals_made: Mutex<HashMap<Vec<u8>, carol_federation::machine_key::MachineDealJson>>,
+    deals_made: Mutex<HashMap<Vec<u8>, (MachineDealJson, PledgeJson)>>,
 }
 
 impl Member {

@@ -77,6 +77,10 @@ impl Making<Secp256k1> {
                 "/federation/machines/{machine}/nonce-deal?name={}&",
                 hex::encode(name)
             ),
+            pledge_path: Some(format!(
+                "/federation/machines/{machine}/nonce-pledge?name={}",
+                hex::encode(name)
+            )),
         }
     }
 }
@@ -174,6 +178,16 @@ impl Member {
         dealer: u32,
     ) -> Option<MachineDealJson> {
         self.deal_of(&Making::nonce(&self.group, machine, name), dealer)
+    }
+
+    /// This member's pledge to its contribution to machine `machine`'s committed nonce `name`
+    /// (`GET /federation/machines/{id}/nonce-pledge?name=HEX`).
+    pub fn nonce_pledge(
+        &self,
+        machine: &MachineId,
+        name: &[u8],
+    ) -> Option<machine_key::PledgeJson> {
+        self.pledge_of(&Making::nonce(&self.group, machine, name))
     }
 
     /// The BIP340 signature of `message` by the key `key` with the nonce `nonce`, made with `t`

@@ -186,6 +186,8 @@ fn too_few(error: MachineKeyError, member: &Member) -> wasmtime::Error {
     let agreed = match &error {
         MachineKeyError::TooFewDealt { dealt, .. } => *dealt,
         MachineKeyError::Agreement(AgreementError::TooFew { reached, .. }) => *reached,
+        // Decided, but a contribution did not reach this member in time.
+        MachineKeyError::Key(carol_federation::machine_key::MachineKeyError::Missing(_)) => 0,
         _ => return wasmtime::Error::new(error),
     };
     wasmtime::Error::new(TooFewAgreed::new(agreed, member.file().threshold))

@@ -175,12 +175,7 @@ pub(super) async fn machine_deal(
     RawQuery(query): RawQuery,
 ) -> Result<Json<MachineDealJson>, ApiError> {
     let member = member(&node)?;
-    let machine: MachineId = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "a machine id is SHA-256(binary id || params), 64 hex characters",
-        )
-    })?;
+    let machine = machine_in_path(&id)?;
     let Some(me) = member.index() else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -232,39 +227,30 @@ pub(super) async fn nonce_vote(
         .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))
 }
 
-/// `GET /federation/machines/{id}/nonce-deal?name=HEX[&dealer=N]`: this member's contribution to
-/// machine `id`'s committed nonce named `HEX` (hex of the name's bytes), or member `N`'s as this
-/// member's record of the decision holds it.
-pub(super) async fn nonce_deal(
-    State(node): State<Node>,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<MachineDealJson>, ApiError> {
-    let member = member(&node)?;
-    let machine: MachineId = id.parse().map_err(|_| {
+/// A machine id in a path, or the error that says what one is.
+fn machine_in_path(id: &str) -> Result<MachineId, ApiError> {
+    id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "a machine id is SHA-256(binary id || params), 64 hex characters",
         )
-    })?;
-    let Some(me) = member.index() else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "this node is no member of the federation: it deals nothing",
-        ));
-    };
+    })
+}
+
+/// A nonce's `name=HEX` and, optionally, `dealer=N` in a query.
+fn nonce_query(query: Option<String>) -> Result<(Vec<u8>, Option<u32>), ApiError> {
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "the query is name=HEX (the nonce's name, hex) and, optionally, dealer=N (a member's \
-             index)",
+            "the query is name=HEX (the nonce's name, hex, at most 256 bytes) and, for a deal, \
+             optionally dealer=N (a member's index)",
         )
     };
-    let (mut name, mut dealer) = (None, me);
+    let (mut name, mut dealer) = (None, None);
     for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match key.as_ref() {
             "name" => name = Some(hex::decode(value.as_bytes()).map_err(|_| bad())?),
-            "dealer" => dealer = value.parse().map_err(|_| bad())?,
+            "dealer" => dealer = Some(value.parse().map_err(|_| bad())?),
             _ => return Err(bad()),
         }
     }
@@ -273,6 +259,54 @@ pub(super) async fn nonce_deal(
     if name.len() > crate::imports::MAX_NONCE_NAME_BYTES {
         return Err(bad());
     }
+    Ok((name, dealer))
+}
+
+/// `GET /federation/machines/{id}/nonce-pledge?name=HEX`: this member's pledge to its
+/// contribution to machine `id`'s committed nonce named `HEX`: the digest of the contribution it
+/// reveals once the members decided on the pledges.
+pub(super) async fn nonce_pledge(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<carol_federation::machine_key::PledgeJson>, ApiError> {
+    let member = member(&node)?;
+    let machine = machine_in_path(&id)?;
+    let (name, None) = nonce_query(query)? else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "a member pledges its own contribution only: no dealer=N",
+        ));
+    };
+    member
+        .nonce_pledge(&machine, &name)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "this node is no member of the federation: it deals nothing",
+            )
+        })
+}
+
+/// `GET /federation/machines/{id}/nonce-deal?name=HEX[&dealer=N]`: this member's contribution to
+/// machine `id`'s committed nonce named `HEX` (hex of the name's bytes), once the members decided
+/// on it, or member `N`'s as this member's record of the decision holds it.
+pub(super) async fn nonce_deal(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<MachineDealJson>, ApiError> {
+    let member = member(&node)?;
+    let machine = machine_in_path(&id)?;
+    let Some(me) = member.index() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this node is no member of the federation: it deals nothing",
+        ));
+    };
+    let (name, dealer) = nonce_query(query)?;
+    let dealer = dealer.unwrap_or(me);
     member
         .nonce_deal(&machine, &name, dealer)
         .map(Json)
@@ -281,8 +315,8 @@ pub(super) async fn nonce_deal(
                 StatusCode::NOT_FOUND,
                 format!(
                     "this member holds no contribution of member {dealer} to this nonce of machine \
-                     {machine}: it holds the others' once the members decided on them and it made \
-                     its share"
+                     {machine}: it reveals its own once the members decided on it, and holds the \
+                     others' once it made its share"
                 ),
             )
         })

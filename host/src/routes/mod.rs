@@ -104,6 +104,10 @@ pub fn router(node: Node) -> Router {
             "/federation/machines/{id}/nonce-deal",
             get(federation::nonce_deal),
         )
+        .route(
+            "/federation/machines/{id}/nonce-pledge",
+            get(federation::nonce_pledge),
+        )
         .route("/federation/agreement", post(federation::agreement))
         .route("/federation/decided/{decree}", get(federation::decided))
         .fallback(fallback::not_found)

@@ -204,8 +204,27 @@ fn a_bad_partial_is_ignored_and_named_and_too_few_members_make_no_nonce() {
     set_price("bad-partial", 1.0);
     let params = json!({"api_base": format!("{}/bad-partial", mock())}).to_string();
     let machine = nodes[0].machine(&guest("dlc-oracle"), params.as_bytes());
+    // A member pledges its contribution to a nonce at once, and reveals it only once the
+    // members decided on the pledges: no member chooses its own after seeing the others'.
+    let name = hex::encode("one-digit/0");
+    let contribution = |node: &Carol| {
+        node.get(&format!(
+            "/federation/machines/{machine}/nonce-deal?name={name}"
+        ))
+    };
+    let (status, pledge) = nodes[1].get(&format!(
+        "/federation/machines/{machine}/nonce-pledge?name={name}"
+    ));
+    assert_eq!((status, &pledge["dealer"]), (200, &json!(2)), "{pledge}");
+    assert_eq!(contribution(&nodes[1]).0, 404);
     let (status, announced) = announce_digits(&nodes[0], &machine, "one-digit", 2, 1);
     assert_eq!(status, 200, "{announced}");
+    let (status, revealed) = contribution(&nodes[1]);
+    assert_eq!(
+        (status, &revealed["bundle"]["dealer"]),
+        (200, &json!(2)),
+        "{revealed}"
+    );
     let announcement = check_announcement(&announced["ok"], "one-digit", MATURITY, 2, 1);
 
     // Member 2's node key, in the test's hands, hands every other member a bogus partial of the
