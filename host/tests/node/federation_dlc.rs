@@ -130,7 +130,7 @@ fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
         &root,
         3,
         5,
-        "allow_loopback = true\nactivation_timeout_ms = 10000",
+        "allow_loopback = true\nactivation_timeout_ms = 30000",
     );
     set_price("split", 20_000.0);
     let params = json!({"api_base": format!("{}/split", mock())}).to_string();
@@ -199,7 +199,7 @@ fn a_bad_partial_is_ignored_and_named_and_too_few_members_make_no_nonce() {
         &root,
         3,
         5,
-        "allow_loopback = true\nactivation_timeout_ms = 10000",
+        "allow_loopback = true\nactivation_timeout_ms = 30000",
     );
     set_price("bad-partial", 1.0);
     let params = json!({"api_base": format!("{}/bad-partial", mock())}).to_string();
