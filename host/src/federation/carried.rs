@@ -84,7 +84,8 @@ pub(super) fn previous_machine_shares(
         shares.insert(machine, (kept.share, kept.public));
     }
     // Machines' secp256k1 keys and committed nonces are not carried over yet: a resharing
-    // would change those keys and lose the nonces announced, so it is refused.
+    // would change those keys and lose the nonces announced, so it is refused once one is
+    // decided (a record a member only asked about, which anyone may, decides nothing).
     for prefix in [
         machine_key::SECP256K1_DECREE_PREFIX,
         machine_key::NONCE_DECREE_PREFIX,
@@ -93,8 +94,12 @@ pub(super) fn previous_machine_shares(
         let found = store
             .agreements_under(&under)
             .map_err(|e| MemberError::Records(e.into()))?;
-        if !found.is_empty() {
-            return Err(MemberError::Secp256k1NotCarried);
+        for (_, value) in found {
+            let record: Record = serde_json::from_slice(&value)
+                .map_err(|_| MemberError::Records(AgreementError::Damaged))?;
+            if record.certificate.is_some() {
+                return Err(MemberError::Secp256k1NotCarried);
+            }
         }
     }
     let records = records(store, &group.session).map_err(MemberError::Records)?;

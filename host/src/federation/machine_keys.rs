@@ -182,7 +182,17 @@ impl Member {
         if let Some(made) = share_from_record(group, me, &self.identity, &record)? {
             return Ok(made);
         }
+        // Decided already (this member restarted before it held the contributions): only the
+        // contributions are left to gather, from whoever is up.
+        let decided = record
+            .certificate
+            .as_ref()
+            .and_then(|json| Certificate::try_from(json).ok());
         let (mut bundles, usable) = match &making.pledge_path {
+            _ if decided.is_some() => {
+                let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
+                (vec![own], Vec::new())
+            }
             Some(path) => {
                 let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
                 let mut usable = vec![own.contributor(group)];
@@ -197,15 +207,18 @@ impl Member {
                 (bundles, usable)
             }
         };
-        if usable.len() < self.file.threshold {
+        if decided.is_none() && usable.len() < self.file.threshold {
             return Err(MachineKeyError::TooFewDealt {
                 dealt: usable.len(),
                 threshold: self.file.threshold,
             });
         }
-        let Certificate { value, .. } = match self.head_start(making, &usable, deadline).await {
+        let Certificate { value, .. } = match decided {
             Some(decided) => decided,
-            None => self.decide(&making.decree, &usable, deadline).await?,
+            None => match self.head_start(making, &usable, deadline).await {
+                Some(decided) => decided,
+                None => self.decide(&making.decree, &usable, deadline).await?,
+            },
         };
         // Decided: what is left cannot race, and must not hold up other secrets.
         drop(lock);

@@ -34,9 +34,19 @@ const MAX_HELD: usize = 10_000;
 /// How long the first of the voters for a message is let propose before the others do.
 const HEAD_START: Duration = Duration::from_millis(100);
 
+/// What every [`use_decree`] starts with.
+const USE_PREFIX: &[u8] = b"nonce-use/secp256k1/";
+
 /// What names the decision on the one message machine `machine`'s nonce `name` signs.
 pub fn use_decree(machine: &MachineId, name: &[u8]) -> Vec<u8> {
-    [b"nonce-use/secp256k1/".as_slice(), machine.as_bytes(), name].concat()
+    [USE_PREFIX, machine.as_bytes(), name].concat()
+}
+
+/// Whether `decree` is one [`use_decree`] can make: a machine id and a name a machine may use.
+fn is_use_decree(decree: &[u8]) -> bool {
+    decree.strip_prefix(USE_PREFIX).is_some_and(|rest| {
+        rest.len() > 32 && rest.len() <= 32 + crate::imports::MAX_NONCE_NAME_BYTES
+    })
 }
 
 /// A vote as one member sends it to another (`POST /federation/nonce-votes`).
@@ -70,11 +80,18 @@ impl VoteJson {
 /// Each member's vote on one decree: the digest of the message its run asked for.
 type Ballots = BTreeMap<u32, [u8; 32]>;
 
-/// The votes held by decree, and the decrees in the order they came.
-type Held = (HashMap<Vec<u8>, Ballots>, VecDeque<Vec<u8>>);
+/// The votes held: by decree, the decrees in the order they came, how many decrees each member
+/// voted on, and the decrees a run of this member waits on.
+#[derive(Default)]
+struct Held {
+    votes: HashMap<Vec<u8>, Ballots>,
+    order: VecDeque<Vec<u8>>,
+    by_member: HashMap<u32, usize>,
+    waited: HashMap<Vec<u8>, usize>,
+}
 
-/// The votes a member holds, by decree (each member's first), and the decrees in the order
-/// they came, for forgetting the oldest.
+/// The votes a member holds, by decree (each member's first), bounded: [`MAX_HELD`] decrees,
+/// each other member an `n`th of that at most, and a decree a run waits on never forgotten.
 #[derive(Default)]
 pub struct Votes {
     inner: Mutex<Held>,
@@ -82,31 +99,65 @@ pub struct Votes {
 }
 
 impl Votes {
-    /// Keeps member `index`'s vote for `digest` on `decree`, unless it voted already.
-    pub fn offer(&self, decree: &[u8], index: u32, digest: [u8; 32]) {
+    /// Keeps member `index`'s vote for `digest` on `decree`, unless it voted already, or holds
+    /// its share of the bound with decrees no run waits on (`members` in the federation).
+    pub fn offer(&self, decree: &[u8], index: u32, digest: [u8; 32], members: usize) {
         let mut inner = self.inner.lock().expect("votes lock");
-        let (held, order) = &mut *inner;
-        if !held.contains_key(decree) {
-            while held.len() >= MAX_HELD {
-                let Some(oldest) = order.pop_front() else {
+        let held = &mut *inner;
+        let waited = held.waited.contains_key(decree);
+        let count = held.by_member.get(&index).copied().unwrap_or(0);
+        if !waited && count >= MAX_HELD / members.max(1) {
+            return;
+        }
+        if !held.votes.contains_key(decree) {
+            let mut looked = 0;
+            while held.votes.len() >= MAX_HELD && looked < held.order.len() {
+                looked += 1;
+                let Some(oldest) = held.order.pop_front() else {
                     break;
                 };
-                held.remove(&oldest);
+                if held.waited.contains_key(&oldest) {
+                    held.order.push_back(oldest);
+                    continue;
+                }
+                for voter in held.votes.remove(&oldest).unwrap_or_default().into_keys() {
+                    if let Some(count) = held.by_member.get_mut(&voter) {
+                        *count = count.saturating_sub(1);
+                    }
+                }
             }
-            order.push_back(decree.to_vec());
+            if held.votes.len() >= MAX_HELD {
+                return;
+            }
+            held.order.push_back(decree.to_vec());
         }
-        held.entry(decree.to_vec())
-            .or_default()
-            .entry(index)
-            .or_insert(digest);
+        let ballots = held.votes.entry(decree.to_vec()).or_default();
+        if ballots.contains_key(&index) {
+            return;
+        }
+        ballots.insert(index, digest);
+        *held.by_member.entry(index).or_insert(0) += 1;
         drop(inner);
         self.arrived.notify_waiters();
+    }
+
+    /// Marks `decree` as waited on by one more run (`true`) or one fewer.
+    fn wait(&self, decree: &[u8], waiting: bool) {
+        let mut inner = self.inner.lock().expect("votes lock");
+        let count = inner.waited.entry(decree.to_vec()).or_insert(0);
+        match waiting {
+            true => *count += 1,
+            false => *count = count.saturating_sub(1),
+        }
+        if *count == 0 {
+            inner.waited.remove(decree);
+        }
     }
 
     /// The votes held on `decree`, by member.
     fn of(&self, decree: &[u8]) -> Ballots {
         let inner = self.inner.lock().expect("votes lock");
-        inner.0.get(decree).cloned().unwrap_or_default()
+        inner.votes.get(decree).cloned().unwrap_or_default()
     }
 }
 
@@ -137,44 +188,17 @@ impl Member {
         let Some(me) = self.index else {
             return Err(TooFewAgreed::new(0, threshold));
         };
-        self.votes.offer(&decree, me, digest);
+        self.votes.wait(&decree, true);
+        self.votes
+            .offer(&decree, me, digest, self.file.members.len());
         self.send_vote(&decree, digest, deadline);
-        let decided = loop {
-            let arrived = self.votes.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            if let Some(decided) = self.decided(&decree) {
-                break Certificate::try_from(&decided).ok();
-            }
-            let votes = self.votes.of(&decree);
-            let voters: Vec<Contributor> = votes
-                .iter()
-                .filter(|(_, d)| **d == digest)
-                .map(|(&member, &digest)| Contributor { member, digest })
-                .collect();
-            if voters.len() >= threshold {
-                let before = voters.iter().position(|c| c.member == me).unwrap_or(0);
-                let waited = Instant::now() + HEAD_START * before as u32;
-                while Instant::now() < waited.min(deadline) && self.decided(&decree).is_none() {
-                    tokio::time::sleep(HEAD_START / 10).await;
-                }
-                match self.decide(&decree, &voters, deadline).await {
-                    Ok(certificate) => break Some(certificate),
-                    Err(AgreementError::TooFew { .. }) => break None,
-                    Err(error) => {
-                        tracing::warn!(machine = %machine, %error, "cannot agree on a nonce's message");
-                        break None;
-                    }
-                }
-            }
-            tokio::select! {
-                () = &mut arrived => {}
-                () = tokio::time::sleep(HEAD_START) => {}
-                () = tokio::time::sleep_until(deadline) => break None,
-            }
-        };
+        let decided = self
+            .decide_message(machine, &decree, digest, deadline)
+            .await;
+        self.votes.wait(&decree, false);
         let votes = self.votes.of(&decree);
         let agreed = votes.values().filter(|d| **d == digest).count();
+        let refused = TooFewAgreed::with_others(agreed, threshold, others(&votes, &digest));
         match decided {
             Some(certificate) if certificate.value.iter().all(|c| c.digest == digest) => Ok(()),
             Some(_) => {
@@ -183,17 +207,65 @@ impl Member {
                     "the members decided that this nonce signs another message than this \
                      member's run asked for: this member signs nothing with it"
                 );
-                Err(TooFewAgreed::with_others(
-                    agreed,
-                    threshold,
-                    others(&votes, &digest),
-                ))
+                Err(refused)
             }
-            None => Err(TooFewAgreed::with_others(
-                agreed,
-                threshold,
-                others(&votes, &digest),
-            )),
+            None => Err(refused),
+        }
+    }
+
+    /// The decision on `decree`, this member's or the others', or its own proposal once it
+    /// holds `t` votes for `digest`; `None` if none is made by `deadline`.
+    async fn decide_message(
+        &self,
+        machine: &MachineId,
+        decree: &[u8],
+        digest: [u8; 32],
+        deadline: Instant,
+    ) -> Option<Certificate> {
+        let threshold = self.file.threshold;
+        let me = self.index?;
+        let mut asked_others = Instant::now();
+        loop {
+            let arrived = self.votes.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            if let Some(decided) = self.decided(decree) {
+                return Certificate::try_from(&decided).ok();
+            }
+            // A member that holds too few votes (one that restarted, or whose peers' votes were
+            // lost) asks now and then whether the others decided.
+            if asked_others.elapsed() >= HEAD_START * 5 {
+                asked_others = Instant::now();
+                if let Some(decided) = self.decision_of_others(decree).await {
+                    return Some(decided);
+                }
+            }
+            let votes = self.votes.of(decree);
+            let voters: Vec<Contributor> = votes
+                .iter()
+                .filter(|(_, d)| **d == digest)
+                .map(|(&member, &digest)| Contributor { member, digest })
+                .collect();
+            if voters.len() >= threshold {
+                let before = voters.iter().position(|c| c.member == me).unwrap_or(0);
+                let waited = Instant::now() + HEAD_START * before as u32;
+                while Instant::now() < waited.min(deadline) && self.decided(decree).is_none() {
+                    tokio::time::sleep(HEAD_START / 10).await;
+                }
+                return match self.decide(decree, &voters, deadline).await {
+                    Ok(certificate) => Some(certificate),
+                    Err(AgreementError::TooFew { .. }) => None,
+                    Err(error) => {
+                        tracing::warn!(machine = %machine, %error, "cannot agree on a nonce's message");
+                        None
+                    }
+                };
+            }
+            tokio::select! {
+                () = &mut arrived => {}
+                () = tokio::time::sleep(HEAD_START) => {}
+                () = tokio::time::sleep_until(deadline) => return None,
+            }
         }
     }
 
@@ -242,6 +314,9 @@ impl Member {
     /// Takes another member's vote (`POST /federation/nonce-votes`), if its tag is that member's.
     pub fn take_vote(&self, vote: &VoteJson) -> Result<(), &'static str> {
         let decree = hex::decode(&vote.decree).map_err(|_| "`decree` must be hex")?;
+        if !is_use_decree(&decree) {
+            return Err("`decree` names no machine's nonce");
+        }
         let mut digest = [0u8; 32];
         hex::decode_to_slice(&vote.digest, &mut digest)
             .map_err(|_| "`digest` must be 32 bytes in hex")?;
@@ -255,7 +330,39 @@ impl Member {
                 "the vote's tag is not its member's, under the key it shares with this one",
             );
         }
-        self.votes.offer(&decree, vote.index, digest);
+        self.votes
+            .offer(&decree, vote.index, digest, self.file.members.len());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_member_cannot_take_more_than_its_share_nor_evict_a_decree_a_run_waits_on() {
+        let votes = Votes::default();
+        let machine = MachineId::from_bytes([1; 32]);
+        let waited = use_decree(&machine, b"event/0");
+        assert!(is_use_decree(&waited));
+        assert!(!is_use_decree(b"nonce-use/secp256k1/short"));
+        votes.wait(&waited, true);
+        votes.offer(&waited, 1, [1; 32], 5);
+        for i in 0..MAX_HELD as u32 {
+            let decree = use_decree(&machine, &i.to_be_bytes());
+            votes.offer(&decree, 2, [2; 32], 5);
+        }
+        let inner = votes.inner.lock().unwrap();
+        assert_eq!(inner.by_member[&2], MAX_HELD / 5);
+        drop(inner);
+        // Past its share, member 2 still votes on the decree a run waits on, and its first
+        // vote there stands.
+        votes.offer(&waited, 2, [3; 32], 5);
+        votes.offer(&waited, 2, [4; 32], 5);
+        let held = votes.of(&waited);
+        assert_eq!(held.len(), 2);
+        assert_eq!(held[&2], [3; 32]);
+        assert_eq!(others(&held, &[1; 32]), [1]);
     }
 }

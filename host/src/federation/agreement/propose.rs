@@ -167,7 +167,10 @@ impl Member {
     }
 
     /// The decision on `decree` as this member or another knows it, checked.
-    async fn decision_of_others(&self, decree: &[u8]) -> Option<Certificate> {
+    pub(in crate::federation) async fn decision_of_others(
+        &self,
+        decree: &[u8],
+    ) -> Option<Certificate> {
         if let Some(json) = self.decided(decree) {
             return Certificate::try_from(&json).ok();
         }
