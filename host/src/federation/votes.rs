@@ -90,7 +90,7 @@ struct Held {
     waited: HashMap<Vec<u8>, usize>,
 }
 
-/// The votes a member holds, by decree (each member's first), bounded: [`MAX_HELD`] decrees,
+/// The votes a member holds, by decree (each member's first), bounded: `MAX_HELD` decrees,
 /// each other member an `n`th of that at most, and a decree a run waits on never forgotten.
 #[derive(Default)]
 pub struct Votes {
