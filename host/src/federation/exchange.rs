@@ -19,11 +19,9 @@
 use super::Member;
 use super::partials::Partials;
 use super::peers::Answer;
-use crate::bindings::carol::machine::http_fetch::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::time::Instant;
 
 /// A kind of threshold signature, as the members exchange its partials.
@@ -234,25 +232,12 @@ impl Member {
             .expect("JSON");
             let (peers, partials) = (self.peers.clone(), S::store(self).clone());
             tokio::spawn(async move {
-                let mut pause = Duration::from_millis(100);
-                loop {
-                    let headers = vec![("content-type".into(), "application/json".into())];
-                    let answer: Answer<PartialAnswer<S::Signature>> = peers
-                        .send(index, Method::Post, S::PATH, headers, body.clone())
-                        .await;
-                    if let Answer::Got(PartialAnswer {
-                        made: Some(made), ..
-                    }) = answer
-                    {
-                        partials.answered(&digest, index, made);
-                    }
-                    let Answer::Failed(why) = answer else { return };
-                    tracing::debug!(member = index, %why, "cannot send a partial signature");
-                    if Instant::now() + pause >= deadline {
-                        return;
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
+                let answer = peers.post_until(index, S::PATH, body, deadline).await;
+                if let Answer::Got(PartialAnswer::<S::Signature> {
+                    made: Some(made), ..
+                }) = answer
+                {
+                    partials.answered(&digest, index, made);
                 }
             });
         }

@@ -92,6 +92,34 @@ impl Peers {
             .await
     }
 
+    /// `POST`s the JSON `body` to `path` of member `index` until it answers (anything but a
+    /// failure), or until `deadline` is near, waiting twice as long after each failure (100 ms
+    /// first); its last answer.
+    pub async fn post_until<T: DeserializeOwned>(
+        &self,
+        index: u32,
+        path: &str,
+        body: Vec<u8>,
+        deadline: tokio::time::Instant,
+    ) -> Answer<T> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let headers = vec![("content-type".into(), "application/json".into())];
+            let answer = self
+                .send(index, Method::Post, path, headers, body.clone())
+                .await;
+            let Answer::Failed(why) = &answer else {
+                return answer;
+            };
+            tracing::debug!(member = index, path, %why, "a member did not take a message");
+            if tokio::time::Instant::now() + pause >= deadline {
+                return answer;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+    }
+
     /// A request to member `index`, its answer read as JSON; 404 is "not yet".
     pub async fn send<T: DeserializeOwned>(
         &self,

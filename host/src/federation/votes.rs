@@ -16,7 +16,6 @@ use super::Member;
 use super::agreement::AgreementError;
 use super::exchange::{TooFewAgreed, authenticated};
 use super::peers::Answer;
-use crate::bindings::carol::machine::http_fetch::Method;
 use carol_core::ids::MachineId;
 use carol_federation::agreement::{Certificate, Contributor};
 use serde::{Deserialize, Serialize};
@@ -287,26 +286,9 @@ impl Member {
             .expect("JSON");
             let peers = self.peers.clone();
             tokio::spawn(async move {
-                let mut pause = Duration::from_millis(100);
-                loop {
-                    let headers = vec![("content-type".into(), "application/json".into())];
-                    let answer: Answer<serde_json::Value> = peers
-                        .send(
-                            index,
-                            Method::Post,
-                            "/federation/nonce-votes",
-                            headers,
-                            body.clone(),
-                        )
-                        .await;
-                    let Answer::Failed(why) = answer else { return };
-                    tracing::debug!(member = index, %why, "cannot send a vote on a nonce's message");
-                    if Instant::now() + pause >= deadline {
-                        return;
-                    }
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
+                let _: Answer<serde_json::Value> = peers
+                    .post_until(index, "/federation/nonce-votes", body, deadline)
+                    .await;
             });
         }
     }

@@ -174,14 +174,8 @@ pub(super) async fn machine_deal(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MachineDealJson>, ApiError> {
-    let member = member(&node)?;
+    let (member, me) = dealing_member(&node)?;
     let machine = machine_in_path(&id)?;
-    let Some(me) = member.index() else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "this node is no member of the federation: it deals nothing",
-        ));
-    };
     let bad = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -219,12 +213,33 @@ pub(super) async fn machine_deal(
 pub(super) async fn nonce_vote(
     State(node): State<Node>,
     Json(vote): Json<crate::federation::votes::VoteJson>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let member = member(&node)?;
+    // JSON like the other members' answers: the sender reads it as the vote taken.
     member
         .take_vote(&vote)
-        .map(|()| StatusCode::ACCEPTED)
+        .map(|()| {
+            (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"held": true})),
+            )
+        })
         .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, why))
+}
+
+/// The member that answers for its contributions, and its index: a node that leaves in a
+/// resharing deals nothing.
+fn dealing_member(
+    node: &Node,
+) -> Result<(&std::sync::Arc<crate::federation::Member>, u32), ApiError> {
+    let member = member(node)?;
+    let me = member.index().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this node is no member of the federation: it deals nothing",
+        )
+    })?;
+    Ok((member, me))
 }
 
 /// A machine id in a path, or the error that says what one is.
@@ -297,14 +312,8 @@ pub(super) async fn nonce_deal(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MachineDealJson>, ApiError> {
-    let member = member(&node)?;
+    let (member, me) = dealing_member(&node)?;
     let machine = machine_in_path(&id)?;
-    let Some(me) = member.index() else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "this node is no member of the federation: it deals nothing",
-        ));
-    };
     let (name, dealer) = nonce_query(query)?;
     let dealer = dealer.unwrap_or(me);
     member
