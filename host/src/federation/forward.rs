@@ -5,7 +5,7 @@
 //! again.
 
 use super::Member;
-use super::peers::Answer;
+use super::relay::{ANSWER_TAG, Answers};
 use crate::bindings::carol::machine::http_fetch::Method;
 
 /// The header of a request one member passes on to the others.
@@ -21,14 +21,16 @@ impl Member {
     }
 
     /// Passes `method path` with `body` (of `content_type`) on to every other member, and waits
-    /// for their answers, which are logged and otherwise ignored: each member answers its own
-    /// clients.
+    /// for their answers, which are logged and otherwise ignored (each member answers its own
+    /// clients), but for those of 200 with their tags, which go to `answers` if given
+    /// ([`super::relay`]).
     pub async fn forward(
         &self,
         method: Method,
         path: &str,
         content_type: Option<&str>,
         body: &[u8],
+        answers: Option<Answers>,
     ) {
         // A node that leaves the federation in a resharing passes nothing on.
         let Some(me) = self.index else { return };
@@ -40,15 +42,28 @@ impl Member {
         for index in self.file.indices().filter(|&i| i != me) {
             let (forwarder, headers, body) =
                 (self.forwarder.clone(), headers.clone(), body.to_vec());
-            let path = path.to_owned();
+            let (path, answers) = (path.to_owned(), answers.clone());
             sends.spawn(async move {
-                let answer: Answer<serde_json::Value> =
-                    forwarder.send(index, method, &path, headers, body).await;
-                if let Answer::Failed(why) = answer {
-                    // The path only: a query holds a client's arguments.
-                    let path = path.split('?').next().unwrap_or_default();
-                    tracing::warn!(member = index, path, %why, "a member did not take a request passed on to it");
-                }
+                let why = match forwarder.respond(index, method, &path, headers, body).await {
+                    Ok(response) if response.status == 200 => {
+                        let tag = response
+                            .headers
+                            .iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case(ANSWER_TAG))
+                            .map(|(_, tag)| tag.clone());
+                        if let (Some(answers), Some(tag)) = (answers, tag) {
+                            // The relay may have stopped listening; nothing else wants it.
+                            let _ = answers.send((index, response.body, tag));
+                        }
+                        return;
+                    }
+                    Ok(response) if (201..=202).contains(&response.status) => return,
+                    Ok(response) => format!("it answered with {}", response.status),
+                    Err(why) => why,
+                };
+                // The path only: a query holds a client's arguments.
+                let path = path.split('?').next().unwrap_or_default();
+                tracing::warn!(member = index, path, %why, "a member did not take a request passed on to it");
             });
         }
         sends.join_all().await;

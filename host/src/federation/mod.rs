@@ -24,6 +24,7 @@ mod partials;
 mod peers;
 pub mod propose;
 mod published;
+pub mod relay;
 pub mod secp256k1;
 pub mod share;
 pub mod signing;

@@ -2,7 +2,7 @@
 //! size like a machine's, over the node's own HTTP client.
 
 use super::file::FederationFile;
-use crate::bindings::carol::machine::http_fetch::{Method, Request};
+use crate::bindings::carol::machine::http_fetch::{Method, Request, Response};
 use crate::fetch::{FetchLimits, HttpClient};
 use crate::policy::{OutboundPolicy, Rule};
 use serde::de::DeserializeOwned;
@@ -142,6 +142,30 @@ impl Peers {
         }
     }
 
+    /// A request to member `index`: its whole answer, whatever its status.
+    pub async fn respond(
+        &self,
+        index: u32,
+        method: Method,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Response, String> {
+        let Some(base) = index.checked_sub(1).and_then(|i| self.urls.get(i as usize)) else {
+            return Err(format!("there is no member {index}"));
+        };
+        let request = Request {
+            method,
+            url: format!("{base}{path}"),
+            headers,
+            body,
+        };
+        self.client
+            .fetch(request)
+            .await
+            .map_err(|error| format!("{error:?}"))
+    }
+
     /// A request to member `index`: the body of an answer whose status is in `ok`; 404 is
     /// "not yet".
     async fn body(
@@ -153,20 +177,11 @@ impl Peers {
         body: Vec<u8>,
         ok: std::ops::RangeInclusive<u16>,
     ) -> Answer<Vec<u8>> {
-        let Some(base) = index.checked_sub(1).and_then(|i| self.urls.get(i as usize)) else {
-            return Answer::Failed(format!("there is no member {index}"));
-        };
-        let request = Request {
-            method,
-            url: format!("{base}{path}"),
-            headers,
-            body,
-        };
-        match self.client.fetch(request).await {
+        match self.respond(index, method, path, headers, body).await {
             Ok(response) if ok.contains(&response.status) => Answer::Got(response.body),
             Ok(response) if response.status == 404 => Answer::NotYet,
             Ok(response) => Answer::Failed(format!("it answered {path} with {}", response.status)),
-            Err(error) => Answer::Failed(format!("{error:?}")),
+            Err(why) => Answer::Failed(why),
         }
     }
 }

@@ -171,21 +171,34 @@ fn others(votes: &Ballots, digest: &[u8; 32]) -> Vec<usize> {
     counts
 }
 
+/// Why a member's run may not sign with a committed nonce.
+#[derive(Debug)]
+pub struct Refused {
+    /// How many members' runs asked for its message, and for others.
+    pub counts: TooFewAgreed,
+    /// Whether the members decided that the nonce signs another message.
+    pub outvoted: bool,
+}
+
 impl Member {
     /// Waits, by `deadline`, until the members decide which message machine `machine`'s nonce
     /// `name` signs, having voted for `digest` (the SHA-256 of its own run's message): `Ok` when
-    /// the decision names it; otherwise how many members' runs asked for it and for others.
+    /// the decision names it; otherwise how many members' runs asked for it and for others, and
+    /// whether the decision names another.
     pub async fn agree_on_message(
         &self,
         machine: &MachineId,
         name: &[u8],
         digest: [u8; 32],
         deadline: Instant,
-    ) -> Result<(), TooFewAgreed> {
+    ) -> Result<(), Refused> {
         let threshold = self.file.threshold;
         let decree = use_decree(machine, name);
         let Some(me) = self.index else {
-            return Err(TooFewAgreed::new(0, threshold));
+            return Err(Refused {
+                counts: TooFewAgreed::new(0, threshold),
+                outvoted: false,
+            });
         };
         self.votes.wait(&decree, true);
         self.votes
@@ -206,9 +219,15 @@ impl Member {
                     "the members decided that this nonce signs another message than this \
                      member's run asked for: this member signs nothing with it"
                 );
-                Err(refused)
+                Err(Refused {
+                    counts: refused,
+                    outvoted: true,
+                })
             }
-            None => Err(refused),
+            None => Err(Refused {
+                counts: refused,
+                outvoted: false,
+            }),
         }
     }
 

@@ -107,6 +107,9 @@ pub(crate) struct MachineContext {
     pub(super) state: Option<StateSession>,
     /// When the activation runs out of time.
     pub(super) deadline: tokio::time::Instant,
+    /// Whether a signature with a committed nonce was refused because the nonce signs another
+    /// message ([`crate::runtime::Ran::outvoted`]).
+    pub(super) outvoted: bool,
 }
 
 impl MachineContext {
@@ -126,6 +129,13 @@ impl MachineContext {
             fetches: 0,
             state: None,
             deadline,
+            outvoted: false,
         }
+    }
+
+    /// Whether a signature with a committed nonce was refused to this activation because the
+    /// nonce signs another message.
+    pub(crate) fn outvoted(&self) -> bool {
+        self.outvoted
     }
 }

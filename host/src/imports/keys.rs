@@ -111,7 +111,7 @@ impl MachineContext {
     /// have decided that it signs `message` ([`crate::federation::votes`]). A fresh nonce
     /// (`fresh`: named by its message) can sign nothing else, and needs no decision.
     async fn members_bip340_sign(
-        &self,
+        &mut self,
         member: &Member,
         name: &[u8],
         message: [u8; 32],
@@ -124,15 +124,23 @@ impl MachineContext {
         self.record_used(UsedKeys::SECP256K1).await?;
         match self.bind(name, &message).await? {
             NonceBinding::Bound => {}
-            NonceBinding::Used => return Ok(Err(Error::NonceUsed)),
+            NonceBinding::Used => {
+                // Bound to another message by an earlier run, the one the members decided or
+                // one they did not: either way other members' runs may have signed.
+                self.outvoted = !fresh;
+                return Ok(Err(Error::NonceUsed));
+            }
             NonceBinding::LimitReached => return Err(self.nonce_limit_reached()),
         }
         if !fresh {
             let digest = Sha256::digest(message).into();
-            member
+            if let Err(refused) = member
                 .agree_on_message(&self.machine, name, digest, deadline)
                 .await
-                .map_err(wasmtime::Error::new)?;
+            {
+                self.outvoted = refused.outvoted;
+                return Err(wasmtime::Error::new(refused.counts));
+            }
         }
         match member
             .sign_with_nonce(&key, &nonce, &message, deadline)

@@ -3,7 +3,7 @@
 use super::Node;
 use super::errors::{ActivateError, AddError, CreateError};
 use crate::admission::Busy;
-use crate::runtime::{ActivationError, Binary, Machine};
+use crate::runtime::{ActivationError, Binary, Machine, Ran};
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
 use tokio::sync::SemaphorePermit;
@@ -94,5 +94,10 @@ impl Turn<'_> {
         args: &[Val],
     ) -> Result<Option<Val>, ActivationError> {
         self.node.runtime().activate(machine, index, args).await
+    }
+
+    /// Like [`Turn::activate`], with what the node learnt of the run beside its result.
+    pub async fn run(&self, machine: &Machine, index: usize, args: &[Val]) -> Ran {
+        self.node.runtime().run(machine, index, args).await
     }
 }

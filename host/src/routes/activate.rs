@@ -4,12 +4,13 @@ use super::error::ApiError;
 use super::{body, lookup};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::FORWARDED;
+use crate::federation::relay::{self, ANSWER_TAG, Relay};
 use crate::node::{Node, Turn};
 use crate::runtime::Machine;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use wasmtime::component::Val;
 
@@ -25,35 +26,54 @@ fn args_from_query(
         .args_from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
 }
 
-/// On a federation member, passes an activation asked of it (not one passed on by another
-/// member) on to every other member, so that each runs the machine itself and its own run's
-/// signatures can be made together.
-fn pass_on(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[u8]) {
-    let Some(member) = node.federation().filter(|m| m.is_ready()) else {
-        return;
+/// Who asked for an activation, as far as its answer depends on it.
+struct Asked {
+    /// The member that passed it on, if one did.
+    forwarded_by: Option<u32>,
+    /// The request's digest ([`relay::request_digest`]).
+    request: [u8; 32],
+    /// The other members' answers, if this member passed it on to them.
+    relay: Option<Relay>,
+}
+
+/// Reads who asked for an activation `method uri` with `body`; on a federation member, passes
+/// one asked of it (not passed on by another member) on to every other member, so that each
+/// runs the machine itself and its own run's signatures can be made together.
+fn ask(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[u8]) -> Asked {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let mut asked = Asked {
+        forwarded_by: None,
+        request: relay::request_digest(method, &path, body),
+        relay: None,
     };
-    if headers.contains_key(FORWARDED) {
-        return;
+    let Some(member) = node.federation().filter(|m| m.is_ready()) else {
+        return asked;
+    };
+    if let Some(by) = headers.get(FORWARDED) {
+        asked.forwarded_by = by.to_str().ok().and_then(|by| by.parse().ok());
+        return asked;
     }
     let Some(slot) = member.forward_slot() else {
         tracing::warn!(
             "too many activations being passed on to the other members; this one is run here only"
         );
-        return;
+        return asked;
     };
     let member = member.clone();
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = body.to_vec();
+    let (answers, relay) = Relay::new(asked.request);
+    asked.relay = Some(relay);
     tokio::spawn(async move {
         member
-            .forward(method, &path, content_type.as_deref(), &body)
+            .forward(method, &path, content_type.as_deref(), &body, Some(answers))
             .await;
         drop(slot);
     });
+    asked
 }
 
 /// `GET`: arguments from the query string.
@@ -67,8 +87,8 @@ pub(super) async fn by_query(
     let (machine, index) = lookup::activation_or_copy(&node, &id, &name).await?;
     let turn = node.admit().await?;
     let args = args_from_query(&machine, index, query.as_deref())?;
-    pass_on(&node, &headers, Method::Get, &uri, &[]);
-    run(&turn, &machine, index, args).await
+    let asked = ask(&node, &headers, Method::Get, &uri, &[]);
+    run(&node, &turn, &machine, index, args, asked).await
 }
 
 /// `POST`: arguments from a JSON object body, or from the query string when the body is empty.
@@ -99,26 +119,59 @@ pub(super) async fn by_json(
         machine.binary().activations()[index].args_from_json_text(&bytes, budget)?
     };
     // Passed on only once this member took it: a request it refuses reaches no other member.
-    pass_on(&node, &headers, Method::Post, &uri, &bytes);
+    let asked = ask(&node, &headers, Method::Post, &uri, &bytes);
     drop(bytes);
-    run(&turn, &machine, index, args).await
+    run(&node, &turn, &machine, index, args, asked).await
 }
 
 /// Runs the activation and writes its answer within the turn; `result` errors answer 422,
-/// everything else that returns answers 200.
+/// everything else that returns answers 200. On a federation member, a run that was outvoted
+/// answers what `t` other members answered ([`crate::federation::relay`]), if they did, and an
+/// answer to a member that passed the activation on carries this member's tag.
 async fn run(
+    node: &Node,
     turn: &Turn<'_>,
     machine: &Machine,
     index: usize,
     args: Vec<Val>,
+    asked: Asked,
 ) -> Result<Response, ApiError> {
-    let result = turn.activate(machine, index, &args).await?;
+    let started = tokio::time::Instant::now();
+    let ran = turn.run(machine, index, &args).await;
     drop(args);
+    let refused =
+        !matches!(ran.result, Ok(ref result) if !matches!(result, Some(Val::Result(Err(_)))));
+    if ran.outvoted
+        && refused
+        && let (Some(member), Some(relay)) = (node.federation(), asked.relay)
+    {
+        let deadline = started + node.config().limits.activation_timeout;
+        if let Some(answer) = member.agreed_answer(relay, deadline).await {
+            tracing::info!(
+                machine = %machine.id(),
+                "this member's run was outvoted; it answers what the agreeing members answered"
+            );
+            return Ok(json(StatusCode::OK, answer));
+        }
+    }
+    let result = ran.result?;
     let status = if matches!(result, Some(Val::Result(Err(_)))) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    let json = machine.binary().activations()[index].result_to_json_text(result.as_ref());
-    Ok((status, [(CONTENT_TYPE, "application/json")], json).into_response())
+    let answer = machine.binary().activations()[index].result_to_json_text(result.as_ref());
+    let mut response = json(status, answer.clone());
+    if status == StatusCode::OK
+        && let (Some(by), Some(member)) = (asked.forwarded_by, node.federation())
+        && let Some(tag) = member.answer_tag(by, &asked.request, &answer)
+        && let Ok(tag) = HeaderValue::from_str(&tag)
+    {
+        response.headers_mut().insert(ANSWER_TAG, tag);
+    }
+    Ok(response)
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -48,7 +48,7 @@ async fn pass_on(node: &Node, headers: &HeaderMap, path: &str, content_type: &st
         && !headers.contains_key(FORWARDED)
     {
         member
-            .forward(Method::Post, path, Some(content_type), body)
+            .forward(Method::Post, path, Some(content_type), body, None)
             .await;
     }
 }

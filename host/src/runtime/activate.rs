@@ -161,6 +161,11 @@ impl Runtime {
         index: usize,
         args: &[Val],
     ) -> Result<Option<Val>, ActivationError> {
+        self.run(machine, index, args).await.result
+    }
+
+    /// Like [`Runtime::activate`], with what the node learnt of the run beside its result.
+    pub async fn run(&self, machine: &Machine, index: usize, args: &[Val]) -> Ran {
         let binary = machine.binary();
         let activation = &binary.activations()[index];
         let stdout = OutputBuffer::new(self.limits.output_bytes);
@@ -220,7 +225,7 @@ impl Runtime {
             activation: activation.name.clone(),
             limit: self.limits.activation_timeout,
         };
-        match outcome {
+        let result = match outcome {
             Err(_elapsed) => Err(timeout()),
             // State writes are committed only when the activation returned, and before it is
             // answered; otherwise they are dropped with the store, and the state lock released.
@@ -277,8 +282,21 @@ impl Runtime {
                     stderr,
                 })
             }
+        };
+        Ran {
+            result,
+            outvoted: store.data().machine.outvoted(),
         }
     }
+}
+
+/// An activation's run: its result, and what the node learnt of it.
+pub struct Ran {
+    /// Its result, `None` for a function without one.
+    pub result: Result<Option<Val>, ActivationError>,
+    /// Whether, on a federation member, a signature with a committed nonce was refused to it
+    /// because the nonce signs another message, one that other members' runs asked for.
+    pub outvoted: bool,
 }
 
 /// Whether wasmtime stopped copying values out of the instance at the store's hostcall fuel.

@@ -16,7 +16,7 @@ mod machine;
 mod output;
 mod type_names;
 
-pub use activate::{ActivationError, Runtime};
+pub use activate::{ActivationError, Ran, Runtime};
 pub use binary::{Binary, LoadError};
 pub use limits::Limits;
 pub use loader::Loader;

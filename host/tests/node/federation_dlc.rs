@@ -146,30 +146,32 @@ fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
     assert_eq!(status, 200, "{announced}");
     let announcement = check_announcement(&announced["ok"], "three-two", MATURITY, 2, 4);
     let first = attest_event(&nodes[0], &machine, "three-two");
-    // Asked again, the majority's members answer the attestation they made; the minority's
-    // signed nothing (their runs' nonces are bound to the minority's message, which the members
-    // did not decide), and answer an error.
+    // Asked again, with the source now answering every member the minority's price: the
+    // majority's members answer the attestation they made; the minority's signed nothing
+    // (their nonces are bound to the minority's message, which the members did not decide), and
+    // answer what the three others answered. Whichever member is asked, the answer is the
+    // majority's attestation.
+    set_price("split", 6.0);
     let mut answers: Vec<(u16, Value)> = nodes[1..]
         .iter()
         .map(|node| attest_event(node, &machine, "three-two"))
         .collect();
     answers.push(first);
-    let signed: Vec<&Value> = answers
-        .iter()
-        .filter(|(status, _)| *status == 200)
-        .map(|(_, body)| body)
-        .collect();
-    assert!(signed.len() >= 3, "{answers:?}");
-    for body in &signed {
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{answers:?}");
         check_attestation(&body["ok"], &announcement, None);
         assert_eq!(body["ok"]["outcome"], json!(9), "{body}");
+        assert_eq!(body, &answers[0].1);
     }
-    assert!(
-        answers
-            .iter()
-            .all(|(status, _)| [200, 422, 503].contains(status)),
-        "{answers:?}"
-    );
+    let relayed = nodes
+        .iter()
+        .filter(|node| {
+            node.log()
+                .iter()
+                .any(|l| l.contains("it answers what the agreeing members answered"))
+        })
+        .count();
+    assert_eq!(relayed, 2, "the two members that saw 6 relay");
 
     // 2, 2 and 1 (base 10, so that even the first digit splits so): no outcome has three runs,
     // so none is signed; the answer names the counts.
