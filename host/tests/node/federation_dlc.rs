@@ -1,9 +1,9 @@
-//! The dlcspecs oracle (`examples/dlc-oracle`, unchanged) on a 3-of-5 federation of `carol`
-//! processes: one oracle to a wallet, t of n underneath. The announcement is the same bytes from
-//! every member, its key the machine's tweak of the federation's secp256k1 key and one committed
-//! nonce per digit, all made by the members together; the attestation is made with two members
-//! down. Everything is read and validated by rust-dlc's `dlc-messages` and checked with
-//! libsecp256k1.
+//! The dlcspecs oracle (`examples/dlc-oracle`, unchanged) on federations of `carol` processes:
+//! one oracle to a wallet, t of n underneath. The announcement is the same bytes from every
+//! member, its key the machine's own secp256k1 key and one committed nonce per digit, all made by
+//! the members together; the attestation is made with two members down, and not at all when no
+//! `t` members' runs saw the same outcome, not even with a dishonest member's help. Everything is
+//! read and validated by rust-dlc's `dlc-messages` and checked with libsecp256k1.
 
 use crate::dlc_oracle::{
     MATURITY, check_announcement, check_attestation, mock, script_prices, set_price,
@@ -13,10 +13,16 @@ use crate::federation::form;
 use crate::harness::guest;
 use crate::machine_keys::dishonest_proposals_are_refused;
 use carol_core::ids::MachineId;
+use carol_federation::agreement::Contributor;
+use carol_federation::curve::{Curve, Secp256k1};
 use carol_federation::identity::Identity;
+use carol_federation::machine_key::{self, MachineDeal, MachineDealJson};
+use carol_federation::poly::PublicPoly;
+use carol_federation::schnorr::{self, Signing};
 use carol_host::config::Config;
 use carol_host::federation::exchange::authenticated;
 use carol_host::federation::file::FederationFile;
+use carol_host::federation::votes::{VoteJson, use_decree};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -288,4 +294,189 @@ fn a_bad_partial_is_ignored_and_named_and_too_few_members_make_no_nonce() {
         "/machines/{machine}/activate/announcement?event-id=too-few"
     ));
     assert_eq!(status, 422, "{body}");
+}
+
+/// Member 5's shares of machine `machine`'s secp256k1 key and of its nonce `name`, and their
+/// commitments, as member 5 makes them from the contributions the members decided on (fetched
+/// from `node`, which holds them all): what a dishonest member 5 signs with.
+fn shares_of_member5(
+    node: &Carol,
+    file: &FederationFile,
+    identity: &Identity,
+    machine: &MachineId,
+    name: &str,
+) -> [(schnorr::Share, PublicPoly<Secp256k1>); 2] {
+    let federation = file.group();
+    let id = machine.as_bytes();
+    let key = (
+        machine_key::secp256k1_group(&federation, id),
+        machine_key::secp256k1_decree(id),
+        "deal?key=secp256k1&".to_owned(),
+    );
+    let nonce = (
+        machine_key::nonce_group(&federation, id, name.as_bytes()),
+        machine_key::nonce_decree(id, name.as_bytes()),
+        format!("nonce-deal?name={}&", hex::encode(name)),
+    );
+    [key, nonce].map(|(group, decree, deals)| {
+        let (status, decided) = node.get(&format!("/federation/decided/{}", hex::encode(&decree)));
+        assert_eq!(status, 200, "{decided}");
+        let contributors: Vec<Contributor> =
+            serde_json::from_value(decided["value"].clone()).unwrap();
+        let deals: Vec<MachineDeal<Secp256k1>> = contributors
+            .iter()
+            .map(|c| {
+                let path = format!("/federation/machines/{machine}/{deals}dealer={}", c.member);
+                let (status, deal) = node.get(&path);
+                assert_eq!(status, 200, "{path}: {deal}");
+                let deal: MachineDealJson = serde_json::from_value(deal).unwrap();
+                MachineDeal::try_from(&deal).unwrap()
+            })
+            .collect();
+        machine_key::share(&group, 5, identity, &contributors, &deals).unwrap()
+    })
+}
+
+/// 4 of 5, member 5 dishonest (the test speaks for it with its node key and its shares) and
+/// the four honest members' price sources split 2:2: member 5 votes for both outcomes (each to
+/// two members) and hands every member its valid partial signature of each, yet neither
+/// outcome gathers 4 runs, so nothing is decided and no honest member releases a partial: two
+/// quorums of 4 share 3 members, of whom at most one is dishonest (2t − n > f). Split 3:1, the
+/// same member's vote and partial make the fourth of the majority's: the attestation is made,
+/// which shows the partials it hands out are real ones.
+#[test]
+fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five() {
+    let root = scratch("federation-dlc-dishonest");
+    let (sites, file, mut nodes) = form(
+        &root,
+        4,
+        5,
+        "allow_loopback = true\nactivation_timeout_ms = 15000",
+    );
+    set_price("dishonest", 1.0);
+    let params = json!({"api_base": format!("{}/dishonest", mock())}).to_string();
+    let machine = nodes[0].machine(&guest("dlc-oracle"), params.as_bytes());
+    let id: MachineId = machine.parse().unwrap();
+    let file = FederationFile::load(&file).unwrap();
+    let session = file.session();
+    let member5 = Identity::new(&Config::load(Path::new(&sites[4].cfg)).unwrap().node.key);
+    let mut events = Vec::new();
+    for event in ["two-two", "three-one"] {
+        let (status, announced) = announce_digits(&nodes[0], &machine, event, 10, 1);
+        assert_eq!(status, 200, "{announced}");
+        let announcement = check_announcement(&announced["ok"], event, MATURITY, 10, 1);
+        let shares = shares_of_member5(&nodes[0], &file, &member5, &id, &format!("{event}/0"));
+        events.push((event, announcement, shares));
+    }
+    // Member 5 turns dishonest: its node stops, and the test speaks for it.
+    nodes.truncate(4);
+
+    // Member 5's vote for `digit`'s message to `node`, and its partial of that message.
+    let vote = |i: usize, name: &str, digit: &str| {
+        let message: [u8; 32] = Sha256::digest(digit.as_bytes()).into();
+        let digest: [u8; 32] = Sha256::digest(message).into();
+        let decree = use_decree(&id, name.as_bytes());
+        let tagged = VoteJson::authenticated(&session, &decree, 5, &digest);
+        let vote = json!({
+            "decree": hex::encode(&decree),
+            "digest": hex::encode(digest),
+            "index": 5,
+            "tag": hex::encode(member5.pairwise(&session, &member_key(&file, i)).tag(&tagged)),
+        });
+        let (status, body) = nodes[i].post_json("/federation/nonce-votes", &vote);
+        assert_eq!(status, 202, "{body}");
+    };
+    let partial = |i: usize, shares: &[(schnorr::Share, PublicPoly<Secp256k1>); 2], digit: &str| {
+        let [(key, key_public), (nonce, nonce_public)] = shares;
+        let message: [u8; 32] = Sha256::digest(digit.as_bytes()).into();
+        let signing = Signing::new(key_public, nonce_public, &message);
+        let own = signing.partial(key, nonce).unwrap();
+        // A real partial, as any member checks one against member 5's public shares.
+        assert!(signing.verifies(&own));
+        let s = Secp256k1::scalar_to_bytes(&own.s);
+        let digest: [u8; 32] = Sha256::new()
+            .chain_update(b"carol-federation/bip340/v1\0")
+            .chain_update(signing.public_key())
+            .chain_update(signing.r())
+            .chain_update(message)
+            .finalize()
+            .into();
+        let tagged = authenticated(
+            b"carol-federation/bip340-partial/v1",
+            &session,
+            &digest,
+            5,
+            &s,
+        );
+        let partial = json!({
+            "digest": hex::encode(digest),
+            "index": 5,
+            "signature": hex::encode(s),
+            "tag": hex::encode(member5.pairwise(&session, &member_key(&file, i)).tag(&tagged)),
+        });
+        let (status, body) = nodes[i].post_json("/federation/bip340-partials", &partial);
+        assert_eq!(status, 202, "{body}");
+    };
+
+    // 2:2. Member 5 votes "1" to two members and "2" to the other two, and hands every member
+    // its partials of both.
+    let (event, _, shares) = &events[0];
+    let name = format!("{event}/0");
+    for i in 0..4 {
+        vote(i, &name, if i < 2 { "1" } else { "2" });
+        partial(i, shares, "1");
+        partial(i, shares, "2");
+    }
+    script_prices("dishonest", &[1.0, 1.0, 2.0, 2.0]);
+    let (status, body) = attest_event(&nodes[0], &machine, event);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["threshold"], json!(4), "{body}");
+    let mut counts = vec![body["agreed"].as_u64().unwrap()];
+    counts.extend(
+        body["others"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap()),
+    );
+    counts.sort_unstable();
+    // Member 5's vote counts with one side's two: three at most, one short.
+    assert_eq!(counts, [2, 3], "{body}");
+    let decree = hex::encode(use_decree(&id, name.as_bytes()));
+    for node in &nodes {
+        let (status, decided) = node.get(&format!("/federation/decided/{decree}"));
+        assert_eq!(status, 404, "nothing is decided: {decided}");
+    }
+
+    // 3:1. Member 5 votes "1" everywhere and hands out its partial of it: with three honest
+    // members' runs, that is four, and the attestation is made with member 5's partial.
+    let (event, announcement, shares) = &events[1];
+    let name = format!("{event}/0");
+    for i in 0..4 {
+        vote(i, &name, "1");
+        partial(i, shares, "1");
+    }
+    script_prices("dishonest", &[1.0, 1.0, 1.0, 2.0]);
+    let first = attest_event(&nodes[0], &machine, event);
+    set_price("dishonest", 1.0);
+    let mut answers: Vec<(u16, Value)> = nodes[1..]
+        .iter()
+        .map(|node| attest_event(node, &machine, event))
+        .collect();
+    answers.push(first);
+    let signed: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .collect();
+    assert!(signed.len() >= 3, "{answers:?}");
+    for body in signed {
+        check_attestation(&body["ok"], announcement, None);
+        assert_eq!(body["ok"]["outcome"], json!(1), "{body}");
+    }
+}
+
+/// The node key of the member at `nodes[i]`, as the federation file lists it.
+fn member_key(file: &FederationFile, i: usize) -> bls12_381::G1Affine {
+    file.group().member(i as u32 + 1).copied().unwrap()
 }
