@@ -5,7 +5,7 @@
 //! again.
 
 use super::Member;
-use super::relay::{ANSWER_TAG, Answers};
+use super::relay::{ANSWER_TAG, Answers, CHALLENGE};
 use crate::bindings::carol::machine::http_fetch::Method;
 
 /// The header of a request one member passes on to the others.
@@ -22,19 +22,23 @@ impl Member {
 
     /// Passes `method path` with `body` (of `content_type`) on to every other member, and waits
     /// for their answers, which are logged and otherwise ignored (each member answers its own
-    /// clients), but for those of 200 with their tags, which go to `answers` if given
-    /// ([`super::relay`]).
+    /// clients), but for those of 200 with their tags, which go to the relay if given, with the
+    /// challenge the tags cover ([`super::relay`]).
     pub async fn forward(
         &self,
         method: Method,
         path: &str,
         content_type: Option<&str>,
         body: &[u8],
-        answers: Option<Answers>,
+        relay: Option<(Answers, String)>,
     ) {
         // A node that leaves the federation in a resharing passes nothing on.
         let Some(me) = self.index else { return };
         let mut headers = vec![(FORWARDED.to_owned(), me.to_string())];
+        let answers = relay.map(|(answers, challenge)| {
+            headers.push((CHALLENGE.to_owned(), challenge));
+            answers
+        });
         if let Some(content_type) = content_type {
             headers.push(("content-type".to_owned(), content_type.to_owned()));
         }
@@ -53,7 +57,7 @@ impl Member {
                             .map(|(_, tag)| tag.clone());
                         if let (Some(answers), Some(tag)) = (answers, tag) {
                             // The relay may have stopped listening; nothing else wants it.
-                            let _ = answers.send((index, response.body, tag));
+                            let _ = answers.send((index, response.body, tag)).await;
                         }
                         return;
                     }

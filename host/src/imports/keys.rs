@@ -127,7 +127,7 @@ impl MachineContext {
             NonceBinding::Used => {
                 // Bound to another message by an earlier run, the one the members decided or
                 // one they did not: either way other members' runs may have signed.
-                self.outvoted = !fresh;
+                self.outvoted |= !fresh;
                 return Ok(Err(Error::NonceUsed));
             }
             NonceBinding::LimitReached => return Err(self.nonce_limit_reached()),
@@ -138,7 +138,7 @@ impl MachineContext {
                 .agree_on_message(&self.machine, name, digest, deadline)
                 .await
             {
-                self.outvoted = refused.outvoted;
+                self.outvoted |= refused.outvoted;
                 return Err(wasmtime::Error::new(refused.counts));
             }
         }

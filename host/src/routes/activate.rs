@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::{body, lookup};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::FORWARDED;
-use crate::federation::relay::{self, ANSWER_TAG, Relay};
+use crate::federation::relay::{self, ANSWER_TAG, CHALLENGE, Relay};
 use crate::node::{Node, Turn};
 use crate::runtime::Machine;
 use axum::body::Body;
@@ -28,8 +28,8 @@ fn args_from_query(
 
 /// Who asked for an activation, as far as its answer depends on it.
 struct Asked {
-    /// The member that passed it on, if one did.
-    forwarded_by: Option<u32>,
+    /// The member that passed it on, if one did, and the challenge its answer's tag covers.
+    forwarded_by: Option<(u32, [u8; 32])>,
     /// The request's digest ([`relay::request_digest`]).
     request: [u8; 32],
     /// The other members' answers, if this member passed it on to them.
@@ -50,7 +50,13 @@ fn ask(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[u8])
         return asked;
     };
     if let Some(by) = headers.get(FORWARDED) {
-        asked.forwarded_by = by.to_str().ok().and_then(|by| by.parse().ok());
+        let by = by.to_str().ok().and_then(|by| by.parse().ok());
+        let challenge = headers.get(CHALLENGE).and_then(|c| {
+            let mut challenge = [0u8; 32];
+            hex::decode_to_slice(c.as_bytes(), &mut challenge).ok()?;
+            Some(challenge)
+        });
+        asked.forwarded_by = by.zip(challenge);
         return asked;
     }
     let Some(slot) = member.forward_slot() else {
@@ -65,11 +71,18 @@ fn ask(node: &Node, headers: &HeaderMap, method: Method, uri: &Uri, body: &[u8])
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = body.to_vec();
-    let (answers, relay) = Relay::new(asked.request);
+    let (answers, challenge, relay) = Relay::new(asked.request, member.file().members.len());
     asked.relay = Some(relay);
+    let challenge = hex::encode(challenge);
     tokio::spawn(async move {
         member
-            .forward(method, &path, content_type.as_deref(), &body, Some(answers))
+            .forward(
+                method,
+                &path,
+                content_type.as_deref(),
+                &body,
+                Some((answers, challenge)),
+            )
             .await;
         drop(slot);
     });
@@ -161,12 +174,14 @@ async fn run(
         StatusCode::OK
     };
     let answer = machine.binary().activations()[index].result_to_json_text(result.as_ref());
-    let mut response = json(status, answer.clone());
-    if status == StatusCode::OK
-        && let (Some(by), Some(member)) = (asked.forwarded_by, node.federation())
-        && let Some(tag) = member.answer_tag(by, &asked.request, &answer)
-        && let Ok(tag) = HeaderValue::from_str(&tag)
-    {
+    let tag = match (asked.forwarded_by, node.federation()) {
+        (Some((by, challenge)), Some(member)) if status == StatusCode::OK => {
+            member.answer_tag(by, &asked.request, &challenge, &answer)
+        }
+        _ => None,
+    };
+    let mut response = json(status, answer);
+    if let Some(tag) = tag.and_then(|tag| HeaderValue::from_str(&tag).ok()) {
         response.headers_mut().insert(ANSWER_TAG, tag);
     }
     Ok(response)

@@ -229,6 +229,10 @@ impl Runtime {
             Err(_elapsed) => Err(timeout()),
             // State writes are committed only when the activation returned, and before it is
             // answered; otherwise they are dropped with the store, and the state lock released.
+            // An outvoted run's are dropped too: its member answers what the agreeing members'
+            // runs answered, if they did, and keeps nothing of a view the federation did not
+            // sign.
+            Ok(Ok(result)) if store.data().machine.outvoted() => Ok(result),
             Ok(Ok(result)) => match store.data_mut().machine.commit_state().await {
                 Ok(()) => Ok(result),
                 Err(error) => {
