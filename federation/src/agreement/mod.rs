@@ -146,6 +146,51 @@ pub fn value_to_propose(
         .map_or_else(|| own.to_vec(), |(_, value)| value.clone())
 }
 
+/// What member `contributor.member` signs with its node key to endorse its own part in a value
+/// for `decree`, in the federation named by `session`: a dealer its pledged contribution, a voter
+/// the message its run asked to sign. Acceptors accept a value only with each of its
+/// contributors' endorsements, so that no proposer, dishonest or not, names a contribution or a
+/// vote its member never made.
+pub fn endorsement_digest(
+    session: &[u8; 32],
+    decree: &[u8],
+    contributor: &Contributor,
+) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"carol-federation/agreement/v2/endorsed\0");
+    hash.update(session);
+    hash.update((decree.len() as u64).to_be_bytes());
+    hash.update(decree);
+    contributor.hash_into(&mut hash);
+    hash.finalize().into()
+}
+
+/// `identity`'s endorsement of `contributor` (its own part) in a value for `decree`.
+pub fn endorse(
+    identity: &Identity,
+    session: &[u8; 32],
+    decree: &[u8],
+    contributor: &Contributor,
+) -> [u8; 96] {
+    identity.sign(&endorsement_digest(session, decree, contributor))
+}
+
+/// Whether `signature` is the endorsement of `contributor` in a value for `decree` by the node
+/// key `key` (its member's).
+pub fn endorses(
+    key: &G1Affine,
+    session: &[u8; 32],
+    decree: &[u8],
+    contributor: &Contributor,
+    signature: &[u8; 96],
+) -> bool {
+    identity::verify(
+        key,
+        &endorsement_digest(session, decree, contributor),
+        signature,
+    )
+}
+
 /// What a member signs when it accepts `value` for `decree` in `ballot`, in the federation
 /// named by `session`.
 pub fn acceptance_digest(

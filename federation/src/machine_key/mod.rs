@@ -240,9 +240,11 @@ pub fn deal<C: Curve>(
 }
 
 /// A dealer's pledge to its contribution, without the contribution: the digest of its bundle and
-/// the dealer's signature of it (the bundle's own). Members agree on pledged contributions before
-/// any is revealed, so that no dealer chooses its own after seeing the others' (for nonces, that
-/// choice would let a dishonest member steer them: the ROS attack).
+/// the dealer's endorsement of it for the decree that decides the secret's contributors
+/// ([`crate::agreement::endorsement_digest`]), which every acceptor checks. Members agree on
+/// pledged contributions, and for a nonce before any is revealed, so that no dealer chooses its
+/// own after seeing the others' (for nonces, that choice would let a dishonest member steer them:
+/// the ROS attack).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PledgeJson {
@@ -250,32 +252,53 @@ pub struct PledgeJson {
     pub dealer: u32,
     /// Its bundle's digest, hex.
     pub digest: String,
-    /// The dealer's signature of the digest, hex.
+    /// The dealer's node key's endorsement of the digest, hex.
     pub signature: String,
 }
 
 impl<C: Curve> MachineDeal<C> {
-    /// Its dealer's pledge to it.
-    pub fn pledge(&self, group: &Group<C>) -> PledgeJson {
+    /// Its dealer's pledge to it, for the decision `decree` in the federation named by
+    /// `session`; `identity` is the dealer's.
+    pub fn pledge(
+        &self,
+        group: &Group<C>,
+        session: &[u8; 32],
+        decree: &[u8],
+        identity: &Identity,
+    ) -> PledgeJson {
+        let contributor = self.contributor(group);
         PledgeJson {
-            dealer: self.bundle.dealer,
-            digest: hex::encode(self.bundle.digest(&group.session)),
-            signature: hex::encode(self.bundle.signature),
+            dealer: contributor.member,
+            digest: hex::encode(contributor.digest),
+            signature: hex::encode(crate::agreement::endorse(
+                identity,
+                session,
+                decree,
+                &contributor,
+            )),
         }
     }
 }
 
-/// The contributor `pledge` names, if its dealer signed it, in `group`.
-pub fn pledged<C: Curve>(group: &Group<C>, pledge: &PledgeJson) -> Option<Contributor> {
+/// The contributor `pledge` names and its endorsement, if its dealer, a member of `group`,
+/// endorsed it for the decision `decree` in the federation named by `session`.
+pub fn pledged<C: Curve>(
+    group: &Group<C>,
+    session: &[u8; 32],
+    decree: &[u8],
+    pledge: &PledgeJson,
+) -> Option<(Contributor, [u8; 96])> {
     let mut digest = [0u8; 32];
     let mut signature = [0u8; 96];
     hex::decode_to_slice(&pledge.digest, &mut digest).ok()?;
     hex::decode_to_slice(&pledge.signature, &mut signature).ok()?;
     let key = group.dealer(pledge.dealer)?;
-    crate::identity::verify(key, &digest, &signature).then_some(Contributor {
+    let contributor = Contributor {
         member: pledge.dealer,
         digest,
-    })
+    };
+    crate::agreement::endorses(key, session, decree, &contributor, &signature)
+        .then_some((contributor, signature))
 }
 
 /// A [`MachineDeal`] as JSON: the bundle, and the proof (`R` compressed then `z`: 80 bytes for

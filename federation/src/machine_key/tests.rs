@@ -450,21 +450,37 @@ fn a_pledge_names_its_dealers_contribution_and_nothing_else() {
     };
     let group = nonce_group(&federation, &[3; 32], b"event/0");
     let deal = deal(&group, 2, &Identity::new(&keys[1])).unwrap();
-    let pledge = deal.pledge(&group);
-    assert_eq!(pledged(&group, &pledge), Some(deal.contributor(&group)));
-    // Another digest, another dealer named, or another nonce's group: no contributor.
+    let (session, decree) = ([8; 32], nonce_decree(&[3; 32], b"event/0"));
+    let pledge = deal.pledge(&group, &session, &decree, &Identity::new(&keys[1]));
+    let named = pledged(&group, &session, &decree, &pledge).map(|(c, _)| c);
+    assert_eq!(named, Some(deal.contributor(&group)));
+    // Another digest, another dealer named, another decision or another federation: no
+    // contributor.
     let mut other = pledge.clone();
     other.digest = hex::encode([0u8; 32]);
-    assert_eq!(pledged(&group, &other), None);
+    assert_eq!(pledged(&group, &session, &decree, &other), None);
     let mut other = pledge.clone();
     other.dealer = 1;
-    assert_eq!(pledged(&group, &other), None);
-    // Moved to another nonce, it names a digest (bound to its own nonce's session) that no
-    // contribution to that nonce has: such a decision could make no secret.
-    let elsewhere = nonce_group(&federation, &[3; 32], b"event/1");
-    let there = super::deal(&elsewhere, 2, &Identity::new(&keys[1])).unwrap();
-    assert_ne!(
-        pledged(&elsewhere, &pledge),
-        Some(there.contributor(&elsewhere))
-    );
+    assert_eq!(pledged(&group, &session, &decree, &other), None);
+    let elsewhere = nonce_decree(&[3; 32], b"event/1");
+    assert_eq!(pledged(&group, &session, &elsewhere, &pledge), None);
+    assert_eq!(pledged(&group, &[9; 32], &decree, &pledge), None);
+    // The endorsement is the one an acceptor checks against the dealer's node key.
+    let (contributor, signature) = pledged(&group, &session, &decree, &pledge).unwrap();
+    let key = node_point(&keys[1].public_key());
+    assert!(crate::agreement::endorses(
+        &key,
+        &session,
+        &decree,
+        &contributor,
+        &signature
+    ));
+    let stranger = node_point(&keys[0].public_key());
+    assert!(!crate::agreement::endorses(
+        &stranger,
+        &session,
+        &decree,
+        &contributor,
+        &signature
+    ));
 }

@@ -2,13 +2,15 @@
 //! ([`carol_federation::machine_key`]): a machine's own BLS key, and a machine's committed
 //! nonces (secp256k1, [`super::nonces`]). Each member deals its contribution on request (`GET
 //! /federation/machines/{id}/deal`, or `.../nonce-deal?name=HEX`, derived from its node key and
-//! the secret's group, so the same whenever asked); the members agree on the contributors once
-//! and for good ([`super::agreement`]): at least the threshold of members whose contributions the
-//! proposer could use. Each member keeps the decision and the contributors' bundles (all public)
+//! the secret's group, so the same whenever asked) and pledges it (`.../pledge`, `.../nonce-pledge`:
+//! its digest, endorsed by the member's node key for the secret's decree); the members agree on
+//! the contributors once and for good ([`super::agreement`]): at least the threshold of members
+//! whose contributions the proposer could use, each with its pledge, which every acceptor checks.
+//! Each member keeps the decision and the contributors' bundles (all public)
 //! in its record, so its share is made again after a restart without asking anyone; it holds the
 //! share in memory only.
 
-use super::agreement::{AgreementError, Record};
+use super::agreement::{AgreementError, Endorsed, Record};
 use super::peers::Answer;
 use super::{Member, Ready};
 use carol_core::ids::MachineId;
@@ -73,10 +75,11 @@ pub(super) struct Making<C: Curve> {
     /// Where a member serves a dealer's contribution, but for `dealer=N` (a path ending in `?`
     /// or `&`).
     pub deal_path: String,
-    /// For a nonce: where a member serves its pledge ([`machine_key::PledgeJson`]). Its
-    /// contribution is then revealed only once the members decided on the pledges, so that no
-    /// member chooses its own contribution after seeing the others'.
-    pub pledge_path: Option<String>,
+    /// Where a member serves its pledge ([`machine_key::PledgeJson`]).
+    pub pledge_path: String,
+    /// Whether contributions are revealed only once the members decided on the pledges (for a
+    /// nonce), so that no member chooses its own contribution after seeing the others'.
+    pub pledged_first: bool,
 }
 
 impl Making<carol_federation::curve::Bls> {
@@ -86,7 +89,8 @@ impl Making<carol_federation::curve::Bls> {
             decree: machine_key::decree(machine.as_bytes()),
             group: machine_key::group(federation, machine.as_bytes()),
             deal_path: format!("/federation/machines/{machine}/deal?"),
-            pledge_path: None,
+            pledge_path: format!("/federation/machines/{machine}/pledge"),
+            pledged_first: false,
         }
     }
 }
@@ -188,34 +192,33 @@ impl Member {
             .certificate
             .as_ref()
             .and_then(|json| Certificate::try_from(json).ok());
-        let (mut bundles, usable) = match &making.pledge_path {
+        let (mut bundles, usable) = match making.pledged_first {
             _ if decided.is_some() => {
                 let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
-                (vec![own], Vec::new())
+                (vec![own], Endorsed::default())
             }
-            Some(path) => {
+            true => {
                 let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
-                let mut usable = vec![own.contributor(group)];
-                usable.extend(self.ask_pledges(making, path).await);
-                usable.sort();
-                (vec![own], usable)
+                (vec![own], self.pledges(making).await)
             }
-            None => {
-                let bundles = self.deals(making).await;
+            false => {
+                let (bundles, pledges) = tokio::join!(self.deals(making), self.pledges(making));
                 let usable = machine_key::usable(group, me, &self.identity, &bundles)
                     .map_err(KeyError::from)?;
-                (bundles, usable)
+                let parts = pledges.value.into_iter().zip(pledges.endorsements);
+                let usable = parts.filter(|(c, _)| usable.contains(c)).collect();
+                (bundles, Endorsed::new(usable))
             }
         };
-        if decided.is_none() && usable.len() < self.file.threshold {
+        if decided.is_none() && usable.value.len() < self.file.threshold {
             return Err(MachineKeyError::TooFewDealt {
-                dealt: usable.len(),
+                dealt: usable.value.len(),
                 threshold: self.file.threshold,
             });
         }
         let Certificate { value, .. } = match decided {
             Some(decided) => decided,
-            None => match self.head_start(making, &usable, deadline).await {
+            None => match self.head_start(making, &usable.value, deadline).await {
                 Some(decided) => decided,
                 None => self.decide(&making.decree, &usable, deadline).await?,
             },
@@ -270,9 +273,9 @@ impl Member {
                 .find(|json| json.bundle.dealer == dealer);
         }
         let (deal, pledge) = self.own_deal(making)?;
-        // A pledged contribution is revealed once a decision names it, not before.
-        if making.pledge_path.is_some() {
-            let named = machine_key::pledged(&making.group, &pledge)?;
+        // A contribution pledged first is revealed once a decision names it, not before.
+        if making.pledged_first {
+            let (named, _) = self.pledged(making, &pledge)?;
             return self
                 .decided(&making.decree)?
                 .value
@@ -298,7 +301,13 @@ impl Member {
             return Some(made.clone());
         }
         let deal = machine_key::deal(&making.group, self.index?, &self.identity).ok()?;
-        let made = (MachineDealJson::from(&deal), deal.pledge(&making.group));
+        let pledge = deal.pledge(
+            &making.group,
+            self.session(),
+            &making.decree,
+            &self.identity,
+        );
+        let made = (MachineDealJson::from(&deal), pledge);
         let mut deals = self.deals_made.lock().expect("member lock");
         if deals.len() >= DEALS_REMEMBERED {
             deals.clear();
@@ -315,6 +324,21 @@ impl Member {
             return None;
         }
         self.deal_of(&Making::machine_key(&self.group, machine), dealer)
+    }
+
+    /// This member's pledge to its contribution to machine `machine`'s BLS key, or its secp256k1
+    /// key (`GET /federation/machines/{id}/pledge[?key=secp256k1]`); none for a key carried over
+    /// a resharing, which is never made again.
+    pub fn machine_pledge(
+        &self,
+        machine: &MachineId,
+        secp256k1: bool,
+    ) -> Option<machine_key::PledgeJson> {
+        match secp256k1 {
+            true => self.pledge_of(&Making::secp256k1_key(&self.group, machine)),
+            false if self.is_carried(machine) => None,
+            false => self.pledge_of(&Making::machine_key(&self.group, machine)),
+        }
     }
 
     /// Every member's contribution to the secret `making` names, this member's own made here,
@@ -376,7 +400,7 @@ impl Member {
     }
 
     /// This member's pledge to its contribution to the secret `making` names (`GET
-    /// .../nonce-pledge`): the same whenever asked.
+    /// .../pledge`, `.../nonce-pledge`): the same whenever asked.
     pub(super) fn pledge_of<C: Curve>(
         &self,
         making: &Making<C>,
@@ -384,12 +408,30 @@ impl Member {
         self.own_deal(making).map(|(_, pledge)| pledge)
     }
 
-    /// Every other member's pledge to its contribution to the secret `making` names, asked at
-    /// `path` at once; those that do not come, or are not signed by their member, are left out.
-    async fn ask_pledges<C: Curve>(&self, making: &Making<C>, path: &str) -> Vec<Contributor> {
+    /// The contributor `pledge` names and its endorsement, if its dealer endorsed it for
+    /// `making`'s decree.
+    fn pledged<C: Curve>(
+        &self,
+        making: &Making<C>,
+        pledge: &machine_key::PledgeJson,
+    ) -> Option<(Contributor, String)> {
+        let (named, signature) =
+            machine_key::pledged(&making.group, self.session(), &making.decree, pledge)?;
+        Some((named, hex::encode(signature)))
+    }
+
+    /// Every member's pledge to its contribution to the secret `making` names, this member's
+    /// own made here, the others' asked at once; those that do not come, or are not endorsed by
+    /// their member, are left out.
+    async fn pledges<C: Curve>(&self, making: &Making<C>) -> Endorsed {
+        let mut pledged: Vec<(Contributor, String)> = self
+            .own_deal(making)
+            .and_then(|(_, own)| self.pledged(making, &own))
+            .into_iter()
+            .collect();
         let mut asking = tokio::task::JoinSet::new();
         for peer in self.others() {
-            let (peers, path) = (self.peers.clone(), path.to_owned());
+            let (peers, path) = (self.peers.clone(), making.pledge_path.clone());
             asking.spawn(async move {
                 (
                     peer,
@@ -397,16 +439,15 @@ impl Member {
                 )
             });
         }
-        let mut pledged = Vec::new();
         while let Some(answer) = asking.join_next().await {
             if let Ok((peer, Answer::Got(json))) = answer
                 && json.dealer == peer
-                && let Some(contributor) = machine_key::pledged(&making.group, &json)
+                && let Some(part) = self.pledged(making, &json)
             {
-                pledged.push(contributor);
+                pledged.push(part);
             }
         }
-        pledged
+        Endorsed::new(pledged)
     }
 
     /// Asks each `(peer, dealer)` at once for `dealer`'s contribution to the secret `making`

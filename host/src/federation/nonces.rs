@@ -77,10 +77,11 @@ impl Making<Secp256k1> {
                 "/federation/machines/{machine}/nonce-deal?name={}&",
                 hex::encode(name)
             ),
-            pledge_path: Some(format!(
+            pledge_path: format!(
                 "/federation/machines/{machine}/nonce-pledge?name={}",
                 hex::encode(name)
-            )),
+            ),
+            pledged_first: true,
         }
     }
 }

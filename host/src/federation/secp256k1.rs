@@ -20,7 +20,8 @@ impl Making<Secp256k1> {
             decree: machine_key::secp256k1_decree(machine.as_bytes()),
             group: machine_key::secp256k1_group(federation, machine.as_bytes()),
             deal_path: format!("/federation/machines/{machine}/deal?key=secp256k1&"),
-            pledge_path: None,
+            pledge_path: format!("/federation/machines/{machine}/pledge?key=secp256k1"),
+            pledged_first: false,
         }
     }
 }

@@ -6,28 +6,27 @@
 //! partials of their own outcome.
 //!
 //! Each member's run, once it has recorded the message as its own nonce's, tells the others which
-//! message it asks to sign (a vote, tagged with the key two members share). A member that holds
-//! `t` votes for its own run's message proposes those voters as the decision on the nonce's use
-//! ([`super::agreement`], decided once, for good): a decision names `t` members whose runs asked for
-//! one message. A member releases its partial only when the decision names its own run's message.
+//! message it asks to sign (a vote, signed by its node key: an endorsement of its part in the
+//! decision, [`carol_federation::agreement::endorsement_digest`]). A member that holds `t` votes for
+//! its own run's message proposes those voters, with their votes, as the decision on the nonce's
+//! use ([`super::agreement`], decided once, for good); every acceptor checks each vote, so a
+//! decision names `t` members whose runs asked for one message, and no member, dishonest or not,
+//! gets one decided with votes it made up. A member releases its partial only when the decision names its own run's message.
 //! Honest runs that split so that no message has `t` of them decide nothing, and sign nothing.
 
 use super::Member;
-use super::agreement::AgreementError;
-use super::exchange::{TooFewAgreed, authenticated};
+use super::agreement::{AgreementError, Endorsed};
+use super::exchange::TooFewAgreed;
 use super::peers::Answer;
 use carol_core::ids::MachineId;
-use carol_federation::agreement::{Certificate, Contributor};
+use carol_federation::agreement::{Certificate, Contributor, endorse, endorses};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// What a vote's tag authenticates first.
-const LABEL: &[u8] = b"carol-federation/nonce-vote/v1";
 /// Nonces whose votes a member holds at once; the oldest are forgotten first.
 const MAX_HELD: usize = 10_000;
 /// How long the first of the voters for a message is let propose before the others do.
@@ -58,26 +57,39 @@ pub struct VoteJson {
     pub digest: String,
     /// The member.
     pub index: u32,
-    /// The HMAC of the three above ([`VoteJson::authenticated`]) under the key the sender and
-    /// the receiver share, hex.
-    pub tag: String,
+    /// The member's node key's endorsement of its vote ([`VoteJson::endorsement`]), hex.
+    pub signature: String,
 }
 
 impl VoteJson {
-    /// What the tag authenticates.
-    pub fn authenticated(
+    /// Member `index`'s vote on `decree` for the message whose SHA-256 is `digest`, endorsed by
+    /// its node key `identity`, in the federation named by `session`.
+    pub fn new(
+        identity: &carol_federation::identity::Identity,
         session: &[u8; 32],
         decree: &[u8],
         index: u32,
-        digest: &[u8; 32],
-    ) -> Vec<u8> {
-        let decree: [u8; 32] = Sha256::digest(decree).into();
-        authenticated(LABEL, session, &decree, index, digest)
+        digest: [u8; 32],
+    ) -> Self {
+        let voted = Contributor {
+            member: index,
+            digest,
+        };
+        Self {
+            decree: hex::encode(decree),
+            digest: hex::encode(digest),
+            index,
+            signature: hex::encode(endorse(identity, session, decree, &voted)),
+        }
     }
 }
 
-/// Each member's vote on one decree: the digest of the message its run asked for.
-type Ballots = BTreeMap<u32, [u8; 32]>;
+/// A vote as held: the digest of the message a member's run asked for, and the member's
+/// endorsement of it, hex.
+type Vote = ([u8; 32], String);
+
+/// Each member's vote on one decree.
+type Ballots = BTreeMap<u32, Vote>;
 
 /// The votes held: by decree, the decrees in the order they came, how many decrees each member
 /// voted on, and the decrees a run of this member waits on.
@@ -98,9 +110,9 @@ pub struct Votes {
 }
 
 impl Votes {
-    /// Keeps member `index`'s vote for `digest` on `decree`, unless it voted already, or holds
-    /// its share of the bound with decrees no run waits on (`members` in the federation).
-    pub fn offer(&self, decree: &[u8], index: u32, digest: [u8; 32], members: usize) {
+    /// Keeps member `index`'s vote on `decree`, unless it voted already, or holds its share of
+    /// the bound with decrees no run waits on (`members` in the federation).
+    pub fn offer(&self, decree: &[u8], index: u32, vote: Vote, members: usize) {
         let mut inner = self.inner.lock().expect("votes lock");
         let held = &mut *inner;
         let waited = held.waited.contains_key(decree);
@@ -134,7 +146,7 @@ impl Votes {
         if ballots.contains_key(&index) {
             return;
         }
-        ballots.insert(index, digest);
+        ballots.insert(index, vote);
         *held.by_member.entry(index).or_insert(0) += 1;
         drop(inner);
         self.arrived.notify_waiters();
@@ -163,7 +175,7 @@ impl Votes {
 /// How many members voted for each message, most first, without `digest`'s.
 fn others(votes: &Ballots, digest: &[u8; 32]) -> Vec<usize> {
     let mut counts: BTreeMap<[u8; 32], usize> = BTreeMap::new();
-    for vote in votes.values().filter(|d| *d != digest) {
+    for (vote, _) in votes.values().filter(|(d, _)| d != digest) {
         *counts.entry(*vote).or_default() += 1;
     }
     let mut counts: Vec<usize> = counts.into_values().collect();
@@ -201,15 +213,16 @@ impl Member {
             });
         };
         self.votes.wait(&decree, true);
-        self.votes
-            .offer(&decree, me, digest, self.file.members.len());
-        self.send_vote(&decree, digest, deadline);
+        let vote = VoteJson::new(&self.identity, self.session(), &decree, me, digest);
+        let held = (digest, vote.signature.clone());
+        self.votes.offer(&decree, me, held, self.file.members.len());
+        self.send_vote(vote, deadline);
         let decided = self
             .decide_message(machine, &decree, digest, deadline)
             .await;
         self.votes.wait(&decree, false);
         let votes = self.votes.of(&decree);
-        let agreed = votes.values().filter(|d| **d == digest).count();
+        let agreed = votes.values().filter(|(d, _)| *d == digest).count();
         let refused = TooFewAgreed::with_others(agreed, threshold, others(&votes, &digest));
         match decided {
             Some(certificate) if certificate.value.iter().all(|c| c.digest == digest) => Ok(()),
@@ -259,13 +272,19 @@ impl Member {
                 }
             }
             let votes = self.votes.of(decree);
-            let voters: Vec<Contributor> = votes
-                .iter()
-                .filter(|(_, d)| **d == digest)
-                .map(|(&member, &digest)| Contributor { member, digest })
-                .collect();
-            if voters.len() >= threshold {
-                let before = voters.iter().position(|c| c.member == me).unwrap_or(0);
+            let voters = Endorsed::new(
+                votes
+                    .into_iter()
+                    .filter(|(_, (d, _))| *d == digest)
+                    .map(|(member, (digest, vote))| (Contributor { member, digest }, vote))
+                    .collect(),
+            );
+            if voters.value.len() >= threshold {
+                let before = voters
+                    .value
+                    .iter()
+                    .position(|c| c.member == me)
+                    .unwrap_or(0);
                 let waited = Instant::now() + HEAD_START * before as u32;
                 while Instant::now() < waited.min(deadline) && self.decided(decree).is_none() {
                     tokio::time::sleep(HEAD_START / 10).await;
@@ -289,21 +308,10 @@ impl Member {
 
     /// Sends this member's vote to every other member, without waiting; a member that does not
     /// take it is asked again, until `deadline`.
-    fn send_vote(&self, decree: &[u8], digest: [u8; 32], deadline: Instant) {
-        let Some(me) = self.index else { return };
-        let authenticated = VoteJson::authenticated(self.session(), decree, me, &digest);
+    fn send_vote(&self, vote: VoteJson, deadline: Instant) {
+        let body = serde_json::to_vec(&vote).expect("JSON");
         for index in self.others() {
-            let Some(key) = self.pairwise(index) else {
-                continue;
-            };
-            let body = serde_json::to_vec(&VoteJson {
-                decree: hex::encode(decree),
-                digest: hex::encode(digest),
-                index: me,
-                tag: hex::encode(key.tag(&authenticated)),
-            })
-            .expect("JSON");
-            let peers = self.peers.clone();
+            let (peers, body) = (self.peers.clone(), body.clone());
             tokio::spawn(async move {
                 let _: Answer<serde_json::Value> = peers
                     .post_until(index, "/federation/nonce-votes", body, deadline)
@@ -312,7 +320,8 @@ impl Member {
         }
     }
 
-    /// Takes another member's vote (`POST /federation/nonce-votes`), if its tag is that member's.
+    /// Takes another member's vote (`POST /federation/nonce-votes`), if that member's node key
+    /// endorsed it. Costs a pairing.
     pub fn take_vote(&self, vote: &VoteJson) -> Result<(), &'static str> {
         let decree = hex::decode(&vote.decree).map_err(|_| "`decree` must be hex")?;
         if !is_use_decree(&decree) {
@@ -321,18 +330,22 @@ impl Member {
         let mut digest = [0u8; 32];
         hex::decode_to_slice(&vote.digest, &mut digest)
             .map_err(|_| "`digest` must be 32 bytes in hex")?;
-        let tag = hex::decode(&vote.tag).unwrap_or_default();
-        let authenticated = VoteJson::authenticated(self.session(), &decree, vote.index, &digest);
-        let from_member = self
-            .pairwise(vote.index)
-            .is_some_and(|key| key.verifies(&authenticated, &tag));
+        let mut signature = [0u8; 96];
+        let voted = Contributor {
+            member: vote.index,
+            digest,
+        };
+        let from_member = hex::decode_to_slice(&vote.signature, &mut signature).is_ok()
+            && Some(vote.index) != self.index
+            && self
+                .member_key(vote.index)
+                .is_some_and(|key| endorses(key, self.session(), &decree, &voted, &signature));
         if !from_member {
-            return Err(
-                "the vote's tag is not its member's, under the key it shares with this one",
-            );
+            return Err("the vote is not signed by its member's node key");
         }
+        let held = (digest, vote.signature.clone());
         self.votes
-            .offer(&decree, vote.index, digest, self.file.members.len());
+            .offer(&decree, vote.index, held, self.file.members.len());
         Ok(())
     }
 }
@@ -349,21 +362,22 @@ mod tests {
         assert!(is_use_decree(&waited));
         assert!(!is_use_decree(b"nonce-use/secp256k1/short"));
         votes.wait(&waited, true);
-        votes.offer(&waited, 1, [1; 32], 5);
+        let vote = |digest| (digest, String::new());
+        votes.offer(&waited, 1, vote([1; 32]), 5);
         for i in 0..MAX_HELD as u32 {
             let decree = use_decree(&machine, &i.to_be_bytes());
-            votes.offer(&decree, 2, [2; 32], 5);
+            votes.offer(&decree, 2, vote([2; 32]), 5);
         }
         let inner = votes.inner.lock().unwrap();
         assert_eq!(inner.by_member[&2], MAX_HELD / 5);
         drop(inner);
         // Past its share, member 2 still votes on the decree a run waits on, and its first
         // vote there stands.
-        votes.offer(&waited, 2, [3; 32], 5);
-        votes.offer(&waited, 2, [4; 32], 5);
+        votes.offer(&waited, 2, vote([3; 32]), 5);
+        votes.offer(&waited, 2, vote([4; 32]), 5);
         let held = votes.of(&waited);
         assert_eq!(held.len(), 2);
-        assert_eq!(held[&2], [3; 32]);
+        assert_eq!(held[&2].0, [3; 32]);
         assert_eq!(others(&held, &[1; 32]), [1]);
     }
 }

@@ -176,22 +176,8 @@ pub(super) async fn machine_deal(
 ) -> Result<Json<MachineDealJson>, ApiError> {
     let (member, me) = dealing_member(&node)?;
     let machine = machine_in_path(&id)?;
-    let bad = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "the query is key=bls or key=secp256k1 (bls unless named) and dealer=N, N a member's \
-             index (this member unless named)",
-        )
-    };
-    let (mut secp256k1, mut dealer) = (false, me);
-    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match (key.as_ref(), value.as_ref()) {
-            ("key", "bls") => secp256k1 = false,
-            ("key", "secp256k1") => secp256k1 = true,
-            ("dealer", n) => dealer = n.parse().map_err(|_| bad())?,
-            _ => return Err(bad()),
-        }
-    }
+    let (secp256k1, dealer) = key_query(query)?;
+    let dealer = dealer.unwrap_or(me);
     let deal = match secp256k1 {
         true => member.machine_secp256k1_deal(&machine, dealer),
         false => member.machine_deal(&machine, dealer),
@@ -206,6 +192,58 @@ pub(super) async fn machine_deal(
             ),
         )
     })
+}
+
+/// `GET /federation/machines/{id}/pledge[?key=secp256k1]`: this member's pledge to its
+/// contribution to machine `id`'s own BLS key (or secp256k1 key): its digest, endorsed by this
+/// member's node key for the decision on the key's contributors.
+pub(super) async fn machine_pledge(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<carol_federation::machine_key::PledgeJson>, ApiError> {
+    let (member, _) = dealing_member(&node)?;
+    let machine = machine_in_path(&id)?;
+    let (secp256k1, None) = key_query(query)? else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "a member pledges its own contribution only: no dealer=N",
+        ));
+    };
+    member
+        .machine_pledge(&machine, secp256k1)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "this member pledges no contribution to machine {machine}'s key: the key was \
+                     carried over from a previous federation, and is never made again"
+                ),
+            )
+        })
+}
+
+/// A machine key's `key=bls|secp256k1` (`true` for secp256k1) and, optionally, `dealer=N` in a
+/// query.
+fn key_query(query: Option<String>) -> Result<(bool, Option<u32>), ApiError> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the query is key=bls or key=secp256k1 (bls unless named) and, for a deal, dealer=N, \
+             N a member's index (this member unless named)",
+        )
+    };
+    let (mut secp256k1, mut dealer) = (false, None);
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match (key.as_ref(), value.as_ref()) {
+            ("key", "bls") => secp256k1 = false,
+            ("key", "secp256k1") => secp256k1 = true,
+            ("dealer", n) => dealer = Some(n.parse().map_err(|_| bad())?),
+            _ => return Err(bad()),
+        }
+    }
+    Ok((secp256k1, dealer))
 }
 
 /// `POST /federation/nonce-votes`: another member's vote on the message a committed nonce signs

@@ -101,6 +101,10 @@ pub fn router(node: Node) -> Router {
             get(federation::machine_deal),
         )
         .route(
+            "/federation/machines/{id}/pledge",
+            get(federation::machine_pledge),
+        )
+        .route(
             "/federation/machines/{id}/nonce-deal",
             get(federation::nonce_deal),
         )

@@ -11,9 +11,9 @@ use crate::dlc_oracle::{
 use crate::durability::{Carol, scratch};
 use crate::federation::form;
 use crate::harness::guest;
-use crate::machine_keys::dishonest_proposals_are_refused;
+use crate::machine_keys::{Dishonest, assert_unendorsed, dishonest_proposals_are_refused};
 use carol_core::ids::MachineId;
-use carol_federation::agreement::Contributor;
+use carol_federation::agreement::{Ballot, Contributor, endorse};
 use carol_federation::curve::{Curve, Secp256k1};
 use carol_federation::identity::Identity;
 use carol_federation::machine_key::{self, MachineDeal, MachineDealJson};
@@ -105,7 +105,11 @@ fn a_three_of_five_federation_is_one_dlc_oracle() {
         name.as_bytes(),
     ]
     .concat();
-    dishonest_proposals_are_refused(&nodes, member5, session, decree);
+    let pledges = format!(
+        "/federation/machines/{machine}/nonce-pledge?name={}",
+        hex::encode(&name)
+    );
+    dishonest_proposals_are_refused(&nodes, member5, session, decree, &pledges);
 
     // A member killed with SIGKILL and started again answers the same bytes.
     drop(nodes.remove(1));
@@ -376,14 +380,8 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
         let message: [u8; 32] = Sha256::digest(digit.as_bytes()).into();
         let digest: [u8; 32] = Sha256::digest(message).into();
         let decree = use_decree(&id, name.as_bytes());
-        let tagged = VoteJson::authenticated(&session, &decree, 5, &digest);
-        let vote = json!({
-            "decree": hex::encode(&decree),
-            "digest": hex::encode(digest),
-            "index": 5,
-            "tag": hex::encode(member5.pairwise(&session, &member_key(&file, i)).tag(&tagged)),
-        });
-        let (status, body) = nodes[i].post_json("/federation/nonce-votes", &vote);
+        let vote = VoteJson::new(&member5, &session, &decree, 5, digest);
+        let (status, body) = nodes[i].post_json("/federation/nonce-votes", &json!(vote));
         assert_eq!(status, 202, "{body}");
     };
     let partial = |i: usize, shares: &[(schnorr::Share, PublicPoly<Secp256k1>); 2], digit: &str| {
@@ -442,7 +440,32 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
     counts.sort_unstable();
     // Member 5's vote counts with one side's two: three at most, one short.
     assert_eq!(counts, [2, 3], "{body}");
-    let decree = hex::encode(use_decree(&id, name.as_bytes()));
+    // Nor can member 5 propose "1" with a fourth vote it makes up: each acceptor checks every
+    // vote against its member's node key.
+    let decree = use_decree(&id, name.as_bytes());
+    let message: [u8; 32] = Sha256::digest(b"1").into();
+    let digest: [u8; 32] = Sha256::digest(message).into();
+    let proposer = Dishonest {
+        identity: member5.clone(),
+        session,
+        decree: decree.clone(),
+    };
+    let ballot = Ballot {
+        round: 1000,
+        proposer: 5,
+    };
+    let promises = proposer.promises(&nodes, ballot, &[0, 1, 2, 3]);
+    let voted = |member| Contributor { member, digest };
+    let own = hex::encode(endorse(&member5, &session, &decree, &voted(5)));
+    let made_up = hex::encode(endorse(&member5, &session, &decree, &voted(3)));
+    let value = (
+        [1, 2, 3, 5].map(voted).to_vec(),
+        vec![made_up.clone(), made_up.clone(), made_up, own],
+    );
+    for node in &nodes {
+        assert_unendorsed(proposer.accept(node, ballot, &value, promises.clone()), 1);
+    }
+    let decree = hex::encode(decree);
     for node in &nodes {
         let (status, decided) = node.get(&format!("/federation/decided/{decree}"));
         assert_eq!(status, 404, "nothing is decided: {decided}");

@@ -65,7 +65,8 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
     let session = FederationFile::load(&file).unwrap().session();
     let machine: MachineId = a.parse().unwrap();
     let decree = [b"machine-key/bls/".as_slice(), machine.as_bytes()].concat();
-    dishonest_proposals_are_refused(&nodes, Identity::new(&member5), session, decree);
+    let pledges = format!("/federation/machines/{a}/pledge");
+    dishonest_proposals_are_refused(&nodes, Identity::new(&member5), session, decree, &pledges);
     assert_eq!(call(&nodes[4], &a, "bls-public-key", None), key_a);
 
     // A's signature, from any member, is the one signature of A's key.
@@ -110,10 +111,10 @@ fn machines_own_keys_are_made_together_the_same_everywhere_and_independent() {
 }
 
 /// A member's node key, spoken for by the test: it proposes what an honest member would not.
-struct Dishonest {
-    identity: Identity,
-    session: [u8; 32],
-    decree: Vec<u8>,
+pub(crate) struct Dishonest {
+    pub(crate) identity: Identity,
+    pub(crate) session: [u8; 32],
+    pub(crate) decree: Vec<u8>,
 }
 
 impl Dishonest {
@@ -123,7 +124,12 @@ impl Dishonest {
     }
 
     /// The promises of `ballot` from `nodes[i]` (member `i + 1`) for each `i` of `from`.
-    fn promises(&self, nodes: &[Carol], ballot: Ballot, from: &[usize]) -> Vec<SignedPromise> {
+    pub(crate) fn promises(
+        &self,
+        nodes: &[Carol],
+        ballot: Ballot,
+        from: &[usize],
+    ) -> Vec<SignedPromise> {
         let prepare = Ask::Prepare {
             decree: hex::encode(&self.decree),
             ballot,
@@ -136,6 +142,7 @@ impl Dishonest {
                 let Reply::Promise {
                     accepted,
                     signature,
+                    ..
                 } = serde_json::from_value(reply).unwrap()
                 else {
                     panic!("no promise");
@@ -149,18 +156,20 @@ impl Dishonest {
             .collect()
     }
 
-    /// Asks `node` to accept `value` in `ballot`, with `promises`.
-    fn accept(
+    /// Asks `node` to accept `value` in `ballot`, with the contributors' `endorsements` and
+    /// `promises`.
+    pub(crate) fn accept(
         &self,
         node: &Carol,
         ballot: Ballot,
-        value: &[Contributor],
+        (value, endorsements): &Endorsed,
         promises: Vec<SignedPromise>,
     ) -> (u16, Value) {
         let accept = Ask::Accept {
             decree: hex::encode(&self.decree),
             ballot,
             value: value.to_vec(),
+            endorsements: endorsements.clone(),
             promises,
             proof: self.proof("accept", ballot, value),
         };
@@ -168,36 +177,80 @@ impl Dishonest {
     }
 }
 
-/// Each of `members` as a contributor, with a contribution's digest made up.
-fn made_up(members: &[u32]) -> Vec<Contributor> {
-    let digest = |member: u32| [member as u8; 32];
+/// A value and its contributors' endorsements, hex.
+pub(crate) type Endorsed = (Vec<Contributor>, Vec<String>);
+
+/// Each of `members` as a contributor, with a contribution's digest and an endorsement made up.
+fn made_up(members: &[u32]) -> Endorsed {
     let named = |&member: &u32| Contributor {
         member,
-        digest: digest(member),
+        digest: [member as u8; 32],
     };
-    members.iter().map(named).collect()
+    let value = members.iter().map(named).collect();
+    (value, vec![hex::encode([0xa0; 96]); members.len()])
 }
 
-fn assert_unjustified((status, body): (u16, Value)) {
+/// Each member's real pledge at `path` on the nodes, member `i + 1`'s from `nodes[i]`: its
+/// contribution's digest and its endorsement, which anyone may ask for.
+fn pledges(nodes: &[Carol], path: &str) -> Vec<(Contributor, String)> {
+    nodes
+        .iter()
+        .map(|node| {
+            let (status, pledge) = node.get(path);
+            assert_eq!(status, 200, "{path}: {pledge}");
+            let contributor = Contributor {
+                member: pledge["dealer"].as_u64().unwrap() as u32,
+                digest: bytes(&pledge["digest"]).try_into().unwrap(),
+            };
+            (
+                contributor,
+                pledge["signature"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The value of `members`' pledges among `pledged`.
+fn of(pledged: &[(Contributor, String)], members: &[u32]) -> Endorsed {
+    pledged
+        .iter()
+        .filter(|(c, _)| members.contains(&c.member))
+        .cloned()
+        .unzip()
+}
+
+fn assert_refused((status, body): (u16, Value), why: &str) {
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"].as_str().unwrap().contains("not justified"),
-        "{body}"
+    assert!(body["error"].as_str().unwrap().contains(why), "{body}");
+}
+
+fn assert_unjustified(answer: (u16, Value)) {
+    assert_refused(answer, "not justified");
+}
+
+/// Refused because the value names member `member`'s part without its endorsement.
+pub(crate) fn assert_unendorsed(answer: (u16, Value), member: u32) {
+    assert_refused(
+        answer,
+        &format!("names member {member}'s contribution or vote without its node key's endorsement"),
     );
 }
 
 /// Member 5 turns dishonest (the test speaks for it with `identity`, its node key). After
-/// `decree` (a machine's key, a committed nonce) is decided it asks for another set of
-/// contributors to be accepted:
-/// without promises, or with the members' real promises of its ballot (which report the value
-/// they accepted), no member accepts anything but the decided value. Nor can it ask for two
-/// values in one ballot (a quorum decides one, another member accepts the other) and have the
-/// second decided in a later ballot with promises that report both.
+/// `decree` (a machine's key, a committed nonce, whose pledges members serve at `pledge_path`) is
+/// decided it asks for another set of contributors to be accepted: contributions made up, or
+/// another's digest under a member's name, are refused for want of that member's endorsement;
+/// other members' real pledges (anyone may ask for them), without promises or with the members'
+/// real promises of its ballot (which report the value they accepted), are refused too: no member
+/// accepts anything but the decided value. Nor can it ask for two values in one ballot (a quorum
+/// decides one, another member accepts the other) and have the second decided in a later ballot
+/// with promises that report both.
 pub(crate) fn dishonest_proposals_are_refused(
     nodes: &[Carol],
     identity: Identity,
     session: [u8; 32],
     decree: Vec<u8>,
+    pledge_path: &str,
 ) {
     let (status, decided) = nodes[0].get(&format!("/federation/decided/{}", hex::encode(&decree)));
     assert_eq!(status, 200, "{decided}");
@@ -213,19 +266,35 @@ pub(crate) fn dishonest_proposals_are_refused(
     };
     let promises = member5.promises(nodes, ballot, &[0, 1, 2]);
     let decided_value: Vec<Contributor> = serde_json::from_value(decided["value"].clone()).unwrap();
-    let other_members = match decided_value.len() {
-        5 => made_up(&[1, 2, 3]),
-        _ => made_up(&[1, 2, 3, 4, 5]),
-    };
-    // The same members, one with another contribution.
+    let decided_members: Vec<u32> = decided_value.iter().map(|c| c.member).collect();
+    let pledged = pledges(nodes, pledge_path);
+    let decided_value = of(&pledged, &decided_members);
+    assert_eq!(
+        decided_value.0,
+        serde_json::from_value::<Vec<Contributor>>(decided["value"].clone()).unwrap()
+    );
+    // Made up, or the same members with one's digest changed: not their members' own.
     let mut other_contribution = decided_value.clone();
-    other_contribution[0].digest[0] ^= 1;
-    for other in [other_members, other_contribution] {
-        assert_ne!(other, decided_value);
+    other_contribution.0[0].digest[0] ^= 1;
+    let first = other_contribution.0[0].member;
+    for (other, member) in [(made_up(&[1, 2, 3]), 1), (other_contribution, first)] {
         for node in &nodes[..3] {
-            assert_unjustified(member5.accept(node, ballot, &other, Vec::new()));
-            assert_unjustified(member5.accept(node, ballot, &other, promises.clone()));
+            assert_unendorsed(member5.accept(node, ballot, &other, Vec::new()), member);
+            assert_unendorsed(
+                member5.accept(node, ballot, &other, promises.clone()),
+                member,
+            );
         }
+    }
+    // Other members, each with its real pledge.
+    let other_members = match decided_members.len() {
+        5 => of(&pledged, &[1, 2, 3]),
+        _ => of(&pledged, &[1, 2, 3, 4, 5]),
+    };
+    assert_ne!(other_members.0, decided_value.0);
+    for node in &nodes[..3] {
+        assert_unjustified(member5.accept(node, ballot, &other_members, Vec::new()));
+        assert_unjustified(member5.accept(node, ballot, &other_members, promises.clone()));
     }
     let (status, reply) = member5.accept(&nodes[0], ballot, &decided_value, promises);
     assert_eq!(
@@ -240,7 +309,11 @@ pub(crate) fn dishonest_proposals_are_refused(
         proposer: 5,
     };
     let promises = member5.promises(nodes, first, &[0, 1, 2, 3]);
-    let (one, two) = (made_up(&[1, 2, 3]), made_up(&[2, 3, 4]));
+    let pledged = pledges(
+        nodes,
+        &format!("/federation/machines/{}/pledge", hex::encode([0xee; 32])),
+    );
+    let (one, two) = (of(&pledged, &[1, 2, 3]), of(&pledged, &[2, 3, 4]));
     for node in &nodes[..3] {
         assert_eq!(member5.accept(node, first, &one, promises.clone()).0, 200);
     }
@@ -297,19 +370,35 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
         MachineDealJson::from(&deals[4]),
         MachineDealJson::from(&second),
     ];
+    // Its pledges to each, endorsed for the machine key's decree, shown in the same turns.
+    let session = FederationFile::load(&file).unwrap().session();
+    let decree = machine_key::decree(id.as_bytes());
+    let pledged = [&deals[4], &second].map(|d| d.pledge(&group, &session, &decree, &identities[4]));
     let asked = Arc::new(AtomicUsize::new(0));
-    let counted = asked.clone();
-    let dealer = Router::new().route(
-        &format!("/federation/machines/{machine}/deal"),
-        get(move || async move {
-            let shown = shown
-                .get(counted.fetch_add(1, Ordering::SeqCst) / 2)
-                .cloned();
-            shown
-                .map(axum::Json)
-                .ok_or(axum::http::StatusCode::NOT_FOUND)
-        }),
-    );
+    let (counted, pledges_asked) = (asked.clone(), Arc::new(AtomicUsize::new(0)));
+    let dealer = Router::new()
+        .route(
+            &format!("/federation/machines/{machine}/deal"),
+            get(move || async move {
+                let shown = shown
+                    .get(counted.fetch_add(1, Ordering::SeqCst) / 2)
+                    .cloned();
+                shown
+                    .map(axum::Json)
+                    .ok_or(axum::http::StatusCode::NOT_FOUND)
+            }),
+        )
+        .route(
+            &format!("/federation/machines/{machine}/pledge"),
+            get(move || async move {
+                let shown = pledged
+                    .get(pledges_asked.fetch_add(1, Ordering::SeqCst) / 2)
+                    .cloned();
+                shown
+                    .map(axum::Json)
+                    .ok_or(axum::http::StatusCode::NOT_FOUND)
+            }),
+        );
     serve_on(&sites[4].listen, dealer);
 
     let key = call(&nodes[0], &machine, "bls-public-key", None);

@@ -12,6 +12,10 @@ pub struct Record {
     pub promised: Option<Ballot>,
     /// Its acceptor's last acceptance.
     pub accepted: Option<(Ballot, Vec<Contributor>)>,
+    /// The endorsements of the value it accepted last ([`Endorsed`]), for the proposers that
+    /// must propose that value again.
+    #[serde(default)]
+    pub endorsements: Vec<String>,
     /// The decision, once this member knows it.
     pub certificate: Option<CertificateJson>,
     /// For a machine's key: the contributors' bundles, so that the share is made again without
@@ -41,6 +45,9 @@ pub enum Ask {
         ballot: Ballot,
         /// The value.
         value: Vec<Contributor>,
+        /// Each contributor's endorsement of its part in the value, in the value's order
+        /// ([`Endorsed`]).
+        endorsements: Vec<String>,
         /// The threshold of signed promises of this ballot the proposer holds, which justify the
         /// value: the one accepted in the highest ballot among them, if any was.
         promises: Vec<SignedPromise>,
@@ -75,6 +82,10 @@ pub enum Reply {
     Promise {
         /// Its last acceptance.
         accepted: Option<(Ballot, Vec<Contributor>)>,
+        /// The endorsements of the value it accepted last, which a proposer that must propose
+        /// that value again passes on (each is checked against its contributor's key).
+        #[serde(default)]
+        endorsements: Vec<String>,
         /// Its node key's signature of [`promise_digest`], hex.
         signature: String,
     },
@@ -92,6 +103,31 @@ pub enum Reply {
     },
     /// It took the decision in.
     Taken,
+}
+
+/// A value with each contributor's endorsement of its own part in it
+/// ([`carol_federation::agreement::endorsement_digest`], its node key's signature, hex), in the
+/// same order: every acceptor checks them before it accepts, so that a value names only
+/// contributions and votes their members made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endorsed {
+    /// The contributors, in increasing order of member.
+    pub value: Vec<Contributor>,
+    /// Their endorsements.
+    pub endorsements: Vec<String>,
+}
+
+impl Endorsed {
+    /// The value of `parts` (contributors and their endorsements), ordered by member.
+    pub fn new(mut parts: Vec<(Contributor, String)>) -> Self {
+        parts.sort();
+        parts.dedup_by_key(|(c, _)| c.member);
+        let (value, endorsements) = parts.into_iter().unzip();
+        Self {
+            value,
+            endorsements,
+        }
+    }
 }
 
 /// What a proposer signs to ask `phase` of `ballot` (with `value` for an acceptance).

@@ -8,7 +8,7 @@
 mod messages;
 mod propose;
 
-pub use messages::{Ask, Record, Reply, SignedPromise, ask_digest, promise_digest};
+pub use messages::{Ask, Endorsed, Record, Reply, SignedPromise, ask_digest, promise_digest};
 
 use super::Member;
 use crate::store::StoreError;
@@ -34,6 +34,12 @@ pub enum AgreementError {
     /// A certificate proves nothing.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    /// A contributor's endorsement is missing or not its own.
+    #[error(
+        "the value proposed names member {0}'s contribution or vote without its node key's \
+         endorsement of it: a proposer names only what members endorsed"
+    )]
+    Unendorsed(u32),
     /// Text that should be hex is not.
     #[error("the request's hex is not valid")]
     Hex,
@@ -117,7 +123,7 @@ impl Member {
     /// Writes to the store: call it off the async executor.
     pub fn answer(&self, ask: &Ask) -> Result<Reply, AgreementError> {
         let me = self.index.ok_or(AgreementError::NoMember)?;
-        let (decree, ballot, value, proof, promises) = match ask {
+        let (decree, ballot, value, endorsements, proof, promises) = match ask {
             Ask::Decided { certificate } => {
                 let decree = hex::decode(&certificate.decree).map_err(|_| AgreementError::Hex)?;
                 self.take_certificate(&decree, certificate)?;
@@ -127,17 +133,19 @@ impl Member {
                 decree,
                 ballot,
                 proof,
-            } => (decree, *ballot, None, proof, &[][..]),
+            } => (decree, *ballot, None, &[][..], proof, &[][..]),
             Ask::Accept {
                 decree,
                 ballot,
                 value,
+                endorsements,
                 promises,
                 proof,
             } => (
                 decree,
                 *ballot,
                 Some(value.as_slice()),
+                endorsements.as_slice(),
                 proof,
                 promises.as_slice(),
             ),
@@ -148,6 +156,7 @@ impl Member {
         self.check_proof(&decree, phase, ballot, value.unwrap_or_default(), proof)?;
         if let Some(value) = value {
             self.check_value(value)?;
+            self.check_endorsements(&decree, value, endorsements)?;
             self.check_promises(&decree, ballot, value, promises)?;
         }
         let outcome = self.update_record(&decree, |record| {
@@ -159,14 +168,21 @@ impl Member {
                 Some(value) => acceptor.accept(ballot, value).map(|()| None),
                 None => acceptor.prepare(ballot).map(Some),
             };
+            if value.is_some() && outcome.is_ok() {
+                record.endorsements = endorsements.to_vec();
+            }
             (record.promised, record.accepted) = (acceptor.promised, acceptor.accepted);
-            outcome
+            outcome.map(|accepted| accepted.map(|a| (a, record.endorsements.clone())))
         })?;
         Ok(match outcome {
             Err(promised) => Reply::Refused { promised },
-            Ok(Some(accepted)) => {
+            Ok(Some((accepted, endorsements))) => {
                 let digest = promise_digest(self.session(), &decree, ballot, accepted.as_ref());
                 Reply::Promise {
+                    endorsements: match accepted {
+                        Some(_) => endorsements,
+                        None => Vec::new(),
+                    },
                     accepted,
                     signature: hex::encode(self.identity.sign(&digest)),
                 }
@@ -279,6 +295,40 @@ impl Member {
         match justified {
             true => Ok(()),
             false => Err(AgreementError::Unjustified { threshold }),
+        }
+    }
+
+    /// Whether `endorsements` hold, in order, each contributor's own endorsement of its part in
+    /// `value` for `decree`. Costs a pairing per contributor.
+    pub(super) fn check_endorsements(
+        &self,
+        decree: &[u8],
+        value: &[Contributor],
+        endorsements: &[String],
+    ) -> Result<(), AgreementError> {
+        for (at, contributor) in value.iter().enumerate() {
+            let mut signature = [0u8; 96];
+            let endorsed = endorsements
+                .get(at)
+                .is_some_and(|e| hex::decode_to_slice(e, &mut signature).is_ok())
+                && self.group.member(contributor.member).is_some_and(|key| {
+                    carol_federation::agreement::endorses(
+                        key,
+                        self.session(),
+                        decree,
+                        contributor,
+                        &signature,
+                    )
+                });
+            if !endorsed {
+                return Err(AgreementError::Unendorsed(contributor.member));
+            }
+        }
+        match endorsements.len() == value.len() {
+            true => Ok(()),
+            false => Err(AgreementError::BadValue {
+                threshold: self.file.threshold,
+            }),
         }
     }
 

@@ -1,7 +1,7 @@
 //! This member as a proposer: getting a decree decided with the others.
 
 use super::AgreementError;
-use super::messages::{Ask, Reply, SignedPromise, ask_digest, promise_digest};
+use super::messages::{Ask, Endorsed, Reply, SignedPromise, ask_digest, promise_digest};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::Member;
 use crate::federation::peers::{Answer, Peers};
@@ -17,7 +17,7 @@ impl Member {
     pub async fn decide(
         &self,
         decree: &[u8],
-        own: &[Contributor],
+        own: &Endorsed,
         deadline: Instant,
     ) -> Result<Certificate, AgreementError> {
         let me = self.index.ok_or(AgreementError::NoMember)?;
@@ -29,17 +29,25 @@ impl Member {
                 return Ok(certificate);
             }
             let ballot = Ballot::above(seen, me);
-            let prepare = self.ask(decree, "prepare", ballot, &[], Vec::new());
+            let prepare = self.prepare(decree, ballot);
             let mut promises = Vec::new();
+            let mut endorsed = Vec::new();
             for (member, reply) in self.ask_everyone(&prepare).await {
                 match reply {
                     Reply::Promise {
                         accepted,
+                        endorsements,
                         signature,
                     } => {
                         let digest =
                             promise_digest(self.session(), decree, ballot, accepted.as_ref());
                         if self.signed_by(member, &digest, &signature) {
+                            if let Some((_, value)) = &accepted {
+                                endorsed.push(Endorsed {
+                                    value: value.clone(),
+                                    endorsements,
+                                });
+                            }
                             promises.push(SignedPromise {
                                 member,
                                 accepted,
@@ -54,8 +62,9 @@ impl Member {
             seen = seen.max(Some(ballot));
             if promises.len() >= threshold {
                 let accepted: Vec<_> = promises.iter().map(|p| p.accepted.clone()).collect();
-                let value = value_to_propose(&accepted, own);
-                let accept = self.ask(decree, "accept", ballot, &value, promises.clone());
+                let value = value_to_propose(&accepted, &own.value);
+                let endorsements = self.endorsements_of(decree, &value, own, &endorsed);
+                let accept = self.ask(decree, ballot, &value, endorsements, promises.clone());
                 let mut acceptances = Vec::new();
                 let digest = acceptance_digest(self.session(), decree, ballot, &value);
                 for (member, reply) in self.ask_everyone(&accept).await {
@@ -99,32 +108,59 @@ impl Member {
         }
     }
 
-    /// A signed request for `phase` of `ballot` on `decree`; an acceptance's carries `promises`.
+    /// A signed request to prepare `ballot` on `decree`.
+    fn prepare(&self, decree: &[u8], ballot: Ballot) -> Ask {
+        let digest = ask_digest(self.session(), decree, "prepare", ballot, &[]);
+        Ask::Prepare {
+            decree: hex::encode(decree),
+            ballot,
+            proof: hex::encode(self.identity.sign(&digest)),
+        }
+    }
+
+    /// A signed request to accept `value` in `ballot` on `decree`, with its contributors'
+    /// `endorsements` and the `promises` that justify it.
     fn ask(
         &self,
         decree: &[u8],
-        phase: &str,
         ballot: Ballot,
         value: &[Contributor],
+        endorsements: Vec<String>,
         promises: Vec<SignedPromise>,
     ) -> Ask {
-        let digest = ask_digest(self.session(), decree, phase, ballot, value);
-        let proof = hex::encode(self.identity.sign(&digest));
-        let decree = hex::encode(decree);
-        match phase {
-            "accept" => Ask::Accept {
-                decree,
-                ballot,
-                value: value.to_vec(),
-                promises,
-                proof,
-            },
-            _ => Ask::Prepare {
-                decree,
-                ballot,
-                proof,
-            },
+        let digest = ask_digest(self.session(), decree, "accept", ballot, value);
+        Ask::Accept {
+            decree: hex::encode(decree),
+            ballot,
+            value: value.to_vec(),
+            endorsements,
+            promises,
+            proof: hex::encode(self.identity.sign(&digest)),
         }
+    }
+
+    /// The endorsements of `value`: `own`'s if it is this member's value, else those of an
+    /// acceptor that accepted it (`accepted`), the first that hold; acceptors refuse a value
+    /// without them.
+    fn endorsements_of(
+        &self,
+        decree: &[u8],
+        value: &[Contributor],
+        own: &Endorsed,
+        accepted: &[Endorsed],
+    ) -> Vec<String> {
+        if value == own.value {
+            return own.endorsements.clone();
+        }
+        accepted
+            .iter()
+            .filter(|e| e.value == value)
+            .find(|e| {
+                self.check_endorsements(decree, value, &e.endorsements)
+                    .is_ok()
+            })
+            .map(|e| e.endorsements.clone())
+            .unwrap_or_default()
     }
 
     /// Every member's answer to `ask`, by member, this one's own among them; members that do
