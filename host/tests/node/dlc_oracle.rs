@@ -127,7 +127,7 @@ async fn composite_index(Path(source): Path<String>, RawQuery(query): RawQuery) 
 
 pub(crate) struct Oracle {
     pub(crate) node: TestNode,
-    binary: String,
+    pub(crate) binary: String,
 }
 
 pub(crate) fn oracle() -> &'static Oracle {

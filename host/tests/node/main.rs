@@ -9,6 +9,7 @@ mod backup;
 mod browser;
 mod copies;
 mod dlc_oracle;
+mod dlc_wallet;
 mod durability;
 mod errors;
 mod federation;

@@ -1,0 +1,387 @@
+//! `carol-dlc`, a DLC wallet's client of a Carol oracle, against a real node running
+//! `examples/dlc-oracle`, and against nodes that lie: each lie is refused with its own error.
+
+use crate::dlc_oracle::{MATURITY, mock, new_machine, oracle};
+use crate::harness::{TestNode, guest, serve_locally};
+use axum::Router;
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use carol_core::ids::{BinaryId, MachineId};
+use carol_dlc::{CarolOracle, Error};
+use carol_host::NodeConfig;
+use dlc_manager::Oracle as _;
+use dlc_messages::oracle_msgs::OracleAttestation;
+use dlc_messages::ser_impls::{read_as_tlv, write_as_tlv};
+use secp256k1::Secp256k1;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn run<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// The params `new_machine(source, ..)` creates its machine with.
+fn params(source: &str) -> Vec<u8> {
+    json!({"api_base": format!("{}/{source}", mock())})
+        .to_string()
+        .into_bytes()
+}
+
+fn binary() -> BinaryId {
+    oracle().binary.parse().unwrap()
+}
+
+/// The digits of `outcome` in base 2, `digits` of them, most significant first.
+fn binary_digits(outcome: u64, digits: u32) -> Vec<String> {
+    (0..digits)
+        .rev()
+        .map(|i| ((outcome >> i) & 1).to_string())
+        .collect()
+}
+
+#[test]
+fn a_wallet_takes_a_nodes_oracle_checked_and_gets_its_event_attested() {
+    let machine: MachineId = new_machine("wallet", 41_234.0, None).parse().unwrap();
+    let url = &oracle().node.url;
+    let wrong = CarolOracle::new(url, machine)
+        .expecting(binary(), b"{}".to_vec())
+        .connect_blocking();
+    assert!(
+        matches!(wrong, Err(Error::NotTheExpectedMachine { .. })),
+        "{:?}",
+        wrong.err()
+    );
+    let carol = CarolOracle::new(url, machine)
+        .expecting(binary(), params("wallet"))
+        .connect_blocking()
+        .unwrap();
+    let (_, described) = oracle().node.get(&format!("/machines/{machine}"));
+    assert_eq!(
+        described["keys"]["secp256k1"],
+        json!(hex::encode(carol.get_public_key().serialize()))
+    );
+
+    let missing = carol.get_announcement("wallet-unknown").unwrap_err();
+    assert!(missing.to_string().contains("not-announced"), "{missing}");
+    let announced = run(carol.announce("wallet-1", ".BXBT", MATURITY, 2, 20)).unwrap();
+    announced.validate(&Secp256k1::verification_only()).unwrap();
+    assert_eq!(announced.oracle_public_key, carol.get_public_key());
+    assert_eq!(carol.get_announcement("wallet-1").unwrap(), announced);
+    let attestation = carol.get_attestation("wallet-1").unwrap();
+    attestation
+        .validate(&Secp256k1::verification_only(), &announced)
+        .unwrap();
+    assert_eq!(attestation.outcomes, binary_digits(41_234, 20));
+    // From inside an async runtime, as a wallet's own code may call it.
+    let again = run(async { carol.get_attestation("wallet-1") }).unwrap();
+    assert_eq!(again, attestation);
+
+    let down = CarolOracle::new("http://127.0.0.1:9", machine).connect_blocking();
+    assert!(
+        matches!(down, Err(Error::Unreachable { .. })),
+        "{:?}",
+        down.err()
+    );
+    let bad = CarolOracle::new("ftp://127.0.0.1", machine).connect_blocking();
+    assert!(
+        matches!(bad, Err(Error::InvalidUrl { .. })),
+        "{:?}",
+        bad.err()
+    );
+}
+
+/// How a lying node lies.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lie {
+    None,
+    /// Lists another secp256k1 key as the machine's.
+    OtherKey,
+    /// Describes the machine with other params.
+    OtherParams,
+    /// Answers the announcement of another event.
+    OtherEvent,
+    /// Answers an announcement whose signature is changed.
+    BadSignature,
+    /// Answers the attestation of another event.
+    OtherAttestation,
+    /// Answers an attestation with its last digit left out.
+    ShortAttestation,
+    /// Answers 503 with `Retry-After: 1` this many times first.
+    Busy(u32),
+    /// Never answers.
+    Silent,
+}
+
+/// What a real node answered for machine `machine`, served by a node that lies as told.
+struct Liar {
+    url: String,
+    lie: Arc<Mutex<Lie>>,
+}
+
+impl Liar {
+    fn new(node: &str, machine: &MachineId, events: &[&str]) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let fetch = |path: String| -> Value {
+            let mut answer = agent.get(&format!("{node}{path}")).call().unwrap();
+            serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap()
+        };
+        let mut answers = HashMap::new();
+        let activation = |name: &str| format!("/machines/{machine}/activate/{name}");
+        answers.insert(
+            "oracle-public-key".to_owned(),
+            fetch(activation("oracle-public-key")),
+        );
+        answers.insert(
+            "description".to_owned(),
+            fetch(format!("/machines/{machine}")),
+        );
+        for event in events {
+            for name in ["announcement", "attest"] {
+                let answer = fetch(format!("{}?event-id={event}", activation(name)));
+                answers.insert(format!("{name}/{event}"), answer);
+            }
+        }
+        let lie = Arc::new(Mutex::new(Lie::None));
+        let (told, answers) = (lie.clone(), Arc::new(answers));
+        let describe = {
+            let (told, answers) = (told.clone(), answers.clone());
+            move || {
+                let mut description = answers["description"].clone();
+                match *told.lock().unwrap() {
+                    Lie::OtherKey => description["keys"]["secp256k1"] = json!(hex::encode([2; 32])),
+                    Lie::OtherParams => description["params"] = json!(hex::encode(b"{}")),
+                    _ => {}
+                }
+                async move { axum::Json(description) }
+            }
+        };
+        let activate = move |Path((_, name)): Path<(String, String)>, RawQuery(query): RawQuery| {
+            let (told, answers) = (told.clone(), answers.clone());
+            async move { lie_about(&told, &answers, &name, &query.unwrap_or_default()).await }
+        };
+        let app = Router::new()
+            .route("/machines/{id}", get(describe))
+            .route("/machines/{id}/activate/{name}", get(activate));
+        Self {
+            url: serve_locally(app),
+            lie,
+        }
+    }
+
+    fn tell(&self, lie: Lie) {
+        *self.lie.lock().unwrap() = lie;
+    }
+}
+
+async fn lie_about(
+    told: &Mutex<Lie>,
+    answers: &HashMap<String, Value>,
+    name: &str,
+    query: &str,
+) -> Response {
+    let event = query.strip_prefix("event-id=").unwrap_or_default();
+    let lie = {
+        let mut told = told.lock().unwrap();
+        let lie = *told;
+        if let Lie::Busy(n) = lie {
+            *told = if n > 1 { Lie::Busy(n - 1) } else { Lie::None };
+        }
+        lie
+    };
+    let mut answer = answers
+        .get(&format!("{name}/{event}"))
+        .or_else(|| answers.get(name))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let tlv = |answer: &Value| hex::decode(answer["ok"]["tlv"].as_str().unwrap()).unwrap();
+    match (lie, name) {
+        (Lie::Busy(_), _) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", "1")],
+                "{}",
+            )
+                .into_response();
+        }
+        (Lie::Silent, _) => tokio::time::sleep(Duration::from_secs(30)).await,
+        (Lie::OtherEvent, "announcement") => answer = answers["announcement/lie-b"].clone(),
+        (Lie::OtherAttestation, "attest") => answer = answers["attest/lie-b"].clone(),
+        (Lie::BadSignature, "announcement") => {
+            let mut bytes = tlv(&answer);
+            // Past the type and length: the announcement's signature.
+            bytes[10] ^= 1;
+            answer["ok"]["tlv"] = json!(hex::encode(bytes));
+        }
+        (Lie::ShortAttestation, "attest") => {
+            let mut attestation: OracleAttestation =
+                read_as_tlv(&mut tlv(&answer).as_slice()).unwrap();
+            attestation.outcomes.pop();
+            attestation.signatures.pop();
+            let mut bytes = Vec::new();
+            write_as_tlv(&attestation, &mut bytes).unwrap();
+            answer["ok"]["tlv"] = json!(hex::encode(bytes));
+        }
+        _ => {}
+    }
+    axum::Json(answer).into_response()
+}
+
+#[test]
+fn a_node_that_lies_about_the_machine_its_key_or_its_messages_is_refused_for_each_lie() {
+    let machine: MachineId = new_machine("liar", 30_000.0, None).parse().unwrap();
+    let node = &oracle().node;
+    for event in ["lie-a", "lie-b"] {
+        let query = format!("event-id={event}&symbol=.BXBT&maturity={MATURITY}&base=2&nb-digits=8");
+        let (status, body) = node.get(&format!("/machines/{machine}/activate/announce?{query}"));
+        assert_eq!(status, 200, "{body}");
+    }
+    let liar = Liar::new(&node.url, &machine, &["lie-a", "lie-b"]);
+    let connect = || {
+        CarolOracle::new(&liar.url, machine)
+            .expecting(binary(), params("liar"))
+            .timeout(Duration::from_secs(2))
+            .retries(2)
+            .connect_blocking()
+    };
+
+    liar.tell(Lie::OtherKey);
+    let refused = connect().err().unwrap();
+    assert!(
+        matches!(refused, Error::NotTheMachinesKey { .. }),
+        "{refused}"
+    );
+    liar.tell(Lie::OtherParams);
+    let refused = connect().err().unwrap();
+    assert!(
+        matches!(refused, Error::MachineMisdescribed { .. }),
+        "{refused}"
+    );
+    liar.tell(Lie::Silent);
+    let refused = connect().err().unwrap();
+    assert!(
+        matches!(refused, Error::Timeout { seconds: 2, .. }),
+        "{refused}"
+    );
+    liar.tell(Lie::Busy(3));
+    let refused = connect().err().unwrap();
+    assert!(
+        matches!(refused, Error::Busy { retries: 2, .. }),
+        "{refused}"
+    );
+    // Busy twice, then answering: the retries carry it through.
+    liar.tell(Lie::Busy(2));
+    let carol = connect().unwrap();
+
+    for (lie, kind) in [
+        (Lie::OtherEvent, "OtherEvent"),
+        (Lie::BadSignature, "BadAnnouncement"),
+    ] {
+        liar.tell(lie);
+        let refused = run(carol.announcement("lie-a")).unwrap_err();
+        assert!(
+            format!("{refused:?}").starts_with(kind),
+            "{lie:?}: {refused}"
+        );
+    }
+    liar.tell(Lie::None);
+    let announced = run(carol.announcement("lie-a")).unwrap();
+    for lie in [Lie::OtherAttestation, Lie::ShortAttestation] {
+        liar.tell(lie);
+        let refused = run(carol.attestation("lie-a")).unwrap_err();
+        assert!(
+            matches!(refused, Error::BadAttestation { .. }),
+            "{lie:?}: {refused}"
+        );
+    }
+    liar.tell(Lie::None);
+    let attestation = run(carol.attestation("lie-a")).unwrap();
+    attestation
+        .validate(&Secp256k1::verification_only(), &announced)
+        .unwrap();
+}
+
+/// Two "members" that each answer for the same machine id with another node's key (each node
+/// makes its own key for the machine): the client refuses them as disagreeing; one honest member
+/// and one down is fewer than the threshold of 2.
+#[test]
+fn federation_members_that_disagree_or_are_too_few_are_refused() {
+    let machine: MachineId = new_machine("members", 30_000.0, None).parse().unwrap();
+    let mut config = NodeConfig::with_key(carol_core::bls::SecretKey::generate());
+    config.policy.allow_loopback = true;
+    let other = TestNode::start(config);
+    let (_, twin) = other.machine(&guest("dlc-oracle"), &params("members"));
+    assert_eq!(twin, machine.to_string());
+    let members: Vec<String> = [&oracle().node.url, &other.url]
+        .iter()
+        .map(|node| {
+            let liar = Liar::new(node, &machine, &[]);
+            federation_in_front_of(&liar.url)
+        })
+        .collect();
+    let refused = CarolOracle::federation(&members, machine)
+        .connect_blocking()
+        .err()
+        .unwrap();
+    assert!(
+        matches!(refused, Error::MembersDisagree { .. }),
+        "{refused}"
+    );
+    let one_down = [members[0].clone(), "http://127.0.0.1:9".to_owned()];
+    let refused = CarolOracle::federation(&one_down, machine)
+        .connect_blocking()
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            refused,
+            Error::TooFewMembers {
+                agreed: 1,
+                quorum: 2,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+}
+
+/// A server that describes a 2-of-n federation at `GET /federation` and passes everything else
+/// on to `behind`.
+fn federation_in_front_of(behind: &str) -> String {
+    let behind = behind.to_owned();
+    let pass = move |uri: axum::http::Uri| {
+        let behind = behind.clone();
+        async move {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .new_agent();
+            let text = tokio::task::spawn_blocking(move || {
+                let mut answer = agent.get(&format!("{behind}{uri}")).call().unwrap();
+                answer.body_mut().read_to_string().unwrap()
+            })
+            .await
+            .unwrap();
+            ([("content-type", "application/json")], text)
+        }
+    };
+    let described = json!({"threshold": 2, "secp256k1_public_key": hex::encode([3; 33])});
+    serve_locally(
+        Router::new()
+            .route(
+                "/federation",
+                get(move || async move { axum::Json(described) }),
+            )
+            .fallback(pass),
+    )
+}
