@@ -52,6 +52,38 @@ impl Member {
         Ok(ready)
     }
 
+    /// Machine `machine`'s secp256k1 key as this member holds it, or makes again from its record
+    /// without asking anyone; `None` before the members made it (or while this member lacks the
+    /// contributors' bundles).
+    pub fn kept_machine_secp256k1_key(
+        &self,
+        machine: &MachineId,
+    ) -> Result<Option<Arc<Secp256k1Ready>>, MachineKeyError> {
+        if let Some(ready) = self
+            .secp256k1_keys
+            .lock()
+            .expect("member lock")
+            .get(machine)
+        {
+            return Ok(Some(ready.clone()));
+        }
+        let Some(me) = self.index else {
+            return Ok(None);
+        };
+        let making = Making::secp256k1_key(&self.group, machine);
+        let record = self.record(&making.decree)?;
+        let made =
+            super::machine_keys::share_from_record(&making.group, me, &self.identity, &record)?;
+        Ok(made.map(|(share, public)| {
+            let ready = Arc::new(Secp256k1Ready::new(share, public));
+            self.secp256k1_keys
+                .lock()
+                .expect("member lock")
+                .insert(*machine, ready.clone());
+            ready
+        }))
+    }
+
     /// Member `dealer`'s contribution to machine `machine`'s secp256k1 key (`GET
     /// /federation/machines/{id}/deal?key=secp256k1&dealer=N`).
     pub fn machine_secp256k1_deal(

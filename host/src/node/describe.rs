@@ -60,15 +60,20 @@ impl Node {
         })
     }
 
-    /// The public keys of its own that `machine` has used. On a federation member, its BLS
-    /// key is the one the members made together, once this member holds its share; its
-    /// secp256k1 key is not available there.
+    /// The public keys of its own that `machine` has used. On a federation member, they are
+    /// the ones the members made together, once this member holds its shares of them.
     pub fn public_keys(&self, machine: &Machine) -> PublicKeys {
         let used = self.store().used_keys(&machine.id());
         if let Some(member) = self.federation() {
             let bls = member.kept_machine_key(&machine.id()).ok().flatten();
+            let secp256k1 = member
+                .kept_machine_secp256k1_key(&machine.id())
+                .ok()
+                .flatten();
             return PublicKeys {
-                secp256k1: None,
+                secp256k1: secp256k1
+                    .filter(|_| used.contains(UsedKeys::SECP256K1))
+                    .map(|r| r.key()),
                 bls: bls.filter(|_| used.contains(UsedKeys::BLS)).map(|r| r.key),
             };
         }

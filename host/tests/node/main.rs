@@ -8,6 +8,7 @@ mod api;
 mod backup;
 mod browser;
 mod copies;
+mod dlc_contract;
 mod dlc_oracle;
 mod dlc_wallet;
 mod durability;
