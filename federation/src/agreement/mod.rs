@@ -266,6 +266,14 @@ pub enum CertificateError {
         /// The threshold.
         threshold: usize,
     },
+    /// More acceptances than members (each costs a pairing to check).
+    #[error("the certificate holds {have} acceptances, more than the {members} members")]
+    TooMany {
+        /// Acceptances.
+        have: usize,
+        /// Members.
+        members: usize,
+    },
     /// An acceptance is not its member's.
     #[error("member {0}'s acceptance in the certificate is not signed by its node key")]
     BadSignature(u32),
@@ -285,9 +293,18 @@ impl Certificate {
         if self.decree != decree {
             return Err(CertificateError::OtherDecree);
         }
+        if self.acceptances.len() > members.len() {
+            return Err(CertificateError::TooMany {
+                have: self.acceptances.len(),
+                members: members.len(),
+            });
+        }
         let digest = acceptance_digest(session, decree, self.ballot, &self.value);
         let mut distinct = BTreeMap::new();
         for acceptance in &self.acceptances {
+            if distinct.contains_key(&acceptance.member) {
+                continue;
+            }
             let key = acceptance
                 .member
                 .checked_sub(1)

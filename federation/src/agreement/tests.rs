@@ -188,6 +188,16 @@ fn a_certificate_needs_the_threshold_of_members_own_acceptances() {
             threshold: 2
         })
     );
+    // More acceptances than members are refused before any is checked.
+    let mut padded = certificate.clone();
+    padded.acceptances = vec![accept(0); 4];
+    assert_eq!(
+        padded.verify(&SESSION, DECREE, &members, 2),
+        Err(CertificateError::TooMany {
+            have: 4,
+            members: 3
+        })
+    );
     // An acceptance moved to another value or member does not verify.
     certificate.acceptances[1] = Acceptance {
         member: 2,

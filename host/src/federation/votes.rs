@@ -16,24 +16,27 @@
 
 use super::Member;
 use super::agreement::{AgreementError, Endorsed};
-use super::exchange::TooFewAgreed;
+use super::exchange::{TooFewAgreed, authenticated};
 use super::peers::Answer;
 use carol_core::ids::MachineId;
 use carol_federation::agreement::{Certificate, Contributor, endorse, endorses};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// What a vote's tag authenticates first.
+const LABEL: &[u8] = b"carol-federation/nonce-vote/v2";
 /// Nonces whose votes a member holds at once; the oldest are forgotten first.
 const MAX_HELD: usize = 10_000;
 /// How long the first of the voters for a message is let propose before the others do.
 const HEAD_START: Duration = Duration::from_millis(100);
 
 /// What every [`use_decree`] starts with.
-const USE_PREFIX: &[u8] = b"nonce-use/secp256k1/";
+pub(super) const USE_PREFIX: &[u8] = b"nonce-use/secp256k1/";
 
 /// What names the decision on the one message machine `machine`'s nonce `name` signs.
 pub fn use_decree(machine: &MachineId, name: &[u8]) -> Vec<u8> {
@@ -57,8 +60,13 @@ pub struct VoteJson {
     pub digest: String,
     /// The member.
     pub index: u32,
-    /// The member's node key's endorsement of its vote ([`VoteJson::endorsement`]), hex.
+    /// The member's node key's endorsement of its vote, hex: what every acceptor of a
+    /// decision that names the vote checks.
     pub signature: String,
+    /// The HMAC of the vote ([`VoteJson::authenticated`]) under the key the sender and the
+    /// receiver share, hex: a check that costs a hash, made before the signature's pairing, so
+    /// that nobody but a member makes a member check signatures.
+    pub tag: String,
 }
 
 impl VoteJson {
@@ -80,7 +88,22 @@ impl VoteJson {
             digest: hex::encode(digest),
             index,
             signature: hex::encode(endorse(identity, session, decree, &voted)),
+            tag: String::new(),
         }
+    }
+
+    /// What the tag authenticates: the decree, the member, the digest and the signature.
+    pub fn authenticated(
+        session: &[u8; 32],
+        decree: &[u8],
+        index: u32,
+        digest: &[u8; 32],
+        signature: &str,
+    ) -> Vec<u8> {
+        let decree: [u8; 32] = Sha256::digest(decree).into();
+        let mut authenticated = authenticated(LABEL, session, &decree, index, digest);
+        authenticated.extend_from_slice(signature.as_bytes());
+        authenticated
     }
 }
 
@@ -308,10 +331,23 @@ impl Member {
 
     /// Sends this member's vote to every other member, without waiting; a member that does not
     /// take it is asked again, until `deadline`.
-    fn send_vote(&self, vote: VoteJson, deadline: Instant) {
-        let body = serde_json::to_vec(&vote).expect("JSON");
+    fn send_vote(&self, mut vote: VoteJson, deadline: Instant) {
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(&vote.digest, &mut digest).expect("a digest made here");
+        let decree = hex::decode(&vote.decree).expect("a decree made here");
+        let tagged = VoteJson::authenticated(
+            self.session(),
+            &decree,
+            vote.index,
+            &digest,
+            &vote.signature,
+        );
         for index in self.others() {
-            let (peers, body) = (self.peers.clone(), body.clone());
+            let Some(key) = self.pairwise(index) else {
+                continue;
+            };
+            vote.tag = hex::encode(key.tag(&tagged));
+            let (peers, body) = (self.peers.clone(), serde_json::to_vec(&vote).expect("JSON"));
             tokio::spawn(async move {
                 let _: Answer<serde_json::Value> = peers
                     .post_until(index, "/federation/nonce-votes", body, deadline)
@@ -320,8 +356,9 @@ impl Member {
         }
     }
 
-    /// Takes another member's vote (`POST /federation/nonce-votes`), if that member's node key
-    /// endorsed it. Costs a pairing.
+    /// Takes another member's vote (`POST /federation/nonce-votes`), if it carries that member's
+    /// tag and its node key endorsed it. Costs a pairing, unless the member's vote on the decree
+    /// is held already: call it off the async executor.
     pub fn take_vote(&self, vote: &VoteJson) -> Result<(), &'static str> {
         let decree = hex::decode(&vote.decree).map_err(|_| "`decree` must be hex")?;
         if !is_use_decree(&decree) {
@@ -330,17 +367,37 @@ impl Member {
         let mut digest = [0u8; 32];
         hex::decode_to_slice(&vote.digest, &mut digest)
             .map_err(|_| "`digest` must be 32 bytes in hex")?;
+        let tag = hex::decode(&vote.tag).unwrap_or_default();
+        let tagged = VoteJson::authenticated(
+            self.session(),
+            &decree,
+            vote.index,
+            &digest,
+            &vote.signature,
+        );
+        let tagged_by_member = Some(vote.index) != self.index
+            && self
+                .pairwise(vote.index)
+                .is_some_and(|key| key.verifies(&tagged, &tag));
+        if !tagged_by_member {
+            return Err(
+                "the vote's tag is not its member's, under the key it shares with this one",
+            );
+        }
+        // A member's first vote on a decree stands: another costs no pairing.
+        if self.votes.of(&decree).contains_key(&vote.index) {
+            return Ok(());
+        }
         let mut signature = [0u8; 96];
         let voted = Contributor {
             member: vote.index,
             digest,
         };
-        let from_member = hex::decode_to_slice(&vote.signature, &mut signature).is_ok()
-            && Some(vote.index) != self.index
+        let endorsed = hex::decode_to_slice(&vote.signature, &mut signature).is_ok()
             && self
                 .member_key(vote.index)
                 .is_some_and(|key| endorses(key, self.session(), &decree, &voted, &signature));
-        if !from_member {
+        if !endorsed {
             return Err("the vote is not signed by its member's node key");
         }
         let held = (digest, vote.signature.clone());

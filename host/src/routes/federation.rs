@@ -252,10 +252,13 @@ pub(super) async fn nonce_vote(
     State(node): State<Node>,
     Json(vote): Json<crate::federation::votes::VoteJson>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let member = member(&node)?;
+    let member = member(&node)?.clone();
+    // A vote's signature costs a pairing: off the async executor.
+    let taken = tokio::task::spawn_blocking(move || member.take_vote(&vote))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "taking the vote failed"))?;
     // JSON like the other members' answers: the sender reads it as the vote taken.
-    member
-        .take_vote(&vote)
+    taken
         .map(|()| {
             (
                 StatusCode::ACCEPTED,

@@ -10,7 +10,7 @@ use crate::dlc_oracle::{
 };
 use crate::durability::{Carol, scratch};
 use crate::federation::form;
-use crate::harness::guest;
+use crate::harness::{guest, serve_on};
 use crate::machine_keys::{Dishonest, assert_unendorsed, dishonest_proposals_are_refused};
 use carol_core::ids::MachineId;
 use carol_federation::agreement::{Ballot, Contributor, endorse};
@@ -26,6 +26,7 @@ use carol_host::federation::votes::{VoteJson, use_decree};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 const EVENT: &str = "btc-usd-federated";
 
@@ -355,7 +356,7 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
         &root,
         4,
         5,
-        "allow_loopback = true\nactivation_timeout_ms = 15000",
+        "allow_loopback = true\nactivation_timeout_ms = 25000",
     );
     set_price("dishonest", 1.0);
     let params = json!({"api_base": format!("{}/dishonest", mock())}).to_string();
@@ -365,7 +366,7 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
     let session = file.session();
     let member5 = Identity::new(&Config::load(Path::new(&sites[4].cfg)).unwrap().node.key);
     let mut events = Vec::new();
-    for event in ["two-two", "three-one"] {
+    for event in ["two-two", "three-one", "mixed"] {
         let (status, announced) = announce_digits(&nodes[0], &machine, event, 10, 1);
         assert_eq!(status, 200, "{announced}");
         let announcement = check_announcement(&announced["ok"], event, MATURITY, 10, 1);
@@ -380,7 +381,10 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
         let message: [u8; 32] = Sha256::digest(digit.as_bytes()).into();
         let digest: [u8; 32] = Sha256::digest(message).into();
         let decree = use_decree(&id, name.as_bytes());
-        let vote = VoteJson::new(&member5, &session, &decree, 5, digest);
+        let mut vote = VoteJson::new(&member5, &session, &decree, 5, digest);
+        let tagged = VoteJson::authenticated(&session, &decree, 5, &digest, &vote.signature);
+        let key = member5.pairwise(&session, &member_key(&file, i));
+        vote.tag = hex::encode(key.tag(&tagged));
         let (status, body) = nodes[i].post_json("/federation/nonce-votes", &json!(vote));
         assert_eq!(status, 202, "{body}");
     };
@@ -496,6 +500,72 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
     for body in signed {
         check_attestation(&body["ok"], announcement, None);
         assert_eq!(body["ok"]["outcome"], json!(1), "{body}");
+    }
+
+    // Split 3:1 again, member 5 in its place only to collect the honest members' real votes:
+    // three short of 4, nothing is attested, and a value of all four votes (for two messages)
+    // is refused by every member: it would leave the nonce unable to sign anything.
+    let held: Arc<Mutex<Vec<VoteJson>>> = Arc::default();
+    let kept = held.clone();
+    let collecting = axum::Router::new().route(
+        "/federation/nonce-votes",
+        axum::routing::post(move |axum::Json(vote): axum::Json<VoteJson>| {
+            kept.lock().unwrap().push(vote);
+            async {
+                (
+                    axum::http::StatusCode::ACCEPTED,
+                    axum::Json(json!({"held": true})),
+                )
+            }
+        }),
+    );
+    serve_on(&sites[4].listen, collecting);
+    script_prices("dishonest", &[1.0, 1.0, 1.0, 2.0]);
+    let (status, body) = attest_event(&nodes[0], &machine, "mixed");
+    assert_eq!(status, 503, "{body}");
+    let decree = use_decree(&id, b"mixed/0");
+    let votes: Vec<(Contributor, String)> = held
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|vote| vote.decree == hex::encode(&decree))
+        .map(|vote| {
+            let digest = hex::decode(&vote.digest).unwrap().try_into().unwrap();
+            let voted = Contributor {
+                member: vote.index,
+                digest,
+            };
+            (voted, vote.signature.clone())
+        })
+        .collect();
+    let mut value: (Vec<Contributor>, Vec<String>) = votes.into_iter().unzip();
+    assert_eq!(value.0.len(), 4, "{:?}", value.0);
+    let mut order: Vec<usize> = (0..4).collect();
+    order.sort_by_key(|&i| value.0[i].member);
+    value = (
+        order.iter().map(|&i| value.0[i]).collect(),
+        order.iter().map(|&i| value.1[i].clone()).collect(),
+    );
+    let proposer = Dishonest {
+        identity: member5.clone(),
+        session,
+        decree: decree.clone(),
+    };
+    let ballot = Ballot {
+        round: 1000,
+        proposer: 5,
+    };
+    let promises = proposer.promises(&nodes, ballot, &[0, 1, 2, 3]);
+    for node in &nodes {
+        let (status, body) = proposer.accept(node, ballot, &value, promises.clone());
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("votes for one message"),
+            "{body}"
+        );
     }
 }
 

@@ -142,7 +142,7 @@ impl Dishonest {
                 let Reply::Promise {
                     accepted,
                     signature,
-                    ..
+                    justification,
                 } = serde_json::from_value(reply).unwrap()
                 else {
                     panic!("no promise");
@@ -151,6 +151,7 @@ impl Dishonest {
                     member: i as u32 + 1,
                     accepted,
                     signature,
+                    justification: justification.map(Box::new),
                 }
             })
             .collect()
@@ -438,5 +439,155 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
             call(node, &machine, "bls-sign", Some(b"one key")),
             signature
         );
+    }
+}
+
+/// Member 5 of a 4-of-5 federation turns dishonest (`2t − n = 3 > f = 1`), and the test speaks
+/// for it:
+/// - after machine A's key is decided, it signs a promise that claims it accepted other
+///   contributors (real pledges, so endorsed) in a ballot above the decided one, without the
+///   request that would prove it: every member refuses the value it justifies, and no second
+///   decision can be made;
+/// - a decision told with more acceptances than members is refused unchecked;
+/// - a value one member accepted (in member 5's ballot) is proposed again by the honest members
+///   with the justification that member's promise carries, and decided;
+/// - its node stopped, a server in its place answers every request to prepare with a promise
+///   that claims a made-up acceptance: the honest members leave it out and make the next
+///   machine's key without it.
+#[test]
+fn promises_that_claim_what_they_cannot_prove_neither_split_nor_stop_a_decision() {
+    use carol_host::federation::agreement::promise_digest;
+    let root = scratch("federation-lying-promises");
+    let (sites, file, mut nodes) = form(&root, 4, 5, "activation_timeout_ms = 8000");
+    let stateful = guest("stateful");
+    let a = nodes[0].machine(&stateful, b"a");
+    let key_a = call(&nodes[1], &a, "bls-public-key", None);
+    let member5 = Identity::new(&Config::load(Path::new(&sites[4].cfg)).unwrap().node.key);
+    let session = FederationFile::load(&file).unwrap().session();
+    let decree_of = |machine: &str| {
+        let machine: MachineId = machine.parse().unwrap();
+        [b"machine-key/bls/".as_slice(), machine.as_bytes()].concat()
+    };
+    let decided_of = |node: &Carol, decree: &[u8]| {
+        let (status, decided) = node.get(&format!("/federation/decided/{}", hex::encode(decree)));
+        assert_eq!(status, 200, "{decided}");
+        decided
+    };
+
+    // A second value, justified by a promise that claims an acceptance it cannot prove.
+    let decree = decree_of(&a);
+    let decided = decided_of(&nodes[0], &decree);
+    let decided_value: Vec<Contributor> = serde_json::from_value(decided["value"].clone()).unwrap();
+    let pledged = pledges(&nodes, &format!("/federation/machines/{a}/pledge"));
+    let other = match decided_value.len() {
+        5 => of(&pledged, &[1, 2, 3, 4]),
+        _ => of(&pledged, &[1, 2, 3, 4, 5]),
+    };
+    assert_ne!(other.0, decided_value);
+    let round = decided["ballot"]["round"].as_u64().unwrap();
+    let ballot = Ballot {
+        round: round + 100,
+        proposer: 5,
+    };
+    let proposer = Dishonest {
+        identity: member5.clone(),
+        session,
+        decree: decree.clone(),
+    };
+    let mut promises = proposer.promises(&nodes, ballot, &[0, 1, 2]);
+    let lie = (
+        Ballot {
+            round: round + 50,
+            proposer: 5,
+        },
+        other.0.clone(),
+    );
+    let digest = promise_digest(&session, &decree, ballot, Some(&lie));
+    promises.push(SignedPromise {
+        member: 5,
+        accepted: Some(lie),
+        signature: hex::encode(member5.sign(&digest)),
+        justification: None,
+    });
+    for node in &nodes[..4] {
+        assert_unjustified(proposer.accept(node, ballot, &other, promises.clone()));
+    }
+    for node in &nodes {
+        assert_eq!(decided_of(node, &decree)["value"], decided["value"]);
+    }
+    assert_eq!(call(&nodes[3], &a, "bls-public-key", None), key_a);
+
+    // A decision padded with acceptances.
+    let mut padded = decided.clone();
+    padded["acceptances"] = Value::Array(vec![decided["acceptances"][0].clone(); 1000]);
+    let told = serde_json::json!({"phase": "decided", "certificate": padded});
+    let (status, reply) = nodes[2].post_json("/federation/agreement", &told);
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 5 members"),
+        "{reply}"
+    );
+
+    // One member accepts a value in member 5's ballot; the honest members decide that value.
+    let x = nodes[0].machine(&stateful, b"x");
+    let decree = decree_of(&x);
+    let proposer = Dishonest {
+        identity: member5.clone(),
+        session,
+        decree: decree.clone(),
+    };
+    let first = Ballot {
+        round: 1,
+        proposer: 5,
+    };
+    let promises = proposer.promises(&nodes, first, &[0, 1, 2, 3]);
+    let pledged = pledges(&nodes, &format!("/federation/machines/{x}/pledge"));
+    let accepted = of(&pledged, &[1, 2, 3, 5]);
+    let (status, reply) = proposer.accept(&nodes[0], first, &accepted, promises);
+    assert_eq!(
+        (status, reply["answer"].as_str()),
+        (200, Some("accepted")),
+        "{reply}"
+    );
+    let _ = call(&nodes[1], &x, "bls-public-key", None);
+    let value: Vec<Contributor> =
+        serde_json::from_value(decided_of(&nodes[1], &decree)["value"].clone()).unwrap();
+    assert_eq!(value, accepted.0);
+
+    // Member 5's place taken by a server whose promises claim made-up acceptances.
+    drop(nodes.pop());
+    let liar = member5.clone();
+    let lying = Router::new().route(
+        "/federation/agreement",
+        axum::routing::post(move |axum::Json(ask): axum::Json<Ask>| {
+            let liar = liar.clone();
+            async move {
+                let Ask::Prepare { decree, ballot, .. } = ask else {
+                    return Err(axum::http::StatusCode::BAD_REQUEST);
+                };
+                let decree = hex::decode(decree).unwrap();
+                let made_up = made_up(&[1, 2, 3, 4]).0;
+                let below = Ballot {
+                    round: ballot.round,
+                    proposer: 0,
+                };
+                let accepted = Some((below, made_up));
+                let digest = promise_digest(&session, &decree, ballot, accepted.as_ref());
+                Ok(axum::Json(Reply::Promise {
+                    accepted,
+                    justification: None,
+                    signature: hex::encode(liar.sign(&digest)),
+                }))
+            }
+        }),
+    );
+    serve_on(&sites[4].listen, lying);
+    let y = nodes[0].machine(&stateful, b"y");
+    let key_y = call(&nodes[2], &y, "bls-public-key", None);
+    for node in &nodes {
+        assert_eq!(call(node, &y, "bls-public-key", None), key_y);
     }
 }

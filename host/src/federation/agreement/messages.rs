@@ -12,10 +12,10 @@ pub struct Record {
     pub promised: Option<Ballot>,
     /// Its acceptor's last acceptance.
     pub accepted: Option<(Ballot, Vec<Contributor>)>,
-    /// The endorsements of the value it accepted last ([`Endorsed`]), for the proposers that
-    /// must propose that value again.
+    /// What justified the value it accepted last: the request to accept it, which its promises
+    /// carry on (a proposer that must propose that value again proves it with it).
     #[serde(default)]
-    pub endorsements: Vec<String>,
+    pub justification: Option<Justification>,
     /// The decision, once this member knows it.
     pub certificate: Option<CertificateJson>,
     /// For a machine's key: the contributors' bundles, so that the share is made again without
@@ -49,7 +49,8 @@ pub enum Ask {
         /// ([`Endorsed`]).
         endorsements: Vec<String>,
         /// The threshold of signed promises of this ballot the proposer holds, which justify the
-        /// value: the one accepted in the highest ballot among them, if any was.
+        /// value: the one accepted in the highest ballot among them, if any was, each such
+        /// acceptance with its own [`Justification`].
         promises: Vec<SignedPromise>,
         /// The proposer's node key's signature of [`ask_digest`], hex.
         proof: String,
@@ -71,6 +72,28 @@ pub struct SignedPromise {
     pub accepted: Option<(Ballot, Vec<Contributor>)>,
     /// Its node key's signature of [`promise_digest`], hex.
     pub signature: String,
+    /// What justified that acceptance: needed for the acceptance in the highest ballot among a
+    /// request's promises, which decides the value (a signature alone would let a dishonest
+    /// acceptor claim an acceptance it never made, and so have a second value decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<Box<Justification>>,
+}
+
+/// The request to accept a value in a ballot, but for what the acceptance names (the decree,
+/// the ballot and the value): the proposer's signature, the contributors' endorsements, and the
+/// promises that justified the value, each checked again by whoever relies on the acceptance
+/// (Castro and Liskov's and Lamport's Byzantine Paxos prove each phase with the one before the
+/// same way). Its promises' justifications nest: each proves the acceptance in the highest
+/// ballot among them, down to a ballot in which no value had been accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Justification {
+    /// The contributors' endorsements of the value.
+    pub endorsements: Vec<String>,
+    /// The promises of the ballot that justified the value.
+    pub promises: Vec<SignedPromise>,
+    /// The proposer's node key's signature of [`ask_digest`] of the acceptance, hex.
+    pub proof: String,
 }
 
 /// What an acceptor answers.
@@ -82,10 +105,10 @@ pub enum Reply {
     Promise {
         /// Its last acceptance.
         accepted: Option<(Ballot, Vec<Contributor>)>,
-        /// The endorsements of the value it accepted last, which a proposer that must propose
-        /// that value again passes on (each is checked against its contributor's key).
+        /// What justified that acceptance, which a proposer that must propose that value again
+        /// passes on.
         #[serde(default)]
-        endorsements: Vec<String>,
+        justification: Option<Justification>,
         /// Its node key's signature of [`promise_digest`], hex.
         signature: String,
     },

@@ -8,13 +8,29 @@
 mod messages;
 mod propose;
 
-pub use messages::{Ask, Endorsed, Record, Reply, SignedPromise, ask_digest, promise_digest};
+pub use messages::{
+    Ask, Endorsed, Justification, Record, Reply, SignedPromise, ask_digest, promise_digest,
+};
 
 use super::Member;
 use crate::store::StoreError;
 use carol_federation::agreement::{
     Acceptance, Acceptor, Ballot, Certificate, CertificateError, CertificateJson, Contributor,
 };
+
+/// How deep the justifications of an acceptance may nest: each level is a ballot in which a
+/// value accepted before was proposed again. Honest proposers that race add a level now and then;
+/// deeper is refused (the decree then waits for a proposer with shallower promises).
+const MAX_JUSTIFICATION_DEPTH: usize = 16;
+
+/// What every decree names: its prefix, and for a nonce's use whether every vote must be for one
+/// message.
+const DECREE_PREFIXES: [&[u8]; 4] = [
+    carol_federation::machine_key::DECREE_PREFIX,
+    carol_federation::machine_key::SECP256K1_DECREE_PREFIX,
+    carol_federation::machine_key::NONCE_DECREE_PREFIX,
+    super::votes::USE_PREFIX,
+];
 
 /// Why an agreement could not be taken part in or reached.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +41,7 @@ pub enum AgreementError {
     /// The value names no workable set of members.
     #[error(
         "the value proposed is not at least {threshold} distinct members' contributions, in \
-         order of member"
+         order of member (for a nonce's use, votes for one message)"
     )]
     BadValue {
         /// The threshold.
@@ -52,6 +68,9 @@ pub enum AgreementError {
         /// The threshold.
         threshold: usize,
     },
+    /// The decree is none a member decides.
+    #[error("the decree names nothing the members decide")]
+    UnknownDecree,
     /// The record could not be read or kept.
     #[error("the record of the agreement cannot be kept: {0}")]
     Store(#[from] StoreError),
@@ -155,9 +174,9 @@ impl Member {
         let phase = if value.is_some() { "accept" } else { "prepare" };
         self.check_proof(&decree, phase, ballot, value.unwrap_or_default(), proof)?;
         if let Some(value) = value {
-            self.check_value(value)?;
+            self.check_value(&decree, value)?;
             self.check_endorsements(&decree, value, endorsements)?;
-            self.check_promises(&decree, ballot, value, promises)?;
+            self.check_promises(&decree, ballot, value, promises, 0)?;
         }
         let outcome = self.update_record(&decree, |record| {
             let mut acceptor = Acceptor {
@@ -169,20 +188,22 @@ impl Member {
                 None => acceptor.prepare(ballot).map(Some),
             };
             if value.is_some() && outcome.is_ok() {
-                record.endorsements = endorsements.to_vec();
+                record.justification = Some(Justification {
+                    endorsements: endorsements.to_vec(),
+                    promises: promises.to_vec(),
+                    proof: proof.clone(),
+                });
             }
             (record.promised, record.accepted) = (acceptor.promised, acceptor.accepted);
-            outcome.map(|accepted| accepted.map(|a| (a, record.endorsements.clone())))
+            let justification = record.justification.clone();
+            outcome.map(|accepted| accepted.map(|a| (a, justification)))
         })?;
         Ok(match outcome {
             Err(promised) => Reply::Refused { promised },
-            Ok(Some((accepted, endorsements))) => {
+            Ok(Some((accepted, justification))) => {
                 let digest = promise_digest(self.session(), &decree, ballot, accepted.as_ref());
                 Reply::Promise {
-                    endorsements: match accepted {
-                        Some(_) => endorsements,
-                        None => Vec::new(),
-                    },
+                    justification: justification.filter(|_| accepted.is_some()),
                     accepted,
                     signature: hex::encode(self.identity.sign(&digest)),
                 }
@@ -224,7 +245,7 @@ impl Member {
             &self.group.members,
             self.file.threshold,
         )?;
-        self.check_value(&checked.value)?;
+        self.check_value(decree, &checked.value)?;
         self.update_record(decree, |record| {
             record
                 .certificate
@@ -255,16 +276,40 @@ impl Member {
         }
     }
 
+    /// Whether `justification` proves an acceptance of `value` in `ballot` on `decree`: the
+    /// ballot's proposer asked for it, its contributors endorsed it, and its promises justify it,
+    /// `depth` levels down from the request being answered.
+    pub(super) fn check_justified(
+        &self,
+        decree: &[u8],
+        ballot: Ballot,
+        value: &[Contributor],
+        justification: &Justification,
+        depth: usize,
+    ) -> Result<(), AgreementError> {
+        let threshold = self.file.threshold;
+        if depth > MAX_JUSTIFICATION_DEPTH {
+            return Err(AgreementError::Unjustified { threshold });
+        }
+        self.check_proof(decree, "accept", ballot, value, &justification.proof)?;
+        self.check_value(decree, value)?;
+        self.check_endorsements(decree, value, &justification.endorsements)?;
+        self.check_promises(decree, ballot, value, &justification.promises, depth)
+    }
+
     /// Whether `promises` justify accepting `value` in `ballot` (Paxos phase 2a, with proofs):
     /// the threshold of distinct members' signed promises of that ballot, and `value` the one
-    /// accepted in the highest ballot among them, if any was, and only one was. Without this, a dishonest member
-    /// could skip the first phase and have a second value accepted after a decision.
+    /// accepted in the highest ballot among them, if any was, and only one was, each such
+    /// acceptance proved by its justification. Without this, a dishonest member could skip the
+    /// first phase, or claim an acceptance it never made, and have a second value accepted
+    /// after a decision.
     fn check_promises(
         &self,
         decree: &[u8],
         ballot: Ballot,
         value: &[Contributor],
         promises: &[SignedPromise],
+        depth: usize,
     ) -> Result<(), AgreementError> {
         let threshold = self.file.threshold;
         // One promise per member at most: each costs a pairing to check.
@@ -272,14 +317,15 @@ impl Member {
             return Err(AgreementError::Unjustified { threshold });
         }
         let mut members = std::collections::BTreeSet::new();
-        let mut accepted = Vec::with_capacity(promises.len());
+        let mut counted = Vec::with_capacity(promises.len());
         for promise in promises {
             let digest = promise_digest(self.session(), decree, ballot, promise.accepted.as_ref());
             let signed = self.signed_by(promise.member, &digest, &promise.signature);
             if signed && members.insert(promise.member) {
-                accepted.push(promise.accepted.clone());
+                counted.push(promise);
             }
         }
+        let accepted: Vec<_> = counted.iter().map(|p| p.accepted.clone()).collect();
         // Two values accepted in one ballot (its proposer told acceptors different things): the
         // promises justify neither, whichever comes last.
         let highest = accepted.iter().flatten().map(|(ballot, _)| *ballot).max();
@@ -289,9 +335,22 @@ impl Member {
             .filter(|(b, _)| Some(*b) == highest);
         let first = at_highest.next().map(|(_, value)| value);
         let one_value = at_highest.all(|(_, value)| Some(value) == first);
+        // The acceptance that decides the value must be proved: one proof of it is enough (every
+        // claim at that ballot names the same value).
+        let proved = || {
+            counted.iter().any(
+                |promise| match (&promise.accepted, &promise.justification) {
+                    (Some((b, v)), Some(justification)) if Some(*b) == highest => self
+                        .check_justified(decree, *b, v, justification, depth + 1)
+                        .is_ok(),
+                    _ => false,
+                },
+            )
+        };
         let justified = members.len() >= threshold
             && one_value
-            && carol_federation::agreement::value_to_propose(&accepted, value) == value;
+            && carol_federation::agreement::value_to_propose(&accepted, value) == value
+            && (highest.is_none() || proved());
         match justified {
             true => Ok(()),
             false => Err(AgreementError::Unjustified { threshold }),
@@ -306,6 +365,10 @@ impl Member {
         value: &[Contributor],
         endorsements: &[String],
     ) -> Result<(), AgreementError> {
+        if endorsements.len() != value.len() {
+            let missing = value.get(endorsements.len()).or(value.last());
+            return Err(AgreementError::Unendorsed(missing.map_or(0, |c| c.member)));
+        }
         for (at, contributor) in value.iter().enumerate() {
             let mut signature = [0u8; 96];
             let endorsed = endorsements
@@ -324,20 +387,21 @@ impl Member {
                 return Err(AgreementError::Unendorsed(contributor.member));
             }
         }
-        match endorsements.len() == value.len() {
-            true => Ok(()),
-            false => Err(AgreementError::BadValue {
-                threshold: self.file.threshold,
-            }),
-        }
+        Ok(())
     }
 
     /// A value is the contributions of at least the threshold of distinct members, in
-    /// increasing order of member.
-    fn check_value(&self, value: &[Contributor]) -> Result<(), AgreementError> {
+    /// increasing order of member, on a decree the members decide; on a nonce's use, votes for
+    /// one message (a value of votes for several would leave the nonce unable to sign any).
+    fn check_value(&self, decree: &[u8], value: &[Contributor]) -> Result<(), AgreementError> {
+        if !DECREE_PREFIXES.iter().any(|p| decree.starts_with(p)) {
+            return Err(AgreementError::UnknownDecree);
+        }
+        let one_message = !decree.starts_with(super::votes::USE_PREFIX)
+            || value.windows(2).all(|w| w[0].digest == w[1].digest);
         let ordered = value.windows(2).all(|w| w[0].member < w[1].member);
         let members = value.iter().all(|c| self.group.member(c.member).is_some());
-        match ordered && members && value.len() >= self.file.threshold {
+        match one_message && ordered && members && value.len() >= self.file.threshold {
             true => Ok(()),
             false => Err(AgreementError::BadValue {
                 threshold: self.file.threshold,

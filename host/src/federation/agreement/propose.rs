@@ -31,28 +31,29 @@ impl Member {
             let ballot = Ballot::above(seen, me);
             let prepare = self.prepare(decree, ballot);
             let mut promises = Vec::new();
-            let mut endorsed = Vec::new();
             for (member, reply) in self.ask_everyone(&prepare).await {
                 match reply {
                     Reply::Promise {
                         accepted,
-                        endorsements,
+                        justification,
                         signature,
                     } => {
                         let digest =
                             promise_digest(self.session(), decree, ballot, accepted.as_ref());
-                        if self.signed_by(member, &digest, &signature) {
-                            if let Some((_, value)) = &accepted {
-                                endorsed.push(Endorsed {
-                                    value: value.clone(),
-                                    endorsements,
-                                });
-                            }
-                            promises.push(SignedPromise {
-                                member,
-                                accepted,
-                                signature,
-                            });
+                        let promise = SignedPromise {
+                            member,
+                            accepted,
+                            signature,
+                            justification: justification.map(Box::new),
+                        };
+                        // A promise that claims an acceptance it cannot prove is left out: any
+                        // `t` promises justify a value, and an honest acceptor's proves its own.
+                        if self.signed_by(member, &digest, &promise.signature)
+                            && self.proved(decree, &promise)
+                        {
+                            promises.push(promise);
+                        } else {
+                            tracing::debug!(member, "left out a promise that proves nothing");
                         }
                     }
                     Reply::Refused { promised } => seen = seen.max(Some(promised)),
@@ -60,11 +61,12 @@ impl Member {
                 }
             }
             seen = seen.max(Some(ballot));
-            if promises.len() >= threshold {
+            let promised = promises.len();
+            if promised >= threshold {
                 let accepted: Vec<_> = promises.iter().map(|p| p.accepted.clone()).collect();
                 let value = value_to_propose(&accepted, &own.value);
-                let endorsements = self.endorsements_of(decree, &value, own, &endorsed);
-                let accept = self.ask(decree, ballot, &value, endorsements, promises.clone());
+                let (endorsements, promises) = passed_on(&value, own, promises);
+                let accept = self.ask(decree, ballot, &value, endorsements, promises);
                 let mut acceptances = Vec::new();
                 let digest = acceptance_digest(self.session(), decree, ballot, &value);
                 for (member, reply) in self.ask_everyone(&accept).await {
@@ -100,7 +102,7 @@ impl Member {
             );
             if Instant::now() + pause >= deadline {
                 return Err(AgreementError::TooFew {
-                    reached: promises.len(),
+                    reached: promised,
                     threshold,
                 });
             }
@@ -139,28 +141,15 @@ impl Member {
         }
     }
 
-    /// The endorsements of `value`: `own`'s if it is this member's value, else those of an
-    /// acceptor that accepted it (`accepted`), the first that hold; acceptors refuse a value
-    /// without them.
-    fn endorsements_of(
-        &self,
-        decree: &[u8],
-        value: &[Contributor],
-        own: &Endorsed,
-        accepted: &[Endorsed],
-    ) -> Vec<String> {
-        if value == own.value {
-            return own.endorsements.clone();
+    /// Whether `promise` proves the acceptance it claims, if any.
+    fn proved(&self, decree: &[u8], promise: &SignedPromise) -> bool {
+        match (&promise.accepted, &promise.justification) {
+            (None, _) => true,
+            (Some((ballot, value)), Some(justification)) => self
+                .check_justified(decree, *ballot, value, justification, 1)
+                .is_ok(),
+            (Some(_), None) => false,
         }
-        accepted
-            .iter()
-            .filter(|e| e.value == value)
-            .find(|e| {
-                self.check_endorsements(decree, value, &e.endorsements)
-                    .is_ok()
-            })
-            .map(|e| e.endorsements.clone())
-            .unwrap_or_default()
     }
 
     /// Every member's answer to `ask`, by member, this one's own among them; members that do
@@ -225,6 +214,35 @@ impl Member {
         }
         None
     }
+}
+
+/// What a request to accept `value` carries: its endorsements (`own`'s, or those of the
+/// acceptance in the highest ballot among `promises`, whose value it is) and the promises, only
+/// those of that ballot with their justifications, which is all an acceptor checks.
+fn passed_on(
+    value: &[Contributor],
+    own: &Endorsed,
+    mut promises: Vec<SignedPromise>,
+) -> (Vec<String>, Vec<SignedPromise>) {
+    let highest = promises
+        .iter()
+        .filter_map(|p| p.accepted.as_ref().map(|(ballot, _)| *ballot))
+        .max();
+    let mut endorsements = None;
+    for promise in &mut promises {
+        let at_highest = promise.accepted.as_ref().map(|(b, _)| *b) == highest;
+        match (at_highest, &promise.justification) {
+            (true, Some(justification)) => {
+                endorsements.get_or_insert_with(|| justification.endorsements.clone());
+            }
+            _ => promise.justification = None,
+        }
+    }
+    let endorsements = match endorsements {
+        Some(endorsements) if value != own.value => endorsements,
+        _ => own.endorsements.clone(),
+    };
+    (endorsements, promises)
 }
 
 /// `POST /federation/agreement` with `body` to member `index`.
