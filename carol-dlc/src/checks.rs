@@ -35,6 +35,59 @@ impl Expected {
     }
 }
 
+/// The terms of an event a contract is on, which both parties agree: the BitMEX index whose
+/// price is the outcome, the maturity (Unix seconds, a minute's start), and its digits. The
+/// announcement's signed bytes carry all but the symbol; the machine answers an announcement for
+/// these terms only if the event was announced with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms {
+    /// The index, e.g. `.BXBT` (BTC/USD).
+    pub symbol: String,
+    /// The maturity, Unix seconds.
+    pub maturity: u32,
+    /// The base of the digits.
+    pub base: u16,
+    /// The number of digits.
+    pub nb_digits: u16,
+}
+
+/// Checks that the announcement the node at `url` answered (`answered`, the machine's JSON, and
+/// `announcement`, its TLV read) is of `terms`.
+pub fn terms(
+    url: &str,
+    terms: &Terms,
+    answered: &serde_json::Value,
+    announcement: &OracleAnnouncement,
+) -> Result<(), Error> {
+    let event = &announcement.oracle_event;
+    let other = |reason: String| Error::OtherTerms {
+        url: url.to_owned(),
+        event: event.event_id.clone(),
+        reason,
+    };
+    if answered["symbol"].as_str() != Some(terms.symbol.as_str()) {
+        return Err(other(format!("its symbol is {}", answered["symbol"])));
+    }
+    if event.event_maturity_epoch != terms.maturity {
+        return Err(other(format!(
+            "its maturity is {}",
+            event.event_maturity_epoch
+        )));
+    }
+    match &event.event_descriptor {
+        EventDescriptor::DigitDecompositionEvent(d)
+            if d.base == terms.base
+                && d.nb_digits == terms.nb_digits
+                && !d.is_signed
+                && d.unit == "usd"
+                && d.precision == 0 =>
+        {
+            Ok(())
+        }
+        descriptor => Err(other(format!("its event is {descriptor:?}"))),
+    }
+}
+
 /// Whether the node at `url` describes `machine` consistently (its binary and params make its
 /// id) and as `expected`; then the secp256k1 key it holds for it, if it lists one.
 pub fn description(
@@ -148,7 +201,11 @@ pub fn attestation(
     if let EventDescriptor::DigitDecompositionEvent(descriptor) =
         &announcement.oracle_event.event_descriptor
     {
-        let digit = |o: &String| o.parse::<u16>().is_ok_and(|d| d < descriptor.base);
+        // A digit as the oracle writes it: decimal, no sign, no leading zero.
+        let digit = |o: &String| {
+            o.parse::<u16>()
+                .is_ok_and(|d| d < descriptor.base && d.to_string() == *o)
+        };
         if !attestation.outcomes.iter().all(digit) {
             return Err(bad(format!(
                 "an outcome is no digit of base {}",

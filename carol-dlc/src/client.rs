@@ -173,6 +173,15 @@ pub fn node_url(text: &str) -> Result<Url, Error> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("it must have no query or fragment"));
     }
+    // They would show in every error that names the URL: this one names it without them.
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        return Err(Error::InvalidUrl {
+            url: url.to_string(),
+            reason: "it must hold no user name or password".to_owned(),
+        });
+    }
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
@@ -212,7 +221,13 @@ mod tests {
             node_url("https://oracle.example/carol").unwrap().as_str(),
             "https://oracle.example/carol/"
         );
-        for bad in ["ftp://x", "127.0.0.1:8000", "http://x/?a=1", "not a url"] {
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:8000",
+            "http://x/?a=1",
+            "not a url",
+            "http://user:secret@x",
+        ] {
             assert!(
                 matches!(node_url(bad), Err(Error::InvalidUrl { .. })),
                 "{bad}"

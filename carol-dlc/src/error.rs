@@ -5,6 +5,7 @@ use carol_core::ids::{BinaryId, MachineId};
 
 /// What went wrong talking to a Carol oracle.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A node URL that cannot be used.
     #[error("`{url}` is not a node URL (http:// or https://, host, optional port): {reason}")]
@@ -131,6 +132,37 @@ pub enum Error {
         asked: String,
         /// The event announced.
         got: String,
+    },
+    /// An announcement of other terms than the contract's.
+    #[error(
+        "the announcement of `{event}` from {url} is not of the terms asked for: {reason}; the \
+         event was announced otherwise (an event id is announced once)"
+    )]
+    OtherTerms {
+        /// The node.
+        url: String,
+        /// The event.
+        event: String,
+        /// What differs.
+        reason: String,
+    },
+    /// The oracle key is not the one the party expects.
+    #[error("the machine's oracle key is {got}, not the key {expected} expected")]
+    NotTheExpectedKey {
+        /// The key expected, hex.
+        expected: String,
+        /// The key the nodes hold, hex.
+        got: String,
+    },
+    /// Federation members that do not describe one federation, or name one member twice.
+    #[error(
+        "the federation's members at {urls} are not one federation's distinct members: {reason}"
+    )]
+    NotOneFederation {
+        /// The URLs asked.
+        urls: String,
+        /// What is wrong.
+        reason: String,
     },
     /// An announcement under another key than the machine's.
     #[error("the announcement of `{event}` from {url} is not under the machine's key")]

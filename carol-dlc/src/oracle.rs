@@ -1,7 +1,7 @@
 //! [`CarolOracle`]: a machine on one node or on a federation as the oracle of a `dlc-manager`
 //! wallet, every answer checked before it is handed on.
 
-use crate::checks::{self, Expected};
+use crate::checks::{self, Expected, Terms};
 use crate::client::{Answer, Client, node_url};
 use crate::error::Error;
 use carol_core::api::MachineDescription;
@@ -26,6 +26,18 @@ pub struct CarolOracle {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for CarolOracle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<&str> = self.inner.urls.iter().map(Url::as_str).collect();
+        f.debug_struct("CarolOracle")
+            .field("machine", &self.inner.machine)
+            .field("key", &self.inner.key)
+            .field("nodes", &urls)
+            .field("quorum", &self.inner.quorum)
+            .finish()
+    }
+}
+
 struct Inner {
     client: Client,
     urls: Vec<Url>,
@@ -42,6 +54,7 @@ pub struct Connect {
     federation: bool,
     machine: MachineId,
     expected: Option<Expected>,
+    key: Option<XOnlyPublicKey>,
     quorum: Option<usize>,
     timeout: Duration,
     retries: u32,
@@ -74,30 +87,35 @@ impl CarolOracle {
         self.inner.key
     }
 
+    /// The nodes asked, each once.
+    pub fn nodes(&self) -> Vec<String> {
+        self.inner.urls.iter().map(Url::to_string).collect()
+    }
+
     /// How many nodes must answer alike: 1 on one node, the threshold on a federation.
     pub fn quorum(&self) -> usize {
         self.inner.quorum
     }
 
-    /// Announces event `event_id`: the price of `symbol` at `maturity` (Unix seconds, a minute's
-    /// start) in `nb_digits` digits of base `base`; the same announcement again for the same
-    /// terms.
+    /// Announces event `event_id` on `terms`, or answers its announcement if it was announced on
+    /// them already, checked to be of those terms: what each party to a contract calls with the
+    /// contract's terms, since the announcement's signed bytes do not carry the symbol (a
+    /// machine refuses terms other than those an event was announced on).
     pub async fn announce(
         &self,
         event_id: &str,
-        symbol: &str,
-        maturity: u32,
-        base: u16,
-        nb_digits: u16,
+        terms: &Terms,
     ) -> Result<OracleAnnouncement, Error> {
         let query = query(&[
             ("event-id", event_id),
-            ("symbol", symbol),
-            ("maturity", &maturity.to_string()),
-            ("base", &base.to_string()),
-            ("nb-digits", &nb_digits.to_string()),
+            ("symbol", &terms.symbol),
+            ("maturity", &terms.maturity.to_string()),
+            ("base", &terms.base.to_string()),
+            ("nb-digits", &terms.nb_digits.to_string()),
         ]);
-        self.announced("announce", event_id, query).await
+        let terms = Arc::new(terms.clone());
+        self.announced("announce", event_id, query, Some(terms))
+            .await
     }
 
     /// The announcement of event `event_id`, checked: of that event, under the machine's key,
@@ -107,7 +125,7 @@ impl CarolOracle {
             return Ok(kept);
         }
         let query = query(&[("event-id", event_id)]);
-        self.announced("announcement", event_id, query).await
+        self.announced("announcement", event_id, query, None).await
     }
 
     /// The attestation of event `event_id` (from its maturity on), checked against its
@@ -119,7 +137,8 @@ impl CarolOracle {
         self.ask("the attestation", move |inner, url| {
             let (announced, query) = (announced.clone(), query.clone());
             async move {
-                let tlv = inner.tlv_of(&url, "attest", &query).await?;
+                let ok = inner.ok_of(&url, "attest", &query).await?;
+                let tlv = tlv(&url, "attest", &ok)?;
                 let attestation: OracleAttestation = checks::read_tlv(url.as_str(), &tlv)?;
                 checks::attestation(url.as_str(), &announced, &attestation)?;
                 Ok((attestation, tlv))
@@ -128,21 +147,26 @@ impl CarolOracle {
         .await
     }
 
-    /// An announcement activation's answer, checked and kept.
+    /// An announcement activation's answer, checked (of `terms`, if given) and kept.
     async fn announced(
         &self,
         activation: &'static str,
         event_id: &str,
         query: String,
+        terms: Option<Arc<Terms>>,
     ) -> Result<OracleAnnouncement, Error> {
         let event = Arc::new(event_id.to_owned());
         let announcement = self
             .ask("the announcement", move |inner, url| {
-                let (event, query) = (event.clone(), query.clone());
+                let (event, query, terms) = (event.clone(), query.clone(), terms.clone());
                 async move {
-                    let tlv = inner.tlv_of(&url, activation, &query).await?;
+                    let ok = inner.ok_of(&url, activation, &query).await?;
+                    let tlv = tlv(&url, activation, &ok)?;
                     let announcement: OracleAnnouncement = checks::read_tlv(url.as_str(), &tlv)?;
                     checks::announcement(url.as_str(), &event, &inner.key, &announcement)?;
+                    if let Some(terms) = terms {
+                        checks::terms(url.as_str(), &terms, &ok, &announcement)?;
+                    }
                     Ok((announcement, tlv))
                 }
             })
@@ -177,13 +201,12 @@ impl CarolOracle {
 }
 
 impl Inner {
-    /// The `tlv` of activation `activation`'s `ok` answer on the node at `url`.
-    async fn tlv_of(&self, url: &Url, activation: &str, query: &str) -> Result<Vec<u8>, Error> {
-        let ok = self.activate(url, activation, query).await?;
-        let tlv = ok["ok"]["tlv"].as_str().and_then(|t| hex::decode(t).ok());
-        tlv.ok_or_else(|| Error::BadAnswer {
+    /// Activation `activation`'s `ok` answer on the node at `url`.
+    async fn ok_of(&self, url: &Url, activation: &str, query: &str) -> Result<Value, Error> {
+        let answer = self.activate(url, activation, query).await?;
+        answer.get("ok").cloned().ok_or_else(|| Error::BadAnswer {
             url: url.to_string(),
-            reason: format!("`{activation}` answered no `ok` with a hex `tlv`"),
+            reason: format!("`{activation}` answered no `ok`"),
         })
     }
 
@@ -227,6 +250,7 @@ impl Connect {
             federation,
             machine,
             expected: None,
+            key: None,
             quorum: None,
             timeout: Duration::from_secs(60),
             retries: 3,
@@ -243,8 +267,16 @@ impl Connect {
         self
     }
 
-    /// How many members must answer alike, on a federation: its threshold unless set, and never
-    /// fewer.
+    /// Requires the oracle key to be `key` (from the contract's terms, or the counterparty):
+    /// the key the node lists as the machine's is the node's word, which a lying node can make
+    /// up; a federation's is the word of the threshold of its members.
+    pub fn expecting_key(mut self, key: XOnlyPublicKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// How many members must answer alike, on a federation: its threshold and a majority of the
+    /// distinct URLs given unless set, and never fewer.
     pub fn quorum(mut self, members: usize) -> Self {
         self.quorum = Some(members);
         self
@@ -272,14 +304,17 @@ impl Connect {
         if let Some(expected) = &self.expected {
             expected.check(&self.machine)?;
         }
-        let urls = self
+        let mut urls = self
             .urls
             .iter()
             .map(|u| node_url(u))
             .collect::<Result<Vec<_>, _>>()?;
+        // One node named twice counts once.
+        urls.sort();
+        urls.dedup();
         let client = Client::new(self.timeout, self.retries);
         let threshold = match self.federation {
-            true => threshold(&client, &urls).await?,
+            true => threshold(&client, &urls).await?.max(urls.len() / 2 + 1),
             false => 1,
         };
         let quorum = self.quorum.unwrap_or(threshold).max(threshold);
@@ -292,6 +327,12 @@ impl Connect {
             })
         });
         let key = agree("the machine's oracle key", quorum, asked.collect()).await?;
+        if let Some(expected) = self.key.filter(|expected| *expected != key) {
+            return Err(Error::NotTheExpectedKey {
+                expected: hex::encode(expected.serialize()),
+                got: hex::encode(key.serialize()),
+            });
+        }
         let inner = Inner {
             client,
             urls,
@@ -350,33 +391,78 @@ async fn machines_key(
     checks::oracle_key(url.as_str(), &answered)
 }
 
-/// The federation's threshold, which every member at `urls` must report alike with its key.
+/// The federation's threshold, which every member at `urls` must report alike, with its key and
+/// its members, each URL a member of its own; a threshold of a majority of the members.
 async fn threshold(client: &Client, urls: &[Url]) -> Result<usize, Error> {
-    let asked = urls.iter().map(|url| {
+    let mut asking = tokio::task::JoinSet::new();
+    for url in urls {
         let (client, url) = (client.clone(), url.clone());
-        (url.clone(), async move {
+        asking.spawn(async move {
             let answer = client.get(&url, "federation").await?;
             if answer.status != 200 {
                 return Err(unexpected(&answer, answer.status));
             }
             let described = json(&answer)?;
             let threshold = described["threshold"].as_u64();
+            let member = described["member"].as_u64();
             let key = described["secp256k1_public_key"].as_str();
-            match (threshold, key) {
-                (Some(threshold), Some(key)) => Ok((
-                    threshold as usize,
-                    format!("{threshold}/{key}").into_bytes(),
-                )),
+            match (threshold, member, key) {
+                (Some(threshold), Some(member), Some(key)) => {
+                    let federation = (threshold, key.to_owned(), described["members"].to_string());
+                    Ok((member, federation))
+                }
                 _ => Err(Error::BadAnswer {
                     url: answer.url,
-                    reason: "not a federation member's description (no threshold or \
-                             secp256k1 key): is it a standalone node?"
+                    reason: "not a federation member's description with a threshold, its \
+                             member index and a secp256k1 key"
                         .to_owned(),
                 }),
             }
-        })
-    });
-    agree("the federation", 1, asked.collect()).await
+        });
+    }
+    let mut described = Vec::new();
+    let mut errors = Vec::new();
+    while let Some(joined) = asking.join_next().await {
+        match joined.expect("an asking task does not panic") {
+            Ok(answer) => described.push(answer),
+            Err(error) => errors.push(error),
+        }
+    }
+    let not_one = |reason: String| Error::NotOneFederation {
+        urls: urls.iter().map(Url::as_str).collect::<Vec<_>>().join(", "),
+        reason,
+    };
+    let Some((_, first)) = described.first().cloned() else {
+        return Err(match errors.len() {
+            1 => errors.remove(0),
+            _ => not_one(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        });
+    };
+    if described.iter().any(|(_, federation)| *federation != first) {
+        return Err(not_one("they describe different federations".to_owned()));
+    }
+    let mut members: Vec<u64> = described.iter().map(|(member, _)| *member).collect();
+    members.sort_unstable();
+    if members.windows(2).any(|w| w[0] == w[1]) {
+        return Err(not_one("two URLs answer as one member".to_owned()));
+    }
+    let (threshold, _, listed) = first;
+    let n = serde_json::from_str::<Value>(&listed)
+        .ok()
+        .and_then(|m| m.as_array().map(Vec::len))
+        .unwrap_or(0) as u64;
+    if threshold > n || threshold <= n / 2 {
+        return Err(not_one(format!(
+            "a threshold of {threshold} of {n} members is not a majority"
+        )));
+    }
+    Ok(threshold as usize)
 }
 
 /// What the nodes asked (`asked`, each with the URL asked) answer alike, from at least `quorum`
@@ -431,6 +517,15 @@ where
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; "),
+    })
+}
+
+/// The `tlv` of an activation's `ok` answer, from the node at `url`.
+fn tlv(url: &Url, activation: &str, ok: &Value) -> Result<Vec<u8>, Error> {
+    let tlv = ok["tlv"].as_str().and_then(|t| hex::decode(t).ok());
+    tlv.ok_or_else(|| Error::BadAnswer {
+        url: url.to_string(),
+        reason: format!("`{activation}` answered no hex `tlv`"),
     })
 }
 

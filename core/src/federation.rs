@@ -55,8 +55,8 @@ pub struct FederationDescription {
     /// until the key is made, and on a federation made before federations had one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secp256k1_commitments: Vec<String>,
-    /// The federation's secp256k1 key, x-only (BIP340), hex: every machine's BIP340 key is a
-    /// public tweak of it.
+    /// The federation's secp256k1 key, x-only (BIP340), hex. Machines' BIP340 keys are keys of
+    /// their own, made by the members like their BLS keys, not tweaks of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secp256k1_public_key: Option<String>,
 }

@@ -320,19 +320,34 @@ impl Contract {
     }
 
     /// Closes the contract on `attestation`: both parties complete the outcome's CET alike, and
-    /// libbitcoinconsensus accepts it; returns what each party is paid. The CET of outcome
-    /// `other` (in another range) cannot be completed from this attestation.
-    fn close(&self, attestation: &OracleAttestation, other: u64) -> (u64, u64) {
+    /// libbitcoinconsensus accepts it as spending the funding output; returns what each party is
+    /// paid. No other CET can be completed from this attestation: each is tried with the
+    /// signatures of as many digits as fix its own range (from its first outcome), as fix the
+    /// attested one's, and all of them.
+    fn close(&self, attestation: &OracleAttestation) -> (u64, u64) {
         let (range, prefix) = self.cet_of(&attestation.outcomes);
         let cet = self.complete(true, &range, attestation, prefix).unwrap();
         let theirs = self.complete(false, &range, attestation, prefix).unwrap();
         assert_eq!(cet.compute_txid(), theirs.compute_txid());
-        let (other_range, other_prefix) = self.cet_of(&binary_digits(other));
-        assert_ne!(other_range.cet_index, range.cet_index);
-        for prefix in [other_prefix, prefix, DIGITS] {
-            for offering in [true, false] {
-                let completed = self.complete(offering, &other_range, attestation, prefix);
-                assert!(completed.is_err(), "another outcome's CET completed");
+        let funding = bitcoin::OutPoint::new(
+            self.txs.fund.compute_txid(),
+            self.txs.get_fund_output_index() as u32,
+        );
+        assert_eq!(cet.input[0].previous_output, funding);
+        for (index, other) in self.payouts.iter().enumerate() {
+            if index == range.cet_index {
+                continue;
+            }
+            let (other_range, other_prefix) = self.cet_of(&binary_digits(other.start as u64));
+            assert_eq!(other_range.cet_index, index);
+            for prefix in [other_prefix, prefix, DIGITS] {
+                for offering in [true, false] {
+                    let completed = self.complete(offering, &other_range, attestation, prefix);
+                    assert!(
+                        completed.is_err(),
+                        "CET {index} completed from another outcome's attestation"
+                    );
+                }
             }
         }
         let paid = (self.offer.paid(&cet), self.accept.paid(&cet));
@@ -351,15 +366,38 @@ fn binary_digits(outcome: u64) -> Vec<String> {
 }
 
 /// Announces `event` (BTC/USD at `MATURITY`, base 2, 20 digits) through `oracle`.
-fn announce(oracle: &CarolOracle, event: &str) -> OracleAnnouncement {
+/// A client of its own for the other party, to the same nodes.
+trait Reconnect {
+    fn reconnect(&self) -> CarolOracle;
+}
+
+impl Reconnect for CarolOracle {
+    fn reconnect(&self) -> CarolOracle {
+        let urls = self.nodes();
+        let connect = match urls.len() {
+            1 => CarolOracle::new(&urls[0], self.machine()),
+            _ => CarolOracle::federation(&urls, self.machine()),
+        };
+        connect
+            .expecting_key(self.public_key())
+            .connect_blocking()
+            .unwrap()
+    }
+}
+
+/// Both parties announce it with the contract's terms (each with a client of its own), and get
+/// the same announcement.
+fn announce(oracles: [&CarolOracle; 2], event: &str) -> OracleAnnouncement {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let announced = runtime.block_on(oracle.announce(event, ".BXBT", MATURITY, 2, 20));
-    let announcement = announced.unwrap();
-    assert_eq!(oracle.get_announcement(event).unwrap(), announcement);
-    announcement
+    let [offer, accept] = oracles.map(|oracle| {
+        let announced = runtime.block_on(oracle.announce(event, &crate::dlc_wallet::terms(20)));
+        announced.unwrap()
+    });
+    assert_eq!(offer, accept);
+    offer
 }
 
 #[test]
@@ -368,12 +406,12 @@ fn a_dlc_closes_on_a_nodes_attestation_and_at_its_cap_beyond_the_digits() {
     let carol = CarolOracle::new(&oracle().node.url, machine)
         .connect_blocking()
         .unwrap();
-    let contract = Contract::new(&announce(&carol, "contract-50123"));
+    let other_party = carol.reconnect();
+    let contract = Contract::new(&announce([&carol, &other_party], "contract-50123"));
     let attested = carol.get_attestation("contract-50123").unwrap();
     assert_eq!(attested.outcomes, binary_digits(50_123));
-    // 200,000 − (50,123 − 20,000) · 200,000 / 60,000 = 99,590, rounded to 100,000; the floor's
-    // CET (10,000) is not completed.
-    assert_eq!(contract.close(&attested, 10_000), (100_000, 100_000));
+    // 200,000 − (50,123 − 20,000) · 200,000 / 60,000 = 99,590, rounded to 100,000.
+    assert_eq!(contract.close(&attested), (100_000, 100_000));
 
     // A price beyond what 20 digits express is attested as the largest they do: the cap's CET
     // closes, paying the accepting party everything.
@@ -383,14 +421,15 @@ fn a_dlc_closes_on_a_nodes_attestation_and_at_its_cap_beyond_the_digits() {
     let carol = CarolOracle::new(&oracle().node.url, machine)
         .connect_blocking()
         .unwrap();
-    let contract = Contract::new(&announce(&carol, "contract-cap"));
+    let other_party = carol.reconnect();
+    let contract = Contract::new(&announce([&carol, &other_party], "contract-cap"));
     let capped = carol.get_attestation("contract-cap").unwrap();
     assert_eq!(capped.outcomes, binary_digits(MAX_OUTCOME));
     assert_eq!(
         contract.cet_of(&capped.outcomes).0.cet_index,
         contract.txs.cets.len() - 1
     );
-    assert_eq!(contract.close(&capped, 50_123), (0, TOTAL));
+    assert_eq!(contract.close(&capped), (0, TOTAL));
 }
 
 /// The same contract on a 3-of-5 federation of `carol` processes, one oracle to the parties:
@@ -417,10 +456,11 @@ fn a_dlc_closes_on_a_federations_attestation_with_two_members_down() {
         .connect_blocking()
         .unwrap();
     assert_eq!(carol.quorum(), 3);
-    let contract = Contract::new(&announce(&carol, "contract-federated"));
+    let other_party = carol.reconnect();
+    let contract = Contract::new(&announce([&carol, &other_party], "contract-federated"));
     nodes.truncate(3);
     let attested = carol.get_attestation("contract-federated").unwrap();
     assert_eq!(attested.outcomes, binary_digits(61_000));
     // 200,000 − 41,000 · 200,000 / 60,000 = 63,333, rounded to 63,000.
-    assert_eq!(contract.close(&attested, 85_000), (63_000, 137_000));
+    assert_eq!(contract.close(&attested), (63_000, 137_000));
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use carol_core::ids::{BinaryId, MachineId};
-use carol_dlc::{CarolOracle, Error};
+use carol_dlc::{CarolOracle, Error, Terms};
 use carol_host::NodeConfig;
 use dlc_manager::Oracle as _;
 use dlc_messages::oracle_msgs::OracleAttestation;
@@ -33,6 +33,16 @@ fn params(source: &str) -> Vec<u8> {
     json!({"api_base": format!("{}/{source}", mock())})
         .to_string()
         .into_bytes()
+}
+
+/// BTC/USD at `MATURITY`, in `digits` binary digits.
+pub(crate) fn terms(digits: u16) -> Terms {
+    Terms {
+        symbol: ".BXBT".to_owned(),
+        maturity: MATURITY,
+        base: 2,
+        nb_digits: digits,
+    }
 }
 
 fn binary() -> BinaryId {
@@ -71,10 +81,36 @@ fn a_wallet_takes_a_nodes_oracle_checked_and_gets_its_event_attested() {
 
     let missing = carol.get_announcement("wallet-unknown").unwrap_err();
     assert!(missing.to_string().contains("not-announced"), "{missing}");
-    let announced = run(carol.announce("wallet-1", ".BXBT", MATURITY, 2, 20)).unwrap();
+    let announced = run(carol.announce("wallet-1", &terms(20))).unwrap();
     announced.validate(&Secp256k1::verification_only()).unwrap();
     assert_eq!(announced.oracle_public_key, carol.get_public_key());
-    assert_eq!(carol.get_announcement("wallet-1").unwrap(), announced);
+    // Another party, with a client of its own: the same announcement for the same terms, and
+    // other terms refused by the machine (an event id is announced once).
+    let other_party = CarolOracle::new(url, machine)
+        .expecting(binary(), params("wallet"))
+        .expecting_key(carol.get_public_key())
+        .connect_blocking()
+        .unwrap();
+    assert_eq!(other_party.get_announcement("wallet-1").unwrap(), announced);
+    assert_eq!(
+        run(other_party.announce("wallet-1", &terms(20))).unwrap(),
+        announced
+    );
+    let mut other_terms = terms(20);
+    other_terms.symbol = ".BETH".to_owned();
+    let refused = run(other_party.announce("wallet-1", &other_terms)).unwrap_err();
+    assert!(
+        matches!(&refused, Error::Refused { error, .. } if error.contains("announced-differently")),
+        "{refused}"
+    );
+    let pinned = CarolOracle::new(url, machine)
+        .expecting_key(secp256k1::XOnlyPublicKey::from_slice(&[2; 32]).unwrap())
+        .connect_blocking();
+    assert!(
+        matches!(pinned, Err(Error::NotTheExpectedKey { .. })),
+        "{:?}",
+        pinned.err()
+    );
     let attestation = carol.get_attestation("wallet-1").unwrap();
     attestation
         .validate(&Secp256k1::verification_only(), &announced)
@@ -90,12 +126,14 @@ fn a_wallet_takes_a_nodes_oracle_checked_and_gets_its_event_attested() {
         "{:?}",
         down.err()
     );
-    let bad = CarolOracle::new("ftp://127.0.0.1", machine).connect_blocking();
-    assert!(
-        matches!(bad, Err(Error::InvalidUrl { .. })),
-        "{:?}",
-        bad.err()
-    );
+    for bad in ["ftp://127.0.0.1", "http://user:secret@127.0.0.1:9"] {
+        let refused = CarolOracle::new(bad, machine)
+            .connect_blocking()
+            .err()
+            .unwrap();
+        assert!(matches!(refused, Error::InvalidUrl { .. }), "{refused}");
+        assert!(!refused.to_string().contains("secret"), "{refused}");
+    }
 }
 
 /// How a lying node lies.
@@ -114,6 +152,14 @@ enum Lie {
     OtherAttestation,
     /// Answers an attestation with its last digit left out.
     ShortAttestation,
+    /// Answers an attestation with a bit of a signature changed.
+    FlippedAttestation,
+    /// Answers another event's attestation, renamed as this one's.
+    RenamedAttestation,
+    /// Answers an announcement of this event under another node's key for the machine.
+    OtherKeysAnnouncement,
+    /// Answers an announcement with another symbol than the one it was announced with.
+    OtherSymbol,
     /// Answers 503 with `Retry-After: 1` this many times first.
     Busy(u32),
     /// Never answers.
@@ -128,6 +174,11 @@ struct Liar {
 
 impl Liar {
     fn new(node: &str, machine: &MachineId, events: &[&str]) -> Self {
+        Self::with(node, machine, events, None)
+    }
+
+    /// A liar whose `OtherKeysAnnouncement` is `elsewhere`'s answer.
+    fn with(node: &str, machine: &MachineId, events: &[&str], elsewhere: Option<Value>) -> Self {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -151,6 +202,11 @@ impl Liar {
                 let answer = fetch(format!("{}?event-id={event}", activation(name)));
                 answers.insert(format!("{name}/{event}"), answer);
             }
+            let announced = answers[&format!("announcement/{event}")].clone();
+            answers.insert(format!("announce/{event}"), announced);
+        }
+        if let Some(elsewhere) = elsewhere {
+            answers.insert("elsewhere".to_owned(), elsewhere);
         }
         let lie = Arc::new(Mutex::new(Lie::None));
         let (told, answers) = (lie.clone(), Arc::new(answers));
@@ -190,7 +246,10 @@ async fn lie_about(
     name: &str,
     query: &str,
 ) -> Response {
-    let event = query.strip_prefix("event-id=").unwrap_or_default();
+    let event = form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "event-id")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
     let lie = {
         let mut told = told.lock().unwrap();
         let lie = *told;
@@ -223,6 +282,28 @@ async fn lie_about(
             bytes[10] ^= 1;
             answer["ok"]["tlv"] = json!(hex::encode(bytes));
         }
+        (Lie::FlippedAttestation, "attest") => {
+            let mut attestation: OracleAttestation =
+                read_as_tlv(&mut tlv(&answer).as_slice()).unwrap();
+            let mut signature = *attestation.signatures[0].as_ref();
+            signature[40] ^= 1;
+            attestation.signatures[0] =
+                secp256k1::schnorr::Signature::from_slice(&signature).unwrap();
+            let mut bytes = Vec::new();
+            write_as_tlv(&attestation, &mut bytes).unwrap();
+            answer["ok"]["tlv"] = json!(hex::encode(bytes));
+        }
+        (Lie::RenamedAttestation, "attest") => {
+            let other = answers["attest/lie-b"].clone();
+            let mut attestation: OracleAttestation =
+                read_as_tlv(&mut tlv(&other).as_slice()).unwrap();
+            attestation.event_id = event.clone();
+            let mut bytes = Vec::new();
+            write_as_tlv(&attestation, &mut bytes).unwrap();
+            answer["ok"]["tlv"] = json!(hex::encode(bytes));
+        }
+        (Lie::OtherKeysAnnouncement, "announcement") => answer = answers["elsewhere"].clone(),
+        (Lie::OtherSymbol, "announce") => answer["ok"]["symbol"] = json!(".BETH"),
         (Lie::ShortAttestation, "attest") => {
             let mut attestation: OracleAttestation =
                 read_as_tlv(&mut tlv(&answer).as_slice()).unwrap();
@@ -246,7 +327,16 @@ fn a_node_that_lies_about_the_machine_its_key_or_its_messages_is_refused_for_eac
         let (status, body) = node.get(&format!("/machines/{machine}/activate/announce?{query}"));
         assert_eq!(status, 200, "{body}");
     }
-    let liar = Liar::new(&node.url, &machine, &["lie-a", "lie-b"]);
+    // The same machine on another node, which gives it another key: its announcement of lie-a.
+    let mut config = NodeConfig::with_key(carol_core::bls::SecretKey::generate());
+    config.policy.allow_loopback = true;
+    config.data_dir = Some(crate::durability::scratch("dlc-wallet-other-key"));
+    let other = TestNode::start(config);
+    other.machine(&guest("dlc-oracle"), &params("liar"));
+    let query = format!("event-id=lie-a&symbol=.BXBT&maturity={MATURITY}&base=2&nb-digits=8");
+    let (status, elsewhere) = other.get(&format!("/machines/{machine}/activate/announce?{query}"));
+    assert_eq!(status, 200, "{elsewhere}");
+    let liar = Liar::with(&node.url, &machine, &["lie-a", "lie-b"], Some(elsewhere));
     let connect = || {
         CarolOracle::new(&liar.url, machine)
             .expecting(binary(), params("liar"))
@@ -286,6 +376,7 @@ fn a_node_that_lies_about_the_machine_its_key_or_its_messages_is_refused_for_eac
     for (lie, kind) in [
         (Lie::OtherEvent, "OtherEvent"),
         (Lie::BadSignature, "BadAnnouncement"),
+        (Lie::OtherKeysAnnouncement, "NotUnderTheMachinesKey"),
     ] {
         liar.tell(lie);
         let refused = run(carol.announcement("lie-a")).unwrap_err();
@@ -294,9 +385,17 @@ fn a_node_that_lies_about_the_machine_its_key_or_its_messages_is_refused_for_eac
             "{lie:?}: {refused}"
         );
     }
+    liar.tell(Lie::OtherSymbol);
+    let refused = run(carol.announce("lie-a", &terms(8))).unwrap_err();
+    assert!(matches!(refused, Error::OtherTerms { .. }), "{refused}");
     liar.tell(Lie::None);
-    let announced = run(carol.announcement("lie-a")).unwrap();
-    for lie in [Lie::OtherAttestation, Lie::ShortAttestation] {
+    let announced = run(carol.announce("lie-a", &terms(8))).unwrap();
+    for lie in [
+        Lie::OtherAttestation,
+        Lie::ShortAttestation,
+        Lie::FlippedAttestation,
+        Lie::RenamedAttestation,
+    ] {
         liar.tell(lie);
         let refused = run(carol.attestation("lie-a")).unwrap_err();
         assert!(
@@ -324,11 +423,39 @@ fn federation_members_that_disagree_or_are_too_few_are_refused() {
     assert_eq!(twin, machine.to_string());
     let members: Vec<String> = [&oracle().node.url, &other.url]
         .iter()
-        .map(|node| {
+        .zip(1..)
+        .map(|(node, member)| {
             let liar = Liar::new(node, &machine, &[]);
-            federation_in_front_of(&liar.url)
+            federation_in_front_of(&liar.url, member)
         })
         .collect();
+    // One member named twice is one member: too few.
+    let twice = [members[0].clone(), members[0].clone()];
+    let refused = CarolOracle::federation(&twice, machine)
+        .connect_blocking()
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            refused,
+            Error::TooFewMembers {
+                agreed: 1,
+                quorum: 2,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    // Two URLs that answer as one member.
+    let same = federation_in_front_of(&Liar::new(&other.url, &machine, &[]).url, 1);
+    let refused = CarolOracle::federation(&[members[0].clone(), same], machine)
+        .connect_blocking()
+        .err()
+        .unwrap();
+    assert!(
+        matches!(refused, Error::NotOneFederation { .. }),
+        "{refused}"
+    );
     let refused = CarolOracle::federation(&members, machine)
         .connect_blocking()
         .err()
@@ -355,9 +482,9 @@ fn federation_members_that_disagree_or_are_too_few_are_refused() {
     );
 }
 
-/// A server that describes a 2-of-n federation at `GET /federation` and passes everything else
-/// on to `behind`.
-fn federation_in_front_of(behind: &str) -> String {
+/// A server that describes member `member` of a 2-of-3 federation at `GET /federation` and
+/// passes everything else on to `behind`.
+fn federation_in_front_of(behind: &str, member: u32) -> String {
     let behind = behind.to_owned();
     let pass = move |uri: axum::http::Uri| {
         let behind = behind.clone();
@@ -375,7 +502,12 @@ fn federation_in_front_of(behind: &str) -> String {
             ([("content-type", "application/json")], text)
         }
     };
-    let described = json!({"threshold": 2, "secp256k1_public_key": hex::encode([3; 33])});
+    let described = json!({
+        "threshold": 2,
+        "member": member,
+        "members": [{}, {}, {}],
+        "secp256k1_public_key": hex::encode([3; 33]),
+    });
     serve_locally(
         Router::new()
             .route(
