@@ -15,12 +15,23 @@ pub struct NodeUrl {
     /// The node's base URL, e.g. http://127.0.0.1:8000.
     #[arg(long = "carol-url", value_name = "URL")]
     pub url: String,
+    /// The access token the node's operator gave you, for a node that lets only holders of one
+    /// upload, create machines or run activations (`[access]`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CAROL_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 /// A node's HTTP API.
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    /// `Authorization`'s value, if a token was given.
+    authorization: Option<String>,
 }
 
 /// A node's answer: its status and JSON body.
@@ -71,7 +82,23 @@ impl Client {
             .timeout_connect(Some(Duration::from_secs(10)))
             .build()
             .into();
-        Ok(Self { base, agent })
+        let authorization = url
+            .token
+            .as_ref()
+            .map(|token| format!("Bearer {}", token.trim()));
+        Ok(Self {
+            base,
+            agent,
+            authorization,
+        })
+    }
+
+    /// A request to `path` by `method`, with the token if one was given.
+    fn request<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(authorization) => request.header("authorization", authorization),
+            None => request,
+        }
     }
 
     /// The node's base URL, without a trailing slash.
@@ -109,21 +136,21 @@ impl Client {
 
     /// `GET path`.
     pub fn get(&self, path: &str) -> anyhow::Result<Answer> {
-        self.answer(path, self.agent.get(format!("{}{path}", self.base)).call())
+        let request = self.request(self.agent.get(format!("{}{path}", self.base)));
+        self.answer(path, request.call())
     }
 
     /// `POST path` with raw bytes.
     pub fn post_bytes(&self, path: &str, body: &[u8]) -> anyhow::Result<Answer> {
         let request = self
-            .agent
-            .post(format!("{}{path}", self.base))
+            .request(self.agent.post(format!("{}{path}", self.base)))
             .header("content-type", "application/octet-stream");
         self.answer(path, request.send(body))
     }
 
     /// `POST path` with a JSON body.
     pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Answer> {
-        let request = self.agent.post(format!("{}{path}", self.base));
+        let request = self.request(self.agent.post(format!("{}{path}", self.base)));
         self.answer(path, request.send_json(body))
     }
 

@@ -32,6 +32,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
 fn describe(url: &str) -> anyhow::Result<FederationDescription> {
     let client = Client::new(&NodeUrl {
         url: url.to_owned(),
+        token: None,
     })?;
     client
         .get("/federation")?

@@ -33,7 +33,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
         (Some(hex), _) => PublicKey::from_bytes(&decode(hex, "--public-key")?)?,
         (None, url) => {
             let url = url.context("pass --carol-url URL or --public-key HEX")?;
-            Client::new(&NodeUrl { url })?.public_key()?
+            Client::new(&NodeUrl { url, token: None })?.public_key()?
         }
     };
     let message = decode(&args.message, "--message")?;

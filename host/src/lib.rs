@@ -26,6 +26,7 @@
 //! [`config`] reads the node's configuration file. What clients need (ids, signatures, the
 //! API's JSON) is in `carol-core`.
 
+pub mod access;
 pub mod admission;
 mod bindings;
 pub mod config;

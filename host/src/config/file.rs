@@ -410,6 +410,40 @@ allow_only_listed = true
     }
 
     #[test]
+    fn access_settings_are_read_and_bad_ones_named() {
+        let key = hex::encode(SecretKey::generate().to_bytes());
+        let digest = hex::encode([7u8; 32]);
+        let text = format!(
+            "secret_key = \"{key}\"\n[access]\nupload = \"token\"\ntokens = [\"ci-bot:{digest}\"]\n"
+        );
+        let config = Config::parse(&text).unwrap();
+        assert_eq!(config.node.access.upload, crate::access::Who::Token);
+        assert_eq!(config.node.access.activate, crate::access::Who::Anyone);
+        assert_eq!(
+            config.node.access.tokens[0].entry(),
+            format!("ci-bot:{digest}")
+        );
+        for (setting, named) in [
+            (
+                "upload = \"tokens\"",
+                "access.upload: expected `anyone` or `token`",
+            ),
+            (
+                "tokens = [\"alice\"]",
+                "access.tokens[0]: `alice` is not NAME:SHA256",
+            ),
+            (
+                "tokens = [\"alice:abc\"]",
+                "access.tokens[0]: the part after `alice:`",
+            ),
+        ] {
+            let text = format!("secret_key = \"{key}\"\n[access]\n{setting}\n");
+            let error = Config::parse(&text).unwrap_err();
+            assert!(error.contains(named), "{setting} gave {error:?}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_setting() {
         let key = hex::encode(SecretKey::generate().to_bytes());
         let cases = [

@@ -145,6 +145,12 @@ fn origins(value: Spanned<DeValue<'_>>) -> Result<Vec<String>, Problem> {
         .collect()
 }
 
+/// Who may do something: `anyone` or `token`.
+fn who(value: Spanned<DeValue<'_>>) -> Result<crate::access::Who, Problem> {
+    let text: String = read(value)?;
+    crate::access::Who::parse(&text).ok_or_else(|| Problem::invalid("expected `anyone` or `token`"))
+}
+
 fn ms(duration: Duration) -> Written {
     Written::Number(duration.as_millis())
 }
@@ -246,6 +252,57 @@ pub(super) const SECTIONS: &[Section] = &[
                 get: |c| Written::List(c.node.http.allowed_origins.clone()),
                 set: |c, v| {
                     c.node.http.allowed_origins = origins(v)?;
+                    Ok(())
+                },
+            },
+        ],
+    },
+    Section {
+        name: Some("access"),
+        docs: "Who may upload binaries, create machines and run activations: anyone, or only \
+               holders of a token listed here (`Authorization: Bearer TOKEN`).",
+        settings: &[
+            Setting {
+                name: "upload",
+                docs: "Who may upload binaries and create machines: `anyone` (a public node) or \
+                       `token` (holders of a listed token). A request without one is refused \
+                       with 401 and nothing is stored.",
+                required: false,
+                get: |c| Written::Text(c.node.access.upload.as_str().to_owned()),
+                set: |c, v| {
+                    c.node.access.upload = who(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "activate",
+                docs: "Who may run activations: `anyone` or `token`.",
+                required: false,
+                get: |c| Written::Text(c.node.access.activate.as_str().to_owned()),
+                set: |c, v| {
+                    c.node.access.activate = who(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "tokens",
+                docs: "The tokens, each `NAME:SHA256` (its name, which logs show, and the token's \
+                       SHA-256 in hex; the token itself is never written here). `carol \
+                       access-token NAME` makes a token and its entry.",
+                required: false,
+                get: |c| Written::List(c.node.access.tokens.iter().map(|t| t.entry()).collect()),
+                set: |c, v| {
+                    let entries: Vec<String> = read(v)?;
+                    c.node.access.tokens = entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, entry)| {
+                            crate::access::Token::parse(entry).map_err(|why| Problem::Invalid {
+                                at: format!("[{i}]"),
+                                why,
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
                     Ok(())
                 },
             },

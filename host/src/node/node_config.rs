@@ -36,6 +36,8 @@ pub struct NodeConfig {
     pub max_nonces_per_machine: u64,
     /// Who may use the HTTP API from a browser.
     pub http: HttpAccess,
+    /// Who may upload, create machines and run activations.
+    pub access: crate::access::Access,
     /// The federation file of the federation this node is a member of, if it is one.
     pub federation: Option<PathBuf>,
     /// How long the federation's key generation may take before the node gives up (and
@@ -98,6 +100,7 @@ impl NodeConfig {
             state_quota_bytes: DEFAULT_QUOTA_BYTES,
             max_nonces_per_machine: DEFAULT_NONCE_RECORDS,
             http: HttpAccess::default(),
+            access: crate::access::Access::default(),
             federation: None,
             keygen_timeout: Duration::from_secs(600),
         }

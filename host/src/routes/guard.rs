@@ -129,7 +129,7 @@ fn with_cors(mut response: Response, origin: &str, preflight: bool) -> Response 
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type"),
+            HeaderValue::from_static("content-type, authorization"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

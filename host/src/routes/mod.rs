@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod activate;
 mod binaries;
 mod body;
@@ -55,12 +56,14 @@ use std::future::Future;
 
 /// The node's HTTP API.
 pub fn router(node: Node) -> Router {
+    let uploads = || axum::middleware::from_fn_with_state(node.clone(), access::upload);
+    let activations = || axum::middleware::from_fn_with_state(node.clone(), access::activate);
     Router::new()
         .route("/", get(root::root))
-        .route("/binaries", post(binaries::upload))
+        .route("/binaries", post(binaries::upload).route_layer(uploads()))
         .route(
             "/binaries/{id}",
-            get(binaries::describe).post(binaries::create_machine),
+            get(binaries::describe).merge(post(binaries::create_machine).route_layer(uploads())),
         )
         .route("/binaries/{id}/component", get(binaries::component))
         .route("/machines/{id}", get(machines::describe))
@@ -69,11 +72,15 @@ pub fn router(node: Node) -> Router {
         .route("/machines/{id}/http/", get(machines::page))
         .route(
             "/machines/{id}/activate/{*name}",
-            get(activate::by_query).post(activate::by_json),
+            get(activate::by_query)
+                .post(activate::by_json)
+                .route_layer(activations()),
         )
         .route(
             "/machines/{id}/http/{*name}",
-            get(activate::by_query).post(activate::by_json),
+            get(activate::by_query)
+                .post(activate::by_json)
+                .route_layer(activations()),
         )
         .route("/healthz", get(root::healthz))
         .route("/federation", get(federation::describe))

@@ -27,5 +27,6 @@ mod pages;
 mod policy;
 mod resharing;
 mod state;
+mod tokens;
 mod types;
 mod values;

@@ -45,6 +45,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         federation: Option<PathBuf>,
     },
+    /// Make an access token named NAME: prints the token (for the client) and the entry to add
+    /// to `[access] tokens` (its SHA-256: the configuration never holds the token itself).
+    AccessToken {
+        /// What the operator calls it; logs and metrics show the name, never the token.
+        name: String,
+    },
     /// Form a federation of nodes that sign together.
     Federation {
         #[command(subcommand)]
@@ -103,6 +109,18 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             run(cli.cfg.as_deref(), listen, allow_loopback, federation).await
         }
         Command::Federation { command } => federation::run(command).await,
+        Command::AccessToken { name } => {
+            let (token, listed) = carol_host::access::Token::generate(&name)
+                .map_err(|why| anyhow::anyhow!("{why}"))?;
+            println!("{token}");
+            eprintln!(
+                "the token above is for the client (`cargo carol --token`, or CAROL_TOKEN); add \
+                 its entry to the node's configuration and restart it:\n\n[access]\ntokens = \
+                 [\"{}\"]",
+                listed.entry()
+            );
+            Ok(())
+        }
         Command::Backup { to } => {
             let data_dir = data_dir(cli.cfg.as_deref())?;
             Store::backup(&data_dir, &to).with_context(|| {
@@ -194,6 +212,13 @@ async fn run(
     config.policy.allow_loopback |= allow_loopback;
     if federation.is_some() {
         config.federation = federation;
+    }
+    if config.federation.is_some() && config.access.activate == carol_host::access::Who::Token {
+        anyhow::bail!(
+            "`[access] activate = \"token\"` cannot be used on a federation member: a member \
+             passes each activation on to the others, without its client's token; keep \
+             activations open on members (uploads may still need a token)"
+        );
     }
     let listen = listen.unwrap_or(configured_listen);
     let node = Node::new(config).context("cannot start the node's runtime")?;

@@ -1,0 +1,44 @@
+//! `[access]` on the routes it guards: uploads and machine creations, and activations, each
+//! checked for a listed bearer token before anything of the request is read
+//! ([`crate::access`]), so that a refused request stores nothing.
+
+use super::error::ApiError;
+use crate::access::Act;
+use crate::node::Node;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Guards an upload or a machine's creation.
+pub(super) async fn upload(State(node): State<Node>, request: Request, next: Next) -> Response {
+    check(&node, Act::Upload, request, next).await
+}
+
+/// Guards an activation.
+pub(super) async fn activate(State(node): State<Node>, request: Request, next: Next) -> Response {
+    check(&node, Act::Activate, request, next).await
+}
+
+async fn check(node: &Node, act: Act, request: Request, next: Next) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    match node.config().access.check(act, authorization) {
+        Ok(Some(token)) => {
+            tracing::debug!(token, path = request.uri().path(), "token accepted");
+            next.run(request).await
+        }
+        Ok(None) => next.run(request).await,
+        Err(denied) => {
+            let mut response =
+                ApiError::new(StatusCode::UNAUTHORIZED, denied.to_string()).into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"carol\""),
+            );
+            response
+        }
+    }
+}
