@@ -248,6 +248,9 @@ pub struct Member {
     making: tokio::sync::Mutex<()>,
     /// Its contributions to machines' keys and nonces, as served, by decree: a bounded number.
     deals_made: Mutex<HashMap<Vec<u8>, (MachineDealJson, PledgeJson)>>,
+    /// The acceptances whose justifications this member checked, by digest of decree, ballot
+    /// and value: justifications nest, and each level is checked once.
+    proven: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 impl Member {
@@ -437,6 +440,7 @@ impl Member {
             machine_keys: Mutex::new(HashMap::new()),
             making: tokio::sync::Mutex::new(()),
             deals_made: Mutex::new(HashMap::new()),
+            proven: Mutex::new(std::collections::HashSet::new()),
         }
     }
 

@@ -264,7 +264,7 @@ fn listed_hosts_and_origins_are_answered_with_cors() {
     );
     assert_eq!(
         preflight.header("access-control-allow-headers"),
-        Some("content-type")
+        Some("content-type, authorization")
     );
     let call = send(
         &node,

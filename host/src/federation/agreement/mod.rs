@@ -21,7 +21,9 @@ use carol_federation::agreement::{
 /// How deep the justifications of an acceptance may nest: each level is a ballot in which a
 /// value accepted before was proposed again. Honest proposers that race add a level now and then;
 /// deeper is refused (the decree then waits for a proposer with shallower promises).
-const MAX_JUSTIFICATION_DEPTH: usize = 16;
+const MAX_JUSTIFICATION_DEPTH: usize = 64;
+/// How many proven acceptances a member remembers; past it, it forgets them all.
+const PROVEN_REMEMBERED: usize = 10_000;
 
 /// What every decree names: its prefix, and for a nonce's use whether every vote must be for one
 /// message.
@@ -291,10 +293,21 @@ impl Member {
         if depth > MAX_JUSTIFICATION_DEPTH {
             return Err(AgreementError::Unjustified { threshold });
         }
+        // Any justification of one acceptance proves the same: each is checked once.
+        let proven = ask_digest(self.session(), decree, "proven", ballot, value);
+        if self.proven.lock().expect("proven lock").contains(&proven) {
+            return Ok(());
+        }
         self.check_proof(decree, "accept", ballot, value, &justification.proof)?;
         self.check_value(decree, value)?;
         self.check_endorsements(decree, value, &justification.endorsements)?;
-        self.check_promises(decree, ballot, value, &justification.promises, depth)
+        self.check_promises(decree, ballot, value, &justification.promises, depth)?;
+        let mut remembered = self.proven.lock().expect("proven lock");
+        if remembered.len() >= PROVEN_REMEMBERED {
+            remembered.clear();
+        }
+        remembered.insert(proven);
+        Ok(())
     }
 
     /// Whether `promises` justify accepting `value` in `ballot` (Paxos phase 2a, with proofs):
