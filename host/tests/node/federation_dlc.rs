@@ -520,6 +520,8 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
         }),
     );
     serve_on(&sites[4].listen, collecting);
+    // A fetch past the script (a run asked again) sees the minority's price: never a fourth "1".
+    set_price("dishonest", 2.0);
     script_prices("dishonest", &[1.0, 1.0, 1.0, 2.0]);
     let (status, body) = attest_event(&nodes[0], &machine, "mixed");
     assert_eq!(status, 503, "{body}");
