@@ -194,11 +194,11 @@ impl Member {
             .and_then(|json| Certificate::try_from(json).ok());
         let (mut bundles, usable) = match making.pledged_first {
             _ if decided.is_some() => {
-                let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
+                let own = self.own_contribution(making, me)?;
                 (vec![own], Endorsed::default())
             }
             true => {
-                let own = machine_key::deal(group, me, &self.identity).map_err(KeyError::from)?;
+                let own = self.own_contribution(making, me)?;
                 (vec![own], self.pledges(making).await)
             }
             false => {
@@ -285,22 +285,43 @@ impl Member {
         Some(deal)
     }
 
-    /// This member's contribution to the secret `making` names, and its pledge to it. Dealing
-    /// costs a seal per member: deals made are remembered, a bounded number of them, so that
-    /// asking again (any client may) costs a lookup.
+    /// This member's contribution to the secret `making` names, and its pledge to it, if it is
+    /// a member.
     fn own_deal<C: Curve>(
         &self,
         making: &Making<C>,
     ) -> Option<(MachineDealJson, machine_key::PledgeJson)> {
+        self.dealt(making, self.index?).ok()
+    }
+
+    /// This member's (`me`) contribution to the secret `making` names, as it serves it: dealt
+    /// once, like its pledge.
+    fn own_contribution<C: Curve>(
+        &self,
+        making: &Making<C>,
+        me: u32,
+    ) -> Result<MachineDeal<C>, KeyError> {
+        let (json, _) = self.dealt(making, me)?;
+        MachineDeal::try_from(&json).map_err(|_| KeyError::BadContribution(me))
+    }
+
+    /// Member `me`'s (this one's) contribution to the secret `making` names, and its pledge to
+    /// it. Dealing costs a seal per member: deals made are remembered, a bounded number of them,
+    /// so that making the secret, and asking again (any client may), cost a lookup.
+    fn dealt<C: Curve>(
+        &self,
+        making: &Making<C>,
+        me: u32,
+    ) -> Result<(MachineDealJson, machine_key::PledgeJson), KeyError> {
         if let Some(made) = self
             .deals_made
             .lock()
             .expect("member lock")
             .get(&making.decree)
         {
-            return Some(made.clone());
+            return Ok(made.clone());
         }
-        let deal = machine_key::deal(&making.group, self.index?, &self.identity).ok()?;
+        let deal = machine_key::deal(&making.group, me, &self.identity)?;
         let pledge = deal.pledge(
             &making.group,
             self.session(),
@@ -313,7 +334,7 @@ impl Member {
             deals.clear();
         }
         deals.insert(making.decree.clone(), made.clone());
-        Some(made)
+        Ok(made)
     }
 
     /// Member `dealer`'s contribution to machine `machine`'s key (`GET
@@ -346,7 +367,7 @@ impl Member {
     async fn deals<C: Curve>(&self, making: &Making<C>) -> Vec<MachineDeal<C>> {
         let mut bundles = Vec::new();
         if let Some(me) = self.index
-            && let Ok(own) = machine_key::deal(&making.group, me, &self.identity)
+            && let Ok(own) = self.own_contribution(making, me)
         {
             bundles.push(own);
         }

@@ -239,7 +239,7 @@ impl Member {
         let vote = VoteJson::new(&self.identity, self.session(), &decree, me, digest);
         let held = (digest, vote.signature.clone());
         self.votes.offer(&decree, me, held, self.file.members.len());
-        self.send_vote(vote, deadline);
+        self.send_vote(&decree, &digest, vote, deadline);
         let decided = self
             .decide_message(machine, &decree, digest, deadline)
             .await;
@@ -331,17 +331,10 @@ impl Member {
 
     /// Sends this member's vote to every other member, without waiting; a member that does not
     /// take it is asked again, until `deadline`.
-    fn send_vote(&self, mut vote: VoteJson, deadline: Instant) {
-        let mut digest = [0u8; 32];
-        hex::decode_to_slice(&vote.digest, &mut digest).expect("a digest made here");
-        let decree = hex::decode(&vote.decree).expect("a decree made here");
-        let tagged = VoteJson::authenticated(
-            self.session(),
-            &decree,
-            vote.index,
-            &digest,
-            &vote.signature,
-        );
+    /// `vote` is of `decree` for `digest`.
+    fn send_vote(&self, decree: &[u8], digest: &[u8; 32], mut vote: VoteJson, deadline: Instant) {
+        let tagged =
+            VoteJson::authenticated(self.session(), decree, vote.index, digest, &vote.signature);
         for index in self.others() {
             let Some(key) = self.pairwise(index) else {
                 continue;

@@ -45,6 +45,13 @@ pub(crate) fn terms(digits: u16) -> Terms {
     }
 }
 
+/// Why `connect` is refused.
+fn refusal(connect: carol_dlc::Connect) -> Error {
+    connect
+        .connect_blocking()
+        .expect_err("the connection is refused")
+}
+
 fn binary() -> BinaryId {
     oracle().binary.parse().unwrap()
 }
@@ -127,10 +134,7 @@ fn a_wallet_takes_a_nodes_oracle_checked_and_gets_its_event_attested() {
         down.err()
     );
     for bad in ["ftp://127.0.0.1", "http://user:secret@127.0.0.1:9"] {
-        let refused = CarolOracle::new(bad, machine)
-            .connect_blocking()
-            .err()
-            .unwrap();
+        let refused = refusal(CarolOracle::new(bad, machine));
         assert!(matches!(refused, Error::InvalidUrl { .. }), "{refused}");
         assert!(!refused.to_string().contains("secret"), "{refused}");
     }
@@ -431,10 +435,7 @@ fn federation_members_that_disagree_or_are_too_few_are_refused() {
         .collect();
     // One member named twice is one member: too few.
     let twice = [members[0].clone(), members[0].clone()];
-    let refused = CarolOracle::federation(&twice, machine)
-        .connect_blocking()
-        .err()
-        .unwrap();
+    let refused = refusal(CarolOracle::federation(&twice, machine));
     assert!(
         matches!(
             refused,
@@ -448,27 +449,21 @@ fn federation_members_that_disagree_or_are_too_few_are_refused() {
     );
     // Two URLs that answer as one member.
     let same = federation_in_front_of(&Liar::new(&other.url, &machine, &[]).url, 1);
-    let refused = CarolOracle::federation(&[members[0].clone(), same], machine)
-        .connect_blocking()
-        .err()
-        .unwrap();
+    let refused = refusal(CarolOracle::federation(
+        &[members[0].clone(), same],
+        machine,
+    ));
     assert!(
         matches!(refused, Error::NotOneFederation { .. }),
         "{refused}"
     );
-    let refused = CarolOracle::federation(&members, machine)
-        .connect_blocking()
-        .err()
-        .unwrap();
+    let refused = refusal(CarolOracle::federation(&members, machine));
     assert!(
         matches!(refused, Error::MembersDisagree { .. }),
         "{refused}"
     );
     let one_down = [members[0].clone(), "http://127.0.0.1:9".to_owned()];
-    let refused = CarolOracle::federation(&one_down, machine)
-        .connect_blocking()
-        .err()
-        .unwrap();
+    let refused = refusal(CarolOracle::federation(&one_down, machine));
     assert!(
         matches!(
             refused,
