@@ -146,8 +146,14 @@ fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
     set_price("split", 20_000.0);
     let params = json!({"api_base": format!("{}/split", mock())}).to_string();
     let machine = nodes[0].machine(&guest("dlc-oracle"), params.as_bytes());
-    for (event, base) in [("three-two", 2), ("two-two-one", 10)] {
-        let (status, body) = announce_digits(&nodes[0], &machine, event, base, 4);
+    // The second split has a machine, and so a price source, of its own: runs of the first that
+    // are still under way when it starts (a member's run no proposer waits for any more) must not
+    // take its scripted prices.
+    set_price("split-three", 20_000.0);
+    let params = json!({"api_base": format!("{}/split-three", mock())}).to_string();
+    let three_ways = nodes[0].machine(&guest("dlc-oracle"), params.as_bytes());
+    for (machine, event, base) in [(&machine, "three-two", 2), (&three_ways, "two-two-one", 10)] {
+        let (status, body) = announce_digits(&nodes[0], machine, event, base, 4);
         assert_eq!(status, 200, "{body}");
     }
 
@@ -186,8 +192,8 @@ fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
 
     // 2, 2 and 1 (base 10, so that even the first digit splits so): no outcome has three runs,
     // so none is signed; the answer names the counts.
-    script_prices("split", &[1111.0, 1111.0, 2222.0, 2222.0, 3333.0]);
-    let (status, body) = attest_event(&nodes[0], &machine, "two-two-one");
+    script_prices("split-three", &[1111.0, 1111.0, 2222.0, 2222.0, 3333.0]);
+    let (status, body) = attest_event(&nodes[0], &three_ways, "two-two-one");
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["threshold"], json!(3), "{body}");
     let mut counts = vec![body["agreed"].as_u64().unwrap()];
