@@ -153,7 +153,7 @@ async fn bind(listen: SocketAddr, count: usize) -> anyhow::Result<Vec<TcpListene
                 .with_context(|| format!("no port {offset} after {listen}: pick a lower one"))?;
             address.set_port(port);
         }
-        let listener = TcpListener::bind(address).await.with_context(|| {
+        let listener = carol_host::server::listen(address).with_context(|| {
             format!(
                 "cannot listen on {address}: is another node running there? Pick another \
                  with --listen 127.0.0.1:PORT"

@@ -42,6 +42,7 @@ pub mod policy;
 pub mod registry;
 pub mod routes;
 pub mod runtime;
+pub mod server;
 pub mod store;
 pub mod values;
 

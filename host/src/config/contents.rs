@@ -1,6 +1,7 @@
 //! What a configuration file holds.
 
 use crate::node::NodeConfig;
+use crate::server::Connections;
 use carol_core::bls::SecretKey;
 use std::net::SocketAddr;
 
@@ -15,6 +16,8 @@ pub const DEFAULT_DATA_DIR: &str = "carol-data";
 pub struct Config {
     /// Where the HTTP API listens.
     pub listen: SocketAddr,
+    /// Bounds on the HTTP API's connections.
+    pub connections: Connections,
     /// Everything the node itself is configured with.
     pub node: NodeConfig,
 }
@@ -26,6 +29,7 @@ impl Config {
         node.data_dir = Some(DEFAULT_DATA_DIR.into());
         Self {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            connections: Connections::default(),
             node,
         }
     }

@@ -258,6 +258,59 @@ pub(super) const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        name: Some("connections"),
+        docs: "Bounds on the HTTP API's connections, so that slow or idle clients cannot hold \
+               the node; see docs/operations.md.",
+        settings: &[
+            Setting {
+                name: "max_connections",
+                docs: "Connections open at once. Past it a new connection is answered 503 with \
+                       `Retry-After` and closed. Keep the process's file-descriptor limit \
+                       (`ulimit -n`, systemd's `LimitNOFILE`) well above it.",
+                required: false,
+                get: |c| count(c.connections.max),
+                set: |c, v| {
+                    c.connections.max = positive(read(v)?)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "header_timeout_ms",
+                docs: "Time a client has to send a request's headers, in milliseconds, from when \
+                       its connection opened or from its first byte after an idle spell; then \
+                       the connection is closed.",
+                required: false,
+                get: |c| ms(c.connections.header_timeout),
+                set: |c, v| {
+                    c.connections.header_timeout = millis(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "request_timeout_ms",
+                docs: "Time a client has to send a request's body, in milliseconds, from the end \
+                       of its headers; a body still arriving then is answered 408.",
+                required: false,
+                get: |c| ms(c.connections.request_timeout),
+                set: |c, v| {
+                    c.connections.request_timeout = millis(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "idle_timeout_ms",
+                docs: "Time a keep-alive connection may stay idle (nothing sent either way, no \
+                       request in flight), in milliseconds, before the node closes it.",
+                required: false,
+                get: |c| ms(c.connections.idle_timeout),
+                set: |c, v| {
+                    c.connections.idle_timeout = millis(v)?;
+                    Ok(())
+                },
+            },
+        ],
+    },
+    Section {
         name: Some("access"),
         docs: "Who may upload binaries, create machines and run activations: anyone, or only \
                holders of a token listed here (`Authorization: Bearer TOKEN`).",

@@ -136,14 +136,13 @@ pub async fn serve(node: Node, listener: tokio::net::TcpListener) -> std::io::Re
     serve_until(node, listener, std::future::pending()).await
 }
 
-/// Serves `node`'s HTTP API on `listener` until `shutdown` completes, then lets open requests
-/// finish.
+/// Serves `node`'s HTTP API on `listener`, within the default [`crate::server::Connections`],
+/// until `shutdown` completes, then lets open requests finish.
 pub async fn serve_until(
     node: Node,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = crate::server::Connections::default();
+    crate::server::serve(router(node), listener, &limits, shutdown).await
 }

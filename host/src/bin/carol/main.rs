@@ -207,6 +207,7 @@ async fn run(
     let Config {
         node: mut config,
         listen: configured_listen,
+        connections,
     } = Config::load(&path)?;
     warn_if_readable_by_others(&path);
     config.policy.allow_loopback |= allow_loopback;
@@ -221,10 +222,10 @@ async fn run(
         );
     }
     let listen = listen.unwrap_or(configured_listen);
+    warn_if_few_descriptors(connections.max);
     let node = Node::new(config).context("cannot start the node's runtime")?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener =
+        carol_host::server::listen(listen).with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(
         url = %format!("http://{}", listener.local_addr()?),
         public_key = %node.public_key(),
@@ -244,7 +245,8 @@ async fn run(
         );
         let _ = stopping.send(());
     };
-    let serving = carol_host::routes::serve_until(node.clone(), listener, shutdown);
+    let router = carol_host::routes::router(node.clone());
+    let serving = carol_host::server::serve(router, listener, &connections, shutdown);
     // A member without its share makes the federation key with the others, while serving (the
     // others fetch its messages from it); if that fails, the node stops, keeping nothing. A
     // node that leaves in a resharing stops once it has.
@@ -318,6 +320,25 @@ fn default_configuration() -> anyhow::Result<PathBuf> {
 }
 
 /// The secret key is in the file: say so when others can read it.
+/// Raises the open-file limit and says when it is too low for `[connections] max_connections`:
+/// past the limit the node could not accept, open its store or compile, whatever the setting.
+fn warn_if_few_descriptors(max_connections: usize) {
+    // Besides connections: the store, the code cache, outbound requests, the runtime's own.
+    const OTHERS: u64 = 256;
+    if let Some(limit) = carol_host::server::raise_descriptor_limit()
+        && limit < max_connections as u64 + OTHERS
+    {
+        tracing::warn!(
+            limit,
+            max_connections,
+            "this process may open {limit} files, fewer than `[connections] max_connections` \
+             needs: raise the limit (`ulimit -n`, systemd's `LimitNOFILE`) above {}, or lower \
+             max_connections",
+            max_connections as u64 + OTHERS
+        );
+    }
+}
+
 fn warn_if_readable_by_others(path: &Path) {
     #[cfg(unix)]
     {
