@@ -75,7 +75,7 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let params = hex::decode(args.params.trim())
         .context("--params must be hex, e.g. --params 7b7d for `{}`")?;
     let (path, bytes) = args.source.load(quiet)?;
-    carol_host::logging::init();
+    carol_host::logging::init(carol_host::logging::LogFormat::Text);
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -35,6 +35,7 @@ pub mod fetch;
 pub mod imports;
 pub mod logging;
 pub mod machine_keys;
+pub mod metrics;
 mod node;
 pub mod openapi;
 pub mod page;

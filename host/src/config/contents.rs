@@ -1,5 +1,6 @@
 //! What a configuration file holds.
 
+use crate::logging::LogFormat;
 use crate::node::NodeConfig;
 use crate::server::Connections;
 use carol_core::bls::SecretKey;
@@ -16,6 +17,10 @@ pub const DEFAULT_DATA_DIR: &str = "carol-data";
 pub struct Config {
     /// Where the HTTP API listens.
     pub listen: SocketAddr,
+    /// How the log is written.
+    pub log_format: LogFormat,
+    /// Where `GET /metrics` is served when not on the HTTP API's listener.
+    pub metrics_listen: Option<SocketAddr>,
     /// Bounds on the HTTP API's connections.
     pub connections: Connections,
     /// Everything the node itself is configured with.
@@ -29,6 +34,8 @@ impl Config {
         node.data_dir = Some(DEFAULT_DATA_DIR.into());
         Self {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            metrics_listen: None,
+            log_format: LogFormat::Text,
             connections: Connections::default(),
             node,
         }

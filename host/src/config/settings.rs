@@ -258,6 +258,49 @@ pub(super) const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        name: Some("log"),
+        docs: "The node's log, on stderr; `RUST_LOG` sets its level (default `info`).",
+        settings: &[Setting {
+            name: "format",
+            docs: "`text`: plain lines, in colour on a terminal. `json`: one JSON object per \
+                   line and event, with the request's id, method and path under `span` on \
+                   every line written while serving it, for log shippers.",
+            required: false,
+            get: |c| Written::Text(c.log_format.as_str().to_owned()),
+            set: |c, v| {
+                let text: String = read(v)?;
+                c.log_format = crate::logging::LogFormat::parse(&text)
+                    .ok_or_else(|| Problem::invalid("expected `text` or `json`"))?;
+                Ok(())
+            },
+        }],
+    },
+    Section {
+        name: Some("metrics"),
+        docs: "The node's metrics, in the Prometheus text format; see docs/operations.md.",
+        settings: &[Setting {
+            name: "listen",
+            docs: "Where `GET /metrics` is served. Empty: on the HTTP API's listener, beside \
+                   the API. An address (`127.0.0.1:9100`): there alone, and not on the API's \
+                   listener, so that a public node keeps its metrics off its public port.",
+            required: false,
+            get: |c| Written::Text(c.metrics_listen.map_or(String::new(), |a| a.to_string())),
+            set: |c, v| {
+                let text: String = read(v)?;
+                c.metrics_listen = match text.trim() {
+                    "" => None,
+                    address => Some(address.parse().map_err(|_| {
+                        Problem::invalid(format!(
+                            "`{address}` is not an address and port such as `127.0.0.1:9100`; \
+                             leave it empty to serve metrics on the API's listener"
+                        ))
+                    })?),
+                };
+                Ok(())
+            },
+        }],
+    },
+    Section {
         name: Some("connections"),
         docs: "Bounds on the HTTP API's connections, so that slow or idle clients cannot hold \
                the node; see docs/operations.md.",

@@ -4,6 +4,7 @@ use super::session::{StateLocks, StateSession};
 use crate::federation::Member;
 use crate::fetch::HttpClient;
 use crate::machine_keys::MachineKeys;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::ids::{BinaryId, MachineId};
@@ -23,6 +24,8 @@ pub struct Services {
     /// The federation this node is a member of, if it is one: then it never signs with its own
     /// key for a machine.
     pub(super) federation: Option<Arc<Member>>,
+    /// What the node counts, for `GET /metrics`.
+    pub(super) metrics: Metrics,
 }
 
 /// What each machine may keep on the node.
@@ -54,7 +57,13 @@ impl Services {
             quotas,
             state_locks: StateLocks::default(),
             federation: None,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// What the node counts, for `GET /metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The same services on a member of the federation of `member`.

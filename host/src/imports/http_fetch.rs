@@ -14,6 +14,7 @@ impl Host for MachineContext {
                 tracing::warn!(machine = %self.machine, "outbound request denied: {reason}");
                 self.fetches += 1;
             }
+            self.services.metrics.outbound("denied");
             return Err(Error::Denied(reason));
         }
         self.fetches += 1;
@@ -21,6 +22,13 @@ impl Host for MachineContext {
         if let Err(Error::Denied(reason)) = &result {
             tracing::warn!(machine = %self.machine, "outbound request denied: {reason}");
         }
+        self.services.metrics.outbound(match &result {
+            Ok(_) => "ok",
+            Err(Error::Denied(_)) => "denied",
+            Err(Error::Timeout) => "timeout",
+            Err(Error::TooLarge) => "too_large",
+            Err(_) => "failed",
+        });
         result
     }
 }

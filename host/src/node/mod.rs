@@ -19,6 +19,7 @@ use crate::federation::file::FederationFile;
 use crate::federation::{Member, Reach, Ready, Secp256k1Ready};
 use crate::fetch::HttpClient;
 use crate::imports::{Quotas, Services};
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::runtime::{Binary, Machine, Runtime};
 use crate::store::{Store, StoreError};
@@ -26,8 +27,7 @@ use carol_core::api::CompileCounts;
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A Carol node. Cloning it is cheap and shares everything.
 #[derive(Clone)]
@@ -41,15 +41,7 @@ struct Inner {
     registry: Registry,
     admission: Admission,
     config: NodeConfig,
-    stats: Stats,
     federation: Option<Arc<Member>>,
-}
-
-/// What the node did since it started, for `GET /healthz`.
-#[derive(Default)]
-struct Stats {
-    compiled: AtomicU64,
-    cache_loads: AtomicU64,
 }
 
 impl Node {
@@ -141,7 +133,6 @@ impl Node {
                 registry: Registry::default(),
                 admission: Admission::new(config.concurrency.clone()),
                 config,
-                stats: Stats::default(),
                 federation,
             }),
         };
@@ -191,8 +182,9 @@ impl Node {
             tracing::warn!(binary = %id, %error, "cannot read the compiled-code cache");
             None
         });
+        let started = Instant::now();
         if let Some(component) = cached.and_then(|code| loader.deserialize(&code)) {
-            self.inner.stats.cache_loads.fetch_add(1, Ordering::Relaxed);
+            self.metrics().cache_loaded(started.elapsed());
             tracing::info!(binary = %id, "loaded compiled code from the cache");
             return Ok(loader.prepare(bytes, &component)?);
         }
@@ -211,18 +203,25 @@ impl Node {
         bytes: &[u8],
     ) -> Result<(Binary, Option<Vec<u8>>), crate::runtime::LoadError> {
         let loader = self.inner.runtime.loader();
+        let started = Instant::now();
         let component = loader.compile(bytes)?;
-        self.inner.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        self.metrics().compiled(started.elapsed());
         let binary = loader.prepare(bytes, &component)?;
         Ok((binary, loader.serialize(&component)))
     }
 
     /// How the node got its binaries' machine code since it started.
     pub fn stats(&self) -> CompileCounts {
+        let (compiled, cache_loads) = self.metrics().compile_counts();
         CompileCounts {
-            compiled: self.inner.stats.compiled.load(Ordering::Relaxed),
-            cache_loads: self.inner.stats.cache_loads.load(Ordering::Relaxed),
+            compiled,
+            cache_loads,
         }
+    }
+
+    /// What the node counts, for `GET /metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        self.inner.runtime.services().metrics()
     }
 
     /// The node's public key.

@@ -3,6 +3,7 @@
 use super::Node;
 use super::errors::{ActivateError, AddError, CreateError};
 use crate::admission::Busy;
+use crate::metrics::Outcome;
 use crate::runtime::{ActivationError, Binary, Machine, Ran};
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ impl Node {
         let key = self.runtime().loader().cache_key(&id);
         self.store()
             .put_binary(&id, bytes, code.as_deref().map(|code| (&key, code)))?;
+        self.metrics().uploaded();
         Ok((registry.insert_binary(binary), true))
     }
 
@@ -51,6 +53,7 @@ impl Node {
         }
         self.store()
             .put_machine(&machine.id(), &machine.binary_id(), machine.params())?;
+        self.metrics().created();
         Ok((registry.insert_machine(machine), true))
     }
 
@@ -70,9 +73,13 @@ impl Node {
     /// holding it, as the HTTP routes do: the concurrency limit then bounds the memory those
     /// take, not only the instances.
     pub async fn admit(&self) -> Result<Turn<'_>, Busy> {
+        let permit = self.admission().enter().await.inspect_err(|_| {
+            self.metrics()
+                .activation(Outcome::Refused, std::time::Duration::ZERO)
+        })?;
         Ok(Turn {
             node: self,
-            _permit: self.admission().enter().await?,
+            _permit: permit,
         })
     }
 }
@@ -93,11 +100,30 @@ impl Turn<'_> {
         index: usize,
         args: &[Val],
     ) -> Result<Option<Val>, ActivationError> {
-        self.node.runtime().activate(machine, index, args).await
+        self.run(machine, index, args).await.result
     }
 
     /// Like [`Turn::activate`], with what the node learnt of the run beside its result.
     pub async fn run(&self, machine: &Machine, index: usize, args: &[Val]) -> Ran {
-        self.node.runtime().run(machine, index, args).await
+        let started = std::time::Instant::now();
+        let ran = self.node.runtime().run(machine, index, args).await;
+        let outcome = match &ran.result {
+            Ok(Some(Val::Result(Err(_)))) => Outcome::Err,
+            Ok(_) => Outcome::Ok,
+            Err(ActivationError::Trap { .. }) => Outcome::Trap,
+            Err(ActivationError::Timeout { .. }) => Outcome::Timeout,
+            Err(ActivationError::MemoryLimit { .. }) => Outcome::Memory,
+            Err(_) => Outcome::Failed,
+        };
+        let took = started.elapsed();
+        self.node.metrics().activation(outcome, took);
+        tracing::debug!(
+            machine = %machine.id(),
+            activation = machine.binary().activations()[index].name,
+            outcome = outcome.as_str(),
+            micros = took.as_micros() as u64,
+            "activation finished"
+        );
+        ran
     }
 }

@@ -42,6 +42,7 @@ mod federation;
 mod guard;
 mod lookup;
 mod machines;
+mod metrics;
 mod negotiate;
 mod pages;
 mod request_id;
@@ -54,11 +55,29 @@ use axum::Router;
 use axum::routing::{get, post};
 use std::future::Future;
 
-/// The node's HTTP API.
+/// The node's HTTP API, with `GET /metrics`.
 pub fn router(node: Node) -> Router {
+    build(node, true)
+}
+
+/// The node's HTTP API without `GET /metrics`, for a node that serves its metrics on another
+/// address ([`metrics_router`]).
+pub fn api_router(node: Node) -> Router {
+    build(node, false)
+}
+
+/// `GET /metrics` alone, for an address of its own (`[metrics] listen`).
+pub fn metrics_router(node: Node) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::scrape))
+        .fallback(fallback::not_found)
+        .with_state(node)
+}
+
+fn build(node: Node, with_metrics: bool) -> Router {
     let uploads = || axum::middleware::from_fn_with_state(node.clone(), access::upload);
     let activations = || axum::middleware::from_fn_with_state(node.clone(), access::activate);
-    Router::new()
+    let routes = Router::new()
         .route("/", get(root::root))
         .route("/binaries", post(binaries::upload).route_layer(uploads()))
         .route(
@@ -120,7 +139,13 @@ pub fn router(node: Node) -> Router {
             get(federation::nonce_pledge),
         )
         .route("/federation/agreement", post(federation::agreement))
-        .route("/federation/decided/{decree}", get(federation::decided))
+        .route("/federation/decided/{decree}", get(federation::decided));
+    let routes = if with_metrics {
+        routes.route("/metrics", get(metrics::scrape))
+    } else {
+        routes
+    };
+    routes
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -11,15 +11,19 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A node whose `[connections]` settings are `settings` (name and value, as the file writes
-/// them), the others at their defaults.
-fn node_with(dir: &Path, settings: &[(&str, &str)]) -> Carol {
+/// A node whose settings are `settings` (section, name and value, as the file writes them),
+/// the others at their defaults.
+pub fn node_with(dir: &Path, settings: &[(&str, &str, &str)]) -> Carol {
     let cfg = configure(dir, "");
     let mut text = std::fs::read_to_string(&cfg).unwrap();
-    for (name, value) in settings {
-        let at = text
-            .find(&format!("\n{name} = "))
-            .unwrap_or_else(|| panic!("no {name} in the generated file"));
+    for (section, name, value) in settings {
+        let from = text
+            .find(&format!("\n[{section}]\n"))
+            .unwrap_or_else(|| panic!("no [{section}] in the generated file"));
+        let at = from
+            + text[from..]
+                .find(&format!("\n{name} = "))
+                .unwrap_or_else(|| panic!("no {name} in [{section}] of the generated file"));
         let end = at + 1 + text[at + 1..].find('\n').unwrap();
         text.replace_range(at + 1..end, &format!("{name} = {value}"));
     }
@@ -89,7 +93,10 @@ fn thousands_of_idle_and_half_sent_connections_are_closed_while_others_are_answe
     let dir = scratch("connections-slowloris");
     let node = node_with(
         &dir,
-        &[("header_timeout_ms", "5000"), ("idle_timeout_ms", "5000")],
+        &[
+            ("connections", "header_timeout_ms", "5000"),
+            ("connections", "idle_timeout_ms", "5000"),
+        ],
     );
     let opened = Instant::now();
     let mut held: Vec<TcpStream> = (0..2000)
@@ -162,7 +169,7 @@ fn thousands_of_idle_and_half_sent_connections_are_closed_while_others_are_answe
 #[test]
 fn a_body_that_arrives_too_slowly_is_answered_408_and_nothing_is_stored() {
     let dir = scratch("connections-slow-body");
-    let node = node_with(&dir, &[("request_timeout_ms", "1000")]);
+    let node = node_with(&dir, &[("connections", "request_timeout_ms", "1000")]);
     let component = guest("counter");
     let binary = BinaryId::of(&component);
     let mut stream = TcpStream::connect(address(&node)).unwrap();
@@ -192,7 +199,7 @@ fn a_body_that_arrives_too_slowly_is_answered_408_and_nothing_is_stored() {
 #[test]
 fn past_max_connections_a_connection_is_answered_503_with_retry_after() {
     let dir = scratch("connections-max");
-    let node = node_with(&dir, &[("max_connections", "8")]);
+    let node = node_with(&dir, &[("connections", "max_connections", "8")]);
     // Eight keep-alive connections, each answered once, so the node holds all eight.
     let held: Vec<TcpStream> = (0..8)
         .map(|_| {

@@ -77,6 +77,10 @@ impl Carol {
                 if let Some(url) = line.split(" url=").nth(1) {
                     let _ = tx.send(url.split_whitespace().next().unwrap_or("").to_owned());
                 }
+                // The same field in a JSON log line (`[log] format = "json"`).
+                if let Some(url) = line.split("\"url\":\"").nth(1) {
+                    let _ = tx.send(url.split('"').next().unwrap_or("").to_owned());
+                }
                 lines.lock().unwrap().push(line);
             }
         });

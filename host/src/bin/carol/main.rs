@@ -104,10 +104,7 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             listen,
             allow_loopback,
             federation,
-        } => {
-            carol_host::logging::init();
-            run(cli.cfg.as_deref(), listen, allow_loopback, federation).await
-        }
+        } => run(cli.cfg.as_deref(), listen, allow_loopback, federation).await,
         Command::Federation { command } => federation::run(command).await,
         Command::AccessToken { name } => {
             let (token, listed) = carol_host::access::Token::generate(&name)
@@ -200,15 +197,24 @@ async fn run(
     allow_loopback: bool,
     federation: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let path = match cfg {
-        Some(path) => path.to_owned(),
+    let (path, created) = match cfg {
+        Some(path) => (path.to_owned(), false),
         None => default_configuration()?,
     };
     let Config {
         node: mut config,
         listen: configured_listen,
         connections,
+        metrics_listen,
+        log_format,
     } = Config::load(&path)?;
+    carol_host::logging::init(log_format);
+    if created {
+        tracing::info!(
+            config = %path.display(),
+            "first start without --cfg: created the data directory with a configuration and a fresh key; later starts here use them"
+        );
+    }
     warn_if_readable_by_others(&path);
     config.policy.allow_loopback |= allow_loopback;
     if federation.is_some() {
@@ -245,7 +251,29 @@ async fn run(
         );
         let _ = stopping.send(());
     };
-    let router = carol_host::routes::router(node.clone());
+    // Metrics on an address of their own are served there alone, beside the API.
+    let router = match metrics_listen {
+        Some(address) => {
+            let metrics = carol_host::server::listen(address)
+                .with_context(|| format!("cannot listen on {address} for `[metrics] listen`"))?;
+            tracing::info!(
+                metrics_url = %format!("http://{}/metrics", metrics.local_addr()?),
+                "serving metrics"
+            );
+            let router = carol_host::routes::metrics_router(node.clone());
+            let limits = connections.clone();
+            tokio::spawn(async move {
+                let served =
+                    carol_host::server::serve(router, metrics, &limits, std::future::pending())
+                        .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "serving metrics stopped");
+                }
+            });
+            carol_host::routes::api_router(node.clone())
+        }
+        None => carol_host::routes::router(node.clone()),
+    };
     let serving = carol_host::server::serve(router, listener, &connections, shutdown);
     // A member without its share makes the federation key with the others, while serving (the
     // others fetch its messages from it); if that fails, the node stops, keeping nothing. A
@@ -303,23 +331,20 @@ async fn stop_signal() -> &'static str {
     }
 }
 
-/// `./carol-data/carol.toml`, written with a fresh key on the first start.
-fn default_configuration() -> anyhow::Result<PathBuf> {
+/// `./carol-data/carol.toml`, written with a fresh key on the first start; and whether it was
+/// written now.
+fn default_configuration() -> anyhow::Result<(PathBuf, bool)> {
     let dir = Path::new(DEFAULT_DATA_DIR);
     let path = dir.join("carol.toml");
-    if !path.exists() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        Config::write_new(&path, ".", false)?;
-        tracing::info!(
-            config = %path.display(),
-            "first start without --cfg: created the data directory with a configuration and a fresh key; later starts here use them"
-        );
+    if path.exists() {
+        return Ok((path, false));
     }
-    Ok(path)
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Config::write_new(&path, ".", false)?;
+    Ok((path, true))
 }
 
-/// The secret key is in the file: say so when others can read it.
 /// Raises the open-file limit and says when it is too low for `[connections] max_connections`:
 /// past the limit the node could not accept, open its store or compile, whatever the setting.
 fn warn_if_few_descriptors(max_connections: usize) {
@@ -339,6 +364,7 @@ fn warn_if_few_descriptors(max_connections: usize) {
     }
 }
 
+/// The secret key is in the file: say so when others can read it.
 fn warn_if_readable_by_others(path: &Path) {
     #[cfg(unix)]
     {
