@@ -16,6 +16,10 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// One label and its value.
 type Label = [(&'static str, &'static str); 1];
 
+/// A member's index, the `member` label of the federation's partial-signature counters: at
+/// most the federation's size.
+type MemberLabel = [(&'static str, u32); 1];
+
 /// How an activation ended, the `outcome` label of `carol_activations_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -68,6 +72,8 @@ pub struct Snapshot {
     pub machines: usize,
     /// Bytes of the node's database file.
     pub store_bytes: u64,
+    /// Whether this node is a federation member holding its share of the federation key.
+    pub federation_ready: bool,
 }
 
 /// The node's counters, gauges and histograms.
@@ -82,6 +88,10 @@ pub struct Metrics {
     uploads: Counter,
     creations: Counter,
     outbound: Family<Label, Counter>,
+    partials_sent: Family<MemberLabel, Counter>,
+    partials_received: Family<MemberLabel, Counter>,
+    partials_rejected: Family<MemberLabel, Counter>,
+    federation_ready: Gauge,
     running: Gauge,
     waiting: Gauge,
     binaries: Gauge,
@@ -113,6 +123,10 @@ impl Default for Metrics {
             uploads: Counter::default(),
             creations: Counter::default(),
             outbound: Family::default(),
+            partials_sent: Family::default(),
+            partials_received: Family::default(),
+            partials_rejected: Family::default(),
+            federation_ready: Gauge::default(),
             running: Gauge::default(),
             waiting: Gauge::default(),
             binaries: Gauge::default(),
@@ -175,6 +189,28 @@ impl Default for Metrics {
             "carol_outbound_requests",
             "Machines' outbound HTTP requests by outcome: ok, denied, timeout, too_large, failed",
             metrics.outbound.clone(),
+        );
+        r.register(
+            "carol_federation_partials_sent",
+            "Partial signatures this member sent, by the member they went to",
+            metrics.partials_sent.clone(),
+        );
+        r.register(
+            "carol_federation_partials_received",
+            "Partial signatures this member took from others, by the member that sent them",
+            metrics.partials_received.clone(),
+        );
+        r.register(
+            "carol_federation_partials_rejected",
+            "Partial signatures refused (a tag not the member's) or dropped (not verifying under \
+             the member's public shares), by the member named as sending them",
+            metrics.partials_rejected.clone(),
+        );
+        r.register(
+            "carol_federation_key_ready",
+            "1 once this node holds its share of the federation key (key generation done), 0 \
+             while it is being made or on a node that is no member",
+            metrics.federation_ready.clone(),
         );
         r.register(
             "carol_binaries",
@@ -240,6 +276,25 @@ impl Metrics {
         self.outbound.get_or_create(&[("outcome", outcome)]).inc();
     }
 
+    /// A partial signature was sent to member `to`.
+    pub fn partial_sent(&self, to: u32) {
+        self.partials_sent.get_or_create(&[("member", to)]).inc();
+    }
+
+    /// A partial signature from member `from` was taken.
+    pub fn partial_received(&self, from: u32) {
+        self.partials_received
+            .get_or_create(&[("member", from)])
+            .inc();
+    }
+
+    /// A partial signature said to be member `from`'s was refused or dropped.
+    pub fn partial_rejected(&self, from: u32) {
+        self.partials_rejected
+            .get_or_create(&[("member", from)])
+            .inc();
+    }
+
     /// Everything, in the OpenMetrics text format, with `now`'s gauges.
     pub fn render(&self, now: Snapshot) -> String {
         let gauge = |gauge: &Gauge, value: u64| gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
@@ -248,6 +303,7 @@ impl Metrics {
         gauge(&self.binaries, now.binaries as u64);
         gauge(&self.machines, now.machines as u64);
         gauge(&self.store_bytes, now.store_bytes);
+        gauge(&self.federation_ready, u64::from(now.federation_ready));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .expect("writing to a String does not fail");

@@ -206,6 +206,7 @@ impl Member {
                     "a member sent a partial signature that does not verify under its public \
                      shares; it is ignored"
                 );
+                self.metrics.partial_rejected(*index);
                 S::store(self).drop_partial(digest, *index);
             }
         }
@@ -230,6 +231,7 @@ impl Member {
                 tag: hex::encode(key.tag(&authenticated)),
             })
             .expect("JSON");
+            self.metrics.partial_sent(index);
             let (peers, partials) = (self.peers.clone(), S::store(self).clone());
             tokio::spawn(async move {
                 let answer = peers.post_until(index, S::PATH, body, deadline).await;

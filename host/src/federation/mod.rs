@@ -31,6 +31,7 @@ pub mod signing;
 mod transcript;
 pub mod votes;
 
+use crate::metrics::Metrics;
 use crate::store::Store;
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::ids::MachineId;
@@ -240,6 +241,8 @@ pub struct Member {
     development: bool,
     /// The node's database, which keeps its records of agreements with the others.
     store: Arc<Store>,
+    /// What the node counts: here, the partial signatures sent, received and rejected.
+    metrics: Arc<Metrics>,
     /// One change to an agreement record at a time.
     acceptor: Mutex<()>,
     /// The machines' own keys it holds a share of.
@@ -264,6 +267,7 @@ impl Member {
         data_dir: Option<&Path>,
         reach: Reach,
         store: Arc<Store>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, MemberError> {
         let index = file.index_of(&key.public_key());
         let dealer = file.previous.as_ref().and_then(|previous| {
@@ -357,7 +361,7 @@ impl Member {
                 }
             }
         }
-        let mut member = Self::with(file, path, key, index, ready, reach, store);
+        let mut member = Self::with(file, path, key, index, ready, (reach, store, metrics));
         member.data_dir = Some(data_dir);
         member.published = Mutex::new(published);
         member.reshared = Mutex::new(reshared);
@@ -376,6 +380,7 @@ impl Member {
         (ready, secp256k1): (Ready, Secp256k1Ready),
         reach: Reach,
         store: Arc<Store>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, MemberError> {
         let index = ready.share.index();
         if file.members.get(index as usize - 1).map(|m| m.node_key) != Some(key.public_key()) {
@@ -384,7 +389,14 @@ impl Member {
             });
         }
         let path = PathBuf::from("(development federation)");
-        let mut member = Self::with(file, path, key, Some(index), Some(ready), reach, store);
+        let mut member = Self::with(
+            file,
+            path,
+            key,
+            Some(index),
+            Some(ready),
+            (reach, store, metrics),
+        );
         member.development = true;
         member.secp256k1 = RwLock::new(Some(secp256k1));
         Ok(member)
@@ -401,8 +413,7 @@ impl Member {
         key: &SecretKey,
         index: Option<u32>,
         ready: Option<Ready>,
-        reach: Reach,
-        store: Arc<Store>,
+        (reach, store, metrics): (Reach, Arc<Store>, Arc<Metrics>),
     ) -> Self {
         let identity = Identity::new(key);
         let group = file.group();
@@ -436,6 +447,7 @@ impl Member {
             reshared_secp256k1: Mutex::new(None),
             development: false,
             store,
+            metrics,
             acceptor: Mutex::new(()),
             machine_keys: Mutex::new(HashMap::new()),
             making: tokio::sync::Mutex::new(()),

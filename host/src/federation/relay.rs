@@ -168,7 +168,8 @@ mod tests {
                     component_bytes: 1024,
                 };
                 let store = Arc::new(Store::open(None).unwrap());
-                Member::development(file.clone(), &key, ready, reach, store).unwrap()
+                Member::development(file.clone(), &key, ready, reach, store, Arc::default())
+                    .unwrap()
             })
             .collect()
     }

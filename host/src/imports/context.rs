@@ -25,7 +25,7 @@ pub struct Services {
     /// key for a machine.
     pub(super) federation: Option<Arc<Member>>,
     /// What the node counts, for `GET /metrics`.
-    pub(super) metrics: Metrics,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 /// What each machine may keep on the node.
@@ -40,13 +40,14 @@ pub struct Quotas {
 impl Services {
     /// Services signing with `key` (`development`: the publicly known development key),
     /// fetching through `http`, and keeping machines' state and nonce records in `store`,
-    /// within `quotas`.
+    /// within `quotas`, counting what they do in `metrics`.
     pub fn new(
         key: SecretKey,
         development: bool,
         http: HttpClient,
         store: Arc<Store>,
         quotas: Quotas,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             public_key: key.public_key(),
@@ -57,7 +58,7 @@ impl Services {
             quotas,
             state_locks: StateLocks::default(),
             federation: None,
-            metrics: Metrics::default(),
+            metrics,
         }
     }
 

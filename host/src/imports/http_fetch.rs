@@ -84,6 +84,7 @@ mod tests {
                     state_bytes: 0,
                     nonce_records: 0,
                 },
+                Arc::default(),
             )),
             tokio::time::Instant::now() + std::time::Duration::from_secs(60),
         );

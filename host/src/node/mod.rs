@@ -49,6 +49,7 @@ impl Node {
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
         let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        let metrics = Arc::new(Metrics::default());
         if store.nonce_secret().is_none() {
             tracing::warn!(
                 "this database was made before committed nonces had a secret of their own: they \
@@ -68,12 +69,13 @@ impl Node {
                     config.data_dir.as_deref(),
                     Self::reach(&config),
                     store.clone(),
+                    metrics.clone(),
                 )?;
                 Some(member)
             }
             None => None,
         };
-        Self::assemble(config, store, federation)
+        Self::assemble(config, store, federation, metrics)
     }
 
     /// A member of the development federation of `file`, with its node key `key` and its
@@ -90,8 +92,16 @@ impl Node {
         config.key = key;
         let store = Arc::new(Store::open(config.data_dir.as_deref())?);
         let reach = Self::reach(&config);
-        let member = Member::development(file.clone(), &config.key, ready, reach, store.clone())?;
-        Self::assemble(config, store, Some(member))
+        let metrics = Arc::new(Metrics::default());
+        let member = Member::development(
+            file.clone(),
+            &config.key,
+            ready,
+            reach,
+            store.clone(),
+            metrics.clone(),
+        )?;
+        Self::assemble(config, store, Some(member), metrics)
     }
 
     /// How far a member's requests to the others go: what it passes on may take an
@@ -107,6 +117,7 @@ impl Node {
         config: NodeConfig,
         store: Arc<Store>,
         federation: Option<Member>,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let federation = federation.map(Arc::new);
         let development = config.key.to_bytes() == NodeConfig::development().key.to_bytes()
@@ -120,6 +131,7 @@ impl Node {
                 state_bytes: config.state_quota_bytes,
                 nonce_records: config.max_nonces_per_machine,
             },
+            metrics,
         );
         let services = match &federation {
             Some(member) => services.in_federation(member.clone()),

@@ -142,6 +142,7 @@ pub(super) async fn partial<S: Scheme>(
         .pairwise(partial.index)
         .is_some_and(|key| key.verifies(&authenticated, &tag));
     if !from_member {
+        node.metrics().partial_rejected(partial.index);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
@@ -158,6 +159,7 @@ pub(super) async fn partial<S: Scheme>(
         };
         return Ok((StatusCode::OK, Json(answer)));
     }
+    node.metrics().partial_received(partial.index);
     member.offer_partial::<S>(digest, partial.index, partial.signature);
     let answer = PartialAnswer {
         held: true,

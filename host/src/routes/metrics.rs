@@ -24,6 +24,7 @@ pub(super) async fn scrape(State(node): State<Node>) -> impl IntoResponse {
         binaries,
         machines,
         store_bytes,
+        federation_ready: node.federation().is_some_and(|member| member.is_ready()),
     });
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text)
 }

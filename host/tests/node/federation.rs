@@ -572,6 +572,20 @@ fn a_federation_signs_what_its_members_runs_ask_for_together_and_nothing_with_to
     // A partial for a member the federation does not have is refused.
     let (status, _) = nodes[0].post_json("/federation/partials", &partial(9, &member2));
     assert_eq!(status, 400);
+    // Its metrics count what it sent to each member and took from each, and what it refused.
+    let (_, samples) = crate::metrics::scrape(&format!("{}/metrics", nodes[0].url));
+    let count = |name: &str, member: u32| {
+        crate::metrics::value(&samples, &format!("{name}_total{{member=\"{member}\"}}"))
+    };
+    assert_eq!(
+        crate::metrics::value(&samples, "carol_federation_key_ready"),
+        1.0
+    );
+    assert!(count("carol_federation_partials_sent", 3) >= 1.0);
+    assert!(count("carol_federation_partials_received", 3) >= 1.0);
+    // Two strangers' tags and the forged partial dropped; member 1's own index once.
+    assert_eq!(count("carol_federation_partials_rejected", 2), 3.0);
+    assert_eq!(count("carol_federation_partials_rejected", 1), 1.0);
 
     // With two members down it still signs; with three, it answers 503 in time, saying how
     // many agreed.

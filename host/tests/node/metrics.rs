@@ -8,7 +8,7 @@ use crate::harness::guest;
 use serde_json::{Value, json};
 
 /// The scrape at `url`: its content type and its samples, `name{labels}` to value.
-fn scrape(url: &str) -> (String, Vec<(String, f64)>) {
+pub fn scrape(url: &str) -> (String, Vec<(String, f64)>) {
     let mut response = ureq::get(url).call().unwrap();
     let kind = response.headers()["content-type"]
         .to_str()
@@ -27,7 +27,7 @@ fn scrape(url: &str) -> (String, Vec<(String, f64)>) {
     (kind, samples)
 }
 
-fn value(samples: &[(String, f64)], name: &str) -> f64 {
+pub fn value(samples: &[(String, f64)], name: &str) -> f64 {
     samples
         .iter()
         .find(|(n, _)| n == name)
