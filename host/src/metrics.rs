@@ -99,10 +99,10 @@ pub struct Metrics {
     store_bytes: Gauge,
 }
 
-/// From 50 µs to about 6.5 s, doubling: a hello activation takes tens of microseconds, one
-/// that fetches a price over the internet up to seconds.
+/// From 50 µs to about 52 s, doubling: a hello activation takes tens of microseconds, one
+/// that fetches a price over the internet up to seconds, and the default time limit is 30 s.
 fn activation_buckets() -> Histogram {
-    Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 21))
 }
 
 /// From 1 ms to about 65 s, doubling: compiling a large component takes seconds.

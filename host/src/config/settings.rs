@@ -167,6 +167,9 @@ fn listed(rules: &[Rule]) -> Written {
     Written::List(rules.iter().map(ToString::to_string).collect())
 }
 
+/// The most `max_connections` may be: far past what one process's descriptors allow.
+const MAX_CONNECTIONS: usize = 1 << 20;
+
 /// The settings, in the order the generated file and the reference list them.
 pub(super) const SECTIONS: &[Section] = &[
     Section {
@@ -313,7 +316,13 @@ pub(super) const SECTIONS: &[Section] = &[
                 required: false,
                 get: |c| count(c.connections.max),
                 set: |c, v| {
-                    c.connections.max = positive(read(v)?)?;
+                    let max: usize = positive(read(v)?)?;
+                    if max > MAX_CONNECTIONS {
+                        return Err(Problem::invalid(format!(
+                            "must be at most {MAX_CONNECTIONS}"
+                        )));
+                    }
+                    c.connections.max = max;
                     Ok(())
                 },
             },

@@ -28,14 +28,15 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch as signal};
 use tower_service::Service;
-use watch::{Watch, Watched};
+use watch::{Holding, Watch, Watched};
 
 /// The bounds on the node's connections (`[connections]` in `carol.toml`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +89,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(limits.max));
+    let refusing = Arc::new(Semaphore::new(REFUSING));
+    let refusal: Arc<[u8]> = refusal(limits.max).into();
     let (stop, stopping) = signal::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -95,9 +98,13 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // A client gone before it was accepted: nothing to do.
+                Err(error) if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+                ) => continue,
                 Err(error) => {
-                    // Out of file descriptors or a connection reset before it was accepted:
-                    // pause rather than spin, and go on.
+                    // Out of file descriptors or memory: pause rather than spin, and go on.
                     tracing::warn!(%error, "cannot accept a connection");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
@@ -112,11 +119,22 @@ pub async fn serve(
                     drop(permit);
                 });
             }
-            Err(_) => {
-                tokio::spawn(refuse(stream, limits.max));
-            }
+            // Refusing costs a task and a descriptor for up to a second; past a bound, a
+            // connection is closed at once, unanswered.
+            Err(_) => match refusing.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let refusal = refusal.clone();
+                    tokio::spawn(async move {
+                        refuse(stream, &refusal).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => drop(stream),
+            },
         }
     }
+    // New clients are refused by the system from now on, not left waiting in the backlog.
+    drop(listener);
     let _ = stop.send(true);
     // Every connection holds a permit until it ends: having them all back means all ended.
     let _ = open.acquire_many(limits.max as u32).await;
@@ -142,9 +160,9 @@ async fn connection(
             request.map(|body| Body::new(deadline::Deadline::new(body, request_timeout)));
         request.extensions_mut().insert(ConnectInfo(peer));
         async move {
+            // The connection stays busy until the answer's body is written, not only made.
             let response = router.call(request).await;
-            drop(started);
-            response
+            response.map(|response| response.map(|body| Body::new(Holding::new(body, started))))
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -154,7 +172,12 @@ async fn connection(
     let served = builder.serve_connection(io, service);
     tokio::pin!(served);
     tokio::select! {
-        _ = served.as_mut() => return,
+        served = served.as_mut() => {
+            if let Err(error) = served {
+                tracing::debug!(%peer, %error, "a connection ended with an error");
+            }
+            return;
+        }
         why = watch.expired(limits) => {
             tracing::debug!(%peer, why, "closing a connection");
             return;
@@ -167,8 +190,34 @@ async fn connection(
     }
 }
 
-/// Answers a connection past the limit with 503 and closes it, without reading its request.
-async fn refuse(mut stream: TcpStream, max: usize) {
+/// Connections being refused at once, each for at most [`REFUSAL_TIME`].
+const REFUSING: usize = 256;
+
+/// How long a refused connection is given to take its answer.
+const REFUSAL_TIME: Duration = Duration::from_secs(1);
+
+/// Answers a connection past the limit with `refusal` and closes it. What the client sent is
+/// read and discarded first (a little, briefly): closing a socket with unread data resets it,
+/// and the client would lose the answer.
+async fn refuse(mut stream: TcpStream, refusal: &[u8]) {
+    let answer = async {
+        stream.write_all(refusal).await?;
+        stream.shutdown().await?;
+        let mut discarded = [0; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match stream.read(&mut discarded).await? {
+                0 => break,
+                read => left = left.saturating_sub(read),
+            }
+        }
+        std::io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(REFUSAL_TIME, answer).await;
+}
+
+/// The 503 answer to a connection past the limit of `max`.
+fn refusal(max: usize) -> Vec<u8> {
     let body = serde_json::json!({
         "error": format!(
             "this node has {max} connections open, its limit: try again shortly, or keep fewer \
@@ -177,14 +226,10 @@ async fn refuse(mut stream: TcpStream, max: usize) {
         "limit": max,
     })
     .to_string();
-    let response = format!(
+    format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
-    );
-    let write = async {
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    )
+    .into_bytes()
 }

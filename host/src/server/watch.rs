@@ -3,11 +3,13 @@
 //! a limit has run out.
 
 use super::Connections;
+use hyper::body::{Body, Frame, SizeHint};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 #[derive(Clone, Copy)]
@@ -23,6 +25,9 @@ enum Phase {
 /// One connection's phase.
 pub(super) struct Watch {
     phase: Mutex<Phase>,
+    /// Wakes `expired` when a request begins to arrive on an idle connection: its header time
+    /// is shorter than the idle time being waited out.
+    reading: Notify,
 }
 
 impl Watch {
@@ -30,6 +35,7 @@ impl Watch {
     pub(super) fn new() -> Self {
         Self {
             phase: Mutex::new(Phase::Reading(Instant::now())),
+            reading: Notify::new(),
         }
     }
 
@@ -38,11 +44,16 @@ impl Watch {
     }
 
     fn read(&self) {
-        self.with(|phase| {
-            if let Phase::Idle(_) = phase {
+        let began = self.with(|phase| {
+            let idle = matches!(phase, Phase::Idle(_));
+            if idle {
                 *phase = Phase::Reading(Instant::now());
             }
+            idle
         });
+        if began {
+            self.reading.notify_one();
+        }
     }
 
     fn wrote(&self) {
@@ -80,7 +91,12 @@ impl Watch {
             };
             match why {
                 Some(why) if deadline <= now => return why,
-                _ => tokio::time::sleep_until(deadline).await,
+                _ => {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => {}
+                        () = self.reading.notified() => {}
+                    }
+                }
             }
         }
     }
@@ -166,5 +182,45 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// An answer's body, keeping its connection busy until it is written whole or dropped.
+pub(super) struct Holding<B> {
+    body: B,
+    busy: Option<Busy>,
+}
+
+impl<B> Holding<B> {
+    pub(super) fn new(body: B, busy: Busy) -> Self {
+        Self {
+            body,
+            busy: Some(busy),
+        }
+    }
+}
+
+impl<B: Body + Unpin> Body for Holding<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) {
+            this.busy = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

@@ -167,6 +167,23 @@ fn thousands_of_idle_and_half_sent_connections_are_closed_while_others_are_answe
 }
 
 #[test]
+fn a_request_begun_on_an_idle_keep_alive_connection_has_the_header_time_not_the_idle_time() {
+    let dir = scratch("connections-keep-alive-slowloris");
+    // The idle time stays at its default of a minute.
+    let node = node_with(&dir, &[("connections", "header_timeout_ms", "1000")]);
+    let mut kept = TcpStream::connect(address(&node)).unwrap();
+    kept.write_all(b"GET / HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_answer(&mut kept).0, "HTTP/1.1 200 OK");
+    std::thread::sleep(Duration::from_millis(200));
+    kept.write_all(b"GET / HTTP/1.1\r\nx-slow: ").unwrap();
+    assert!(
+        closed_within(&mut kept, Duration::from_secs(20)),
+        "a second request's headers, never finished, are cut off after the header time"
+    );
+}
+
+#[test]
 fn a_body_that_arrives_too_slowly_is_answered_408_and_nothing_is_stored() {
     let dir = scratch("connections-slow-body");
     let node = node_with(&dir, &[("connections", "request_timeout_ms", "1000")]);

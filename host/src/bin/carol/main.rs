@@ -228,7 +228,7 @@ async fn run(
         );
     }
     let listen = listen.unwrap_or(configured_listen);
-    warn_if_few_descriptors(connections.max);
+    warn_if_few_descriptors(connections.max + METRICS_CONNECTIONS);
     let node = Node::new(config).context("cannot start the node's runtime")?;
     let listener =
         carol_host::server::listen(listen).with_context(|| format!("cannot listen on {listen}"))?;
@@ -261,7 +261,11 @@ async fn run(
                 "serving metrics"
             );
             let router = carol_host::routes::metrics_router(node.clone());
-            let limits = connections.clone();
+            // Scrapers are few: the metrics listener needs few connections.
+            let limits = carol_host::server::Connections {
+                max: METRICS_CONNECTIONS,
+                ..connections.clone()
+            };
             tokio::spawn(async move {
                 let served =
                     carol_host::server::serve(router, metrics, &limits, std::future::pending())
@@ -344,6 +348,9 @@ fn default_configuration() -> anyhow::Result<(PathBuf, bool)> {
     Config::write_new(&path, ".", false)?;
     Ok((path, true))
 }
+
+/// Connections the metrics listener (`[metrics] listen`) keeps open at once.
+const METRICS_CONNECTIONS: usize = 64;
 
 /// Raises the open-file limit and says when it is too low for `[connections] max_connections`:
 /// past the limit the node could not accept, open its store or compile, whatever the setting.
