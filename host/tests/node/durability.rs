@@ -117,7 +117,9 @@ impl Carol {
     fn answer(response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
         let status = response.status().as_u16();
         let text = response.into_body().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap())
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("answered {status} with no JSON ({e}): {text:?}"));
+        (status, json)
     }
 
     pub fn get(&self, path: &str) -> (u16, Value) {
