@@ -52,8 +52,14 @@ pub use error::ApiError;
 
 use crate::node::Node;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use std::future::Future;
+
+/// The largest agreement message a member takes. Its justifications nest, one level per ballot
+/// the members went through, so a contested agreement can pass axum's default of 2 MB; this
+/// bound is a stopgap until the justifications are bounded by construction.
+const AGREEMENT_BYTES: usize = 16 << 20;
 
 /// The node's HTTP API, with `GET /metrics`.
 pub fn router(node: Node) -> Router {
@@ -138,7 +144,10 @@ fn build(node: Node, with_metrics: bool) -> Router {
             "/federation/machines/{id}/nonce-pledge",
             get(federation::nonce_pledge),
         )
-        .route("/federation/agreement", post(federation::agreement))
+        .route(
+            "/federation/agreement",
+            post(federation::agreement).layer(DefaultBodyLimit::max(AGREEMENT_BYTES)),
+        )
         .route("/federation/decided/{decree}", get(federation::decided));
     let routes = if with_metrics {
         routes.route("/metrics", get(metrics::scrape))
