@@ -210,7 +210,8 @@ fn members_that_see_different_prices_attest_only_a_majoritys_outcome() {
 
 /// A member that sends a partial signature that does not verify under its public shares: it is
 /// ignored, the member named in the log, and the attestation made with the others' partials.
-/// Asked for a nonce before `t` members are up, a member answers 503 and no nonce is made.
+/// Asked for a nonce before `t` members are up, a member answers 503 and no nonce is made; once
+/// `t` are up it is, and members that were down then obtain their shares later and attest.
 #[test]
 fn a_bad_partial_is_ignored_and_named_and_too_few_members_make_no_nonce() {
     let root = scratch("federation-dlc-bad-partial");
@@ -305,6 +306,24 @@ fn a_bad_partial_is_ignored_and_named_and_too_few_members_make_no_nonce() {
         "/machines/{machine}/activate/announcement?event-id=too-few"
     ));
     assert_eq!(status, 422, "{body}");
+
+    // Member 3 back: the attempt with two left nothing decided, so members 1 to 3 make the
+    // event's nonces now. Members 4 and 5, down while they were made (and so without the event
+    // in their own state), announce it again with member 3 while members 1 and 2 are down: the
+    // same bytes, from the decided nonces. They obtain their shares from the contributors'
+    // records, and the three attest.
+    nodes.push(sites[2].start(Some(&file)));
+    let (status, announced) = announce_digits(&nodes[0], &machine, "too-few", 2, 1);
+    assert_eq!(status, 200, "{announced}");
+    let announcement = check_announcement(&announced["ok"], "too-few", MATURITY, 2, 1);
+    nodes.extend([sites[3].start(Some(&file)), sites[4].start(Some(&file))]);
+    nodes.drain(..2);
+    let (status, again) = announce_digits(&nodes[1], &machine, "too-few", 2, 1);
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["ok"], announced["ok"]);
+    let (status, attested) = attest_event(&nodes[1], &machine, "too-few");
+    assert_eq!(status, 200, "{attested}");
+    check_attestation(&attested["ok"], &announcement, None);
 }
 
 /// Member 5's shares of machine `machine`'s secp256k1 key and of its nonce `name`, and their
@@ -464,7 +483,7 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
         round: 1000,
         proposer: 5,
     };
-    let promises = proposer.promises(&nodes, ballot, &[0, 1, 2, 3]);
+    let promises = proposer.passed_on(&nodes, ballot, &[0, 1, 2, 3]);
     let voted = |member| Contributor { member, digest };
     let own = hex::encode(endorse(&member5, &session, &decree, &voted(5)));
     let made_up = hex::encode(endorse(&member5, &session, &decree, &voted(3)));
@@ -563,7 +582,7 @@ fn a_dishonest_member_that_signs_both_outcomes_completes_neither_on_four_of_five
         round: 1000,
         proposer: 5,
     };
-    let promises = proposer.promises(&nodes, ballot, &[0, 1, 2, 3]);
+    let promises = proposer.passed_on(&nodes, ballot, &[0, 1, 2, 3]);
     for node in &nodes {
         let (status, body) = proposer.accept(node, ballot, &value, promises.clone());
         assert_eq!(status, 400, "{body}");

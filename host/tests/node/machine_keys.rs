@@ -157,6 +157,26 @@ impl Dishonest {
             .collect()
     }
 
+    /// The promises of `ballot` from `from`, as [`Dishonest::promises`], with the first
+    /// justification among them kept and the others left out, as an honest proposer passes them
+    /// on (an acceptor takes one at most).
+    pub(crate) fn passed_on(
+        &self,
+        nodes: &[Carol],
+        ballot: Ballot,
+        from: &[usize],
+    ) -> Vec<SignedPromise> {
+        let mut promises = self.promises(nodes, ballot, from);
+        let mut kept = false;
+        for promise in &mut promises {
+            match promise.justification.is_some() && !kept {
+                true => kept = true,
+                false => promise.justification = None,
+            }
+        }
+        promises
+    }
+
     /// Asks `node` to accept `value` in `ballot`, with the contributors' `endorsements` and
     /// `promises`.
     pub(crate) fn accept(
@@ -265,7 +285,7 @@ pub(crate) fn dishonest_proposals_are_refused(
         round: decided["ballot"]["round"].as_u64().unwrap() + 100,
         proposer: 5,
     };
-    let promises = member5.promises(nodes, ballot, &[0, 1, 2]);
+    let promises = member5.passed_on(nodes, ballot, &[0, 1, 2]);
     let decided_value: Vec<Contributor> = serde_json::from_value(decided["value"].clone()).unwrap();
     let decided_members: Vec<u32> = decided_value.iter().map(|c| c.member).collect();
     let pledged = pledges(nodes, pledge_path);
@@ -309,7 +329,7 @@ pub(crate) fn dishonest_proposals_are_refused(
         round: 1,
         proposer: 5,
     };
-    let promises = member5.promises(nodes, first, &[0, 1, 2, 3]);
+    let promises = member5.passed_on(nodes, first, &[0, 1, 2, 3]);
     let pledged = pledges(
         nodes,
         &format!("/federation/machines/{}/pledge", hex::encode([0xee; 32])),
@@ -323,7 +343,7 @@ pub(crate) fn dishonest_proposals_are_refused(
         round: 2,
         proposer: 5,
     };
-    let both = member5.promises(nodes, later, &[1, 2, 3]);
+    let both = member5.passed_on(nodes, later, &[1, 2, 3]);
     assert_unjustified(member5.accept(&nodes[3], later, &two, both.clone()));
     assert_unjustified(member5.accept(&nodes[3], later, &one, both));
 }
@@ -449,8 +469,9 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
 ///   request that would prove it: every member refuses the value it justifies, and no second
 ///   decision can be made;
 /// - a decision told with more acceptances than members is refused unchecked;
-/// - a value one member accepted (in member 5's ballot) is proposed again by the honest members
-///   with the justification that member's promise carries, and decided;
+/// - a value two members accepted (in member 5's ballot) is accepted in its next ballot with one
+///   of their promises' justifications, not with both, and proposed again by the honest members
+///   with the justification such a promise carries, and decided;
 /// - its node stopped, a server in its place answers every request to prepare with a promise
 ///   that claims a made-up acceptance: the honest members leave it out and make the next
 ///   machine's key without it.
@@ -494,7 +515,7 @@ fn promises_that_claim_what_they_cannot_prove_neither_split_nor_stop_a_decision(
         session,
         decree: decree.clone(),
     };
-    let mut promises = proposer.promises(&nodes, ballot, &[0, 1, 2]);
+    let mut promises = proposer.passed_on(&nodes, ballot, &[0, 1, 2]);
     let lie = (
         Ballot {
             round: round + 50,
@@ -531,7 +552,7 @@ fn promises_that_claim_what_they_cannot_prove_neither_split_nor_stop_a_decision(
         "{reply}"
     );
 
-    // One member accepts a value in member 5's ballot; the honest members decide that value.
+    // Two members accept a value in member 5's ballot; the honest members decide that value.
     let x = nodes[0].machine(&stateful, b"x");
     let decree = decree_of(&x);
     let proposer = Dishonest {
@@ -546,7 +567,32 @@ fn promises_that_claim_what_they_cannot_prove_neither_split_nor_stop_a_decision(
     let promises = proposer.promises(&nodes, first, &[0, 1, 2, 3]);
     let pledged = pledges(&nodes, &format!("/federation/machines/{x}/pledge"));
     let accepted = of(&pledged, &[1, 2, 3, 5]);
-    let (status, reply) = proposer.accept(&nodes[0], first, &accepted, promises);
+    for node in &nodes[..2] {
+        let (status, reply) = proposer.accept(node, first, &accepted, promises.clone());
+        assert_eq!(
+            (status, reply["answer"].as_str()),
+            (200, Some("accepted")),
+            "{reply}"
+        );
+    }
+    // The next ballot's promises from members 1 and 2 both prove that acceptance: a request
+    // passing on both justifications is refused (one is all an acceptor checks, and more would
+    // let a proposer make it check a tree of them); with one it is accepted.
+    let second = Ballot {
+        round: 2,
+        proposer: 5,
+    };
+    let mut promises = proposer.promises(&nodes, second, &[0, 1, 2, 3]);
+    assert_eq!(
+        promises
+            .iter()
+            .filter(|p| p.justification.is_some())
+            .count(),
+        2
+    );
+    assert_unjustified(proposer.accept(&nodes[2], second, &accepted, promises.clone()));
+    promises[1].justification = None;
+    let (status, reply) = proposer.accept(&nodes[2], second, &accepted, promises);
     assert_eq!(
         (status, reply["answer"].as_str()),
         (200, Some("accepted")),

@@ -217,8 +217,10 @@ impl Member {
 }
 
 /// What a request to accept `value` carries: its endorsements (`own`'s, or those of the
-/// acceptance in the highest ballot among `promises`, whose value it is) and the promises, only
-/// those of that ballot with their justifications, which is all an acceptor checks.
+/// acceptance in the highest ballot among `promises`, whose value it is) and the promises, one
+/// of that ballot with its justification, which is all an acceptor checks. Keeping one makes a
+/// justification grow by one ballot's promises per level; keeping every one at the highest
+/// ballot multiplied it by the threshold per level, past any body limit in a long contest.
 fn passed_on(
     value: &[Contributor],
     own: &Endorsed,
@@ -231,9 +233,9 @@ fn passed_on(
     let mut endorsements = None;
     for promise in &mut promises {
         let at_highest = promise.accepted.as_ref().map(|(b, _)| *b) == highest;
-        match (at_highest, &promise.justification) {
+        match (at_highest && endorsements.is_none(), &promise.justification) {
             (true, Some(justification)) => {
-                endorsements.get_or_insert_with(|| justification.endorsements.clone());
+                endorsements = Some(justification.endorsements.clone());
             }
             _ => promise.justification = None,
         }
@@ -251,4 +253,53 @@ async fn post_agreement(peers: &Peers, index: u32, body: Vec<u8>) -> Answer<Repl
     peers
         .send(index, Method::Post, "/federation/agreement", headers, body)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::federation::agreement::Justification;
+
+    /// A contest of 64 ballots among five members, each level's promises all claiming the
+    /// acceptance of the level below with its justification, as acceptors answer: what a
+    /// proposer passes on carries one justification per level, so its size grows by one
+    /// ballot's promises per level, not by a factor.
+    #[test]
+    fn a_contested_agreement_passes_on_one_justification_per_level() {
+        let value: Vec<Contributor> = (1..=5)
+            .map(|member| Contributor {
+                member,
+                digest: [member as u8; 32],
+            })
+            .collect();
+        let own = Endorsed {
+            value: value.clone(),
+            endorsements: vec![hex::encode([0xa0; 96]); 5],
+        };
+        let mut below: Option<(Ballot, Justification)> = None;
+        let mut first_level = None;
+        for round in 1..=64 {
+            let promises = (1..=5)
+                .map(|member| SignedPromise {
+                    member,
+                    accepted: below.as_ref().map(|(ballot, _)| (*ballot, value.clone())),
+                    signature: hex::encode([0xb0; 96]),
+                    justification: below.as_ref().map(|(_, j)| Box::new(j.clone())),
+                })
+                .collect();
+            let (endorsements, promises) = passed_on(&value, &own, promises);
+            let justification = Justification {
+                endorsements,
+                promises,
+                proof: hex::encode([0xc0; 96]),
+            };
+            let size = serde_json::to_vec(&justification).expect("JSON").len();
+            let per_level = *first_level.get_or_insert(size);
+            assert!(
+                size <= 2 * per_level * round as usize,
+                "{size} bytes at level {round}, {per_level} at the first"
+            );
+            below = Some((Ballot { round, proposer: 1 }, justification));
+        }
+    }
 }
