@@ -157,9 +157,8 @@ impl Dishonest {
             .collect()
     }
 
-    /// The promises of `ballot` from `from`, as [`Dishonest::promises`], with the first
-    /// justification among them kept and the others left out, as an honest proposer passes them
-    /// on (an acceptor takes one at most).
+    /// The promises of `ballot` from `from`, as [`Dishonest::promises`], with one justification
+    /// kept, as an honest proposer passes them on and an acceptor takes them.
     pub(crate) fn passed_on(
         &self,
         nodes: &[Carol],
@@ -167,13 +166,7 @@ impl Dishonest {
         from: &[usize],
     ) -> Vec<SignedPromise> {
         let mut promises = self.promises(nodes, ballot, from);
-        let mut kept = false;
-        for promise in &mut promises {
-            match promise.justification.is_some() && !kept {
-                true => kept = true,
-                false => promise.justification = None,
-            }
-        }
+        carol_host::federation::agreement::one_justification(&mut promises);
         promises
     }
 
@@ -469,9 +462,9 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
 ///   request that would prove it: every member refuses the value it justifies, and no second
 ///   decision can be made;
 /// - a decision told with more acceptances than members is refused unchecked;
-/// - a value two members accepted (in member 5's ballot) is accepted in its next ballot with one
-///   of their promises' justifications, not with both, and proposed again by the honest members
-///   with the justification such a promise carries, and decided;
+/// - a value two members accepted (in member 5's ballot) is accepted in its next ballot, with one
+///   of their promises' justifications kept, and proposed again by the honest members with the
+///   justification such a promise carries, and decided;
 /// - its node stopped, a server in its place answers every request to prepare with a promise
 ///   that claims a made-up acceptance: the honest members leave it out and make the next
 ///   machine's key without it.
@@ -575,29 +568,36 @@ fn promises_that_claim_what_they_cannot_prove_neither_split_nor_stop_a_decision(
             "{reply}"
         );
     }
-    // The next ballot's promises from members 1 and 2 both prove that acceptance: a request
-    // passing on both justifications is refused (one is all an acceptor checks, and more would
-    // let a proposer make it check a tree of them); with one it is accepted.
+    // The next ballot's promises from members 1 and 2 both prove that acceptance, and a request
+    // passes on both: member 3 accepts, and keeps one of them (all an acceptor checks; keeping
+    // all would let a proposer make it check and keep a tree of them), as its next promise shows.
     let second = Ballot {
         round: 2,
         proposer: 5,
     };
-    let mut promises = proposer.promises(&nodes, second, &[0, 1, 2, 3]);
-    assert_eq!(
+    let promises = proposer.promises(&nodes, second, &[0, 1, 2, 3]);
+    let justified = |promises: &[SignedPromise]| {
         promises
             .iter()
             .filter(|p| p.justification.is_some())
-            .count(),
-        2
-    );
-    assert_unjustified(proposer.accept(&nodes[2], second, &accepted, promises.clone()));
-    promises[1].justification = None;
+            .count()
+    };
+    assert_eq!(justified(&promises), 2);
     let (status, reply) = proposer.accept(&nodes[2], second, &accepted, promises);
     assert_eq!(
         (status, reply["answer"].as_str()),
         (200, Some("accepted")),
         "{reply}"
     );
+    let third = Ballot {
+        round: 3,
+        proposer: 5,
+    };
+    let promise = proposer.promises(&nodes, third, &[2]).remove(0);
+    let kept = promise
+        .justification
+        .expect("member 3's acceptance, justified");
+    assert_eq!(justified(&kept.promises), 1);
     let _ = call(&nodes[1], &x, "bls-public-key", None);
     let value: Vec<Contributor> =
         serde_json::from_value(decided_of(&nodes[1], &decree)["value"].clone()).unwrap();

@@ -176,6 +176,33 @@ pub fn ask_digest(
     hash.finalize().into()
 }
 
+/// Keeps the justification of the first of `promises` that claims an acceptance in the highest
+/// ballot any of them claims, and drops every other: that one is all an acceptor checks (every
+/// claim at that ballot names the same value, or the promises justify nothing). Proposers pass
+/// promises on this way and acceptors take them this way, so a justification grows by one
+/// ballot's promises per ballot, and no proposer can make an acceptor check or keep a tree of
+/// them. Returns the index of the promise whose justification is kept.
+pub fn one_justification(promises: &mut [SignedPromise]) -> Option<usize> {
+    let kept = justified(promises);
+    for (i, promise) in promises.iter_mut().enumerate() {
+        if Some(i) != kept {
+            promise.justification = None;
+        }
+    }
+    kept
+}
+
+/// The index of the promise whose justification [`one_justification`] keeps.
+pub fn justified(promises: &[SignedPromise]) -> Option<usize> {
+    let highest = promises
+        .iter()
+        .filter_map(|p| p.accepted.as_ref().map(|(ballot, _)| *ballot))
+        .max()?;
+    promises.iter().position(|p| {
+        p.justification.is_some() && p.accepted.as_ref().map(|(b, _)| *b) == Some(highest)
+    })
+}
+
 /// What an acceptor signs when it promises `ballot` on `decree`, having accepted `accepted`.
 pub fn promise_digest(
     session: &[u8; 32],

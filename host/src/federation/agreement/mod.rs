@@ -9,7 +9,8 @@ mod messages;
 mod propose;
 
 pub use messages::{
-    Ask, Endorsed, Justification, Record, Reply, SignedPromise, ask_digest, promise_digest,
+    Ask, Endorsed, Justification, Record, Reply, SignedPromise, ask_digest, justified,
+    one_justification, promise_digest,
 };
 
 use super::Member;
@@ -17,11 +18,14 @@ use crate::store::StoreError;
 use carol_federation::agreement::{
     Acceptance, Acceptor, Ballot, Certificate, CertificateError, CertificateJson, Contributor,
 };
+use sha2::{Digest, Sha256};
 
 /// How deep the justifications of an acceptance may nest: each level is a ballot in which a
 /// value accepted before was proposed again. Honest proposers that race add a level now and then;
-/// deeper is refused (the decree then waits for a proposer with shallower promises).
-const MAX_JUSTIFICATION_DEPTH: usize = 64;
+/// deeper is refused before anything is kept (the decree then waits for a proposer with
+/// shallower promises). Each level nests JSON three deep, and a record, a request and a reply
+/// must stay within serde_json's 128 levels, or members could not read them.
+pub const MAX_JUSTIFICATION_DEPTH: usize = 32;
 /// How many proven acceptances a member remembers; past it, it forgets them all.
 const PROVEN_REMEMBERED: usize = 10_000;
 
@@ -154,7 +158,7 @@ impl Member {
                 decree,
                 ballot,
                 proof,
-            } => (decree, *ballot, None, &[][..], proof, &[][..]),
+            } => (decree, *ballot, None, &[][..], proof, Vec::new()),
             Ask::Accept {
                 decree,
                 ballot,
@@ -168,9 +172,15 @@ impl Member {
                 Some(value.as_slice()),
                 endorsements.as_slice(),
                 proof,
-                promises.as_slice(),
+                {
+                    // Taken as an honest proposer passes them on, whatever was sent.
+                    let mut promises = promises.clone();
+                    messages::one_justification(&mut promises);
+                    promises
+                },
             ),
         };
+        let promises = promises.as_slice();
         let decree = hex::decode(decree).map_err(|_| AgreementError::Hex)?;
         self.refuse_carried(&decree)?;
         let phase = if value.is_some() { "accept" } else { "prepare" };
@@ -293,8 +303,14 @@ impl Member {
         if depth > MAX_JUSTIFICATION_DEPTH {
             return Err(AgreementError::Unjustified { threshold });
         }
-        // Any justification of one acceptance proves the same: each is checked once.
-        let proven = ask_digest(self.session(), decree, "proven", ballot, value);
+        // A justification proves the acceptance once checked: each is checked once. The same
+        // acceptance with another justification is checked again, for it is what a member
+        // passes on and keeps.
+        let proven: [u8; 32] = Sha256::new()
+            .chain_update(ask_digest(self.session(), decree, "proven", ballot, value))
+            .chain_update(serde_json::to_vec(justification).expect("JSON"))
+            .finalize()
+            .into();
         if self.proven.lock().expect("proven lock").contains(&proven) {
             return Ok(());
         }
@@ -325,11 +341,8 @@ impl Member {
         depth: usize,
     ) -> Result<(), AgreementError> {
         let threshold = self.file.threshold;
-        // One promise per member at most: each costs a pairing to check. One justification at
-        // most, which is all the check needs: more would let a proposer make an acceptor check a
-        // tree of them, and make the record it keeps grow by a factor at every level.
-        let justified = promises.iter().filter(|p| p.justification.is_some());
-        if promises.len() > self.group.members.len() || justified.count() > 1 {
+        // One promise per member at most: each costs a pairing to check.
+        if promises.len() > self.group.members.len() {
             return Err(AgreementError::Unjustified { threshold });
         }
         let mut members = std::collections::BTreeSet::new();
@@ -352,16 +365,19 @@ impl Member {
         let first = at_highest.next().map(|(_, value)| value);
         let one_value = at_highest.all(|(_, value)| Some(value) == first);
         // The acceptance that decides the value must be proved: one proof of it is enough (every
-        // claim at that ballot names the same value).
+        // claim at that ballot names the same value), and only the one an honest proposer keeps
+        // is looked at, so that nested justifications are checked once per level, never as a
+        // tree.
         let proved = || {
-            counted.iter().any(
-                |promise| match (&promise.accepted, &promise.justification) {
-                    (Some((b, v)), Some(justification)) if Some(*b) == highest => self
-                        .check_justified(decree, *b, v, justification, depth + 1)
-                        .is_ok(),
-                    _ => false,
-                },
-            )
+            let Some(promise) = messages::justified(promises).map(|i| &promises[i]) else {
+                return false;
+            };
+            match (&promise.accepted, &promise.justification) {
+                (Some((b, v)), Some(justification)) if counted.contains(&promise) => self
+                    .check_justified(decree, *b, v, justification, depth + 1)
+                    .is_ok(),
+                _ => false,
+            }
         };
         let justified = members.len() >= threshold
             && one_value

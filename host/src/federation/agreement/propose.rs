@@ -1,7 +1,9 @@
 //! This member as a proposer: getting a decree decided with the others.
 
 use super::AgreementError;
-use super::messages::{Ask, Endorsed, Reply, SignedPromise, ask_digest, promise_digest};
+use super::messages::{
+    Ask, Endorsed, Reply, SignedPromise, ask_digest, one_justification, promise_digest,
+};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::Member;
 use crate::federation::peers::{Answer, Peers};
@@ -218,28 +220,17 @@ impl Member {
 
 /// What a request to accept `value` carries: its endorsements (`own`'s, or those of the
 /// acceptance in the highest ballot among `promises`, whose value it is) and the promises, one
-/// of that ballot with its justification, which is all an acceptor checks. Keeping one makes a
-/// justification grow by one ballot's promises per level; keeping every one at the highest
-/// ballot multiplied it by the threshold per level, past any body limit in a long contest.
+/// of that ballot with its justification ([`one_justification`]). Keeping every one at the
+/// highest ballot multiplied a justification by the threshold per ballot, past any body limit in
+/// a long contest.
 fn passed_on(
     value: &[Contributor],
     own: &Endorsed,
     mut promises: Vec<SignedPromise>,
 ) -> (Vec<String>, Vec<SignedPromise>) {
-    let highest = promises
-        .iter()
-        .filter_map(|p| p.accepted.as_ref().map(|(ballot, _)| *ballot))
-        .max();
-    let mut endorsements = None;
-    for promise in &mut promises {
-        let at_highest = promise.accepted.as_ref().map(|(b, _)| *b) == highest;
-        match (at_highest && endorsements.is_none(), &promise.justification) {
-            (true, Some(justification)) => {
-                endorsements = Some(justification.endorsements.clone());
-            }
-            _ => promise.justification = None,
-        }
-    }
+    let endorsements = one_justification(&mut promises)
+        .and_then(|i| promises[i].justification.as_ref())
+        .map(|justification| justification.endorsements.clone());
     let endorsements = match endorsements {
         Some(endorsements) if value != own.value => endorsements,
         _ => own.endorsements.clone(),
@@ -258,36 +249,42 @@ async fn post_agreement(peers: &Peers, index: u32, body: Vec<u8>) -> Answer<Repl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::agreement::Justification;
+    use crate::federation::agreement::{Justification, MAX_JUSTIFICATION_DEPTH};
 
-    /// A contest of 64 ballots among five members, each level's promises all claiming the
-    /// acceptance of the level below with its justification, as acceptors answer: what a
-    /// proposer passes on carries one justification per level, so its size grows by one
-    /// ballot's promises per level, not by a factor.
-    #[test]
-    fn a_contested_agreement_passes_on_one_justification_per_level() {
-        let value: Vec<Contributor> = (1..=5)
+    fn value() -> Vec<Contributor> {
+        (1..=5)
             .map(|member| Contributor {
                 member,
                 digest: [member as u8; 32],
             })
-            .collect();
+            .collect()
+    }
+
+    fn promise(member: u32, below: Option<&(Ballot, Justification)>) -> SignedPromise {
+        SignedPromise {
+            member,
+            accepted: below.map(|(ballot, _)| (*ballot, value())),
+            signature: hex::encode([0xb0; 96]),
+            justification: below.map(|(_, j)| Box::new(j.clone())),
+        }
+    }
+
+    /// A contest of as many ballots as justifications may nest, among five members, each
+    /// level's promises all claiming the acceptance of the level below with its justification,
+    /// as acceptors answer: what a proposer passes on carries one justification per level, so
+    /// its size grows by one ballot's promises per level, not by a factor, and the deepest
+    /// request is still JSON a member reads.
+    #[test]
+    fn a_contested_agreement_passes_on_one_justification_per_level() {
         let own = Endorsed {
-            value: value.clone(),
+            value: value(),
             endorsements: vec![hex::encode([0xa0; 96]); 5],
         };
         let mut below: Option<(Ballot, Justification)> = None;
         let mut first_level = None;
-        for round in 1..=64 {
-            let promises = (1..=5)
-                .map(|member| SignedPromise {
-                    member,
-                    accepted: below.as_ref().map(|(ballot, _)| (*ballot, value.clone())),
-                    signature: hex::encode([0xb0; 96]),
-                    justification: below.as_ref().map(|(_, j)| Box::new(j.clone())),
-                })
-                .collect();
-            let (endorsements, promises) = passed_on(&value, &own, promises);
+        for round in 1..=MAX_JUSTIFICATION_DEPTH as u64 {
+            let promises = (1..=5).map(|m| promise(m, below.as_ref())).collect();
+            let (endorsements, promises) = passed_on(&own.value, &own, promises);
             let justification = Justification {
                 endorsements,
                 promises,
@@ -301,5 +298,59 @@ mod tests {
             );
             below = Some((Ballot { round, proposer: 1 }, justification));
         }
+        let promises = (1..=5).map(|m| promise(m, below.as_ref())).collect();
+        let (endorsements, promises) = passed_on(&own.value, &own, promises);
+        let ask = Ask::Accept {
+            decree: hex::encode(b"decree"),
+            ballot: Ballot {
+                round: 1000,
+                proposer: 1,
+            },
+            value: value(),
+            endorsements,
+            promises,
+            proof: hex::encode([0xc0; 96]),
+        };
+        let json = serde_json::to_vec(&ask).expect("JSON");
+        assert!(serde_json::from_slice::<Ask>(&json).is_ok());
+    }
+
+    /// Only a promise that claims the highest acceptance keeps its justification: one on a
+    /// promise that claims none, or a lower one, is dropped, and so is a second at the highest.
+    #[test]
+    fn only_the_first_justification_at_the_highest_ballot_is_kept() {
+        let junk = Justification {
+            endorsements: Vec::new(),
+            promises: Vec::new(),
+            proof: String::new(),
+        };
+        let low = (
+            Ballot {
+                round: 1,
+                proposer: 2,
+            },
+            junk.clone(),
+        );
+        let high = (
+            Ballot {
+                round: 2,
+                proposer: 2,
+            },
+            junk.clone(),
+        );
+        let mut nothing_accepted = promise(1, None);
+        nothing_accepted.justification = Some(Box::new(junk));
+        let mut promises = vec![
+            nothing_accepted.clone(),
+            promise(2, Some(&low)),
+            promise(3, Some(&high)),
+            promise(4, Some(&high)),
+        ];
+        assert_eq!(one_justification(&mut promises), Some(2));
+        let kept: Vec<bool> = promises.iter().map(|p| p.justification.is_some()).collect();
+        assert_eq!(kept, [false, false, true, false]);
+        let mut none_accepted = vec![nothing_accepted, promise(2, None)];
+        assert_eq!(one_justification(&mut none_accepted), None);
+        assert!(none_accepted.iter().all(|p| p.justification.is_none()));
     }
 }
