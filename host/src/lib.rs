@@ -40,6 +40,7 @@ mod node;
 pub mod openapi;
 pub mod page;
 pub mod policy;
+pub mod rates;
 pub mod registry;
 pub mod routes;
 pub mod runtime;

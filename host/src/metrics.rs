@@ -88,6 +88,7 @@ pub struct Metrics {
     uploads: Counter,
     creations: Counter,
     outbound: Family<Label, Counter>,
+    rate_limited: Family<Label, Counter>,
     partials_sent: Family<MemberLabel, Counter>,
     partials_received: Family<MemberLabel, Counter>,
     partials_rejected: Family<MemberLabel, Counter>,
@@ -123,6 +124,7 @@ impl Default for Metrics {
             uploads: Counter::default(),
             creations: Counter::default(),
             outbound: Family::default(),
+            rate_limited: Family::default(),
             partials_sent: Family::default(),
             partials_received: Family::default(),
             partials_rejected: Family::default(),
@@ -189,6 +191,12 @@ impl Default for Metrics {
             "carol_outbound_requests",
             "Machines' outbound HTTP requests by outcome: ok, denied, timeout, too_large, failed",
             metrics.outbound.clone(),
+        );
+        r.register(
+            "carol_rate_limited",
+            "Requests refused with 429 for their client's rate, by kind: upload, machine, \
+             activation",
+            metrics.rate_limited.clone(),
         );
         r.register(
             "carol_federation_partials_sent",
@@ -274,6 +282,13 @@ impl Metrics {
     /// `too_large`, `failed`).
     pub fn outbound(&self, outcome: &'static str) {
         self.outbound.get_or_create(&[("outcome", outcome)]).inc();
+    }
+
+    /// A request of `kind` was refused for its client's rate.
+    pub fn rate_limited(&self, kind: crate::rates::Kind) {
+        self.rate_limited
+            .get_or_create(&[("kind", kind.as_str())])
+            .inc();
     }
 
     /// A partial signature was sent to member `to`.

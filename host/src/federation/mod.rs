@@ -402,6 +402,28 @@ impl Member {
         Ok(member)
     }
 
+    /// The addresses the members' URLs name, as far as they resolve now: the other members
+    /// pass requests on from them, which rate limits leave alone.
+    pub fn member_addresses(&self) -> Vec<std::net::IpAddr> {
+        use std::net::ToSocketAddrs;
+        let mut addresses = Vec::new();
+        for member in &self.file.members {
+            let Ok(uri) = member.url.parse::<axum::http::Uri>() else {
+                continue;
+            };
+            let Some(host) = uri.host() else { continue };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port = uri.port_u16().unwrap_or(80);
+            match (host, port).to_socket_addrs() {
+                Ok(resolved) => addresses.extend(resolved.map(|a| a.ip())),
+                Err(error) => {
+                    tracing::warn!(url = %member.url, %error, "cannot resolve a member's address; its requests count against the rate limits")
+                }
+            }
+        }
+        addresses
+    }
+
     /// Whether this is a member of a development federation, whose keys are publicly known.
     pub fn is_development(&self) -> bool {
         self.development

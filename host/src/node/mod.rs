@@ -20,6 +20,7 @@ use crate::federation::{Member, Reach, Ready, Secp256k1Ready};
 use crate::fetch::HttpClient;
 use crate::imports::{Quotas, Services};
 use crate::metrics::Metrics;
+use crate::rates::Rates;
 use crate::registry::Registry;
 use crate::runtime::{Binary, Machine, Runtime};
 use crate::store::{Store, StoreError};
@@ -42,6 +43,7 @@ struct Inner {
     admission: Admission,
     config: NodeConfig,
     federation: Option<Arc<Member>>,
+    rates: Rates,
 }
 
 impl Node {
@@ -138,6 +140,8 @@ impl Node {
             None => services,
         };
         let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
+        let members = federation.iter().flat_map(|m| m.member_addresses());
+        let rates = Rates::new(&config.rates, members);
         let node = Self {
             inner: Arc::new(Inner {
                 runtime,
@@ -146,6 +150,7 @@ impl Node {
                 admission: Admission::new(config.concurrency.clone()),
                 config,
                 federation,
+                rates,
             }),
         };
         node.restore()?;
@@ -229,6 +234,11 @@ impl Node {
             compiled,
             cache_loads,
         }
+    }
+
+    /// Its clients' rate limits.
+    pub fn rates(&self) -> &Rates {
+        &self.inner.rates
     }
 
     /// What the node counts, for `GET /metrics`.

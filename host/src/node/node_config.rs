@@ -38,6 +38,8 @@ pub struct NodeConfig {
     pub http: HttpAccess,
     /// Who may upload, create machines and run activations.
     pub access: crate::access::Access,
+    /// How often each client may upload, create machines and run activations.
+    pub rates: crate::rates::RateLimits,
     /// The federation file of the federation this node is a member of, if it is one.
     pub federation: Option<PathBuf>,
     /// How long the federation's key generation may take before the node gives up (and
@@ -101,6 +103,7 @@ impl NodeConfig {
             max_nonces_per_machine: DEFAULT_NONCE_RECORDS,
             http: HttpAccess::default(),
             access: crate::access::Access::default(),
+            rates: crate::rates::RateLimits::default(),
             federation: None,
             keygen_timeout: Duration::from_secs(600),
         }

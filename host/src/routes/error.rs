@@ -37,6 +37,12 @@ impl ApiError {
         self
     }
 
+    /// Answers with `Retry-After: seconds`.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// The status it answers with.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -67,9 +73,7 @@ impl From<LoadError> for ApiError {
 
 impl From<Busy> for ApiError {
     fn from(error: Busy) -> Self {
-        let mut answer = Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
-        answer.retry_after = Some(1);
-        answer
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(1)
     }
 }
 

@@ -45,22 +45,17 @@ mod machines;
 mod metrics;
 mod negotiate;
 mod pages;
+mod rates;
 mod request_id;
 mod root;
 
 pub use error::ApiError;
 
 use crate::node::Node;
+use crate::rates::Kind;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use std::future::Future;
-
-/// The largest agreement message a member takes. Its justifications nest, one level per ballot
-/// the members went through, with one ballot's promises at each (at most 64 levels): about 2.4 KB
-/// a level for 5 members, and growing with the square of the members, so larger federations in
-/// a long contest can pass axum's default of 2 MB.
-const AGREEMENT_BYTES: usize = 16 << 20;
 
 /// The node's HTTP API, with `GET /metrics`.
 pub fn router(node: Node) -> Router {
@@ -84,12 +79,23 @@ pub fn metrics_router(node: Node) -> Router {
 fn build(node: Node, with_metrics: bool) -> Router {
     let uploads = || axum::middleware::from_fn_with_state(node.clone(), access::upload);
     let activations = || axum::middleware::from_fn_with_state(node.clone(), access::activate);
+    // Rates are checked first: a client past its rate is refused before its token is.
+    let rated = |kind| axum::middleware::from_fn_with_state((node.clone(), kind), rates::limit);
     let routes = Router::new()
         .route("/", get(root::root))
-        .route("/binaries", post(binaries::upload).route_layer(uploads()))
+        .route(
+            "/binaries",
+            post(binaries::upload)
+                .route_layer(uploads())
+                .route_layer(rated(Kind::Upload)),
+        )
         .route(
             "/binaries/{id}",
-            get(binaries::describe).merge(post(binaries::create_machine).route_layer(uploads())),
+            get(binaries::describe).merge(
+                post(binaries::create_machine)
+                    .route_layer(uploads())
+                    .route_layer(rated(Kind::Machine)),
+            ),
         )
         .route("/binaries/{id}/component", get(binaries::component))
         .route("/machines/{id}", get(machines::describe))
@@ -100,13 +106,15 @@ fn build(node: Node, with_metrics: bool) -> Router {
             "/machines/{id}/activate/{*name}",
             get(activate::by_query)
                 .post(activate::by_json)
-                .route_layer(activations()),
+                .route_layer(activations())
+                .route_layer(rated(Kind::Activation)),
         )
         .route(
             "/machines/{id}/http/{*name}",
             get(activate::by_query)
                 .post(activate::by_json)
-                .route_layer(activations()),
+                .route_layer(activations())
+                .route_layer(rated(Kind::Activation)),
         )
         .route("/healthz", get(root::healthz))
         .route("/federation", get(federation::describe))
@@ -145,10 +153,7 @@ fn build(node: Node, with_metrics: bool) -> Router {
             "/federation/machines/{id}/nonce-pledge",
             get(federation::nonce_pledge),
         )
-        .route(
-            "/federation/agreement",
-            post(federation::agreement).layer(DefaultBodyLimit::max(AGREEMENT_BYTES)),
-        )
+        .route("/federation/agreement", post(federation::agreement))
         .route("/federation/decided/{decree}", get(federation::decided));
     let routes = if with_metrics {
         routes.route("/metrics", get(metrics::scrape))

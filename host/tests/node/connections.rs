@@ -3,33 +3,12 @@
 //! answered 408 with nothing stored, and past `max_connections` a connection is answered 503
 //! with `Retry-After`.
 
-use crate::durability::{Carol, configure, scratch};
+use crate::durability::{Carol, node_with, scratch};
 use crate::harness::guest;
 use carol_core::ids::BinaryId;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A node whose settings are `settings` (section, name and value, as the file writes them),
-/// the others at their defaults.
-pub fn node_with(dir: &Path, settings: &[(&str, &str, &str)]) -> Carol {
-    let cfg = configure(dir, "");
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    for (section, name, value) in settings {
-        let from = text
-            .find(&format!("\n[{section}]\n"))
-            .unwrap_or_else(|| panic!("no [{section}] in the generated file"));
-        let at = from
-            + text[from..]
-                .find(&format!("\n{name} = "))
-                .unwrap_or_else(|| panic!("no {name} in [{section}] of the generated file"));
-        let end = at + 1 + text[at + 1..].find('\n').unwrap();
-        text.replace_range(at + 1..end, &format!("{name} = {value}"));
-    }
-    std::fs::write(&cfg, text).unwrap();
-    Carol::start(dir, &["--cfg", cfg.to_str().unwrap()])
-}
 
 fn address(node: &Carol) -> String {
     node.url.trim_start_matches("http://").to_owned()

@@ -36,6 +36,30 @@ pub fn configure(dir: &Path, limits: &str) -> PathBuf {
     cfg
 }
 
+/// A node in `dir` whose settings are `settings` (section, name and value, as the file writes
+/// them), the others at their defaults. The generated file is kept as it was, so that starting
+/// again in `dir` with other settings changes those alone.
+pub fn node_with(dir: &Path, settings: &[(&str, &str, &str)]) -> Carol {
+    let (cfg, generated) = (dir.join("carol.toml"), dir.join("carol.toml.generated"));
+    if !generated.exists() {
+        std::fs::copy(configure(dir, ""), &generated).unwrap();
+    }
+    let mut text = std::fs::read_to_string(&generated).unwrap();
+    for (section, name, value) in settings {
+        let from = text
+            .find(&format!("\n[{section}]\n"))
+            .unwrap_or_else(|| panic!("no [{section}] in the generated file"));
+        let at = from
+            + text[from..]
+                .find(&format!("\n{name} = "))
+                .unwrap_or_else(|| panic!("no {name} in [{section}] of the generated file"));
+        let end = at + 1 + text[at + 1..].find('\n').unwrap();
+        text.replace_range(at + 1..end, &format!("{name} = {value}"));
+    }
+    std::fs::write(&cfg, text).unwrap();
+    Carol::start(dir, &["--cfg", cfg.to_str().unwrap()])
+}
+
 /// A running `carol`, killed with SIGKILL when dropped, its log collected.
 pub struct Carol {
     pub url: String,

@@ -1,7 +1,7 @@
 //! `[log] format = "json"` on a real `carol`: every line is one JSON object, and what is logged
 //! while serving a request carries its id (the one in `x-request-id`) and the machine's.
 
-use crate::connections::node_with;
+use crate::durability::node_with;
 use crate::durability::scratch;
 use crate::harness::guest;
 use serde_json::{Value, json};

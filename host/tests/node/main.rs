@@ -28,6 +28,7 @@ mod openapi_tools;
 mod oracle;
 mod pages;
 mod policy;
+mod rates;
 mod resharing;
 mod state;
 mod tokens;

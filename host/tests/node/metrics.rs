@@ -2,7 +2,7 @@
 //! admission queue, compiles, uploads and machines, the store's size and outbound requests, in
 //! the Prometheus text format; with `[metrics] listen`, served there and not on the API's port.
 
-use crate::connections::node_with;
+use crate::durability::node_with;
 use crate::durability::{Carol, scratch};
 use crate::harness::guest;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! `activate = "token"` they need one too. Tokens come from `carol access-token`, are listed by
 //! their SHA-256, and never show in the node's log.
 
-use crate::durability::{Carol, configure, scratch};
+use crate::durability::{Carol, scratch};
 use crate::harness::guest;
 use carol_core::ids::{BinaryId, MachineId};
 use serde_json::Value;
@@ -29,25 +29,11 @@ fn access_token(name: &str) -> (String, String) {
 
 /// A node whose `[access]` settings are `settings` (name and value, as the file writes them).
 fn node_with(dir: &Path, settings: &[(&str, &str)]) -> Carol {
-    // The generated file, kept as it was, so that a restart changes the settings alone.
-    let (cfg, generated) = (dir.join("carol.toml"), dir.join("carol.toml.generated"));
-    if !generated.exists() {
-        std::fs::copy(configure(dir, ""), &generated).unwrap();
-    }
-    let mut text = std::fs::read_to_string(&generated).unwrap();
-    for (name, default) in [
-        ("upload", "\"anyone\""),
-        ("activate", "\"anyone\""),
-        ("tokens", "[]"),
-    ] {
-        if let Some((_, value)) = settings.iter().find(|(n, _)| *n == name) {
-            let line = format!("\n{name} = {default}\n");
-            assert!(text.contains(&line), "no {line} in the generated file");
-            text = text.replacen(&line, &format!("\n{name} = {value}\n"), 1);
-        }
-    }
-    std::fs::write(&cfg, text).unwrap();
-    Carol::start(dir, &["--cfg", cfg.to_str().unwrap()])
+    let settings: Vec<_> = settings
+        .iter()
+        .map(|(name, value)| ("access", *name, *value))
+        .collect();
+    crate::durability::node_with(dir, &settings)
 }
 
 /// `method path` with `body` and, if given, `Authorization: Bearer token`: status, JSON and

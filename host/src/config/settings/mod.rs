@@ -3,6 +3,8 @@
 //! defaults the generated file shows, the generated file's comments and the reference in
 //! `docs/operations.md` all come from this table.
 
+mod protection;
+
 use super::contents::{Config, DEFAULT_DATA_DIR};
 use crate::policy::Rule;
 use carol_core::bls::SecretKey;
@@ -362,6 +364,7 @@ pub(super) const SECTIONS: &[Section] = &[
             },
         ],
     },
+    protection::RATES,
     Section {
         name: Some("access"),
         docs: "Who may upload binaries, create machines and run activations: anyone, or only \

@@ -1,0 +1,89 @@
+//! The settings that protect a public node from its clients: `[rates]`.
+
+use super::{Problem, Section, Setting, Written, number, read};
+use std::net::IpAddr;
+
+/// Addresses, each an IPv4 or IPv6 address alone.
+fn addresses(value: toml::Spanned<toml::de::DeValue<'_>>) -> Result<Vec<IpAddr>, Problem> {
+    let entries: Vec<String> = read(value)?;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            entry.trim().parse().map_err(|_| Problem::Invalid {
+                at: format!("[{i}]"),
+                why: format!(
+                    "`{entry}` is not an IP address: write the address alone, without port or \
+                     prefix length (`127.0.0.1`, `::1`)"
+                ),
+            })
+        })
+        .collect()
+}
+
+fn listed(addresses: &[IpAddr]) -> Written {
+    Written::List(addresses.iter().map(ToString::to_string).collect())
+}
+
+/// `[rates]`.
+pub(super) const RATES: Section = Section {
+    name: Some("rates"),
+    docs: "Per-client rate limits (token buckets by client address, an IPv6 client by its /64): \
+           a request past its bucket is answered 429 with `Retry-After`, before anything of it \
+           is read. 0 turns a limit off. Federation members are never limited.",
+    settings: &[
+        Setting {
+            name: "uploads_per_minute",
+            docs: "Binaries one client may upload per minute, and at once.",
+            required: false,
+            get: |c| number(c.node.rates.uploads_per_minute),
+            set: |c, v| {
+                c.node.rates.uploads_per_minute = read(v)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "machines_per_minute",
+            docs: "Machines one client may create per minute, and at once.",
+            required: false,
+            get: |c| number(c.node.rates.machines_per_minute),
+            set: |c, v| {
+                c.node.rates.machines_per_minute = read(v)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "activations_per_second",
+            docs: "Activations one client may run per second, and at once. Off by default: the \
+                   admission queue (`[limits]`) already bounds what all clients run together.",
+            required: false,
+            get: |c| number(c.node.rates.activations_per_second),
+            set: |c, v| {
+                c.node.rates.activations_per_second = read(v)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "trusted_proxies",
+            docs: "Addresses of reverse proxies (a TLS-terminating Caddy or nginx) whose \
+                   `Forwarded` or `X-Forwarded-For` header names the client. From any other \
+                   peer those headers are ignored, since any client can send them.",
+            required: false,
+            get: |c| listed(&c.node.rates.trusted_proxies),
+            set: |c, v| {
+                c.node.rates.trusted_proxies = addresses(v)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "exempt",
+            docs: "Client addresses never limited (monitoring, the operator's own tools).",
+            required: false,
+            get: |c| listed(&c.node.rates.exempt),
+            set: |c, v| {
+                c.node.rates.exempt = addresses(v)?;
+                Ok(())
+            },
+        },
+    ],
+};
