@@ -29,6 +29,7 @@
 pub mod access;
 pub mod admission;
 mod bindings;
+pub mod compiles;
 pub mod config;
 pub mod federation;
 pub mod fetch;

@@ -14,16 +14,14 @@ impl Node {
         let (binary, params) = member.machine_from_members(id).await?;
         if self.registry().binary(&binary).is_none() {
             let bytes = member.component_from_members(&binary).await?;
-            let node = self.clone();
-            match tokio::task::spawn_blocking(move || node.add_binary(&bytes)).await {
-                Ok(Ok(_)) => {
+            match self.upload(std::sync::Arc::new(bytes.to_vec())).await {
+                Ok(_) => {
                     tracing::info!(%binary, "copied a binary this member missed from another member")
                 }
-                Ok(Err(error)) => {
-                    tracing::warn!(%binary, %error, "a binary copied from another member cannot run on this node");
+                Err(error) => {
+                    tracing::warn!(%binary, %error, "a binary copied from another member cannot be served on this node");
                     return None;
                 }
-                Err(_) => return None,
             }
         }
         let node = self.clone();

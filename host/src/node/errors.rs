@@ -14,6 +14,9 @@ pub enum AddError {
     /// It could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The node is at its bounds on compiles.
+    #[error(transparent)]
+    Busy(#[from] crate::compiles::Busy),
 }
 
 /// Why a machine cannot be created.

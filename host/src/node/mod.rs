@@ -15,6 +15,7 @@ pub use node_config::{HttpAccess, NodeConfig};
 pub use operations::Turn;
 
 use crate::admission::Admission;
+use crate::compiles::Compiles;
 use crate::federation::file::FederationFile;
 use crate::federation::{Member, Reach, Ready, Secp256k1Ready};
 use crate::fetch::HttpClient;
@@ -44,6 +45,7 @@ struct Inner {
     config: NodeConfig,
     federation: Option<Arc<Member>>,
     rates: Rates,
+    compiles: Compiles,
 }
 
 impl Node {
@@ -142,6 +144,7 @@ impl Node {
         let runtime = Runtime::new(services, config.limits.clone(), config.concurrency.running)?;
         let members = federation.iter().flat_map(|m| m.member_addresses());
         let rates = Rates::new(&config.rates, members);
+        let compiles = Compiles::new(config.compiles.clone());
         let node = Self {
             inner: Arc::new(Inner {
                 runtime,
@@ -151,6 +154,7 @@ impl Node {
                 config,
                 federation,
                 rates,
+                compiles,
             }),
         };
         node.restore()?;
@@ -234,6 +238,11 @@ impl Node {
             compiled,
             cache_loads,
         }
+    }
+
+    /// Its bounds on compiling uploads.
+    pub fn compiles(&self) -> &Compiles {
+        &self.inner.compiles
     }
 
     /// Its clients' rate limits.

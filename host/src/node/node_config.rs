@@ -40,6 +40,8 @@ pub struct NodeConfig {
     pub access: crate::access::Access,
     /// How often each client may upload, create machines and run activations.
     pub rates: crate::rates::RateLimits,
+    /// Bounds on compiling uploads.
+    pub compiles: crate::compiles::CompileLimits,
     /// The federation file of the federation this node is a member of, if it is one.
     pub federation: Option<PathBuf>,
     /// How long the federation's key generation may take before the node gives up (and
@@ -104,6 +106,7 @@ impl NodeConfig {
             http: HttpAccess::default(),
             access: crate::access::Access::default(),
             rates: crate::rates::RateLimits::default(),
+            compiles: crate::compiles::CompileLimits::default(),
             federation: None,
             keygen_timeout: Duration::from_secs(600),
         }

@@ -14,16 +14,68 @@ impl Node {
     /// Compiles and checks a component and stores it, with its compiled code, before it is
     /// served; returns it and whether it is new. Compiling and syncing to disk take a while:
     /// call this off the async executor.
+    /// This compiles at once, whatever else compiles: a node serving clients uses
+    /// [`Node::upload`], which keeps within `[compiles]`.
     pub fn add_binary(&self, bytes: &[u8]) -> Result<(Arc<Binary>, bool), AddError> {
-        let registry = self.registry();
         let id = BinaryId::of(bytes);
-        if let Some(existing) = registry.binary(&id) {
+        if let Some(existing) = self.registry().binary(&id) {
             return Ok((existing, false));
         }
         let (binary, code) = self.compile(bytes)?;
-        let key = self.runtime().loader().cache_key(&id);
-        self.store()
-            .put_binary(&id, bytes, code.as_deref().map(|code| (&key, code)))?;
+        self.keep_binary(bytes, binary, code)
+    }
+
+    /// Compiles and checks an uploaded component within the node's bounds on compiles
+    /// (`[compiles]`: a turn, a queue, a time and a memory budget), and stores it, with its
+    /// compiled code, before it is served; returns it and whether it is new.
+    pub async fn upload(&self, bytes: Arc<Vec<u8>>) -> Result<(Arc<Binary>, bool), AddError> {
+        let id = BinaryId::of(&bytes);
+        if let Some(existing) = self.registry().binary(&id) {
+            return Ok((existing, false));
+        }
+        let here = self.clone();
+        let (compiled, took) = self
+            .compiles()
+            .compile(
+                bytes.clone(),
+                self.config().limits.memory_bytes,
+                |code| self.runtime().loader().deserialize(code),
+                move |bytes| here.runtime().loader().compile(bytes),
+            )
+            .await?;
+        let component = compiled?;
+        self.metrics().compiled(took);
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let loader = node.runtime().loader();
+            let binary = loader.prepare(&bytes, &component)?;
+            let code = loader.serialize(&component);
+            node.keep_binary(&bytes, binary, code)
+        })
+        .await
+        .map_err(|panicked| {
+            crate::runtime::LoadError::Invalid(format!("checking the component failed: {panicked}"))
+        })?
+    }
+
+    /// Stores a compiled binary and its code, then serves it, unless it is served already (a
+    /// concurrent upload of the same component). Syncs to disk.
+    fn keep_binary(
+        &self,
+        bytes: &[u8],
+        binary: Binary,
+        code: Option<Vec<u8>>,
+    ) -> Result<(Arc<Binary>, bool), AddError> {
+        let registry = self.registry();
+        if let Some(existing) = registry.binary(&binary.id()) {
+            return Ok((existing, false));
+        }
+        let key = self.runtime().loader().cache_key(&binary.id());
+        self.store().put_binary(
+            &binary.id(),
+            bytes,
+            code.as_deref().map(|code| (&key, code)),
+        )?;
         self.metrics().uploaded();
         Ok((registry.insert_binary(binary), true))
     }

@@ -32,6 +32,12 @@ async fn check(node: &Node, act: Act, request: Request, next: Next) -> Response 
         }
         Ok(None) => next.run(request).await,
         Err(denied) => {
+            let limit = match act {
+                Act::Upload => node.config().max_binary_bytes,
+                Act::Activate => node.config().max_request_bytes,
+            };
+            let (parts, request_body) = request.into_parts();
+            super::body::drain(&parts.headers, request_body, limit).await;
             let mut response =
                 ApiError::new(StatusCode::UNAUTHORIZED, denied.to_string()).into_response();
             response.headers_mut().insert(

@@ -68,17 +68,26 @@ pub(super) async fn upload(
     request_body: Body,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
     bytes_body(&headers, "component")?;
-    let bytes = body::read(request_body, node.config().max_binary_bytes, "component").await?;
-    let loader = node.clone();
-    let component = bytes.clone();
-    let (binary, new) = tokio::task::spawn_blocking(move || loader.add_binary(&component))
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("compiling the component failed: {e}"),
-            )
-        })??;
+    let limit = node.config().max_binary_bytes;
+    // Its share of the uploads in flight, held until it is stored or refused: the length it
+    // announces, or the most an upload may have.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let _in_flight = match node
+        .compiles()
+        .receive(announced.unwrap_or(limit as u64).min(limit as u64))
+    {
+        Ok(in_flight) => in_flight,
+        Err(busy) => {
+            body::drain(&headers, request_body, limit).await;
+            return Err(crate::node::AddError::from(busy).into());
+        }
+    };
+    let bytes = std::sync::Arc::new(Vec::from(
+        body::read(request_body, limit, "component").await?,
+    ));
+    let (binary, new) = node.upload(bytes.clone()).await?;
     if new {
         tracing::info!(binary = %binary.id(), activations = binary.activations().len(), "binary stored");
     }

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use crate::server::TooSlow;
 use axum::body::{Body, Bytes};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// Reads a request body of at most `limit` bytes; `what` names it in the 413 answer.
@@ -23,6 +23,26 @@ pub(super) async fn read(body: Body, limit: usize, what: &str) -> Result<Bytes, 
             StatusCode::BAD_REQUEST,
             format!("reading the {what} failed: {error}"),
         )),
+    }
+}
+
+/// Reads and drops up to `limit` bytes of a request refused before its body was read, so that
+/// a client that sends its whole body before reading the answer (most do, for uploads) sees
+/// the refusal instead of a broken pipe; nothing is kept. A client that sent `Expect:
+/// 100-continue` is told before it sends anything, and has nothing read.
+pub(super) async fn drain(headers: &HeaderMap, mut body: Body, limit: usize) {
+    let waits = headers
+        .get(header::EXPECT)
+        .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if waits {
+        return;
+    }
+    let mut read = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        read += frame.data_ref().map_or(0, |data| data.len());
+        if read > limit {
+            return;
+        }
     }
 }
 

@@ -92,6 +92,9 @@ impl From<AddError> for ApiError {
         match error {
             AddError::Load(error) => error.into(),
             AddError::Store(error) => error.into(),
+            AddError::Busy(busy) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, busy.to_string()).retry_after(1)
+            }
         }
     }
 }

@@ -29,6 +29,13 @@ async fn check(node: &Node, kind: Kind, request: Request, next: Next) -> Respons
     match node.rates().check(kind, client) {
         Ok(()) => next.run(request).await,
         Err(limited) => {
+            let (parts, request_body) = request.into_parts();
+            let limit = match kind {
+                Kind::Upload => node.config().max_binary_bytes,
+                Kind::Machine => node.config().max_params_bytes,
+                Kind::Activation => node.config().max_request_bytes,
+            };
+            super::body::drain(&parts.headers, request_body, limit).await;
             node.metrics().rate_limited(kind);
             tracing::debug!(%client, "rate limited");
             let retry_after = u32::try_from(limited.retry_after.as_secs()).unwrap_or(u32::MAX);

@@ -23,6 +23,24 @@ pub enum LoadError {
     /// wasmtime could not compile or validate it.
     #[error("invalid component: {0}")]
     Invalid(String),
+    /// Its compile took longer than the node allows.
+    #[error(
+        "compiling the component took longer than this node allows ({limit_ms} ms, `[compiles] \
+         timeout_ms`): nothing was stored; make it smaller, or ask the operator"
+    )]
+    CompileTime {
+        /// The budget, in milliseconds.
+        limit_ms: u128,
+    },
+    /// Its compile needed more memory than the node allows.
+    #[error(
+        "compiling the component needed more memory than this node allows ({limit_bytes} bytes, \
+         `[compiles] memory_bytes`): nothing was stored; make it smaller, or ask the operator"
+    )]
+    CompileMemory {
+        /// The budget, in bytes.
+        limit_bytes: u64,
+    },
     /// It imports something the node does not provide.
     #[error(
         "the component imports something this node does not provide: {0}. A machine may import {accepted} and WASI 0.2",

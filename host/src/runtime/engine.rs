@@ -33,11 +33,21 @@ pub(super) fn running(limits: &Limits, concurrent: usize) -> anyhow::Result<Engi
 /// the memory limit, an instance too large), and a check must refuse what a node refuses; those
 /// checks depend on the size of a slot, not on how many there are.
 pub(super) fn checking() -> anyhow::Result<Engine> {
+    compiling_for(Limits::default().memory_bytes)
+}
+
+/// An engine that compiles as a node's whose instances may grow to `memory_bytes` (the same
+/// code, and the same refusals of what does not fit its slots), and runs nothing.
+pub(super) fn compiling_for(memory_bytes: usize) -> anyhow::Result<Engine> {
+    let limits = Limits {
+        memory_bytes,
+        ..Limits::default()
+    };
     let mut config = compiling();
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(
-        &Limits::default(),
-        1,
-    )));
+    let mut pool = pool(&limits, 1);
+    // It runs nothing, so it needs no stacks for async calls (by default a pool of a thousand).
+    pool.total_stacks(1);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&config)?)
 }
 

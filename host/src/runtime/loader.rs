@@ -36,6 +36,12 @@ impl Loader {
         Self::with_engine(engine::checking()?)
     }
 
+    /// A loader that compiles components for a node whose instances may grow to
+    /// `memory_bytes`, as that node's engine does, and runs nothing: what a compile worker uses.
+    pub fn compiling(memory_bytes: usize) -> anyhow::Result<Self> {
+        Self::with_engine(engine::compiling_for(memory_bytes)?)
+    }
+
     fn with_engine(engine: Engine) -> anyhow::Result<Self> {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -59,12 +65,17 @@ impl Loader {
 
     /// Compiles a component to machine code.
     pub fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
-        match bytes.get(..8) {
-            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => return Err(LoadError::CoreModule),
-            Some([0, b'a', b's', b'm', ..]) => {}
-            _ => return Err(LoadError::NotWasm),
-        }
+        Self::check_magic(bytes)?;
         Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))
+    }
+
+    /// Whether `bytes` start as a component does, not as a core module or anything else.
+    pub fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Err(LoadError::CoreModule),
+            Some([0, b'a', b's', b'm', ..]) => Ok(()),
+            _ => Err(LoadError::NotWasm),
+        }
     }
 
     /// Links a compiled component against the node's imports and reads its activations and

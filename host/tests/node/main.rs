@@ -7,6 +7,7 @@ mod access;
 mod api;
 mod backup;
 mod browser;
+mod compiles;
 mod connections;
 mod copies;
 mod dlc_contract;

@@ -79,6 +79,17 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Compile the component on stdin and write its code to stdout: what a node runs to
+    /// compile an upload within `[compiles]` budgets.
+    #[command(hide = true)]
+    CompileWorker {
+        /// The most memory the compile may take.
+        #[arg(long)]
+        memory_bytes: u64,
+        /// How large a machine's memory may grow on the node.
+        #[arg(long)]
+        slot_memory_bytes: usize,
+    },
 }
 
 #[tokio::main]
@@ -106,6 +117,13 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             federation,
         } => run(cli.cfg.as_deref(), listen, allow_loopback, federation).await,
         Command::Federation { command } => federation::run(command).await,
+        Command::CompileWorker {
+            memory_bytes,
+            slot_memory_bytes,
+        } => std::process::exit(carol_host::compiles::serve_worker(
+            memory_bytes,
+            slot_memory_bytes,
+        )),
         Command::AccessToken { name } => {
             let (token, listed) = carol_host::access::Token::generate(&name)
                 .map_err(|why| anyhow::anyhow!("{why}"))?;
@@ -217,6 +235,9 @@ async fn run(
     }
     warn_if_readable_by_others(&path);
     config.policy.allow_loopback |= allow_loopback;
+    // Uploads compile in a process of this program, within the memory and time budgets.
+    config.compiles.worker =
+        Some(std::env::current_exe().context("cannot find this program, to compile uploads with")?);
     if federation.is_some() {
         config.federation = federation;
     }

@@ -365,6 +365,7 @@ pub(super) const SECTIONS: &[Section] = &[
         ],
     },
     protection::RATES,
+    protection::COMPILES,
     Section {
         name: Some("access"),
         docs: "Who may upload binaries, create machines and run activations: anyone, or only \

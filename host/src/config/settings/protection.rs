@@ -1,6 +1,6 @@
-//! The settings that protect a public node from its clients: `[rates]`.
+//! The settings that protect a public node from its clients: `[rates]` and `[compiles]`.
 
-use super::{Problem, Section, Setting, Written, number, read};
+use super::{Problem, Section, Setting, Written, millis, ms, number, positive, read};
 use std::net::IpAddr;
 
 /// Addresses, each an IPv4 or IPv6 address alone.
@@ -82,6 +82,72 @@ pub(super) const RATES: Section = Section {
             get: |c| listed(&c.node.rates.exempt),
             set: |c, v| {
                 c.node.rates.exempt = addresses(v)?;
+                Ok(())
+            },
+        },
+    ],
+};
+
+/// `[compiles]`.
+pub(super) const COMPILES: Section = Section {
+    name: Some("compiles"),
+    docs: "Bounds on compiling uploads, so that concurrent uploads of large components cannot \
+           take the node's CPU and memory from its activations. Each compile runs in a process \
+           of its own (`carol compile-worker`), limited to the memory budget and killed at the \
+           time budget.",
+    settings: &[
+        Setting {
+            name: "concurrent",
+            docs: "Compiles running at once (each uses every core while it runs).",
+            required: false,
+            get: |c| number(c.node.compiles.concurrent as u64),
+            set: |c, v| {
+                c.node.compiles.concurrent = positive(read(v)?)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "queue",
+            docs: "Uploads waiting for a compile's turn; past it an upload is answered 503 with \
+                   `Retry-After` and nothing is stored.",
+            required: false,
+            get: |c| number(c.node.compiles.queue as u64),
+            set: |c, v| {
+                c.node.compiles.queue = read(v)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "timeout_ms",
+            docs: "Time one compile may take, in milliseconds; past it the upload is refused \
+                   with 400 naming the setting, and nothing is stored.",
+            required: false,
+            get: |c| ms(c.node.compiles.timeout),
+            set: |c, v| {
+                c.node.compiles.timeout = millis(v)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "memory_bytes",
+            docs: "Memory one compile may take, in bytes; past it the upload is refused with 400 \
+                   naming the setting, and nothing is stored.",
+            required: false,
+            get: |c| number(c.node.compiles.memory_bytes),
+            set: |c, v| {
+                c.node.compiles.memory_bytes = positive(read(v)?)?;
+                Ok(())
+            },
+        },
+        Setting {
+            name: "upload_bytes_in_flight",
+            docs: "Bytes of uploads being received, waiting for a compile or compiling, \
+                   together; an upload that would pass it is answered 503 with `Retry-After` \
+                   before its body is read.",
+            required: false,
+            get: |c| number(c.node.compiles.upload_bytes_in_flight),
+            set: |c, v| {
+                c.node.compiles.upload_bytes_in_flight = positive(read(v)?)?;
                 Ok(())
             },
         },
