@@ -26,6 +26,8 @@ pub struct Services {
     pub(super) federation: Option<Arc<Member>>,
     /// What the node counts, for `GET /metrics`.
     pub(super) metrics: Arc<Metrics>,
+    /// Bytes of keys and values all machines' committed state holds.
+    state_used: std::sync::atomic::AtomicU64,
 }
 
 /// What each machine may keep on the node.
@@ -35,6 +37,8 @@ pub struct Quotas {
     pub state_bytes: u64,
     /// Records of committed nonces that signed.
     pub nonce_records: u64,
+    /// Bytes of keys and values in all machines' state together.
+    pub state_total_bytes: u64,
 }
 
 impl Services {
@@ -49,6 +53,12 @@ impl Services {
         quotas: Quotas,
         metrics: Arc<Metrics>,
     ) -> Self {
+        // Counted once at start; a store that cannot say counts nothing, and fails again where
+        // it matters, at the first state call.
+        let state_used = store.state_total_bytes().unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot count the bytes of machines' state");
+            0
+        });
         Self {
             public_key: key.public_key(),
             development,
@@ -56,10 +66,28 @@ impl Services {
             http,
             store,
             quotas,
+            state_used: std::sync::atomic::AtomicU64::new(state_used),
             state_locks: StateLocks::default(),
             federation: None,
             metrics,
         }
+    }
+
+    /// Bytes of keys and values all machines' committed state holds.
+    pub(super) fn state_used(&self) -> u64 {
+        self.state_used.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// A machine's state went from `before` to `after` bytes, committed.
+    pub(super) fn state_committed(&self, before: u64, after: u64) {
+        use std::sync::atomic::Ordering;
+        match after.checked_sub(before) {
+            Some(grown) => self.state_used.fetch_add(grown, Ordering::AcqRel),
+            None => self.state_used.fetch_sub(
+                (before - after).min(self.state_used.load(Ordering::Acquire)),
+                Ordering::AcqRel,
+            ),
+        };
     }
 
     /// What the node counts, for `GET /metrics`.

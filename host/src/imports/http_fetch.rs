@@ -83,6 +83,7 @@ mod tests {
                 crate::imports::Quotas {
                     state_bytes: 0,
                     nonce_records: 0,
+                    state_total_bytes: 0,
                 },
                 Arc::default(),
             )),

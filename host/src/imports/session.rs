@@ -29,6 +29,8 @@ pub(super) struct StateSession {
     pub(super) lock: OwnedMutexGuard<()>,
     /// Bytes of keys and values the machine holds, as this activation sees it.
     pub(super) bytes: u64,
+    /// Bytes of keys and values the machine held when the session opened, committed.
+    pub(super) committed: u64,
     /// Writes not yet committed; `None` deletes.
     pub(super) writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }

@@ -35,6 +35,7 @@ impl MachineContext {
             self.state = Some(StateSession {
                 lock,
                 bytes,
+                committed: bytes,
                 writes: BTreeMap::new(),
             });
         }
@@ -62,8 +63,12 @@ impl MachineContext {
         let machine = self.machine;
         // The lock moves with the commit: were this future dropped (the client went away)
         // while the commit runs, the next activation must still wait for it to finish.
+        let services = self.services.clone();
         tokio::task::spawn_blocking(move || {
             let result = store.commit_state(&machine, &session.writes);
+            if result.is_ok() {
+                services.state_committed(session.committed, session.bytes);
+            }
             drop(session.lock);
             result
         })
@@ -121,12 +126,19 @@ impl Host for MachineContext {
             .map_or(0, |len| (key.len() + len) as u64);
         let new = (key.len() + value.len()) as u64;
         let quota = self.services.quotas.state_bytes;
+        let total = self.services.quotas.state_total_bytes;
+        let used = self.services.state_used();
         let session = self.open_state().await.map_err(trap)?;
         let bytes = session.bytes.saturating_sub(old) + new;
         // A write that does not grow the state is allowed even past the quota (which the
         // operator may have lowered), so that a full machine can always shrink.
         if new > old && bytes > quota {
             return Ok(Err(Error::QuotaExceeded(quota)));
+        }
+        // The node's total is checked against what is committed: activations of other
+        // machines running at once may together pass it by what they write before they commit.
+        if new > old && used.saturating_sub(session.committed) + bytes > total {
+            return Ok(Err(Error::QuotaExceeded(total)));
         }
         pend(session, key, Some(value))?;
         session.bytes = bytes;

@@ -17,6 +17,20 @@ pub enum AddError {
     /// The node is at its bounds on compiles.
     #[error(transparent)]
     Busy(#[from] crate::compiles::Busy),
+    /// Storing it would pass the node's quota for binaries.
+    #[error(
+        "the node's quota for binaries is full: {used} of {quota} bytes held (`[limits] \
+         binaries_quota_bytes`, compiled code included), and this one needs {needs}; nothing \
+         was stored"
+    )]
+    Quota {
+        /// The quota.
+        quota: u64,
+        /// Bytes held.
+        used: u64,
+        /// Bytes this one needs.
+        needs: u64,
+    },
 }
 
 /// Why a machine cannot be created.

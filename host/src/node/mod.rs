@@ -46,6 +46,8 @@ struct Inner {
     federation: Option<Arc<Member>>,
     rates: Rates,
     compiles: Compiles,
+    /// Bytes the stored binaries and their compiled code take, against the quota.
+    binaries_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Node {
@@ -134,6 +136,7 @@ impl Node {
             Quotas {
                 state_bytes: config.state_quota_bytes,
                 nonce_records: config.max_nonces_per_machine,
+                state_total_bytes: config.state_total_quota_bytes,
             },
             metrics,
         );
@@ -145,6 +148,7 @@ impl Node {
         let members = federation.iter().flat_map(|m| m.member_addresses());
         let rates = Rates::new(&config.rates, members);
         let compiles = Compiles::new(config.compiles.clone());
+        let binaries_bytes = store.binaries_bytes()?.into();
         let node = Self {
             inner: Arc::new(Inner {
                 runtime,
@@ -155,6 +159,7 @@ impl Node {
                 federation,
                 rates,
                 compiles,
+                binaries_bytes,
             }),
         };
         node.restore()?;

@@ -32,6 +32,10 @@ pub struct NodeConfig {
     pub concurrency: ConcurrencyLimits,
     /// Bytes of keys and values each machine's state may hold.
     pub state_quota_bytes: u64,
+    /// Bytes of keys and values all machines' state may hold together.
+    pub state_total_quota_bytes: u64,
+    /// Bytes the stored binaries and their compiled code may take together.
+    pub binaries_quota_bytes: u64,
     /// Records of committed nonces that signed each machine may have.
     pub max_nonces_per_machine: u64,
     /// Who may use the HTTP API from a browser.
@@ -102,6 +106,8 @@ impl NodeConfig {
             data_dir: None,
             concurrency: ConcurrencyLimits::default(),
             state_quota_bytes: DEFAULT_QUOTA_BYTES,
+            state_total_quota_bytes: 4 << 30,
+            binaries_quota_bytes: 8 << 30,
             max_nonces_per_machine: DEFAULT_NONCE_RECORDS,
             http: HttpAccess::default(),
             access: crate::access::Access::default(),

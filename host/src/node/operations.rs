@@ -7,6 +7,7 @@ use crate::metrics::Outcome;
 use crate::runtime::{ActivationError, Binary, Machine, Ran};
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use tokio::sync::SemaphorePermit;
 use wasmtime::component::Val;
 
@@ -33,6 +34,9 @@ impl Node {
         if let Some(existing) = self.registry().binary(&id) {
             return Ok((existing, false));
         }
+        // Past the quota already with the component alone: refused before it compiles.
+        self.reserve_binary_bytes(bytes.len() as u64)?;
+        self.release_binary_bytes(bytes.len() as u64);
         let here = self.clone();
         let (compiled, took) = self
             .compiles()
@@ -70,14 +74,36 @@ impl Node {
         if let Some(existing) = registry.binary(&binary.id()) {
             return Ok((existing, false));
         }
+        let needs = (bytes.len() + code.as_ref().map_or(0, Vec::len)) as u64;
+        self.reserve_binary_bytes(needs)?;
         let key = self.runtime().loader().cache_key(&binary.id());
-        self.store().put_binary(
+        let put = self.store().put_binary(
             &binary.id(),
             bytes,
             code.as_deref().map(|code| (&key, code)),
-        )?;
+        );
+        if let Err(error) = put {
+            self.release_binary_bytes(needs);
+            return Err(error.into());
+        }
         self.metrics().uploaded();
         Ok((registry.insert_binary(binary), true))
+    }
+
+    /// Counts `needs` more bytes of binaries against `[limits] binaries_quota_bytes`, or
+    /// refuses.
+    fn reserve_binary_bytes(&self, needs: u64) -> Result<(), AddError> {
+        let quota = self.config().binaries_quota_bytes;
+        let held = &self.inner.binaries_bytes;
+        held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+            used.checked_add(needs).filter(|&total| total <= quota)
+        })
+        .map(|_| ())
+        .map_err(|used| AddError::Quota { quota, used, needs })
+    }
+
+    fn release_binary_bytes(&self, bytes: u64) {
+        self.inner.binaries_bytes.fetch_sub(bytes, Ordering::AcqRel);
     }
 
     /// Creates the machine of a stored binary with `params` and stores it before it is

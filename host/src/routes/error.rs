@@ -80,6 +80,13 @@ impl From<Busy> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "storing failed");
+        if error.is_disk_full() {
+            let message = match error {
+                StoreError::DiskFull { .. } => format!("{error}; nothing was stored"),
+                _ => format!("no space left on the node's disk ({error}); nothing was stored"),
+            };
+            return Self::new(StatusCode::INSUFFICIENT_STORAGE, message);
+        }
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the node could not store this ({error}); nothing was stored: try again later"),
@@ -92,6 +99,9 @@ impl From<AddError> for ApiError {
         match error {
             AddError::Load(error) => error.into(),
             AddError::Store(error) => error.into(),
+            AddError::Quota { quota, .. } => {
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, error.to_string()).with("quota", quota)
+            }
             AddError::Busy(busy) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, busy.to_string()).retry_after(1)
             }
@@ -212,10 +222,16 @@ impl From<ActivationError> for ApiError {
             ActivationError::State {
                 machine,
                 activation,
-                error: _,
-            } => Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-                .with("machine", machine.to_string())
-                .with("activation", activation),
+                error,
+            } => Self::new(
+                match error.is_disk_full() {
+                    true => StatusCode::INSUFFICIENT_STORAGE,
+                    false => StatusCode::INTERNAL_SERVER_ERROR,
+                },
+                message,
+            )
+            .with("machine", machine.to_string())
+            .with("activation", activation),
             ActivationError::Timeout {
                 machine,
                 activation,

@@ -35,7 +35,7 @@ impl Store {
     /// returns.
     pub fn delete_agreements_under(&self, prefix: &[u8]) -> Result<(), StoreError> {
         let found = self.agreements_under(prefix)?;
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(0)?;
         {
             let mut table = txn.open_table(AGREEMENTS)?;
             for (key, _) in &found {
@@ -49,7 +49,7 @@ impl Store {
     /// Replaces the record of the agreement on `decree`, committed (and synced) before it
     /// returns.
     pub fn put_agreement(&self, decree: &[u8], record: &[u8]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(record.len() as u64)?;
         txn.open_table(AGREEMENTS)?.insert(decree, record)?;
         txn.commit()?;
         Ok(())

@@ -21,6 +21,19 @@ impl Store {
         Ok(all)
     }
 
+    /// Bytes the stored binaries and their compiled code take together.
+    pub fn binaries_bytes(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut total = 0u64;
+        for entry in txn.open_table(BINARIES)?.iter()? {
+            total = total.saturating_add(entry?.1.value().len() as u64);
+        }
+        for entry in txn.open_table(COMPILED)?.iter()? {
+            total = total.saturating_add(entry?.1.value().len() as u64);
+        }
+        Ok(total)
+    }
+
     /// The stored binary `id`'s bytes, if it is stored.
     pub fn binary(&self, id: &BinaryId) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;
@@ -69,7 +82,7 @@ impl Store {
 
     /// Stores compiled code under `key`, replacing what was there.
     pub fn put_compiled(&self, key: &[u8; 32], code: &[u8]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(code.len() as u64)?;
         txn.open_table(COMPILED)?
             .insert(key, compiled_record(code).as_slice())?;
         txn.commit()?;
@@ -83,7 +96,8 @@ impl Store {
         bytes: &[u8],
         compiled: Option<(&[u8; 32], &[u8])>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let code_bytes = compiled.map_or(0, |(_, code)| code.len());
+        let txn = self.begin_write((bytes.len() + code_bytes) as u64)?;
         txn.open_table(BINARIES)?.insert(id.as_bytes(), bytes)?;
         if let Some((key, code)) = compiled {
             txn.open_table(COMPILED)?
@@ -102,7 +116,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut record = binary.as_bytes().to_vec();
         record.extend_from_slice(params);
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(record.len() as u64)?;
         txn.open_table(MACHINES)?
             .insert(id.as_bytes(), record.as_slice())?;
         txn.commit()?;

@@ -10,7 +10,7 @@ use carol_core::ids::MachineId;
 use redb::backends::{FileBackend, InMemoryBackend};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 /// The database's file name in the data directory.
@@ -24,8 +24,9 @@ pub struct Store {
     /// The secret committed nonces derive from; `None` for a database made before there was
     /// one whose machines may have published nonces (see [`Store::nonce_secret`]).
     nonce_secret: RwLock<Option<[u8; 32]>>,
-    /// Whether the database outlives the node (it is in a data directory).
-    durable: bool,
+    /// The directory of its file, whose free space each write checks; `None` in memory, when
+    /// the database does not outlive the node.
+    dir: Option<PathBuf>,
 }
 
 /// Opens, creating it if needed, a file that holds a database: readable and writable by its
@@ -80,7 +81,7 @@ impl Store {
                         path: "(memory)".into(),
                         source,
                     })?;
-                Self::with_database(db, false)
+                Self::with_database(db, None)
             }
         }
     }
@@ -95,10 +96,10 @@ impl Store {
         let db = Database::builder()
             .create_with_backend(backend)
             .map_err(open_error)?;
-        Self::with_database(db, true)
+        Self::with_database(db, path.parent().map(Path::to_owned))
     }
 
-    fn with_database(db: Database, durable: bool) -> Result<Self, StoreError> {
+    fn with_database(db: Database, dir: Option<PathBuf>) -> Result<Self, StoreError> {
         // Create the tables, so that reading an empty store finds them.
         let txn = db.begin_write()?;
         txn.open_table(BINARIES)?;
@@ -143,7 +144,7 @@ impl Store {
             db,
             used_keys: RwLock::new(used_keys),
             nonce_secret: RwLock::new(nonce_secret),
-            durable,
+            dir,
         })
     }
 
@@ -161,7 +162,7 @@ impl Store {
     /// disk.
     pub(super) fn rotate_nonce_secret(&self) -> Result<(), StoreError> {
         let secret = fresh_secret();
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(0)?;
         txn.open_table(META)?
             .insert(NONCE_SECRET, secret.as_slice())?;
         txn.open_table(NONCES)?.retain(|_, _| false)?;
@@ -171,10 +172,47 @@ impl Store {
         Ok(())
     }
 
+    /// A write transaction of about `bytes`, unless the disk has too little space left for it
+    /// with [`SPACE_MARGIN`] to spare: refusing then keeps the database from running out of
+    /// space in the middle of a commit (after which redb takes no more writes until it is
+    /// opened again), so that a full disk costs the writes alone.
+    pub(super) fn begin_write(&self, bytes: u64) -> Result<redb::WriteTransaction, StoreError> {
+        if let Some(available) = self.dir.as_deref().and_then(free_bytes) {
+            let needs = SPACE_MARGIN.saturating_add(bytes.saturating_mul(2));
+            if available < needs {
+                return Err(StoreError::DiskFull { available, needs });
+            }
+        }
+        Ok(self.db.begin_write()?)
+    }
+
     /// Whether the database outlives the node: it is in a data directory, not in memory.
     pub fn is_durable(&self) -> bool {
-        self.durable
+        self.dir.is_some()
     }
+}
+
+/// Space a write leaves free on the database's disk at least, besides twice its own size (a
+/// commit writes new pages before it frees the old ones).
+const SPACE_MARGIN: u64 = 8 << 20;
+
+/// Bytes free for an unprivileged user on the file system of `dir`.
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes the struct it is given and reads the NUL-terminated path.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    match unsafe { libc::statvfs(path.as_ptr(), &mut stats) } {
+        0 => Some((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64)),
+        _ => None,
+    }
+}
+
+/// Elsewhere the space is not checked before writing; a write that finds none fails.
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }
 
 fn fresh_secret() -> [u8; 32] {

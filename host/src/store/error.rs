@@ -77,9 +77,35 @@ pub enum StoreError {
     /// Reading or writing failed.
     #[error("the node's database failed: {0}")]
     Database(#[from] redb::Error),
+    /// The disk has too little space left for a write.
+    #[error(
+        "no space left on the node's disk for this write: {available} bytes free, {needs} \
+         needed (the write, twice, and a margin that keeps the database whole); the operator \
+         must free space"
+    )]
+    DiskFull {
+        /// Bytes free.
+        available: u64,
+        /// Bytes needed.
+        needs: u64,
+    },
     /// A stored record is not what this node writes.
     #[error("the node's database holds a malformed {0} record")]
     Malformed(&'static str),
+}
+
+impl StoreError {
+    /// Whether it failed for want of space: the disk is full, or the user's disk quota is.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull { .. } => true,
+            StoreError::Database(redb::Error::Io(error)) => matches!(
+                error.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// redb's errors of each step, as its one error type.

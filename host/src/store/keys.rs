@@ -35,7 +35,7 @@ impl Store {
                 return Ok(bound(first.value()));
             }
         }
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(0)?;
         let binding = {
             let mut table = txn.open_table(NONCES)?;
             let first = table.get(key.as_slice())?.map(|first| *first.value());
@@ -107,7 +107,7 @@ impl Store {
         if self.used_keys(machine).contains(keys) {
             return Ok(());
         }
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write(0)?;
         let bits = {
             let mut table = txn.open_table(USED_KEYS)?;
             let bits = table.get(machine.as_bytes())?.map_or(0, |b| b.value()) | keys.0;

@@ -72,6 +72,17 @@ impl Store {
             .map_or(0, |bytes| bytes.value()))
     }
 
+    /// Bytes of keys and values all machines' committed state holds together.
+    pub fn state_total_bytes(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STATE_BYTES)?;
+        let mut total = 0u64;
+        for entry in table.iter()? {
+            total = total.saturating_add(entry?.1.value());
+        }
+        Ok(total)
+    }
+
     /// Applies an activation's writes to `machine`'s state (`None` deletes) in one transaction,
     /// with the machine's byte count. Syncs to disk: call it off the async executor.
     pub fn commit_state(
@@ -79,7 +90,11 @@ impl Store {
         machine: &MachineId,
         writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let size: usize = writes
+            .iter()
+            .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len))
+            .sum();
+        let txn = self.begin_write(size as u64)?;
         {
             let mut table = txn.open_table(STATE)?;
             let mut sizes = txn.open_table(STATE_BYTES)?;

@@ -32,6 +32,7 @@ mod policy;
 mod rates;
 mod resharing;
 mod state;
+mod storage;
 mod tokens;
 mod types;
 mod values;

@@ -637,6 +637,29 @@ pub(super) const SECTIONS: &[Section] = &[
                 },
             },
             Setting {
+                name: "state_total_quota_bytes",
+                docs: "Bytes of keys and values all machines' state may hold together; a write \
+                       past it gets `quota-exceeded` with this quota. Activations of several \
+                       machines at once may pass it by what they write before they commit.",
+                required: false,
+                get: |c| number(c.node.state_total_quota_bytes),
+                set: |c, v| {
+                    c.node.state_total_quota_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "binaries_quota_bytes",
+                docs: "Bytes the stored binaries and their compiled code may take together; an \
+                       upload past it is answered 507 naming the quota, and nothing is stored.",
+                required: false,
+                get: |c| number(c.node.binaries_quota_bytes),
+                set: |c, v| {
+                    c.node.binaries_quota_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
                 name: "max_nonces_per_machine",
                 docs: "Committed nonces that signed, per machine: each leaves a record the node \
                        keeps for ever, so that it never signs a second message. Past it, a new \
