@@ -105,6 +105,8 @@ pub struct Access {
     pub activate: Who,
     /// The tokens.
     pub tokens: Vec<Token>,
+    /// The tokens that may remove binaries and machines; none, and nobody may.
+    pub admin_tokens: Vec<Token>,
 }
 
 /// Why a request may not do what it asks.
@@ -119,6 +121,12 @@ pub enum Denied {
     /// A token came that is none of the listed ones.
     #[error("the token sent is not one this node's operator lists; ask the operator for one")]
     UnknownToken,
+    /// Removing is asked of a node that lists no admin tokens.
+    #[error(
+        "this node lets nobody remove binaries or machines: its operator lists no `[access] \
+         admin_tokens`"
+    )]
+    NoAdmin,
 }
 
 /// What a request asks to do, as far as access goes.
@@ -128,6 +136,8 @@ pub enum Act {
     Upload,
     /// Run an activation.
     Activate,
+    /// Remove a binary or a machine.
+    Remove,
 }
 
 impl Access {
@@ -135,9 +145,19 @@ impl Access {
     /// `act`: `Ok` with the token's name when one was needed and listed, `Ok(None)` when anyone
     /// may.
     pub fn check(&self, act: Act, authorization: Option<&str>) -> Result<Option<&str>, Denied> {
-        let (who, what) = match act {
-            Act::Upload => (self.upload, "upload binaries and create machines"),
-            Act::Activate => (self.activate, "run activations"),
+        let (who, what, tokens) = match act {
+            Act::Upload => (
+                self.upload,
+                "upload binaries and create machines",
+                &self.tokens,
+            ),
+            Act::Activate => (self.activate, "run activations", &self.tokens),
+            Act::Remove if self.admin_tokens.is_empty() => return Err(Denied::NoAdmin),
+            Act::Remove => (
+                Who::Token,
+                "remove binaries and machines",
+                &self.admin_tokens,
+            ),
         };
         if who == Who::Anyone {
             return Ok(None);
@@ -151,7 +171,7 @@ impl Access {
         // Every listed token is compared, whichever matches, so that the time taken says
         // nothing about which.
         let mut found = None;
-        for token in &self.tokens {
+        for token in tokens {
             if bool::from(token.sha256.ct_eq(&digest)) {
                 found = Some(token.name.as_str());
             }
@@ -169,11 +189,32 @@ mod tests {
         let (token, listed) = Token::generate("alice").unwrap();
         assert_eq!(Token::parse(&listed.entry()).unwrap(), listed);
         assert!(!format!("{listed:?}").contains(&hex::encode(listed.sha256)));
+        let (admin, admin_listed) = Token::generate("ops").unwrap();
         let access = Access {
             upload: Who::Token,
             activate: Who::Anyone,
             tokens: vec![listed],
+            admin_tokens: vec![admin_listed],
         };
+        // Admin tokens remove; other tokens do not, and a node without admin tokens lets
+        // nobody.
+        let bearer_admin = format!("Bearer {admin}");
+        assert_eq!(
+            access.check(Act::Remove, Some(&bearer_admin)),
+            Ok(Some("ops"))
+        );
+        assert_eq!(
+            access.check(Act::Remove, Some(&format!("Bearer {token}"))),
+            Err(Denied::UnknownToken)
+        );
+        assert_eq!(
+            access.check(Act::Upload, Some(&bearer_admin)),
+            Err(Denied::UnknownToken)
+        );
+        assert_eq!(
+            Access::default().check(Act::Remove, Some(&bearer_admin)),
+            Err(Denied::NoAdmin)
+        );
         let bearer = format!("Bearer {token}");
         assert_eq!(access.check(Act::Upload, Some(&bearer)), Ok(Some("alice")));
         assert_eq!(access.check(Act::Activate, None), Ok(None));

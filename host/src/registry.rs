@@ -5,7 +5,8 @@ use carol_core::ids::{BinaryId, MachineId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-/// Served binaries and machines. Entries are never replaced: an id names its content.
+/// Served binaries and machines. Entries are never replaced (an id names its content), only
+/// removed by the operator.
 #[derive(Default)]
 pub struct Registry {
     binaries: RwLock<BTreeMap<BinaryId, Arc<Binary>>>,
@@ -49,6 +50,28 @@ impl Registry {
             .entry(machine.id())
             .or_insert(machine)
             .clone()
+    }
+
+    /// Stops serving the binary `id` and its machines.
+    pub fn remove_binary(&self, id: &BinaryId) {
+        let mut machines = self.machines.write().expect("registry lock");
+        machines.retain(|_, machine| machine.binary_id() != *id);
+        self.binaries.write().expect("registry lock").remove(id);
+    }
+
+    /// Stops serving the machine `id`.
+    pub fn remove_machine(&self, id: &MachineId) {
+        self.machines.write().expect("registry lock").remove(id);
+    }
+
+    /// The ids of the machines of binary `id` served.
+    pub fn machines_of(&self, id: &BinaryId) -> Vec<MachineId> {
+        let machines = self.machines.read().expect("registry lock");
+        machines
+            .iter()
+            .filter(|(_, machine)| machine.binary_id() == *id)
+            .map(|(machine, _)| *machine)
+            .collect()
     }
 
     /// Ids of the binaries served, at most `limit` of them.

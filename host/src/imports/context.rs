@@ -78,8 +78,14 @@ impl Services {
         self.state_used.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Waits for `machine`'s state lock, as an activation that uses its state does: holding
+    /// it, nothing commits to the machine's state.
+    pub async fn lock_state(&self, machine: &MachineId) -> tokio::sync::OwnedMutexGuard<()> {
+        self.state_locks.lock(machine).await
+    }
+
     /// A machine's state went from `before` to `after` bytes, committed.
-    pub(super) fn state_committed(&self, before: u64, after: u64) {
+    pub(crate) fn state_committed(&self, before: u64, after: u64) {
         use std::sync::atomic::Ordering;
         match after.checked_sub(before) {
             Some(grown) => self.state_used.fetch_add(grown, Ordering::AcqRel),

@@ -17,6 +17,16 @@ pub enum AddError {
     /// The node is at its bounds on compiles.
     #[error(transparent)]
     Busy(#[from] crate::compiles::Busy),
+    /// The operator removed it.
+    #[error(
+        "binary {id} was removed by this node's operator: {reason}; it cannot be uploaded again"
+    )]
+    Removed {
+        /// Its id.
+        id: BinaryId,
+        /// Why.
+        reason: String,
+    },
     /// Storing it would pass the node's quota for binaries.
     #[error(
         "the node's quota for binaries is full: {used} of {quota} bytes held (`[limits] \
@@ -39,6 +49,14 @@ pub enum CreateError {
     /// The binary is not on this node.
     #[error("no binary {0} on this node: upload it first with POST /binaries")]
     UnknownBinary(BinaryId),
+    /// The operator removed the machine, or its binary.
+    #[error("{what} was removed by this node's operator: {reason}; it cannot be created again")]
+    Removed {
+        /// What was removed: `machine …` or `binary …`.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// The params are larger than the node accepts.
     #[error("params of {size} bytes exceed this node's limit of {limit} bytes")]
     ParamsTooLarge {

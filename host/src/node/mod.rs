@@ -9,10 +9,12 @@ mod describe;
 mod errors;
 mod node_config;
 mod operations;
+mod removals;
 
 pub use errors::{ActivateError, AddError, CreateError};
 pub use node_config::{HttpAccess, NodeConfig};
 pub use operations::Turn;
+pub use removals::{RemoveError, Removed};
 
 use crate::admission::Admission;
 use crate::compiles::Compiles;

@@ -22,6 +22,7 @@ impl Node {
         if let Some(existing) = self.registry().binary(&id) {
             return Ok((existing, false));
         }
+        self.refuse_removed(&id)?;
         let (binary, code) = self.compile(bytes)?;
         self.keep_binary(bytes, binary, code)
     }
@@ -34,6 +35,7 @@ impl Node {
         if let Some(existing) = self.registry().binary(&id) {
             return Ok((existing, false));
         }
+        self.refuse_removed(&id)?;
         // Past the quota already with the component alone: refused before it compiles.
         self.reserve_binary_bytes(bytes.len() as u64)?;
         self.release_binary_bytes(bytes.len() as u64);
@@ -90,6 +92,17 @@ impl Node {
         Ok((registry.insert_binary(binary), true))
     }
 
+    /// Refuses binary `id` if the operator removed it.
+    fn refuse_removed(&self, id: &BinaryId) -> Result<(), AddError> {
+        match self.removal(id.as_bytes()) {
+            Some(removal) => Err(AddError::Removed {
+                id: *id,
+                reason: removal.reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Counts `needs` more bytes of binaries against `[limits] binaries_quota_bytes`, or
     /// refuses.
     fn reserve_binary_bytes(&self, needs: u64) -> Result<(), AddError> {
@@ -122,12 +135,23 @@ impl Node {
             });
         }
         let registry = self.registry();
-        let binary = registry
-            .binary(binary)
-            .ok_or(CreateError::UnknownBinary(*binary))?;
+        let removed = |what: String, id: &[u8; 32]| {
+            self.removal(id).map(|removal| CreateError::Removed {
+                what,
+                reason: removal.reason,
+            })
+        };
+        let Some(binary) = registry.binary(binary) else {
+            return Err(removed(format!("binary {binary}"), binary.as_bytes())
+                .unwrap_or(CreateError::UnknownBinary(*binary)));
+        };
         let machine = Machine::new(binary, params);
         if let Some(existing) = registry.machine(&machine.id()) {
             return Ok((existing, false));
+        }
+        if let Some(refused) = removed(format!("machine {}", machine.id()), machine.id().as_bytes())
+        {
+            return Err(refused);
         }
         self.store()
             .put_machine(&machine.id(), &machine.binary_id(), machine.params())?;

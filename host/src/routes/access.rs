@@ -15,6 +15,11 @@ pub(super) async fn upload(State(node): State<Node>, request: Request, next: Nex
     check(&node, Act::Upload, request, next).await
 }
 
+/// Guards a removal: only holders of an admin token.
+pub(super) async fn remove(State(node): State<Node>, request: Request, next: Next) -> Response {
+    check(&node, Act::Remove, request, next).await
+}
+
 /// Guards an activation.
 pub(super) async fn activate(State(node): State<Node>, request: Request, next: Next) -> Response {
     check(&node, Act::Activate, request, next).await
@@ -35,6 +40,7 @@ async fn check(node: &Node, act: Act, request: Request, next: Next) -> Response 
             let limit = match act {
                 Act::Upload => node.config().max_binary_bytes,
                 Act::Activate => node.config().max_request_bytes,
+                Act::Remove => super::removals::REASON_BYTES,
             };
             let (parts, request_body) = request.into_parts();
             super::body::drain(&parts.headers, request_body, limit).await;

@@ -1,7 +1,7 @@
 //! Errors as the HTTP API answers them: a status and a JSON body with an `error` field.
 
 use crate::admission::Busy;
-use crate::node::{ActivateError, AddError, CreateError};
+use crate::node::{ActivateError, AddError, CreateError, RemoveError};
 use crate::runtime::{ActivationError, LoadError};
 use crate::store::StoreError;
 use crate::values::ArgsError;
@@ -105,6 +105,10 @@ impl From<AddError> for ApiError {
             AddError::Busy(busy) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, busy.to_string()).retry_after(1)
             }
+            AddError::Removed { ref reason, .. } => {
+                let reason = reason.clone();
+                Self::new(StatusCode::GONE, error.to_string()).with("reason", reason)
+            }
         }
     }
 }
@@ -115,8 +119,36 @@ impl From<CreateError> for ApiError {
             CreateError::UnknownBinary(_) => StatusCode::NOT_FOUND,
             CreateError::ParamsTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             CreateError::Store(error) => return error.into(),
+            CreateError::Removed { ref reason, .. } => {
+                let reason = reason.clone();
+                return Self::new(StatusCode::GONE, error.to_string()).with("reason", reason);
+            }
         };
         Self::new(status, error.to_string())
+    }
+}
+
+impl From<RemoveError> for ApiError {
+    fn from(error: RemoveError) -> Self {
+        match error {
+            RemoveError::Unknown(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
+            RemoveError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// A binary's or machine's answer once the operator removed it: 410 with the reason.
+    pub fn gone(what: &str, removal: &crate::store::Removal) -> Self {
+        Self::new(
+            StatusCode::GONE,
+            format!(
+                "{what} was removed by this node's operator: {}",
+                removal.reason
+            ),
+        )
+        .with("reason", removal.reason.clone())
+        .with("removed_at", removal.at)
     }
 }
 

@@ -12,8 +12,14 @@ pub(super) const LISTED_IDS: usize = 100;
 
 /// Finds a served binary by its id's text, or answers 404 with the ids that exist.
 pub(super) fn binary(node: &Node, id: &str) -> Result<Arc<Binary>, ApiError> {
-    id.parse::<BinaryId>()
-        .ok()
+    let parsed = id.parse::<BinaryId>().ok();
+    if let Some(parsed) = parsed
+        && node.registry().binary(&parsed).is_none()
+        && let Some(removal) = node.removal(parsed.as_bytes())
+    {
+        return Err(ApiError::gone(&format!("binary {parsed}"), &removal));
+    }
+    parsed
         .and_then(|id| node.registry().binary(&id))
         .ok_or_else(|| {
             let ids: Vec<String> = node
@@ -32,8 +38,14 @@ pub(super) fn binary(node: &Node, id: &str) -> Result<Arc<Binary>, ApiError> {
 
 /// Finds a served machine by its id's text, or answers 404 with the ids that exist.
 pub(super) fn machine(node: &Node, id: &str) -> Result<Machine, ApiError> {
-    id.parse::<MachineId>()
-        .ok()
+    let parsed = id.parse::<MachineId>().ok();
+    if let Some(parsed) = parsed
+        && node.registry().machine(&parsed).is_none()
+        && let Some(removal) = node.removal(parsed.as_bytes())
+    {
+        return Err(ApiError::gone(&format!("machine {parsed}"), &removal));
+    }
+    parsed
         .and_then(|id| node.registry().machine(&id))
         .ok_or_else(|| {
             let ids: Vec<String> = node
@@ -62,6 +74,7 @@ pub(super) async fn activation_or_copy(
     if let Ok(machine) = id.parse::<MachineId>()
         && node.federation().is_some()
         && node.registry().machine(&machine).is_none()
+        && node.removal(machine.as_bytes()).is_none()
     {
         node.machine_from_members(&machine).await;
     }

@@ -9,6 +9,7 @@
 //! | `GET /binaries/{id}` | describes its activations and named types |
 //! | `GET /binaries/{id}/component` | the component itself |
 //! | `POST /binaries/{id}` | creates a machine with the body as params |
+//! | `DELETE /binaries/{id}`, `DELETE /machines/{id}` | with an admin token: removes it (410 Gone afterwards) |
 //! | `GET /machines/{id}` | describes a machine (a page with a form per activation for browsers) |
 //! | `GET /machines/{id}/http/` | the machine's page |
 //! | `GET /machines/{id}/openapi.json` | its OpenAPI 3.1 document |
@@ -46,6 +47,7 @@ mod metrics;
 mod negotiate;
 mod pages;
 mod rates;
+mod removals;
 mod request_id;
 mod root;
 
@@ -54,7 +56,7 @@ pub use error::ApiError;
 use crate::node::Node;
 use crate::rates::Kind;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::future::Future;
 
 /// The node's HTTP API, with `GET /metrics`.
@@ -79,6 +81,7 @@ pub fn metrics_router(node: Node) -> Router {
 fn build(node: Node, with_metrics: bool) -> Router {
     let uploads = || axum::middleware::from_fn_with_state(node.clone(), access::upload);
     let activations = || axum::middleware::from_fn_with_state(node.clone(), access::activate);
+    let admins = || axum::middleware::from_fn_with_state(node.clone(), access::remove);
     // Rates are checked first: a client past its rate is refused before its token is.
     let rated = |kind| axum::middleware::from_fn_with_state((node.clone(), kind), rates::limit);
     let routes = Router::new()
@@ -91,14 +94,19 @@ fn build(node: Node, with_metrics: bool) -> Router {
         )
         .route(
             "/binaries/{id}",
-            get(binaries::describe).merge(
-                post(binaries::create_machine)
-                    .route_layer(uploads())
-                    .route_layer(rated(Kind::Machine)),
-            ),
+            get(binaries::describe)
+                .merge(
+                    post(binaries::create_machine)
+                        .route_layer(uploads())
+                        .route_layer(rated(Kind::Machine)),
+                )
+                .merge(delete(removals::binary).route_layer(admins())),
         )
         .route("/binaries/{id}/component", get(binaries::component))
-        .route("/machines/{id}", get(machines::describe))
+        .route(
+            "/machines/{id}",
+            get(machines::describe).merge(delete(removals::machine).route_layer(admins())),
+        )
         .route("/machines/{id}/openapi.json", get(machines::openapi))
         .route("/machines/{id}/http", get(machines::page))
         .route("/machines/{id}/http/", get(machines::page))

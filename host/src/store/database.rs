@@ -3,8 +3,8 @@
 use super::error::StoreError;
 use super::records::UsedKeys;
 use super::tables::{
-    AGREEMENTS, BINARIES, COMPILED, MACHINES, META, NONCE_COUNTS, NONCE_SECRET, NONCES, STATE,
-    STATE_BYTES, USED_KEYS,
+    AGREEMENTS, BINARIES, COMPILED, MACHINES, META, NONCE_COUNTS, NONCE_SECRET, NONCES, REMOVED,
+    STATE, STATE_BYTES, USED_KEYS,
 };
 use carol_core::ids::MachineId;
 use redb::backends::{FileBackend, InMemoryBackend};
@@ -107,6 +107,7 @@ impl Store {
         txn.open_table(COMPILED)?;
         txn.open_table(STATE)?;
         txn.open_table(STATE_BYTES)?;
+        txn.open_table(REMOVED)?;
         txn.open_table(NONCES)?;
         txn.open_table(NONCE_COUNTS)?;
         txn.open_table(USED_KEYS)?;

@@ -17,6 +17,7 @@ mod database;
 mod error;
 mod keys;
 mod records;
+mod removals;
 mod state;
 mod tables;
 
@@ -24,3 +25,4 @@ pub use backup::Restored;
 pub use database::{DATABASE_FILE, Store};
 pub use error::StoreError;
 pub use records::{NonceBinding, StoredMachine, UsedKeys};
+pub use removals::Removal;

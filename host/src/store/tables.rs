@@ -30,6 +30,8 @@ pub(super) const NONCE_SECRET: &str = "nonce-secret";
 /// A federation member's record of each agreement among the members, by decree (what is
 /// decided): JSON, kept before the member answers (`crate::federation`).
 pub(super) const AGREEMENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("agreements");
+/// Binaries and machines the operator removed, by id: JSON of their `Removal`.
+pub(super) const REMOVED: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("removed");
 /// Which of its keys each machine has used (`UsedKeys` bits), by machine id.
 pub(super) const USED_KEYS: TableDefinition<&[u8; 32], u8> = TableDefinition::new("used_keys");
 

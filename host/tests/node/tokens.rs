@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// `carol access-token NAME`: the token, and the entry to list.
-fn access_token(name: &str) -> (String, String) {
+pub(crate) fn access_token(name: &str) -> (String, String) {
     let made = Command::new(env!("CARGO_BIN_EXE_carol"))
         .args(["access-token", name])
         .output()

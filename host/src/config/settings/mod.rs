@@ -147,6 +147,25 @@ fn origins(value: Spanned<DeValue<'_>>) -> Result<Vec<String>, Problem> {
         .collect()
 }
 
+/// Tokens, each `NAME:SHA256`.
+fn tokens(value: Spanned<DeValue<'_>>) -> Result<Vec<crate::access::Token>, Problem> {
+    let entries: Vec<String> = read(value)?;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            crate::access::Token::parse(entry).map_err(|why| Problem::Invalid {
+                at: format!("[{i}]"),
+                why,
+            })
+        })
+        .collect()
+}
+
+fn entries(tokens: &[crate::access::Token]) -> Written {
+    Written::List(tokens.iter().map(|t| t.entry()).collect())
+}
+
 /// Who may do something: `anyone` or `token`.
 fn who(value: Spanned<DeValue<'_>>) -> Result<crate::access::Who, Problem> {
     let text: String = read(value)?;
@@ -399,19 +418,21 @@ pub(super) const SECTIONS: &[Section] = &[
                        SHA-256 in hex; the token itself is never written here). `carol \
                        access-token NAME` makes a token and its entry.",
                 required: false,
-                get: |c| Written::List(c.node.access.tokens.iter().map(|t| t.entry()).collect()),
+                get: |c| entries(&c.node.access.tokens),
                 set: |c, v| {
-                    let entries: Vec<String> = read(v)?;
-                    c.node.access.tokens = entries
-                        .iter()
-                        .enumerate()
-                        .map(|(i, entry)| {
-                            crate::access::Token::parse(entry).map_err(|why| Problem::Invalid {
-                                at: format!("[{i}]"),
-                                why,
-                            })
-                        })
-                        .collect::<Result<_, _>>()?;
+                    c.node.access.tokens = tokens(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
+                name: "admin_tokens",
+                docs: "The tokens that may remove binaries and machines (`DELETE \
+                       /binaries/{id}`, `DELETE /machines/{id}`), each `NAME:SHA256` as in \
+                       `tokens`. None: nobody may.",
+                required: false,
+                get: |c| entries(&c.node.access.admin_tokens),
+                set: |c, v| {
+                    c.node.access.admin_tokens = tokens(v)?;
                     Ok(())
                 },
             },
