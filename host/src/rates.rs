@@ -4,9 +4,10 @@
 //! `Retry-After` before anything of it is read.
 //!
 //! The client is the connection's peer, unless the peer is a proxy the operator trusts: then it
-//! is the nearest address in `Forwarded` (RFC 7239) or `X-Forwarded-For` that is not a trusted
-//! proxy itself, read from the right, since only the entries the trusted proxies appended can
-//! be believed. IPv6 clients are counted by their /64, the block one subscriber usually holds.
+//! is the nearest address in the one forwarding header the operator names (`X-Forwarded-For`,
+//! or `Forwarded` of RFC 7239) that is not a trusted proxy itself, read from the right, since
+//! only the entries the trusted proxies appended can be believed. The other header is never
+//! read: proxies pass on whatever a client sent in a header they do not set. IPv6 clients are counted by their /64, the block one subscriber usually holds.
 //! Federation members and listed addresses are never limited: members pass their clients'
 //! requests on to each other.
 
@@ -28,8 +29,10 @@ pub struct RateLimits {
     pub machines_per_minute: u32,
     /// Activations a client may run per second (and at once).
     pub activations_per_second: u32,
-    /// Proxies whose `Forwarded` and `X-Forwarded-For` name the client.
+    /// Proxies whose forwarding header names the client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Which header the trusted proxies set.
+    pub forwarded_header: ForwardedHeader,
     /// Addresses never limited (a federation's members are not either).
     pub exempt: Vec<IpAddr>,
 }
@@ -41,7 +44,37 @@ impl Default for RateLimits {
             machines_per_minute: 600,
             activations_per_second: 0,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             exempt: Vec::new(),
+        }
+    }
+}
+
+/// The header a trusted proxy names the client in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, ...`, as nginx's `$proxy_add_x_forwarded_for` and
+    /// Caddy write it.
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The setting's value, the header's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+
+    /// Reads the setting's value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Some(Self::XForwardedFor),
+            "forwarded" => Some(Self::Forwarded),
+            _ => None,
         }
     }
 }
@@ -119,6 +152,7 @@ pub struct Rates {
     machines: Option<Bucket>,
     activations: Option<Bucket>,
     trusted: Vec<IpAddr>,
+    header: ForwardedHeader,
     exempt: Vec<IpAddr>,
     checks: AtomicU64,
 }
@@ -155,6 +189,7 @@ impl Rates {
                 .iter()
                 .map(|ip| canonical(*ip))
                 .collect(),
+            header: limits.forwarded_header,
             exempt,
             checks: AtomicU64::new(0),
         }
@@ -214,27 +249,30 @@ impl Rates {
 
     /// The client of a request from `peer` with `headers`.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        client(peer, headers, &self.trusted)
+        client(peer, headers, &self.trusted, self.header)
     }
 }
 
 /// The client of a request from `peer`: `peer` itself unless it is one of `trusted`, else the
-/// nearest address its forwarding headers name that is not trusted (`Forwarded` if present,
-/// else `X-Forwarded-For`). An entry that is no address (`unknown`, an obfuscated name) ends
-/// the search at the proxy that appended it, which then counts as the client.
-pub fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+/// nearest address `header` names that is not trusted. An entry that is no address (`unknown`,
+/// an obfuscated name) ends the search at the proxy that appended it, which then counts as the
+/// client.
+pub fn client(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+    header: ForwardedHeader,
+) -> IpAddr {
     let mut client = canonical(peer);
     if !trusted.contains(&client) {
         return client;
     }
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
+    let values = headers
+        .get_all(header.as_str())
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .collect();
-    let hops: Vec<Option<IpAddr>> = match forwarded.is_empty() {
-        false => forwarded
-            .iter()
+        .filter_map(|value| value.to_str().ok());
+    let hops: Vec<Option<IpAddr>> = match header {
+        ForwardedHeader::Forwarded => values
             .flat_map(|value| value.split(','))
             .map(|element| {
                 element
@@ -244,10 +282,7 @@ pub fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
                     .and_then(|(_, node)| node_address(node))
             })
             .collect(),
-        true => headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
+        ForwardedHeader::XForwardedFor => values
             .flat_map(|value| value.split(','))
             .map(node_address)
             .collect(),

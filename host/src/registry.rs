@@ -54,8 +54,11 @@ impl Registry {
 
     /// Stops serving the binary `id` and its machines.
     pub fn remove_binary(&self, id: &BinaryId) {
-        let mut machines = self.machines.write().expect("registry lock");
-        machines.retain(|_, machine| machine.binary_id() != *id);
+        // One lock at a time, as everywhere (see `counts`).
+        self.machines
+            .write()
+            .expect("registry lock")
+            .retain(|_, machine| machine.binary_id() != *id);
         self.binaries.write().expect("registry lock").remove(id);
     }
 
@@ -88,9 +91,10 @@ impl Registry {
 
     /// How many binaries and machines are served.
     pub fn counts(&self) -> (usize, usize) {
-        (
-            self.binaries.read().expect("registry lock").len(),
-            self.machines.read().expect("registry lock").len(),
-        )
+        // One lock at a time: holding one while waiting for the other could deadlock with a
+        // removal, which takes both.
+        let binaries = self.binaries.read().expect("registry lock").len();
+        let machines = self.machines.read().expect("registry lock").len();
+        (binaries, machines)
     }
 }

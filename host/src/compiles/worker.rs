@@ -1,7 +1,9 @@
 //! A compile in a process of its own (`carol compile-worker`): the component's bytes on its
 //! stdin, wasmtime's serialized code on its stdout, an error's text on its stderr. The process's
 //! data segment is limited to the memory budget, and it is killed at the time budget, so that a
-//! compile past either costs the node nothing but the refusal.
+//! compile past either costs the node's own memory and threads nothing. It is no security
+//! boundary: the node runs the code the worker hands back, as it would run code it compiled
+//! itself.
 
 use super::CompileLimits;
 use crate::runtime::{LoadError, Loader};

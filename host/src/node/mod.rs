@@ -150,7 +150,6 @@ impl Node {
         let members = federation.iter().flat_map(|m| m.member_addresses());
         let rates = Rates::new(&config.rates, members);
         let compiles = Compiles::new(config.compiles.clone());
-        let binaries_bytes = store.binaries_bytes()?.into();
         let node = Self {
             inner: Arc::new(Inner {
                 runtime,
@@ -161,10 +160,15 @@ impl Node {
                 federation,
                 rates,
                 compiles,
-                binaries_bytes,
+                binaries_bytes: 0.into(),
             }),
         };
         node.restore()?;
+        // Counted once what the restore compiled again is stored too.
+        let held = node.store().binaries_bytes()?;
+        node.inner
+            .binaries_bytes
+            .store(held, std::sync::atomic::Ordering::Release);
         Ok(node)
     }
 
@@ -218,8 +222,12 @@ impl Node {
         }
         let (binary, code) = self.compile(bytes)?;
         tracing::info!(binary = %id, "compiled (no usable cache entry)");
-        if let Some(code) = code {
-            store.put_compiled(&key, &code)?;
+        // The cache only saves time: a binary whose code cannot be cached (a full disk) is
+        // served all the same.
+        if let Some(code) = code
+            && let Err(error) = store.put_compiled(&key, &code)
+        {
+            tracing::warn!(binary = %id, %error, "cannot cache the compiled code");
         }
         Ok(binary)
     }

@@ -2,7 +2,7 @@
 //! node with their state, and answered 410 Gone with the reason ever after.
 
 use super::Node;
-use crate::store::{Removal, StoreError};
+use crate::store::{Freed, Removal, StoreError};
 use carol_core::ids::{BinaryId, MachineId};
 use std::sync::atomic::Ordering;
 
@@ -47,38 +47,31 @@ impl Node {
         if self.registry().binary(id).is_none() {
             return Err(RemoveError::Unknown(format!("binary {id}")));
         }
-        let machines = self.registry().machines_of(id);
-        let mut locks = Vec::with_capacity(machines.len());
-        for machine in &machines {
-            locks.push(self.runtime().services().lock_state(machine).await);
+        // Activations of its machines that use state finish first; later ones find it gone.
+        let mut locks = Vec::new();
+        for machine in self.registry().machines_of(id) {
+            locks.push(self.runtime().services().lock_state(&machine).await);
         }
         let removal = Removal {
             reason: reason.to_owned(),
             at: now(),
         };
-        let (node, id, of, record) = (self.clone(), *id, machines.clone(), removal.clone());
-        tokio::task::spawn_blocking(move || -> Result<(), RemoveError> {
-            let store = node.store();
-            let key = node.runtime().loader().cache_key(&id);
-            let held = store.binary(&id)?.map_or(0, |b| b.len()) as u64
-                + store.compiled(&key)?.map_or(0, |c| c.len()) as u64;
-            let states = of
-                .iter()
-                .map(|machine| store.state_bytes(machine))
-                .collect::<Result<Vec<_>, _>>()?;
-            store.remove_binary(&id, &key, &of, &record)?;
-            node.registry().remove_binary(&id);
-            node.inner.binaries_bytes.fetch_sub(held, Ordering::AcqRel);
-            for bytes in states {
-                node.runtime().services().state_committed(bytes, 0);
-            }
-            Ok(())
+        let (node, binary, record) = (self.clone(), *id, removal.clone());
+        let freed = tokio::task::spawn_blocking(move || {
+            let key = node.runtime().loader().cache_key(&binary);
+            let freed = node.store().remove_binary(&binary, &key, &record)?;
+            node.registry().remove_binary(&binary);
+            node.freed(&freed);
+            Ok::<_, RemoveError>(freed)
         })
         .await
         .expect("removing does not panic")?;
         drop(locks);
-        tracing::warn!(binary = %id, machines = machines.len(), reason, "binary removed by the operator");
-        Ok(Removed { removal, machines })
+        tracing::warn!(binary = %id, machines = freed.machines.len(), reason, "binary removed by the operator");
+        Ok(Removed {
+            removal,
+            machines: freed.machines,
+        })
     }
 
     /// Removes machine `id` with its state, for `reason`; afterwards its routes answer 410
@@ -97,12 +90,11 @@ impl Node {
             at: now(),
         };
         let (node, machine, record) = (self.clone(), *id, removal.clone());
-        tokio::task::spawn_blocking(move || -> Result<(), RemoveError> {
-            let bytes = node.store().state_bytes(&machine)?;
-            node.store().remove_machine(&machine, &record)?;
+        let freed = tokio::task::spawn_blocking(move || {
+            let freed = node.store().remove_machine(&machine, &record)?;
             node.registry().remove_machine(&machine);
-            node.runtime().services().state_committed(bytes, 0);
-            Ok(())
+            node.freed(&freed);
+            Ok::<_, RemoveError>(freed)
         })
         .await
         .expect("removing does not panic")?;
@@ -110,7 +102,18 @@ impl Node {
         tracing::warn!(machine = %id, reason, "machine removed by the operator");
         Ok(Removed {
             removal,
-            machines: vec![*id],
+            machines: freed.machines,
         })
+    }
+
+    /// Counts what a removal freed off the quotas, never below nothing.
+    fn freed(&self, freed: &Freed) {
+        let _ =
+            self.inner
+                .binaries_bytes
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                    Some(held.saturating_sub(freed.binaries))
+                });
+        self.runtime().services().state_committed(freed.state, 0);
     }
 }

@@ -1,6 +1,9 @@
 use super::*;
 use axum::http::HeaderValue;
 
+const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+const RFC: ForwardedHeader = ForwardedHeader::Forwarded;
+
 fn ip(text: &str) -> IpAddr {
     text.parse().unwrap()
 }
@@ -16,10 +19,13 @@ fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
 #[test]
 fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
     let forged = headers(&[("x-forwarded-for", "9.9.9.9"), ("forwarded", "for=8.8.8.8")]);
-    assert_eq!(client(ip("203.0.113.7"), &forged, &[]), ip("203.0.113.7"));
+    assert_eq!(
+        client(ip("203.0.113.7"), &forged, &[], XFF),
+        ip("203.0.113.7")
+    );
     let trusted = [ip("10.0.0.1")];
     assert_eq!(
-        client(ip("203.0.113.7"), &forged, &trusted),
+        client(ip("203.0.113.7"), &forged, &trusted, XFF),
         ip("203.0.113.7")
     );
 }
@@ -30,7 +36,7 @@ fn behind_trusted_proxies_the_client_is_the_nearest_untrusted_hop() {
     // The client forged the first entry; the proxies appended the rest.
     let chain = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.4, 10.0.0.2")]);
     assert_eq!(
-        client(ip("127.0.0.1"), &chain, &trusted),
+        client(ip("127.0.0.1"), &chain, &trusted, XFF),
         ip("198.51.100.4")
     );
     // Two header lines are one list, in order.
@@ -39,40 +45,56 @@ fn behind_trusted_proxies_the_client_is_the_nearest_untrusted_hop() {
         ("x-forwarded-for", "198.51.100.4"),
     ]);
     assert_eq!(
-        client(ip("127.0.0.1"), &lines, &trusted),
+        client(ip("127.0.0.1"), &lines, &trusted, XFF),
         ip("198.51.100.4")
     );
     // No header: the proxy itself.
     assert_eq!(
-        client(ip("127.0.0.1"), &HeaderMap::new(), &trusted),
+        client(ip("127.0.0.1"), &HeaderMap::new(), &trusted, XFF),
         ip("127.0.0.1")
     );
     // Every hop trusted: the farthest.
     let all = headers(&[("x-forwarded-for", "10.0.0.2")]);
-    assert_eq!(client(ip("127.0.0.1"), &all, &trusted), ip("10.0.0.2"));
+    assert_eq!(client(ip("127.0.0.1"), &all, &trusted, XFF), ip("10.0.0.2"));
 }
 
 #[test]
-fn forwarded_is_read_before_x_forwarded_for_in_each_of_its_spellings() {
+fn only_the_named_header_is_read_in_each_of_its_spellings() {
     let trusted = [ip("127.0.0.1")];
     let both = headers(&[
-        ("x-forwarded-for", "6.6.6.6"),
+        ("x-forwarded-for", "198.51.100.4"),
         (
             "forwarded",
             "for=6.6.6.6;proto=http, For=\"[2001:db8:cafe::17]:4711\";by=127.0.0.1",
         ),
     ]);
+    // A client's own `Forwarded` passes a proxy that sets `X-Forwarded-For`: never read then.
     assert_eq!(
-        client(ip("127.0.0.1"), &both, &trusted),
+        client(ip("127.0.0.1"), &both, &trusted, XFF),
+        ip("198.51.100.4")
+    );
+    assert_eq!(
+        client(ip("127.0.0.1"), &both, &trusted, RFC),
         ip("2001:db8:cafe::17")
     );
     let port = headers(&[("forwarded", "for=\"192.0.2.43:47011\"")]);
-    assert_eq!(client(ip("127.0.0.1"), &port, &trusted), ip("192.0.2.43"));
+    assert_eq!(
+        client(ip("127.0.0.1"), &port, &trusted, RFC),
+        ip("192.0.2.43")
+    );
     // `unknown` or an obfuscated name: the proxy that wrote it is as far as can be known.
     let unknown = headers(&[("forwarded", "for=192.0.2.1, for=unknown")]);
-    assert_eq!(client(ip("127.0.0.1"), &unknown, &trusted), ip("127.0.0.1"));
+    assert_eq!(
+        client(ip("127.0.0.1"), &unknown, &trusted, RFC),
+        ip("127.0.0.1")
+    );
     let hidden = headers(&[("forwarded", "for=_hidden")]);
-    assert_eq!(client(ip("127.0.0.1"), &hidden, &trusted), ip("127.0.0.1"));
+    assert_eq!(
+        client(ip("127.0.0.1"), &hidden, &trusted, RFC),
+        ip("127.0.0.1")
+    );
+    assert_eq!(ForwardedHeader::parse("Forwarded"), Some(RFC));
+    assert_eq!(ForwardedHeader::parse("x-real-ip"), None);
 }
 
 #[test]
@@ -80,7 +102,7 @@ fn ipv4_mapped_peers_are_their_ipv4_and_ipv6_clients_count_by_their_64() {
     let trusted = [ip("127.0.0.1")];
     let chain = headers(&[("x-forwarded-for", "::ffff:198.51.100.4")]);
     assert_eq!(
-        client(ip("::ffff:127.0.0.1"), &chain, &trusted),
+        client(ip("::ffff:127.0.0.1"), &chain, &trusted, XFF),
         ip("198.51.100.4")
     );
     assert_eq!(key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));

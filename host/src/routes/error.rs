@@ -79,6 +79,9 @@ impl From<Busy> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if let StoreError::Removed(_) = error {
+            return Self::new(StatusCode::GONE, error.to_string());
+        }
         tracing::error!(%error, "storing failed");
         if error.is_disk_full() {
             let message = match error {

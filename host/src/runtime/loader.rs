@@ -111,8 +111,11 @@ impl Loader {
     /// A component from its serialized form, or `None` if this engine cannot use it.
     pub fn deserialize(&self, code: &[u8]) -> Option<Component> {
         // SAFETY: the code comes from this node's own cache, written by `serialize` and checked
-        // against its SHA-256 when read back (`Store::compiled`); wasmtime itself refuses code
-        // from another version or configuration.
+        // against its SHA-256 when read back (`Store::compiled`), or from the node's compile
+        // worker, the node's own program compiling with the same engine settings; wasmtime
+        // itself refuses code from another version or configuration. A worker that a malicious
+        // component subverted (through a compiler bug) could hand over any code: no worse than
+        // compiling that component in this process.
         unsafe { Component::deserialize(&self.engine, code) }.ok()
     }
 }

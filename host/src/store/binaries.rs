@@ -3,7 +3,7 @@
 use super::database::Store;
 use super::error::StoreError;
 use super::records::StoredMachine;
-use super::tables::{BINARIES, COMPILED, MACHINES};
+use super::tables::{BINARIES, COMPILED, MACHINES, REMOVED};
 use carol_core::ids::{BinaryId, MachineId};
 use redb::{ReadableDatabase, ReadableTable};
 use sha2::{Digest, Sha256};
@@ -98,6 +98,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let code_bytes = compiled.map_or(0, |(_, code)| code.len());
         let txn = self.begin_write((bytes.len() + code_bytes) as u64)?;
+        // Checked in the transaction: a removal between an upload's first check and its compile's
+        // end must not be undone.
+        if txn.open_table(REMOVED)?.get(id.as_bytes())?.is_some() {
+            return Err(StoreError::Removed(format!("binary {id}")));
+        }
         txn.open_table(BINARIES)?.insert(id.as_bytes(), bytes)?;
         if let Some((key, code)) = compiled {
             txn.open_table(COMPILED)?
@@ -117,6 +122,20 @@ impl Store {
         let mut record = binary.as_bytes().to_vec();
         record.extend_from_slice(params);
         let txn = self.begin_write(record.len() as u64)?;
+        {
+            let removed = txn.open_table(REMOVED)?;
+            if removed.get(binary.as_bytes())?.is_some() {
+                return Err(StoreError::Removed(format!("binary {binary}")));
+            }
+            if removed.get(id.as_bytes())?.is_some() {
+                return Err(StoreError::Removed(format!("machine {id}")));
+            }
+            // A removal of its binary between the registry's answer and this write: the
+            // binary is no longer stored.
+            if txn.open_table(BINARIES)?.get(binary.as_bytes())?.is_none() {
+                return Err(StoreError::Removed(format!("binary {binary}")));
+            }
+        }
         txn.open_table(MACHINES)?
             .insert(id.as_bytes(), record.as_slice())?;
         txn.commit()?;

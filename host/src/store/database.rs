@@ -187,6 +187,12 @@ impl Store {
         Ok(self.db.begin_write()?)
     }
 
+    /// A write transaction that only frees space (a removal, deletions): taken however full the
+    /// disk is, so that space can always be freed.
+    pub(super) fn begin_freeing(&self) -> Result<redb::WriteTransaction, StoreError> {
+        Ok(self.db.begin_write()?)
+    }
+
     /// Whether the database outlives the node: it is in a data directory, not in memory.
     pub fn is_durable(&self) -> bool {
         self.dir.is_some()

@@ -89,6 +89,9 @@ pub enum StoreError {
         /// Bytes needed.
         needs: u64,
     },
+    /// The operator removed what the write would store.
+    #[error("{0} was removed by this node's operator: nothing was stored")]
+    Removed(String),
     /// A stored record is not what this node writes.
     #[error("the node's database holds a malformed {0} record")]
     Malformed(&'static str),

@@ -25,4 +25,4 @@ pub use backup::Restored;
 pub use database::{DATABASE_FILE, Store};
 pub use error::StoreError;
 pub use records::{NonceBinding, StoredMachine, UsedKeys};
-pub use removals::Removal;
+pub use removals::{Freed, Removal};

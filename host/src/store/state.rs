@@ -2,7 +2,7 @@
 
 use super::database::Store;
 use super::error::StoreError;
-use super::tables::{STATE, STATE_BYTES, machine_key};
+use super::tables::{REMOVED, STATE, STATE_BYTES, machine_key};
 use carol_core::ids::MachineId;
 use redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
@@ -94,7 +94,13 @@ impl Store {
             .iter()
             .map(|(key, value)| key.len() + value.as_ref().map_or(0, Vec::len))
             .sum();
-        let txn = self.begin_write(size as u64)?;
+        let txn = match writes.values().all(Option::is_none) {
+            true => self.begin_freeing()?,
+            false => self.begin_write(size as u64)?,
+        };
+        if txn.open_table(REMOVED)?.get(machine.as_bytes())?.is_some() {
+            return Err(StoreError::Removed(format!("machine {machine}")));
+        }
         {
             let mut table = txn.open_table(STATE)?;
             let mut sizes = txn.open_table(STATE_BYTES)?;

@@ -149,6 +149,20 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
     limited(&client("198.51.100.7"), "uploads_per_minute");
     // A client that forged an entry before the proxy's own is the address the proxy saw.
     limited(&client("203.0.113.9, 198.51.100.7"), "uploads_per_minute");
+    // A `Forwarded` of the client's own, which a proxy that sets `X-Forwarded-For` passes on,
+    // is never read.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let forged = agent
+        .post(&format!("{}/binaries", node.url))
+        .header("content-type", "application/octet-stream")
+        .header("x-forwarded-for", "198.51.100.7")
+        .header("forwarded", "for=192.0.2.99")
+        .send(&component[..])
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 429);
     assert!(matches!(client("198.51.100.8").status, 200 | 201));
     // Without a forwarded address, the proxy is the client: one bucket of its own.
     assert!(matches!(

@@ -76,6 +76,20 @@ pub(super) const RATES: Section = Section {
             },
         },
         Setting {
+            name: "forwarded_header",
+            docs: "The header the trusted proxies name the client in: `x-forwarded-for` (what \
+                   nginx and Caddy set) or `forwarded` (RFC 7239). Only that one is read: a \
+                   proxy passes on whatever a client sent in the other.",
+            required: false,
+            get: |c| Written::Text(c.node.rates.forwarded_header.as_str().to_owned()),
+            set: |c, v| {
+                let text: String = read(v)?;
+                c.node.rates.forwarded_header = crate::rates::ForwardedHeader::parse(&text)
+                    .ok_or_else(|| Problem::invalid("expected `x-forwarded-for` or `forwarded`"))?;
+                Ok(())
+            },
+        },
+        Setting {
             name: "exempt",
             docs: "Client addresses never limited (monitoring, the operator's own tools).",
             required: false,
