@@ -37,8 +37,7 @@ impl Node {
         }
         self.refuse_removed(&id)?;
         // Past the quota already with the component alone: refused before it compiles.
-        self.reserve_binary_bytes(bytes.len() as u64)?;
-        self.release_binary_bytes(bytes.len() as u64);
+        self.within_binaries_quota(bytes.len() as u64)?;
         let here = self.clone();
         let (compiled, took) = self
             .compiles()
@@ -113,6 +112,16 @@ impl Node {
         })
         .map(|_| ())
         .map_err(|used| AddError::Quota { quota, used, needs })
+    }
+
+    /// Whether `needs` more bytes of binaries would fit the quota now, counting nothing.
+    fn within_binaries_quota(&self, needs: u64) -> Result<(), AddError> {
+        let quota = self.config().binaries_quota_bytes;
+        let used = self.inner.binaries_bytes.load(Ordering::Acquire);
+        match used.checked_add(needs).is_some_and(|total| total <= quota) {
+            true => Ok(()),
+            false => Err(AddError::Quota { quota, used, needs }),
+        }
     }
 
     fn release_binary_bytes(&self, bytes: u64) {

@@ -34,27 +34,14 @@ fn upload(url: &str, component: &[u8]) -> (u16, Option<String>, Value) {
 /// `component` with a custom section of `padding` bytes appended: another component, with
 /// another id, as large as wanted, that compiles as the original does.
 fn padded(component: &[u8], padding: usize, tag: u32) -> Vec<u8> {
-    let name = format!("padding-{tag}");
-    let mut payload = Vec::new();
-    leb128(&mut payload, name.len());
-    payload.extend_from_slice(name.as_bytes());
-    payload.resize(payload.len() + padding, 0x5a);
+    use wasm_encoder::Section;
     let mut padded = component.to_vec();
-    padded.push(0);
-    leb128(&mut padded, payload.len());
-    padded.extend_from_slice(&payload);
-    padded
-}
-
-fn leb128(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        match n {
-            0 => return out.push(byte),
-            _ => out.push(byte | 0x80),
-        }
+    wasm_encoder::CustomSection {
+        name: format!("padding-{tag}").into(),
+        data: vec![0x5a; padding].into(),
     }
+    .append_to(&mut padded);
+    padded
 }
 
 fn stored(node: &Carol, component: &[u8]) -> bool {
