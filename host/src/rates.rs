@@ -1,7 +1,7 @@
 //! Per-client rate limits (`[rates]`): token buckets (`governor`'s GCRA) on uploads, machine
 //! creations and activations, each keyed by the client's address, so that one client cannot
 //! take a public node's capacity for itself. A request past its bucket is answered 429 with
-//! `Retry-After` before anything of it is read.
+//! `Retry-After` before anything of it is used (its body is read and dropped).
 //!
 //! The client is the connection's peer, unless the peer is a proxy the operator trusts: then it
 //! is the nearest address in the one forwarding header the operator names (`X-Forwarded-For`,

@@ -1,6 +1,7 @@
-//! `[access]` on the routes it guards: uploads and machine creations, and activations, each
-//! checked for a listed bearer token before anything of the request is read
-//! ([`crate::access`]), so that a refused request stores nothing.
+//! `[access]` on the routes it guards: uploads and machine creations, activations, and removals,
+//! each checked for a listed bearer token before anything of the request is used
+//! ([`crate::access`]), so that a refused request stores nothing (its body is read and dropped,
+//! so that the client sees the answer).
 
 use super::error::ApiError;
 use crate::access::Act;

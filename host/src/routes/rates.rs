@@ -1,6 +1,7 @@
 //! `[rates]` on the routes it limits: uploads, machine creations and activations, each checked
-//! against its client's bucket ([`crate::rates`]) before anything of the request is read, so a
-//! refused request stores and runs nothing.
+//! against its client's bucket ([`crate::rates`]) before anything of the request is used, so a
+//! refused request stores and runs nothing (its body is read and dropped, so that the client
+//! sees the answer).
 
 use super::error::ApiError;
 use crate::node::Node;
