@@ -45,8 +45,9 @@ pub struct Busy {
     pub waiting: usize,
 }
 
-/// Leaves the queue when dropped, also when a waiting request is abandoned.
-struct InQueue<'a>(&'a AtomicUsize);
+/// Leaves the queue when dropped, also when a waiting request is abandoned: a count of waiters,
+/// one of them.
+pub(crate) struct InQueue<'a>(pub(crate) &'a AtomicUsize);
 
 impl Drop for InQueue<'_> {
     fn drop(&mut self) {

@@ -14,6 +14,7 @@ mod worker;
 
 pub use worker::serve as serve_worker;
 
+use crate::admission::InQueue;
 use crate::runtime::{LoadError, Loader};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -93,15 +94,6 @@ pub struct Compiles {
 /// An upload's share of the bytes in flight, held until it is stored or refused.
 pub struct InFlight {
     _bytes: OwnedSemaphorePermit,
-}
-
-/// Leaves the queue when dropped, also when a waiting upload is abandoned.
-struct Queued<'a>(&'a AtomicUsize);
-
-impl Drop for Queued<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl Compiles {
@@ -199,7 +191,7 @@ impl Compiles {
                 queue: self.limits.queue,
             });
         }
-        let _queued = Queued(&self.waiting);
+        let _queued = InQueue(&self.waiting);
         let turn = self.turns.clone().acquire_owned().await;
         Ok(turn.expect("the compile semaphore is never closed"))
     }

@@ -87,13 +87,11 @@ impl Services {
     /// A machine's state went from `before` to `after` bytes, committed.
     pub(crate) fn state_committed(&self, before: u64, after: u64) {
         use std::sync::atomic::Ordering;
-        match after.checked_sub(before) {
-            Some(grown) => self.state_used.fetch_add(grown, Ordering::AcqRel),
-            None => self.state_used.fetch_sub(
-                (before - after).min(self.state_used.load(Ordering::Acquire)),
-                Ordering::AcqRel,
-            ),
-        };
+        let _ = self
+            .state_used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                Some(used.saturating_add(after).saturating_sub(before))
+            });
     }
 
     /// What the node counts, for `GET /metrics`.

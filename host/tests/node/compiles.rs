@@ -10,11 +10,7 @@ use serde_json::Value;
 
 /// `POST /binaries` with `component`: status, `Retry-After` and JSON body.
 fn upload(url: &str, component: &[u8]) -> (u16, Option<String>, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent
+    let mut response = Carol::agent()
         .post(&format!("{url}/binaries"))
         .header("content-type", "application/wasm")
         .send(component)

@@ -131,7 +131,8 @@ impl Carol {
         self.log.lock().unwrap().clone()
     }
 
-    fn agent() -> ureq::Agent {
+    /// A client that reads an error's answer like any other.
+    pub fn agent() -> ureq::Agent {
         ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()

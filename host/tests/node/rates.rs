@@ -10,23 +10,19 @@ use crate::metrics::{scrape, value};
 use carol_core::ids::{BinaryId, MachineId};
 use serde_json::Value;
 
-/// `POST path` with `body`, as from the client `forwarded_for` names if given: status,
+/// `POST path` with `body` and `headers` (a forwarding header a proxy would set, say): status,
 /// `Retry-After` and JSON body.
-fn post(node: &Carol, path: &str, body: &[u8], forwarded_for: Option<&str>) -> Answer {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+fn post(node: &Carol, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
     // Activations take JSON arguments; uploads and creations bytes.
     let kind = match path.contains("/activate/") {
         true => "application/json",
         false => "application/octet-stream",
     };
-    let mut request = agent
+    let mut request = Carol::agent()
         .post(&format!("{}{path}", node.url))
         .header("content-type", kind);
-    if let Some(client) = forwarded_for {
-        request = request.header("x-forwarded-for", client);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let mut response = request.send(body).unwrap();
     let retry_after = response
@@ -80,28 +76,33 @@ fn past_its_rate_a_client_is_answered_429_and_nothing_is_stored_or_run() {
     let binary = BinaryId::of(&stateful).to_string();
     for _ in 0..2 {
         assert!(matches!(
-            post(&node, "/binaries", &stateful, None).status,
+            post(&node, "/binaries", &stateful, &[]).status,
             200 | 201
         ));
     }
     // The third upload, of another component, is refused and not stored.
-    let third = post(&node, "/binaries", &all_types, None);
+    let third = post(&node, "/binaries", &all_types, &[]);
     limited(&third, "uploads_per_minute");
     assert_eq!(third.body["limit"], 2);
     let refused_binary = BinaryId::of(&all_types);
     assert_eq!(node.get(&format!("/binaries/{refused_binary}")).0, 404);
     // Clients do not claim another address: a forged `X-Forwarded-For` changes nothing.
     limited(
-        &post(&node, "/binaries", &all_types, Some("198.51.100.7")),
+        &post(
+            &node,
+            "/binaries",
+            &all_types,
+            &[("x-forwarded-for", "198.51.100.7")],
+        ),
         "uploads_per_minute",
     );
 
     // Creations have a bucket of their own.
     let path = format!("/binaries/{binary}");
     for params in [b"a", b"b"] {
-        assert_eq!(post(&node, &path, params, None).status, 201);
+        assert_eq!(post(&node, &path, params, &[]).status, 201);
     }
-    limited(&post(&node, &path, b"c", None), "machines_per_minute");
+    limited(&post(&node, &path, b"c", &[]), "machines_per_minute");
     let refused_machine = MachineId::of(&binary.parse().unwrap(), b"c");
     assert_eq!(node.get(&format!("/machines/{refused_machine}")).0, 404);
 
@@ -109,13 +110,13 @@ fn past_its_rate_a_client_is_answered_429_and_nothing_is_stored_or_run() {
     let machine = MachineId::of(&binary.parse().unwrap(), b"a").to_string();
     let increment = format!("/machines/{machine}/activate/increment");
     let statuses: Vec<u16> = (0..3)
-        .map(|_| post(&node, &increment, KEY, None).status)
+        .map(|_| post(&node, &increment, KEY, &[]).status)
         .collect();
     assert_eq!(statuses, [200; 3]);
-    let fourth = post(&node, &increment, KEY, None);
+    let fourth = post(&node, &increment, KEY, &[]);
     limited(&fourth, "activations_per_second");
     std::thread::sleep(std::time::Duration::from_secs(fourth.retry_after.unwrap()));
-    let after = post(&node, &increment, KEY, None);
+    let after = post(&node, &increment, KEY, &[]);
     assert_eq!((after.status, &after.body), (200, &serde_json::json!(4)));
 
     let (_, samples) = scrape(&format!("{}/metrics", node.url));
@@ -144,33 +145,36 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
         ],
     );
     let component = guest("stateful");
-    let client = |address| post(&node, "/binaries", &component, Some(address));
+    let client = |address| {
+        post(
+            &node,
+            "/binaries",
+            &component,
+            &[("x-forwarded-for", address)],
+        )
+    };
     assert!(matches!(client("198.51.100.7").status, 200 | 201));
     limited(&client("198.51.100.7"), "uploads_per_minute");
     // A client that forged an entry before the proxy's own is the address the proxy saw.
     limited(&client("203.0.113.9, 198.51.100.7"), "uploads_per_minute");
     // A `Forwarded` of the client's own, which a proxy that sets `X-Forwarded-For` passes on,
     // is never read.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let forged = agent
-        .post(&format!("{}/binaries", node.url))
-        .header("content-type", "application/octet-stream")
-        .header("x-forwarded-for", "198.51.100.7")
-        .header("forwarded", "for=192.0.2.99")
-        .send(&component[..])
-        .unwrap();
-    assert_eq!(forged.status().as_u16(), 429);
+    let forged = [
+        ("x-forwarded-for", "198.51.100.7"),
+        ("forwarded", "for=192.0.2.99"),
+    ];
+    limited(
+        &post(&node, "/binaries", &component, &forged),
+        "uploads_per_minute",
+    );
     assert!(matches!(client("198.51.100.8").status, 200 | 201));
     // Without a forwarded address, the proxy is the client: one bucket of its own.
     assert!(matches!(
-        post(&node, "/binaries", &component, None).status,
+        post(&node, "/binaries", &component, &[]).status,
         200 | 201
     ));
     limited(
-        &post(&node, "/binaries", &component, None),
+        &post(&node, "/binaries", &component, &[]),
         "uploads_per_minute",
     );
 }

@@ -11,12 +11,7 @@ use serde_json::{Value, json};
 
 /// `DELETE path` with `body` and, if given, `Authorization: Bearer token`: status and JSON.
 fn delete(node: &Carol, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .allow_non_standard_methods(true)
-        .build()
-        .into();
-    let mut request = agent
+    let mut request = Carol::agent()
         .delete(&format!("{}{path}", node.url))
         .force_send_body()
         .header("content-type", "application/json");

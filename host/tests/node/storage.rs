@@ -12,9 +12,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn is_root() -> bool {
+/// `program`, run as root: directly when this is root, else with `sudo -n`.
+fn as_root(program: &str) -> Command {
     // SAFETY: geteuid only returns the process's effective user id.
-    unsafe { libc::geteuid() == 0 }
+    match unsafe { libc::geteuid() } {
+        0 => Command::new(program),
+        _ => {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", program]);
+            sudo
+        }
+    }
 }
 
 /// A tmpfs of `bytes` mounted at `dir` while it lives.
@@ -23,18 +31,8 @@ struct Mounted(PathBuf);
 impl Mounted {
     fn new(dir: &Path, bytes: usize) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        let size = format!("size={bytes}");
-        let root = is_root();
-        let mut mount = match root {
-            true => Command::new("mount"),
-            false => {
-                let mut sudo = Command::new("sudo");
-                sudo.args(["-n", "mount"]);
-                sudo
-            }
-        };
-        let status = mount
-            .args(["-t", "tmpfs", "-o", &size, "tmpfs"])
+        let status = as_root("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
             .arg(dir)
             .status()
             .expect("running mount");
@@ -48,16 +46,7 @@ impl Mounted {
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        let root = is_root();
-        let mut umount = match root {
-            true => Command::new("umount"),
-            false => {
-                let mut sudo = Command::new("sudo");
-                sudo.args(["-n", "umount"]);
-                sudo
-            }
-        };
-        let _ = umount.arg("-l").arg(&self.0).status();
+        let _ = as_root("umount").arg("-l").arg(&self.0).status();
     }
 }
 
