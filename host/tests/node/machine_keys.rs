@@ -438,9 +438,16 @@ fn a_dealer_that_shows_members_different_contributions_cannot_split_a_machines_k
         .map(|d| G1Projective::from(d.bundle.commitments.commitments()[0]))
         .sum();
     assert_eq!(key, G1Affine::from(whole).to_compressed().to_vec());
-    // Each member serves the contributions it holds, and says what it does not.
+    // Each member serves the contributions it holds (those the decision names: member 5's
+    // only when it is among them), and says what it does not.
     let deal = format!("/federation/machines/{machine}/deal");
-    for (query, status) in [("?dealer=5", 200), ("?dealer=6", 404), ("?dealer=x", 400)] {
+    let held = value
+        .iter()
+        .map(|c| c.member)
+        .find(|&member| member != 3)
+        .expect("the decision names members besides member 3");
+    let held = format!("?dealer={held}");
+    for (query, status) in [(held.as_str(), 200), ("?dealer=6", 404), ("?dealer=x", 400)] {
         let (got, body) = nodes[2].get(&format!("{deal}{query}"));
         assert_eq!(got, status, "{query}: {body}");
     }
