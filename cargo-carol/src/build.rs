@@ -6,8 +6,10 @@ use crate::project;
 /// Arguments of `cargo carol build`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The machine crate to build (default: the one in the current directory).
-    #[arg(short, long, value_name = "PACKAGE")]
+    /// The machine to build: a project directory, a package of the workspace, or a Python or
+    /// JavaScript project beside its machine crates (default: the project of the current
+    /// directory).
+    #[arg(short, long, value_name = "PROJECT")]
     package: Option<String>,
 }
 

@@ -14,6 +14,7 @@ mod new;
 mod project;
 mod run;
 mod source;
+mod tools;
 mod upload;
 mod verify;
 
@@ -43,13 +44,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile a machine crate to a component (wasm32-wasip2, release) and print its path.
+    /// Build a machine (Rust, Python or JavaScript) into a component and print its path.
     Build(build::Args),
     /// List a machine's activations with their typed signatures and docs.
     Api(api::Args),
     /// Start a local node with the machine on it and serve until stopped.
     Run(run::Args),
-    /// Create a machine crate that builds as it stands.
+    /// Create a machine project (Rust, Python or JavaScript) that builds as it stands.
     New(new::Args),
     /// Upload a component to a node and print its binary id (checked against its SHA-256).
     Upload(upload::Args),
@@ -61,6 +62,8 @@ enum Command {
     Verify(verify::Args),
     /// Check a federation: every member agrees on it, and its public shares are consistent.
     Federation(federation::Args),
+    /// List the pinned tools that build Python and JavaScript machines; install them.
+    Tools(tools::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Call(args) => call::run(args, cli.quiet),
         Command::Verify(args) => verify::run(args, cli.quiet),
         Command::Federation(args) => federation::run(args, cli.quiet),
+        Command::Tools(args) => tools::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
-//! `cargo carol new`: a machine crate that builds as it stands.
+//! `cargo carol new`: a machine project, in Rust, Python or JavaScript, that builds as it
+//! stands.
 
 use crate::outln;
-use crate::project;
+use crate::project::{self, Language};
 use anyhow::{Context, bail};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -9,9 +10,13 @@ use std::process::{Command, Stdio};
 /// Arguments of `cargo carol new`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Where to create the crate; its last component is the package name (e.g. `my-oracle`).
+    /// Where to create the project; its last component is the machine's name (e.g.
+    /// `my-oracle`).
     path: PathBuf,
-    /// The `carol-guest` crate (guest-bindings) to depend on [default: the one this
+    /// The language of the machine.
+    #[arg(long, value_enum, default_value = "rust")]
+    lang: Language,
+    /// For Rust: the `carol-guest` crate (guest-bindings) to depend on [default: the one this
     /// `cargo carol` was built from].
     #[arg(long, value_name = "DIR")]
     carol_guest: Option<PathBuf>,
@@ -24,15 +29,15 @@ const CAROL_GUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-binding
 /// workspace starts from them, so it builds with the crates already downloaded.
 const LOCKFILE: &str = include_str!("../../Cargo.lock");
 
-/// Creates the crate and prints its directory.
+/// Creates the project and prints its directory.
 pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     let name = args
         .path
         .file_name()
         .and_then(|n| n.to_str())
-        .with_context(|| format!("{} does not end in a crate name", args.path.display()))?
+        .with_context(|| format!("{} does not end in a machine name", args.path.display()))?
         .to_owned();
-    check_name(&name)?;
+    project::check_name(&name)?;
     if args.path.exists()
         && std::fs::read_dir(&args.path)
             .map(|mut d| d.next().is_some())
@@ -42,6 +47,9 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
             "{} already exists and is not empty: pick another path",
             args.path.display()
         );
+    }
+    if args.lang != Language::Rust {
+        return new_script(&args.path, &name, args.lang, quiet);
     }
     let guest = args
         .carol_guest
@@ -94,24 +102,6 @@ pub fn run(args: Args, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Package names that are also valid WIT names: lowercase words of letters and digits, each
-/// starting with a letter, joined by `-` or `_`.
-fn check_name(name: &str) -> anyhow::Result<()> {
-    let valid = name.split(['-', '_']).all(|word| {
-        word.starts_with(|c: char| c.is_ascii_lowercase())
-            && word
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    });
-    if !valid {
-        bail!(
-            "`{name}` cannot name a machine: use lowercase words of letters and digits, each \
-             starting with a letter, joined by `-` (e.g. `price-oracle`)"
-        );
-    }
-    Ok(())
-}
-
 /// Whether cargo sees `dir` as a member of an enclosing workspace. Cargo refuses a package
 /// that sits under a workspace without being one of its members, so ask it.
 fn in_workspace(dir: &Path) -> anyhow::Result<bool> {
@@ -141,6 +131,41 @@ fn relative(from: &Path, to: &Path) -> String {
             .collect()
     };
     path.to_string_lossy().replace('\\', "/")
+}
+
+/// Creates a Python or JavaScript project: its world, its app file and a `.gitignore`.
+fn new_script(path: &Path, name: &str, language: Language, quiet: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path.join("wit"))
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let dir = path.canonicalize()?;
+    let wit_name = name.replace('_', "-");
+    write(
+        &dir.join("wit/world.wit"),
+        &WORLD.replace("{world}", &wit_name),
+    )?;
+    project::ensure_carol_wit(&dir.join("wit"))?;
+    let app = match language {
+        Language::Python => PYTHON_APP,
+        _ => JAVASCRIPT_APP,
+    };
+    write(&dir.join(language.app_file()), app)?;
+    // componentize-py compiles the app's modules into `__pycache__` beside them as it builds.
+    let ignored = match language {
+        Language::Python => "/target\n__pycache__/\n",
+        _ => "/target\n",
+    };
+    write(&dir.join(".gitignore"), ignored)?;
+    if !quiet {
+        eprintln!(
+            "     Created {} machine `{name}` in {}",
+            language.label(),
+            dir.display()
+        );
+        eprintln!("Build it with: cd {} && cargo carol build", dir.display());
+        eprintln!("Run it with:   cd {} && cargo carol run", dir.display());
+    }
+    outln!("{}", dir.display());
+    Ok(())
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -201,4 +226,32 @@ impl Guest for Machine {
 }
 
 export!(Machine);
+"#;
+
+const PYTHON_APP: &str = r#""""A Carol machine. Its activations are the functions its world (`wit/world.wit`) exports.
+
+componentize-py generates `wit_world` from the world; `carol_guest` holds Carol's helpers.
+"""
+
+import carol_guest
+import wit_world
+
+
+class WitWorld(wit_world.WitWorld):
+    def greet(self, name: str) -> wit_world.Greeting:
+        """Greets `name`, and has the node sign the greeting."""
+        text = f"hello {name}"
+        return wit_world.Greeting(text=text, signature=carol_guest.sign(text.encode()))
+"#;
+
+const JAVASCRIPT_APP: &str = r#"// A Carol machine. Its activations are the functions its world (`wit/world.wit`) exports,
+// which this module exports under their names in camelCase.
+
+import { sign } from './carol-guest.js';
+
+/** Greets `name`, and has the node sign the greeting. */
+export function greet(name) {
+  const text = `hello ${name}`;
+  return { text, signature: sign(text) };
+}
 "#;

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 /// `-p PACKAGE` or `--binary FILE`; neither means the package in the current directory.
 #[derive(clap::Args, Debug)]
 pub struct Source {
-    /// The machine crate to build (default: the one in the current directory).
-    #[arg(short, long, value_name = "PACKAGE", conflicts_with = "binary")]
+    /// The machine to build: a project directory, a package of the workspace, or a Python or
+    /// JavaScript project beside its machine crates (default: the project of the current
+    /// directory).
+    #[arg(short, long, value_name = "PROJECT", conflicts_with = "binary")]
     package: Option<String>,
     /// An already built component.
     #[arg(long, value_name = "FILE")]

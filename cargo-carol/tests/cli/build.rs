@@ -55,7 +55,7 @@ fn unknown_packages_and_files_are_clear_errors() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("no package `no-such-machine`") && stderr.contains("hello-world"),
+        stderr.contains("no machine `no-such-machine`") && stderr.contains("hello-world"),
         "{stderr}"
     );
     let output = cargo_carol(&["build", "-p", "carol-host"]);

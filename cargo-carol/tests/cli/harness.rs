@@ -57,6 +57,17 @@ pub fn cargo_carol_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outpu
         .expect("running cargo-carol")
 }
 
+/// The directory of the pinned tool `name` (`componentize-py`, `componentize-js`), installed
+/// first if need be, as `cargo carol tools` lists it.
+pub fn tool_dir(name: &str) -> PathBuf {
+    let listing = stdout(&cargo_carol(&["-q", "tools", "--install"]));
+    let line = listing
+        .lines()
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("`cargo carol tools` lists no {name}: {listing}"));
+    PathBuf::from(line.rsplit_once(" installed ").expect("installed").1)
+}
+
 /// The standard error of a failed command.
 pub fn failure(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -5,6 +5,7 @@ mod build;
 mod client;
 mod federation;
 mod harness;
+mod languages;
 mod new;
 mod node;
 mod run;

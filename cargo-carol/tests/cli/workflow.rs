@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
 /// The local price source, killed when dropped.
-struct PriceSource(Child);
+pub struct PriceSource(Child);
 
 impl Drop for PriceSource {
     fn drop(&mut self) {
@@ -20,7 +20,7 @@ impl Drop for PriceSource {
 }
 
 /// Starts `price-source` on a free port; returns it and the params hex it prints.
-fn price_source() -> (PriceSource, String) {
+pub fn price_source() -> (PriceSource, String) {
     let mut child = workspace_binary("price-source", "price-source")
         .arg("127.0.0.1:0")
         .stdout(Stdio::piped())

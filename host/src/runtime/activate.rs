@@ -281,7 +281,7 @@ impl Runtime {
                 Err(ActivationError::Trap {
                     machine: machine.id(),
                     activation: activation.name.clone(),
-                    message: panic_message(&tail).unwrap_or_else(|| trap.clone()),
+                    message: failure_message(&tail).unwrap_or_else(|| trap.clone()),
                     trap,
                     stderr,
                 })
@@ -327,6 +327,46 @@ fn log_output(machine: MachineId, activation: &str, stream: &str, output: &Outpu
     }
 }
 
+/// What a guest said as it failed, in its language runtime's words: a Python exception
+/// (componentize-py prints the traceback, then panics with [`PYTHON_PANIC`]), a Rust panic's
+/// message, or a JavaScript error (StarlingMonkey prints it, then `Stack:` and the frames).
+fn failure_message(stderr: &str) -> Option<String> {
+    match panic_message(stderr) {
+        Some(panic) if panic == PYTHON_PANIC => python_exception(stderr).or(Some(panic)),
+        Some(panic) => Some(panic),
+        None => javascript_error(stderr),
+    }
+}
+
+/// The panic with which componentize-py ends an export that raised.
+const PYTHON_PANIC: &str = "Python function threw an unexpected exception";
+
+/// The exception of the last Python traceback in `stderr`: the lines after its frames (which
+/// are indented), up to the blank line that ends it.
+fn python_exception(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("Traceback (most recent call last):\n")?;
+    let exception: Vec<&str> = stderr[start..]
+        .lines()
+        .skip(1)
+        .skip_while(|line| line.starts_with(' '))
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let exception = exception.join("\n");
+    (!exception.is_empty()).then_some(exception)
+}
+
+/// The last JavaScript error in `stderr`: the lines before its `Stack:`, back to a blank line.
+fn javascript_error(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let stack = lines.iter().rposition(|line| *line == "Stack:")?;
+    let start = lines[..stack]
+        .iter()
+        .rposition(|line| line.is_empty())
+        .map_or(0, |blank| blank + 1);
+    let error = lines[start..stack].join("\n").trim().to_owned();
+    (!error.is_empty()).then_some(error)
+}
+
 /// The message of the last Rust panic in `stderr`: the lines after `panicked at ...:`, without
 /// the note about backtraces.
 fn panic_message(stderr: &str) -> Option<String> {
@@ -343,7 +383,7 @@ fn panic_message(stderr: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::panic_message;
+    use super::{failure_message, panic_message};
 
     #[test]
     fn extracts_panic_messages() {
@@ -355,5 +395,23 @@ mod tests {
             panic_message(two_lines).as_deref(),
             Some("line one\nline two")
         );
+    }
+
+    /// As componentize-py 0.25 and componentize-js 0.23 print an uncaught exception.
+    #[test]
+    fn extracts_python_and_javascript_errors() {
+        let python = "Traceback (most recent call last):\n  File \"/0/app.py\", line 57, in fail\n    raise RuntimeError(message)\nRuntimeError: final words 7\n\nthread '<unnamed>' (1) panicked at runtime/src/lib.rs:1280:25:\nPython function threw an unexpected exception\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            failure_message(python).as_deref(),
+            Some("RuntimeError: final words 7")
+        );
+        let javascript = "a log line\n\nfinal words 7\nStack:\n  fail@app.js:66:9\n  export_fail@initializer.js:1461:15\n\nRedirecting call to abort() to mozalloc_abort\n\n";
+        assert_eq!(
+            failure_message(javascript).as_deref(),
+            Some("final words 7")
+        );
+        let rust = "thread 'main' panicked at src/lib.rs:1:1:\nthe answer\n";
+        assert_eq!(failure_message(rust).as_deref(), Some("the answer"));
+        assert_eq!(failure_message("nothing said\n"), None);
     }
 }

@@ -47,6 +47,15 @@ pub enum LoadError {
         accepted = carol_core::wit::ACCEPTED
     )]
     Imports(String),
+    /// It imports `wasi:http`, which no node provides: outbound HTTP goes through the node's
+    /// policy, and activations are the component's typed exports, not an incoming handler.
+    #[error(
+        "the component imports wasi:http ({0}), which a Carol node does not provide: a machine \
+         fetches through carol:machine/http-fetch, and its activations are its typed exports. \
+         Build JavaScript machines with `cargo carol build`, which leaves wasi:http out \
+         (componentize-js `-d http fetch-event`)"
+    )]
+    WasiHttp(String),
     /// An export whose types have no HTTP form.
     #[error("activation `{activation}` cannot be served over HTTP: {reason}")]
     Unsupported {

@@ -56,6 +56,8 @@ pub(super) fn read(
                 index: index(),
                 names: names.functions.get(export).cloned().unwrap_or_default(),
             }),
+            ComponentItem::ComponentInstance(instance)
+                if is_toolchain_internal(engine, export, &instance) => {}
             ComponentItem::ComponentInstance(instance) => {
                 let instance_index = index();
                 let scope = interface_short_name(export);
@@ -111,6 +113,30 @@ pub(super) fn read(
         indices,
         types,
     })
+}
+
+/// Exports a guest toolchain adds for its own use, which are no activations: componentize-py's
+/// `exports` interface, whose one function `init(app-name, symbols, stub-wasi)` the toolchain
+/// calls while it builds the component, to load the app into the interpreter it snapshots.
+/// Matched by name and by the function's parameter names, so a machine's own interface called
+/// `exports` stays served.
+fn is_toolchain_internal(
+    engine: &Engine,
+    export: &str,
+    instance: &types::ComponentInstance,
+) -> bool {
+    const COMPONENTIZE_PY_INIT: [&str; 3] = ["app-name", "symbols", "stub-wasi"];
+    let mut functions = instance
+        .exports(engine)
+        .filter_map(|(name, item)| match item.ty {
+            ComponentItem::ComponentFunc(func) => Some((name, func)),
+            _ => None,
+        });
+    export == "exports"
+        && functions.next().is_some_and(|(name, func)| {
+            name == "init" && func.params().map(|(name, _)| name).eq(COMPONENTIZE_PY_INIT)
+        })
+        && functions.next().is_none()
 }
 
 /// The types among `items`, by name, in `scope`.

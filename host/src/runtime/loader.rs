@@ -81,10 +81,14 @@ impl Loader {
     /// Links a compiled component against the node's imports and reads its activations and
     /// types; `bytes` are the component's own bytes, for its id and docs.
     pub fn prepare(&self, bytes: &[u8], component: &Component) -> Result<Binary, LoadError> {
-        let pre = self
-            .linker
-            .instantiate_pre(component)
-            .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
+        let pre = self.linker.instantiate_pre(component).map_err(|e| {
+            let message = format!("{e:#}");
+            if message.contains("wasi:http/") {
+                LoadError::WasiHttp(message)
+            } else {
+                LoadError::Imports(message)
+            }
+        })?;
         let exports = exports::read(&self.engine, component, bytes, &Docs::read(bytes))?;
         Ok(Binary {
             id: BinaryId::of(bytes),

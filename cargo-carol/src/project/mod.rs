@@ -1,0 +1,253 @@
+//! Machine projects: finding one, building it into a component with its WIT doc comments, and
+//! checking the component against what a node provides.
+//!
+//! A project is a Rust machine crate (`rust`), or a directory holding `app.py` (`python`, built
+//! with componentize-py) or `app.js` (`javascript`, built with componentize-js) beside its
+//! `wit/`. Whatever the language, the component ends up in `target/carol/NAME.wasm`.
+
+mod docs;
+mod javascript;
+mod python;
+mod rust;
+pub mod tools;
+
+use anyhow::{Context, bail};
+use carol_host::runtime::Loader;
+use std::path::{Path, PathBuf};
+
+/// The languages a machine can be written in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Language {
+    /// A Rust crate depending on `carol-guest`.
+    Rust,
+    /// A componentize-py app: `app.py` implements `wit_world.WitWorld`.
+    Python,
+    /// A componentize-js module: `app.js` exports the world's functions.
+    #[value(alias = "js")]
+    Javascript,
+}
+
+impl Language {
+    /// The file that makes a directory a project of this language, and holds its code.
+    pub const fn app_file(self) -> &'static str {
+        match self {
+            Self::Rust => "Cargo.toml",
+            Self::Python => "app.py",
+            Self::Javascript => "app.js",
+        }
+    }
+
+    /// The language's name, as people write it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Rust => "Rust",
+            Self::Python => "Python",
+            Self::Javascript => "JavaScript",
+        }
+    }
+
+    /// The language of the project in `dir`, if it is one.
+    fn of(dir: &Path) -> Option<Self> {
+        [Self::Python, Self::Javascript, Self::Rust]
+            .into_iter()
+            .find(|language| dir.join(language.app_file()).is_file())
+    }
+}
+
+/// A Python or JavaScript machine project.
+struct Script {
+    language: Language,
+    name: String,
+    dir: PathBuf,
+}
+
+impl Script {
+    /// The project in `dir`, of `language` (a script language), named after the directory.
+    fn at(dir: &Path, language: Language) -> anyhow::Result<Self> {
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("cannot read {}", dir.display()))?;
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{} has no name to give the machine", dir.display()))?
+            .to_owned();
+        check_name(&name)?;
+        Ok(Self {
+            language,
+            name,
+            dir,
+        })
+    }
+}
+
+/// Builds the machine named or found by `requested` and returns the path of its component,
+/// with doc comments embedded and checked against what a node provides.
+///
+/// `requested` is a project directory, a Cargo package of the workspace, or the directory name
+/// of a Python or JavaScript project beside the workspace's machine crates; none means the
+/// project holding the current directory.
+pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
+    match locate(requested)? {
+        Located::Rust(package) => {
+            let wit_dir = package.dir().join("wit");
+            ensure_carol_wit(&wit_dir)?;
+            let compiled = rust::compile(&package, quiet)?;
+            let bytes = std::fs::read(&compiled)
+                .with_context(|| format!("cannot read {}", compiled.display()))?;
+            let out_dir = package.target_directory.join("carol");
+            finish(&package.name, &bytes, &wit_dir, &out_dir, quiet)
+        }
+        Located::Script(script) => {
+            let wit_dir = script.dir.join("wit");
+            if !wit_dir.is_dir() {
+                bail!(
+                    "{} has no wit/ directory: a {} machine declares its world in wit/world.wit \
+                     (`cargo carol new --lang {} NAME` makes a project that has one)",
+                    script.dir.display(),
+                    script.language.label(),
+                    script.language.label().to_lowercase(),
+                );
+            }
+            ensure_carol_wit(&wit_dir)?;
+            let world = docs::world_name(&wit_dir, &script.name)?;
+            let out_dir = script.dir.join("target").join("carol");
+            // Each build works in a directory of its own, so that builds at once do not meet.
+            let scratch = out_dir.join(format!(".build-{}", std::process::id()));
+            std::fs::create_dir_all(&scratch)
+                .with_context(|| format!("cannot create {}", scratch.display()))?;
+            let compiled = match script.language {
+                Language::Python => python::compile(&script.dir, &world, &scratch, quiet),
+                _ => javascript::compile(&script.dir, &world, &scratch, quiet),
+            };
+            let bytes = compiled.and_then(|compiled| {
+                std::fs::read(&compiled)
+                    .with_context(|| format!("cannot read {}", compiled.display()))
+            });
+            std::fs::remove_dir_all(&scratch).ok();
+            let bytes = bytes?;
+            finish(&script.name, &bytes, &wit_dir, &out_dir, quiet)
+        }
+    }
+}
+
+/// Where a requested project is.
+enum Located {
+    Rust(rust::Package),
+    Script(Script),
+}
+
+fn locate(requested: Option<&str>) -> anyhow::Result<Located> {
+    let script_or_crate = |dir: &Path| -> anyhow::Result<Option<Located>> {
+        Ok(match Language::of(dir) {
+            Some(Language::Rust) => Some(Located::Rust(rust::package_in(dir)?)),
+            Some(language) => Some(Located::Script(Script::at(dir, language)?)),
+            None => None,
+        })
+    };
+    match requested {
+        Some(path) if Path::new(path).is_dir() => {
+            script_or_crate(Path::new(path))?.with_context(|| {
+                format!(
+                    "{path} is a directory but no machine project: it needs app.py (Python), \
+                     app.js (JavaScript) or Cargo.toml (Rust)"
+                )
+            })
+        }
+        Some(name) => {
+            let workspace = rust::Workspace::read()?;
+            if let Some(package) = workspace.package(name)? {
+                return Ok(Located::Rust(package));
+            }
+            if let Some((dir, language)) = workspace.script_beside(name) {
+                return Ok(Located::Script(Script::at(&dir, language)?));
+            }
+            bail!(
+                "no machine `{name}` in this workspace (neither a package nor a Python or \
+                 JavaScript project beside its machine crates); machines here: {}. Or pass the \
+                 project's directory",
+                workspace.machines().join(", ")
+            )
+        }
+        None => {
+            let cwd = std::env::current_dir()?;
+            // A Python or JavaScript project is the nearest directory with its app file.
+            for dir in cwd.ancestors() {
+                if let Some(language @ (Language::Python | Language::Javascript)) =
+                    Language::of(dir)
+                {
+                    return Ok(Located::Script(Script::at(dir, language)?));
+                }
+            }
+            Ok(Located::Rust(rust::Workspace::read()?.package_of(&cwd)?))
+        }
+    }
+}
+
+/// Embeds the WIT docs of `wit_dir` into the component `bytes`, checks it as a node would,
+/// and writes it to `out_dir/NAME.wasm`.
+fn finish(
+    name: &str,
+    bytes: &[u8],
+    wit_dir: &Path,
+    out_dir: &Path,
+    quiet: bool,
+) -> anyhow::Result<PathBuf> {
+    let docs = if wit_dir.is_dir() {
+        docs::wit_docs(wit_dir)?
+    } else {
+        Default::default()
+    };
+    let component = docs.embed(bytes);
+    Loader::checking()?
+        .load(&component)
+        .with_context(|| format!("`{name}` built, but a Carol node would refuse it"))?;
+
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let path = out_dir.join(format!("{name}.wasm"));
+    // Written whole, then renamed into place: a command reading the component while another
+    // builds it (two `cargo carol` at once) reads the old one or the new one, never half.
+    let staging = out_dir.join(format!(".{name}.wasm.{}", std::process::id()));
+    std::fs::write(&staging, &component)
+        .and_then(|()| std::fs::rename(&staging, &path))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if !quiet {
+        eprintln!(
+            "    Machine `{name}` built: {} ({} bytes)",
+            path.display(),
+            component.len()
+        );
+    }
+    Ok(path)
+}
+
+/// Writes the `carol:machine` WIT into `wit/deps/carol-machine/` if the project has a `wit/`
+/// directory without it, so that `include carol:machine/machine@0.1.1` resolves.
+pub fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
+    let dep = wit_dir.join("deps").join("carol-machine");
+    if !wit_dir.is_dir() || dep.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dep).with_context(|| format!("cannot create {}", dep.display()))?;
+    std::fs::write(dep.join("machine.wit"), carol_core::wit::TEXT)
+        .with_context(|| format!("cannot write {}", dep.display()))
+}
+
+/// Machine names that are also valid WIT names: lowercase words of letters and digits, each
+/// starting with a letter, joined by `-` or `_`.
+pub fn check_name(name: &str) -> anyhow::Result<()> {
+    let valid = name.split(['-', '_']).all(|word| {
+        word.starts_with(|c: char| c.is_ascii_lowercase())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    });
+    if !valid {
+        bail!(
+            "`{name}` cannot name a machine: use lowercase words of letters and digits, each \
+             starting with a letter, joined by `-` (e.g. `price-oracle`)"
+        );
+    }
+    Ok(())
+}
