@@ -26,7 +26,7 @@ use crate::metrics::Metrics;
 use crate::rates::Rates;
 use crate::registry::Registry;
 use crate::runtime::{Binary, Machine, Runtime};
-use crate::store::{Store, StoreError};
+use crate::store::{CompiledCode, Store, StoreError};
 use carol_core::api::CompileCounts;
 use carol_core::bls::{PublicKey, SecretKey};
 use carol_core::ids::BinaryId;
@@ -215,9 +215,18 @@ impl Node {
             None
         });
         let started = Instant::now();
-        if let Some(component) = cached.and_then(|code| loader.deserialize(&code)) {
+        if let Some(code) = cached
+            && let Some(component) = loader.cached(&code)
+        {
             self.metrics().cache_loaded(started.elapsed());
             tracing::info!(binary = %id, "loaded compiled code from the cache");
+            // An entry an earlier node kept in the database moves to a file, to be mapped.
+            if let CompiledCode::Bytes(code) = &code
+                && store.is_durable()
+                && let Err(error) = store.put_compiled(&key, code)
+            {
+                tracing::warn!(binary = %id, %error, "cannot move the compiled code to a file");
+            }
             return Ok(loader.prepare(bytes, &component)?);
         }
         let (binary, code) = self.compile(bytes)?;

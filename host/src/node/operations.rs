@@ -5,6 +5,7 @@ use super::errors::{ActivateError, AddError, CreateError};
 use crate::admission::Busy;
 use crate::metrics::Outcome;
 use crate::runtime::{ActivationError, Binary, Machine, Ran};
+use crate::store::CompiledCode;
 use carol_core::ids::BinaryId;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -87,6 +88,16 @@ impl Node {
             self.release_binary_bytes(needs);
             return Err(error.into());
         }
+        // In a data directory the code is a file now: serve the engine's mapping of it rather
+        // than the copy the compile produced, so that the code is held once, by the page cache.
+        let loader = self.runtime().loader();
+        let binary = match self.store().compiled(&key) {
+            Ok(Some(code @ CompiledCode::File(_))) => loader
+                .cached(&code)
+                .and_then(|component| loader.prepare(bytes, &component).ok())
+                .unwrap_or(binary),
+            _ => binary,
+        };
         self.metrics().uploaded();
         Ok((registry.insert_binary(binary), true))
     }

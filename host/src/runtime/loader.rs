@@ -7,10 +7,12 @@ use super::exports;
 use super::host_state::HostState;
 use super::limits::Limits;
 use crate::imports;
+use crate::store::CompiledCode;
 use carol_core::doc_section::Docs;
 use carol_core::ids::BinaryId;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
+use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -121,6 +123,24 @@ impl Loader {
         // component subverted (through a compiler bug) could hand over any code: no worse than
         // compiling that component in this process.
         unsafe { Component::deserialize(&self.engine, code) }.ok()
+    }
+
+    /// A component from its serialized form in the file at `path`, mapped rather than copied,
+    /// or `None` if this engine cannot use it.
+    pub fn deserialize_file(&self, path: &Path) -> Option<Component> {
+        // SAFETY: as for `deserialize`: the file is the node's own cache entry, written whole
+        // by it and checked against its SHA-256 just before (`Store::compiled`), in a data
+        // directory only the node's owner may write; cache files are replaced by renaming,
+        // never changed in place, so the mapping stays what was checked.
+        unsafe { Component::deserialize_file(&self.engine, path) }.ok()
+    }
+
+    /// A component from cached code, or `None` if this engine cannot use it.
+    pub fn cached(&self, code: &CompiledCode) -> Option<Component> {
+        match code {
+            CompiledCode::File(path) => self.deserialize_file(path),
+            CompiledCode::Bytes(bytes) => self.deserialize(bytes),
+        }
     }
 }
 

@@ -1,12 +1,12 @@
 //! Binaries, machines and the compiled-code cache.
 
+use super::compiled::code_length;
 use super::database::Store;
 use super::error::StoreError;
 use super::records::StoredMachine;
 use super::tables::{BINARIES, COMPILED, MACHINES, REMOVED};
 use carol_core::ids::{BinaryId, MachineId};
 use redb::{ReadableDatabase, ReadableTable};
-use sha2::{Digest, Sha256};
 
 impl Store {
     /// Every stored binary's bytes, by id.
@@ -29,7 +29,7 @@ impl Store {
             total = total.saturating_add(entry?.1.value().len() as u64);
         }
         for entry in txn.open_table(COMPILED)?.iter()? {
-            total = total.saturating_add(entry?.1.value().len() as u64);
+            total = total.saturating_add(code_length(entry?.1.value()));
         }
         Ok(total)
     }
@@ -65,30 +65,6 @@ impl Store {
         Ok(all)
     }
 
-    /// The compiled code stored under `key`, if it is there and intact.
-    pub fn compiled(&self, key: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(COMPILED)?;
-        let Some(record) = table.get(key)? else {
-            return Ok(None);
-        };
-        let record = record.value();
-        // Compiled code is run as is: a damaged entry must never reach the engine.
-        Ok(record
-            .split_first_chunk::<32>()
-            .filter(|(sum, code)| Sha256::digest(code).as_slice() == sum.as_slice())
-            .map(|(_, code)| code.to_vec()))
-    }
-
-    /// Stores compiled code under `key`, replacing what was there.
-    pub fn put_compiled(&self, key: &[u8; 32], code: &[u8]) -> Result<(), StoreError> {
-        let txn = self.begin_write(code.len() as u64)?;
-        txn.open_table(COMPILED)?
-            .insert(key, compiled_record(code).as_slice())?;
-        txn.commit()?;
-        Ok(())
-    }
-
     /// Stores a component's bytes, with its compiled code when given, in one transaction.
     pub fn put_binary(
         &self,
@@ -105,8 +81,8 @@ impl Store {
         }
         txn.open_table(BINARIES)?.insert(id.as_bytes(), bytes)?;
         if let Some((key, code)) = compiled {
-            txn.open_table(COMPILED)?
-                .insert(key, compiled_record(code).as_slice())?;
+            let record = self.compiled_record(key, code)?;
+            txn.open_table(COMPILED)?.insert(key, record.as_slice())?;
         }
         txn.commit()?;
         Ok(())
@@ -141,10 +117,4 @@ impl Store {
         txn.commit()?;
         Ok(())
     }
-}
-
-fn compiled_record(code: &[u8]) -> Vec<u8> {
-    let mut record = Sha256::digest(code).to_vec();
-    record.extend_from_slice(code);
-    record
 }

@@ -26,7 +26,7 @@ pub struct Store {
     nonce_secret: RwLock<Option<[u8; 32]>>,
     /// The directory of its file, whose free space each write checks; `None` in memory, when
     /// the database does not outlive the node.
-    dir: Option<PathBuf>,
+    pub(super) dir: Option<PathBuf>,
 }
 
 /// Opens, creating it if needed, a file that holds a database: readable and writable by its

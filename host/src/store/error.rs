@@ -89,6 +89,14 @@ pub enum StoreError {
         /// Bytes needed.
         needs: u64,
     },
+    /// A file of the compiled-code cache could not be written.
+    #[error("cannot write the compiled-code cache file {path}: {source}")]
+    CompiledFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// The operator removed what the write would store.
     #[error("{0} was removed by this node's operator: nothing was stored")]
     Removed(String),
@@ -102,7 +110,8 @@ impl StoreError {
     pub fn is_disk_full(&self) -> bool {
         match self {
             StoreError::DiskFull { .. } => true,
-            StoreError::Database(redb::Error::Io(error)) => matches!(
+            StoreError::Database(redb::Error::Io(error))
+            | StoreError::CompiledFile { source: error, .. } => matches!(
                 error.kind(),
                 std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
             ),

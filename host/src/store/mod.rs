@@ -13,6 +13,7 @@
 mod agreements;
 mod backup;
 mod binaries;
+mod compiled;
 mod database;
 mod error;
 mod keys;
@@ -22,6 +23,7 @@ mod state;
 mod tables;
 
 pub use backup::Restored;
+pub use compiled::CompiledCode;
 pub use database::{DATABASE_FILE, Store};
 pub use error::StoreError;
 pub use records::{NonceBinding, StoredMachine, UsedKeys};

@@ -2,6 +2,7 @@
 //! its routes answer afterwards (410 Gone). An id is a hash of its content, so a removed one
 //! can never come back as something else; the record keeps it from coming back at all.
 
+use super::compiled::code_length;
 use super::database::Store;
 use super::error::StoreError;
 use super::tables::{BINARIES, COMPILED, MACHINES, REMOVED, STATE, STATE_BYTES};
@@ -59,7 +60,7 @@ impl Store {
                 freed.binaries += bytes.value().len() as u64;
             }
             if let Some(code) = txn.open_table(COMPILED)?.remove(code_key)? {
-                freed.binaries += code.value().len() as u64;
+                freed.binaries += code_length(code.value());
             }
             removed.insert(id.as_bytes(), record.as_slice())?;
             for machine in &machines {
@@ -69,6 +70,7 @@ impl Store {
             freed.machines = machines;
         }
         txn.commit()?;
+        self.remove_compiled_file(code_key);
         Ok(freed)
     }
 

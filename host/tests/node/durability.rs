@@ -300,6 +300,75 @@ fn a_cut_off_upload_stores_nothing() {
     assert_eq!(node.post("/binaries", &component).0, 201);
 }
 
+/// The files of the compiled-code cache under `dir`, wherever its data directory is.
+pub fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "cwasm") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn compiled_code_is_a_private_file_that_restarts_map_and_a_damaged_one_compiles_again() {
+    let dir = scratch("cache-file");
+    let mut config = NodeConfig::development();
+    config.data_dir = Some(dir.clone());
+    let node = TestNode::start(config.clone());
+    let (_, machine) = node.machine(&guest("all-types"), b"");
+    let mul = format!("/machines/{machine}/activate/calc/mul?a=2&b=3");
+    let files = cache_files(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    assert_eq!(file.parent().unwrap(), dir.join("compiled"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by the node's owner alone");
+    }
+    assert_eq!(node.get(&mul), (200, json!(6)));
+    drop(node);
+
+    let node = TestNode::start(config.clone());
+    assert_eq!(
+        (node.node.stats().compiled, node.node.stats().cache_loads),
+        (0, 1)
+    );
+    assert_eq!(node.get(&mul), (200, json!(6)));
+    drop(node);
+
+    // One bit flipped in the middle of the code: never run, compiled again, replaced.
+    let mut code = std::fs::read(file).unwrap();
+    let middle = code.len() / 2;
+    code[middle] ^= 1;
+    std::fs::write(file, &code).unwrap();
+    let node = TestNode::start(config.clone());
+    assert_eq!(
+        (node.node.stats().compiled, node.node.stats().cache_loads),
+        (1, 0)
+    );
+    assert_eq!(node.get(&mul), (200, json!(6)));
+    drop(node);
+    assert_ne!(std::fs::read(file).unwrap(), code);
+    // A file gone is compiled again as well.
+    std::fs::remove_file(file).unwrap();
+    let node = TestNode::start(config.clone());
+    assert_eq!(node.node.stats().compiled, 1);
+    drop(node);
+    let node = TestNode::start(config);
+    assert_eq!(node.node.stats().cache_loads, 1);
+    assert_eq!(cache_files(&dir).len(), 1);
+}
+
 #[test]
 fn a_cache_entry_the_engine_refuses_is_recompiled() {
     let dir = scratch("bad-cache");

@@ -3,7 +3,7 @@
 //! same component or machine cannot come back, other machines are untouched, and all of it
 //! holds after a restart. Without an admin token nobody removes anything.
 
-use crate::durability::{Carol, node_with, scratch};
+use crate::durability::{Carol, cache_files, node_with, scratch};
 use crate::harness::guest;
 use crate::tokens::access_token;
 use carol_core::ids::BinaryId;
@@ -84,6 +84,8 @@ fn an_admin_removes_machines_and_binaries_which_answer_410_for_good() {
     gone(node.post(&path, b"new"), "malware");
     let (status, body) = node.get(&format!("/machines/{other}/activate/calc/mul?a=6&b=7"));
     assert_eq!((status, body), (200, json!(42)));
+    // Its compiled code went too: the cache holds all-types' alone.
+    assert_eq!(cache_files(&dir).len(), 1, "{:?}", cache_files(&dir));
 
     // After a restart too.
     drop(node);
