@@ -146,13 +146,14 @@ fn new_script(path: &Path, name: &str, language: Language, quiet: bool) -> anyho
     project::ensure_carol_wit(&dir.join("wit"))?;
     let app = match language {
         Language::Python => PYTHON_APP,
-        _ => JAVASCRIPT_APP,
+        Language::Javascript => JAVASCRIPT_APP,
+        Language::Rust => unreachable!("a Rust machine is a crate"),
     };
     write(&dir.join(language.app_file()), app)?;
     // componentize-py compiles the app's modules into `__pycache__` beside them as it builds.
     let ignored = match language {
         Language::Python => "/target\n__pycache__/\n",
-        _ => "/target\n",
+        Language::Javascript | Language::Rust => "/target\n",
     };
     write(&dir.join(".gitignore"), ignored)?;
     if !quiet {

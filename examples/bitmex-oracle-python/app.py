@@ -6,6 +6,7 @@ machine of either signs the same prices. Only the standard library and `carol_gu
 import json
 import math
 import re
+from decimal import Decimal
 
 import carol_guest
 import wit_world
@@ -119,11 +120,13 @@ def check_symbol(symbol: str) -> None:
         )
 
 
-# RFC 3339 `date-time` (section 5.6): full-date "T" full-time, with `t`, `z` allowed as well.
+# RFC 3339 `date-time` (section 5.6) as the Rust machine's parser (the `time` crate) reads it:
+# any one ASCII character between the date and the time (the RFC allows a space for `T`), `z`
+# for `Z`, any number of fraction digits.
 RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))",
-    re.ASCII,
+    r"(\d{4})-(\d{2})-(\d{2})[\x00-\x7f](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
+    r"(?:[Zz]|([+-])(\d{2}):(\d{2}))",
+    re.ASCII | re.DOTALL,
 )
 
 
@@ -160,14 +163,19 @@ def days_in_month(year: int, month: int) -> int:
 
 
 def parse_rfc3339(text: str):
-    """An RFC 3339 time as (seconds since the Unix epoch, nanoseconds), or None."""
+    """An RFC 3339 time as whole seconds since the Unix epoch (the fraction dropped), or None.
+
+    A leap second (`:60`) stands for the nanosecond before it, and only at the end of a month
+    in UTC, where leap seconds happen, as the `time` crate has it."""
     found = RFC3339.fullmatch(text)
     if found is None:
         return None
     year, month, day, hour, minute, second = (int(found.group(i)) for i in range(1, 7))
-    fraction, _, sign, offset_hour, offset_minute = found.groups()[6:]
+    sign, offset_hour, offset_minute = found.groups()[6:]
     if not (1 <= month <= 12 and 1 <= day <= days_in_month(year, month)):
         return None
+    leap = second == 60
+    second = 59 if leap else second
     if hour > 23 or minute > 59 or second > 59:
         return None
     offset = 0
@@ -176,9 +184,14 @@ def parse_rfc3339(text: str):
             return None
         offset = (int(offset_hour) * 60 + int(offset_minute)) * 60
         offset = -offset if sign == "-" else offset
-    nanos = int((fraction[1:] + "000000000")[:9]) if fraction else 0
     seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
-    return seconds - offset, nanos
+    seconds -= offset
+    if leap:
+        days, of_day = divmod(seconds, 86400)
+        utc_year, utc_month, utc_day = civil_from_days(days)
+        if of_day != 86399 or utc_day != days_in_month(utc_year, utc_month):
+            return None
+    return seconds
 
 
 class Minute:
@@ -201,7 +214,7 @@ class Minute:
                     f"`{text}` is not an RFC 3339 time such as 2023-04-16T12:30:00Z"
                 )
             )
-        minute = Minute(parsed[0] - parsed[0] % 60)
+        minute = Minute(parsed - parsed % 60)
         if not 0 <= minute.year <= 9999:
             raise Err(
                 OracleError_BadInput(f"`{text}` is outside the years 0000 to 9999 in UTC")
@@ -216,10 +229,10 @@ class Minute:
         """`2023-04-16T12:30:00Z`."""
         return f"{self.date()}T{self.hour:02}:{self.minute:02}:00Z"
 
-    def first_second_contains(self, instant) -> bool:
-        """Whether `instant` (seconds, nanoseconds) falls in the first second of this minute,
-        which is what the request's filter selects."""
-        return instant[0] == self.unix_time
+    def first_second_contains(self, instant: int) -> bool:
+        """Whether `instant` (whole seconds) falls in the first second of this minute, which
+        is what the request's filter selects."""
+        return instant == self.unix_time
 
 
 def form_encode(pairs) -> str:
@@ -240,6 +253,55 @@ def form_encode(pairs) -> str:
     return "&".join(f"{encode(key)}={encode(value)}" for key, value in pairs)
 
 
+# Keys the Rust machine's parser (serde) refuses to see twice in one object.
+KNOWN_KEYS = {"api_base", "symbol", "reference", "timestamp", "lastPrice", "error", "message"}
+
+
+def no_duplicate_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen and key in KNOWN_KEYS:
+            raise ValueError(f"duplicate field `{key}`")
+        seen[key] = value
+    return seen
+
+
+def finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json(data: bytes):
+    """JSON as strictly as serde_json reads it: no NaN or Infinity, no number past a double,
+    no known field twice. Raises ValueError."""
+    try:
+        return json.loads(
+            data.decode(),
+            object_pairs_hook=no_duplicate_keys,
+            parse_float=finite,
+            parse_int=lambda text: int(finite(text)) if len(text) > 300 else int(text),
+            parse_constant=no_constant,
+        )
+    except (UnicodeDecodeError, RecursionError, OverflowError) as e:
+        raise ValueError(str(e)) from None
+
+
+def display_float(value: float) -> str:
+    """A double as Rust's `Display` writes it: the shortest digits, never an exponent."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class Source:
     """Where this machine fetches prices from, as its params say."""
 
@@ -254,8 +316,8 @@ class Source:
             return Source(DEFAULT_API_BASE)
         usage = 'the params must be empty or JSON {"api_base": "https://..."}'
         try:
-            parsed = json.loads(params.decode())
-        except (UnicodeDecodeError, ValueError) as e:
+            parsed = read_json(params)
+        except ValueError as e:
             raise Err(OracleError_BadParams(f"{usage}: {e}")) from None
         # Unknown fields are refused rather than ignored: the machine id commits to the params,
         # and a reader would take them at their word.
@@ -349,7 +411,8 @@ class Source:
         if not 0.0 <= price < 18446744073709551616.0:
             raise Err(
                 OracleError_BadUpstreamAnswer(
-                    f"lastPrice {price} is not a price this oracle can attest to (0 to 2^64 - 1)"
+                    f"lastPrice {display_float(price)} is not a price this oracle can attest to "
+                    f"(0 to 2^64 - 1)"
                 )
             )
         return math.floor(price)
@@ -360,8 +423,8 @@ def read_ticks(body: bytes):
     `reference` and `timestamp` and a numeric or null `lastPrice`."""
     shape = "the answer is not a JSON list of compositeIndex rows"
     try:
-        ticks = json.loads(body.decode())
-    except (UnicodeDecodeError, ValueError) as e:
+        ticks = read_json(body)
+    except ValueError as e:
         raise Err(OracleError_BadUpstreamAnswer(f"{shape}: {e}")) from None
     if not isinstance(ticks, list):
         raise Err(OracleError_BadUpstreamAnswer(f"{shape}: not a list"))
@@ -376,7 +439,7 @@ def read_ticks(body: bytes):
             )
         )
         if not well_formed:
-            raise Err(OracleError_BadUpstreamAnswer(f"{shape}: a row is {json.dumps(tick)}"))
+            raise Err(OracleError_BadUpstreamAnswer(f"{shape}: a row is not one"))
     return ticks
 
 
@@ -399,10 +462,9 @@ def fetch_error(error, api_base: str):
 def error_message(body: bytes) -> str:
     """The message of a BitMEX error body, else the start of the body as text."""
     try:
-        parsed = json.loads(body.decode())
-        message = parsed["error"]["message"]
+        message = read_json(body)["error"]["message"]
         if isinstance(message, str):
             return message
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         pass
     return body.decode("utf-8", errors="replace")[:MAX_ERROR_CHARS]

@@ -6,7 +6,7 @@ wraps the node's services (`wit_world.imports`, which every Carol world includes
 """
 
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from componentize_py_types import Err
 from wit_world.imports import bls_sign, http_fetch, identity

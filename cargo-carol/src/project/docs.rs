@@ -7,8 +7,11 @@ use carol_core::names::activation_name;
 use std::path::Path;
 
 /// The world a Python or JavaScript project builds: the only world of the package in
-/// `wit_dir`, or the one named like the project when there are several.
+/// `wit_dir`, or the one named like the project (`_` read as `-`, as WIT names have it) when
+/// there are several.
 pub(super) fn world_name(wit_dir: &Path, project: &str) -> anyhow::Result<String> {
+    let project = project.replace('_', "-");
+    let project = project.as_str();
     let mut resolve = wit_parser::Resolve::default();
     let (package, _) = resolve
         .push_path(wit_dir)

@@ -2,9 +2,10 @@
 //! beside it.
 //!
 //! componentize-js loads the module, and the modules it imports by relative path, from the
-//! module's directory while it builds; so the project is staged in the build's scratch
-//! directory with the helpers added, and built from there.
+//! module's directory while it builds; so the project is copied into the build's own directory
+//! with the helpers added, and built from there.
 
+use super::stage::copy_project;
 use super::tools::Tool;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -12,10 +13,8 @@ use std::process::{Command, Stdio};
 
 /// The helpers JavaScript machines import from `./carol-guest.js` (guest-bindings/javascript).
 const HELPERS: &str = include_str!("../../../guest-bindings/javascript/carol-guest.js");
-
-/// What of a project's top directory is not staged: build output, installed packages, the WIT,
-/// and git's.
-const NOT_STAGED: [&str; 4] = ["target", "node_modules", "wit", ".git"];
+/// Their name beside the app.
+const HELPERS_FILE: &str = "carol-guest.js";
 
 /// Builds the component of the JavaScript project in `dir`, world `world`, in the directory
 /// `scratch`, and returns its path.
@@ -28,8 +27,8 @@ pub(super) fn compile(
     let componentize_js = Tool::ComponentizeJs.ensure(quiet)?;
     let out = scratch.join("component.wasm");
     let staged = scratch.join("src");
-    stage(dir, &staged, &NOT_STAGED)?;
-    std::fs::write(staged.join("carol-guest.js"), HELPERS)
+    copy_project(dir, &staged, HELPERS_FILE)?;
+    std::fs::write(staged.join(HELPERS_FILE), HELPERS)
         .with_context(|| format!("cannot write {}", staged.display()))?;
     check_syntax(dir, &staged)?;
     if !quiet {
@@ -43,17 +42,18 @@ pub(super) fn compile(
         .arg(&out)
         // wasi:http is not a node's: machines fetch through carol:machine/http-fetch.
         .args(["--disable", "http", "fetch-event"])
-        .current_dir(dir)
+        .current_dir(scratch)
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("cannot run {}", componentize_js.display()))?;
     if !output.status.success() {
-        bail!(
-            "componentize-js could not build {}:\n{}{}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stdout).trim_end(),
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
+        let told = [&output.stdout, &output.stderr]
+            .map(|text| String::from_utf8_lossy(text).trim().to_owned())
+            .into_iter()
+            .filter(|text| !text.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        bail!("componentize-js could not build {}:\n{told}", dir.display());
     }
     Ok(out)
 }
@@ -83,7 +83,8 @@ fn check_syntax(dir: &Path, staged: &Path) -> anyhow::Result<()> {
                 .filter(|line| !line.starts_with("    at ") && !line.starts_with("Node.js v"))
                 .collect();
             bail!(
-                "{} is not valid JavaScript:\n{}",
+                "componentize-js could not build {}: {} is not valid JavaScript:\n{}",
+                dir.display(),
                 app.display(),
                 told.join("\n")
             )
@@ -91,26 +92,4 @@ fn check_syntax(dir: &Path, staged: &Path) -> anyhow::Result<()> {
         // Without Node.js componentize-js cannot run either, and says so.
         _ => Ok(()),
     }
-}
-
-/// Copies the files in `from` (following symbolic links) into `to`, but those named in `skip`.
-fn stage(from: &Path, to: &Path, skip: &[&str]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    for entry in
-        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
-    {
-        let entry = entry?;
-        let name = entry.file_name();
-        if skip.iter().any(|n| name == *n) {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            stage(&path, &to.join(&name), &[])?;
-        } else {
-            std::fs::copy(&path, to.join(&name))
-                .with_context(|| format!("cannot copy {}", path.display()))?;
-        }
-    }
-    Ok(())
 }

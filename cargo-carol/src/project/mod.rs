@@ -7,52 +7,17 @@
 
 mod docs;
 mod javascript;
+mod language;
 mod python;
 mod rust;
+mod stage;
 pub mod tools;
+
+pub use language::Language;
 
 use anyhow::{Context, bail};
 use carol_host::runtime::Loader;
 use std::path::{Path, PathBuf};
-
-/// The languages a machine can be written in.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
-pub enum Language {
-    /// A Rust crate depending on `carol-guest`.
-    Rust,
-    /// A componentize-py app: `app.py` implements `wit_world.WitWorld`.
-    Python,
-    /// A componentize-js module: `app.js` exports the world's functions.
-    #[value(alias = "js")]
-    Javascript,
-}
-
-impl Language {
-    /// The file that makes a directory a project of this language, and holds its code.
-    pub const fn app_file(self) -> &'static str {
-        match self {
-            Self::Rust => "Cargo.toml",
-            Self::Python => "app.py",
-            Self::Javascript => "app.js",
-        }
-    }
-
-    /// The language's name, as people write it.
-    pub const fn label(self) -> &'static str {
-        match self {
-            Self::Rust => "Rust",
-            Self::Python => "Python",
-            Self::Javascript => "JavaScript",
-        }
-    }
-
-    /// The language of the project in `dir`, if it is one.
-    fn of(dir: &Path) -> Option<Self> {
-        [Self::Python, Self::Javascript, Self::Rust]
-            .into_iter()
-            .find(|language| dir.join(language.app_file()).is_file())
-    }
-}
 
 /// A Python or JavaScript machine project.
 struct Script {
@@ -112,19 +77,19 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
             ensure_carol_wit(&wit_dir)?;
             let world = docs::world_name(&wit_dir, &script.name)?;
             let out_dir = script.dir.join("target").join("carol");
-            // Each build works in a directory of its own, so that builds at once do not meet.
-            let scratch = out_dir.join(format!(".build-{}", std::process::id()));
-            std::fs::create_dir_all(&scratch)
-                .with_context(|| format!("cannot create {}", scratch.display()))?;
+            let scratch = stage::Scratch::new(&out_dir)?;
             let compiled = match script.language {
-                Language::Python => python::compile(&script.dir, &world, &scratch, quiet),
-                _ => javascript::compile(&script.dir, &world, &scratch, quiet),
+                Language::Python => python::compile(&script.dir, &world, scratch.path(), quiet),
+                Language::Javascript => {
+                    javascript::compile(&script.dir, &world, scratch.path(), quiet)
+                }
+                Language::Rust => unreachable!("a script project is in Python or JavaScript"),
             };
             let bytes = compiled.and_then(|compiled| {
                 std::fs::read(&compiled)
                     .with_context(|| format!("cannot read {}", compiled.display()))
             });
-            std::fs::remove_dir_all(&scratch).ok();
+            drop(scratch);
             let bytes = bytes?;
             finish(&script.name, &bytes, &wit_dir, &out_dir, quiet)
         }
@@ -139,7 +104,7 @@ enum Located {
 
 fn locate(requested: Option<&str>) -> anyhow::Result<Located> {
     let script_or_crate = |dir: &Path| -> anyhow::Result<Option<Located>> {
-        Ok(match Language::of(dir) {
+        Ok(match Language::of(dir)? {
             Some(Language::Rust) => Some(Located::Rust(rust::package_in(dir)?)),
             Some(language) => Some(Located::Script(Script::at(dir, language)?)),
             None => None,
@@ -159,7 +124,7 @@ fn locate(requested: Option<&str>) -> anyhow::Result<Located> {
             if let Some(package) = workspace.package(name)? {
                 return Ok(Located::Rust(package));
             }
-            if let Some((dir, language)) = workspace.script_beside(name) {
+            if let Some((dir, language)) = workspace.script_beside(name)? {
                 return Ok(Located::Script(Script::at(&dir, language)?));
             }
             bail!(
@@ -171,12 +136,13 @@ fn locate(requested: Option<&str>) -> anyhow::Result<Located> {
         }
         None => {
             let cwd = std::env::current_dir()?;
-            // A Python or JavaScript project is the nearest directory with its app file.
+            // The project is the nearest directory up with an app file or a manifest; a
+            // Cargo package is then found as cargo finds it, from its manifest up.
             for dir in cwd.ancestors() {
-                if let Some(language @ (Language::Python | Language::Javascript)) =
-                    Language::of(dir)
-                {
-                    return Ok(Located::Script(Script::at(dir, language)?));
+                match Language::of(dir)? {
+                    Some(Language::Rust) => break,
+                    Some(language) => return Ok(Located::Script(Script::at(dir, language)?)),
+                    None => {}
                 }
             }
             Ok(Located::Rust(rust::Workspace::read()?.package_of(&cwd)?))
@@ -223,15 +189,19 @@ fn finish(
 }
 
 /// Writes the `carol:machine` WIT into `wit/deps/carol-machine/` if the project has a `wit/`
-/// directory without it, so that `include carol:machine/machine@0.1.1` resolves.
+/// directory without it, so that `include carol:machine/machine@0.1.1` resolves. Written whole
+/// and renamed into place, so that a build running at the same time reads all of it or none.
 pub fn ensure_carol_wit(wit_dir: &Path) -> anyhow::Result<()> {
     let dep = wit_dir.join("deps").join("carol-machine");
-    if !wit_dir.is_dir() || dep.exists() {
+    let file = dep.join("machine.wit");
+    if !wit_dir.is_dir() || file.exists() || (dep.exists() && !dep.is_dir()) {
         return Ok(());
     }
     std::fs::create_dir_all(&dep).with_context(|| format!("cannot create {}", dep.display()))?;
-    std::fs::write(dep.join("machine.wit"), carol_core::wit::TEXT)
-        .with_context(|| format!("cannot write {}", dep.display()))
+    let staging = dep.join(format!(".machine.wit.{}", std::process::id()));
+    std::fs::write(&staging, carol_core::wit::TEXT)
+        .and_then(|()| std::fs::rename(&staging, &file))
+        .with_context(|| format!("cannot write {}", file.display()))
 }
 
 /// Machine names that are also valid WIT names: lowercase words of letters and digits, each

@@ -1,5 +1,7 @@
-//! Python machines: `app.py` built with componentize-py, the `carol_guest` helpers beside it.
+//! Python machines: `app.py` built with componentize-py from a copy of the project, the
+//! `carol_guest` helpers on its Python path.
 
+use super::stage::copy_project;
 use super::tools::Tool;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ pub(super) fn compile(
 ) -> anyhow::Result<PathBuf> {
     let componentize_py = Tool::ComponentizePy.ensure(quiet)?;
     let out = scratch.join("component.wasm");
+    let sources = scratch.join("src");
+    copy_project(dir, &sources, "carol_guest.py")?;
     let helpers = scratch.join("python-helpers");
     std::fs::create_dir_all(&helpers)
         .with_context(|| format!("cannot create {}", helpers.display()))?;
@@ -30,12 +34,12 @@ pub(super) fn compile(
         .arg("--wit-path")
         .arg(dir.join("wit"))
         .args(["--world", world, "componentize", "app", "--python-path"])
-        .arg(dir)
+        .arg(&sources)
         .arg("--python-path")
         .arg(&helpers)
         .arg("--output")
         .arg(&out)
-        .current_dir(dir)
+        .current_dir(scratch)
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("cannot run {}", componentize_py.display()))?;

@@ -1,6 +1,6 @@
 //! Rust machine crates: finding them with `cargo metadata` and building them with `cargo build`.
 
-use super::Language;
+use super::language::Language;
 use anyhow::{Context, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ impl Workspace {
             for entry in entries.flatten() {
                 if matches!(
                     Language::of(&entry.path()),
-                    Some(Language::Python | Language::Javascript)
+                    Ok(Some(Language::Python | Language::Javascript))
                 ) {
                     names.push(entry.file_name().to_string_lossy().into_owned());
                 }
@@ -113,14 +113,17 @@ impl Workspace {
     }
 
     /// The Python or JavaScript project called `name` beside the workspace's machine crates.
-    pub(super) fn script_beside(&self, name: &str) -> Option<(PathBuf, Language)> {
-        self.machine_parents().into_iter().find_map(|parent| {
+    pub(super) fn script_beside(&self, name: &str) -> anyhow::Result<Option<(PathBuf, Language)>> {
+        for parent in self.machine_parents() {
             let dir = parent.join(name);
             match Language::of(&dir)? {
-                Language::Rust => None,
-                language => Some((dir, language)),
+                Some(language @ (Language::Python | Language::Javascript)) => {
+                    return Ok(Some((dir, language)));
+                }
+                Some(Language::Rust) | None => {}
             }
-        })
+        }
+        Ok(None)
     }
 
     /// The machine crate named `name`, if the workspace has a package of that name.

@@ -3,9 +3,11 @@
 //! componentize-js in a local npm prefix.
 //!
 //! The cache is `$CAROL_TOOLS_DIR`, else `$XDG_CACHE_HOME/carol/tools`, else
-//! `~/.cache/carol/tools`. Each tool has a directory there holding a copy of its pins, written
-//! last: a directory whose copy differs (an older `cargo carol`, an install cut off) is
-//! installed again. Installing holds a lock, so builds running at once install once.
+//! `~/.cache/carol/tools`. Each tool has a directory there per set of pins (named after their
+//! SHA-256), so that versions of `cargo carol` pinning other versions never meet, holding a copy
+//! of its pins written last: a directory without it (an install cut off) is installed again.
+//! Installing holds a lock, so builds running at once install once. (A venv is not relocatable,
+//! so it is installed where it stays.)
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -91,13 +93,15 @@ impl Tool {
         self.pins().iter().map(|(_, text)| *text).collect()
     }
 
-    /// The tool's directory in the cache.
+    /// The tool's directory in the cache, for these pins.
     pub fn dir(self) -> anyhow::Result<PathBuf> {
+        use sha2::Digest;
         let name = match self {
             Self::ComponentizePy => "python",
             Self::ComponentizeJs => "javascript",
         };
-        Ok(cache_dir()?.join(name))
+        let pins = hex::encode(sha2::Sha256::digest(self.pins_text()));
+        Ok(cache_dir()?.join(format!("{name}-{}", &pins[..12])))
     }
 
     /// The program to run, in the tool's directory.
@@ -131,7 +135,7 @@ impl Tool {
         let cache = cache_dir()?;
         std::fs::create_dir_all(&cache)
             .with_context(|| format!("cannot create the tool cache {}", cache.display()))?;
-        let lock_path = cache.join(format!("{}.lock", self.name()));
+        let lock_path = dir.with_extension("lock");
         let lock = std::fs::File::create(&lock_path)
             .with_context(|| format!("cannot create {}", lock_path.display()))?;
         lock.lock()

@@ -175,7 +175,14 @@ impl Node {
     /// Serves what the store holds.
     fn restore(&self) -> Result<(), StoreError> {
         let (store, registry) = (&self.inner.store, &self.inner.registry);
-        for (id, bytes) in store.stored_binaries()? {
+        let binaries = store.stored_binaries()?;
+        let loader = self.inner.runtime.loader();
+        let keys: Vec<[u8; 32]> = binaries
+            .iter()
+            .map(|(id, _)| loader.cache_key(id))
+            .collect();
+        store.retain_compiled(&keys)?;
+        for (id, bytes) in binaries {
             match self.compiled(&id, &bytes) {
                 Ok(binary) => {
                     registry.insert_binary(binary);

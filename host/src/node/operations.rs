@@ -91,8 +91,12 @@ impl Node {
         // In a data directory the code is a file now: serve the engine's mapping of it rather
         // than the copy the compile produced, so that the code is held once, by the page cache.
         let loader = self.runtime().loader();
-        let binary = match self.store().compiled(&key) {
-            Ok(Some(code @ CompiledCode::File(_))) => loader
+        let binary = match self
+            .store()
+            .is_durable()
+            .then(|| self.store().compiled(&key))
+        {
+            Some(Ok(Some(code @ CompiledCode::File(_)))) => loader
                 .cached(&code)
                 .and_then(|component| loader.prepare(bytes, &component).ok())
                 .unwrap_or(binary),

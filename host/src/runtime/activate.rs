@@ -355,16 +355,18 @@ fn python_exception(stderr: &str) -> Option<String> {
     (!exception.is_empty()).then_some(exception)
 }
 
-/// The last JavaScript error in `stderr`: the lines before its `Stack:`, back to a blank line.
+/// The last JavaScript error in `stderr`, as StarlingMonkey prints one: its message, then
+/// `Stack:`, then frames (`function@file:line:column`, indented).
 fn javascript_error(stderr: &str) -> Option<String> {
     let lines: Vec<&str> = stderr.lines().collect();
-    let stack = lines.iter().rposition(|line| *line == "Stack:")?;
-    let start = lines[..stack]
-        .iter()
-        .rposition(|line| line.is_empty())
-        .map_or(0, |blank| blank + 1);
-    let error = lines[start..stack].join("\n").trim().to_owned();
-    (!error.is_empty()).then_some(error)
+    let stack = lines.iter().enumerate().rposition(|(i, line)| {
+        *line == "Stack:"
+            && lines
+                .get(i + 1)
+                .is_some_and(|frame| frame.starts_with("  ") && frame.contains('@'))
+    })?;
+    let error = lines[..stack].last()?.trim();
+    (!error.is_empty()).then(|| error.to_owned())
 }
 
 /// The message of the last Rust panic in `stderr`: the lines after `panicked at ...:`, without

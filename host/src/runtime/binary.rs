@@ -51,9 +51,10 @@ pub enum LoadError {
     /// policy, and activations are the component's typed exports, not an incoming handler.
     #[error(
         "the component imports wasi:http ({0}), which a Carol node does not provide: a machine \
-         fetches through carol:machine/http-fetch, and its activations are its typed exports. \
-         Build JavaScript machines with `cargo carol build`, which leaves wasi:http out \
-         (componentize-js `-d http fetch-event`)"
+         fetches through carol:machine/http-fetch, and its activations are its typed exports, \
+         so import neither wasi:http nor a wasi:http handler's world. (componentize-js adds \
+         wasi:http unless told not to; `cargo carol build` builds JavaScript machines without \
+         it)"
     )]
     WasiHttp(String),
     /// An export whose types have no HTTP form.

@@ -9,12 +9,6 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// against its deadline, this often.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Bytes of each pooled memory and table reset in place rather than decommitted: giving the
-/// pages back to the kernel after every activation cost a TLB shootdown on every core and page
-/// faults in the next instance, a quarter of the CPU under load (docs/performance.md). With
-/// `PAGEMAP_SCAN` only the pages the instance wrote are reset.
-const KEEP_RESIDENT: usize = 1 << 20;
-
 /// The engine of a node: at most `concurrent` instances within `limits`, from a pool, and an
 /// epoch that advances every [`EPOCH_TICK`] while the engine lives.
 pub(super) fn running(limits: &Limits, concurrent: usize) -> anyhow::Result<Engine> {
@@ -61,6 +55,11 @@ fn compiling() -> Config {
 /// Slots for `concurrent` instances, reused from one activation to the next instead of mapped
 /// and unmapped each time; a component of a Rust guest has a few core instances, memories and
 /// tables (its own, and WASI's adapter).
+///
+/// `keep_resident_bytes` of each memory and table are reset in place rather than decommitted:
+/// giving the pages back to the kernel after every activation costs a TLB shootdown on every
+/// core and page faults in the next instance (docs/performance.md). With `PAGEMAP_SCAN` only
+/// the pages the instance wrote are reset.
 fn pool(limits: &Limits, concurrent: usize) -> PoolingAllocationConfig {
     let instances = u32::try_from(concurrent).unwrap_or(u32::MAX).max(1);
     let mut pool = PoolingAllocationConfig::default();
@@ -69,8 +68,8 @@ fn pool(limits: &Limits, concurrent: usize) -> PoolingAllocationConfig {
         .total_memories(instances.saturating_mul(2))
         .total_tables(instances.saturating_mul(8))
         .max_memory_size(limits.memory_bytes)
-        .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(KEEP_RESIDENT)
+        .linear_memory_keep_resident(limits.keep_resident_bytes)
+        .table_keep_resident(limits.keep_resident_bytes)
         .pagemap_scan(Enabled::Auto);
     pool
 }

@@ -15,6 +15,9 @@ pub struct Limits {
     /// each of its calls to the node may take as values, as wasmtime counts them
     /// ([`crate::values::VALUE_BYTES`] for each value, besides the bytes of strings).
     pub value_bytes: usize,
+    /// Bytes of each pooled memory and table reset in place after an activation rather than
+    /// given back to the kernel (docs/performance.md).
+    pub keep_resident_bytes: usize,
 }
 
 impl Default for Limits {
@@ -25,6 +28,7 @@ impl Default for Limits {
             output_bytes: 1024 * 1024,
             // wasmtime's own default for what a guest may hand the host in one call.
             value_bytes: 128 * 1024 * 1024,
+            keep_resident_bytes: 1024 * 1024,
         }
     }
 }

@@ -127,11 +127,13 @@ impl Loader {
 
     /// A component from its serialized form in the file at `path`, mapped rather than copied,
     /// or `None` if this engine cannot use it.
-    pub fn deserialize_file(&self, path: &Path) -> Option<Component> {
-        // SAFETY: as for `deserialize`: the file is the node's own cache entry, written whole
-        // by it and checked against its SHA-256 just before (`Store::compiled`), in a data
-        // directory only the node's owner may write; cache files are replaced by renaming,
-        // never changed in place, so the mapping stays what was checked.
+    fn deserialize_file(&self, path: &Path) -> Option<Component> {
+        // SAFETY: as for `deserialize`. The file is the node's own cache entry, in a data
+        // directory only the node's owner may write, checked against its SHA-256 just before
+        // (`Store::compiled`). Cache files are only ever replaced by renaming a whole file into
+        // place, never changed in place, so the mapping is of one whole file; the store does
+        // not rewrite an entry that is already intact, and the only other rewrite of a key
+        // (an entry that failed its check) writes this engine's compile of the same binary.
         unsafe { Component::deserialize_file(&self.engine, path) }.ok()
     }
 

@@ -89,19 +89,75 @@ impl Store {
         let mut record = Sha256::digest(code).to_vec();
         match self.compiled_file(key) {
             Some(path) => {
-                write_synced(&path, code).map_err(|source| StoreError::CompiledFile {
-                    path: path.clone(),
-                    source,
-                })?;
-                record.extend_from_slice(&(code.len() as u64).to_be_bytes());
+                // An intact file of the same code stays: it may be mapped already.
+                let digest: [u8; 32] = record.as_slice().try_into().expect("a SHA-256");
+                let length = code.len() as u64;
+                if file_digest(&path).ok() != Some((digest, length)) {
+                    write_synced(&path, code).map_err(|source| StoreError::CompiledFile {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                record.extend_from_slice(&length.to_be_bytes());
             }
             None => record.extend_from_slice(code),
         }
         Ok(record)
     }
 
-    /// Removes the file of the entry under `key`, after its record went: a file left by a
-    /// crash in between is only disk space, replaced when the key is written again.
+    /// Removes the entries whose key is not among `keys`, the current engine's keys of the
+    /// binaries served: code compiled by another wasmtime or configuration, which no node of
+    /// this build can use, and which would count against the binaries quota for nothing.
+    pub fn retain_compiled(&self, keys: &[[u8; 32]]) -> Result<(), StoreError> {
+        let txn = self.begin_freeing()?;
+        let mut removed = Vec::new();
+        txn.open_table(COMPILED)?.retain(|key, _| {
+            let keep = keys.contains(key);
+            if !keep {
+                removed.push(*key);
+            }
+            keep
+        })?;
+        txn.commit()?;
+        for key in &removed {
+            self.remove_compiled_file(key);
+        }
+        Ok(())
+    }
+
+    /// Removes the cache's files that no record names: a write or a removal cut off by a crash
+    /// left them (`*.partial`, or a file whose record went).
+    pub(super) fn sweep_compiled_files(&self) -> Result<(), StoreError> {
+        let Some(dir) = self.dir.as_ref().map(|dir| dir.join(DIRECTORY)) else {
+            return Ok(());
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(COMPILED)?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let key = name
+                .to_str()
+                .and_then(|name| name.strip_suffix(".cwasm"))
+                .and_then(|hex| <[u8; 32]>::try_from(hex::decode(hex).ok()?).ok());
+            let named = match key {
+                Some(key) => table.get(&key)?.is_some(),
+                None => false,
+            };
+            if !named {
+                let path = entry.path();
+                if let Err(error) = std::fs::remove_file(&path) {
+                    tracing::warn!(file = %path.display(), %error, "cannot remove a stray compiled-code file");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the file of the entry under `key`, after its record went (a crash in between
+    /// leaves the file to [`Store::sweep_compiled_files`]).
     pub(super) fn remove_compiled_file(&self, key: &[u8; 32]) {
         if let Some(path) = self.compiled_file(key)
             && let Err(error) = std::fs::remove_file(&path)
@@ -132,11 +188,15 @@ fn file_digest(path: &std::path::Path) -> std::io::Result<([u8; 32], u64)> {
 /// place, and the directory synced, so that the name survives a crash.
 fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("a cache file is in its directory");
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
+    if !dir.is_dir() {
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+        // The directory's own name, in the data directory, must survive a crash too.
+        let data_dir = dir.parent().expect("the cache is in the data directory");
+        std::fs::File::open(data_dir)?.sync_all()?;
+    }
     let staging = path.with_extension(format!("{}.partial", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -194,6 +254,33 @@ mod tests {
         store.remove_compiled_file(&key);
         assert!(!path.exists());
         assert!(store.compiled(&key).unwrap().is_none());
+
+        // What a crash leaves is swept when the store opens; what another engine compiled
+        // goes when the node says which keys it uses.
+        store.put_compiled(&key, &code).unwrap();
+        let other = [8; 32];
+        store.put_compiled(&other, &code).unwrap();
+        let partial = path.with_extension("123.partial");
+        let stray = path.with_file_name(format!("{}.cwasm", hex::encode([9; 32])));
+        std::fs::write(&partial, b"cut off").unwrap();
+        std::fs::write(&stray, b"its record went").unwrap();
+        drop(store);
+        let store = Store::open(Some(&dir)).unwrap();
+        assert!(!partial.exists() && !stray.exists());
+        assert!(path.exists());
+        store.retain_compiled(&[key]).unwrap();
+        assert!(store.compiled(&other).unwrap().is_none());
+        assert!(
+            !path
+                .with_file_name(format!("{}.cwasm", hex::encode(other)))
+                .exists()
+        );
+        assert!(matches!(
+            store.compiled(&key).unwrap(),
+            Some(CompiledCode::File(_))
+        ));
+        assert_eq!(store.binaries_bytes().unwrap(), 800);
+        drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
 
         // In memory the code stays in the database.

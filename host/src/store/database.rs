@@ -141,12 +141,14 @@ impl Store {
             used_keys.insert(MachineId::from_bytes(*id.value()), UsedKeys(bits.value()));
         }
         drop(txn);
-        Ok(Self {
+        let store = Self {
             db,
             used_keys: RwLock::new(used_keys),
             nonce_secret: RwLock::new(nonce_secret),
             dir,
-        })
+        };
+        store.sweep_compiled_files()?;
+        Ok(store)
     }
 
     /// The secret this database's committed nonces derive from. `None` for a database made

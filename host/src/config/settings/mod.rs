@@ -570,6 +570,19 @@ pub(super) const SECTIONS: &[Section] = &[
                 },
             },
             Setting {
+                name: "keep_resident_bytes",
+                docs: "Bytes of each instance's memory and tables reset in place after an \
+                       activation instead of given back to the kernel, which costs every core \
+                       a TLB flush and the next instance page faults. Each pooled slot keeps \
+                       at most this much of what its activations wrote resident.",
+                required: false,
+                get: |c| count(c.node.limits.keep_resident_bytes),
+                set: |c, v| {
+                    c.node.limits.keep_resident_bytes = read(v)?;
+                    Ok(())
+                },
+            },
+            Setting {
                 name: "max_value_bytes",
                 docs: "Memory, in bytes, that an activation's arguments, its result, and what \
                        it hands the node in one call may each take in the node as values: 40 \
