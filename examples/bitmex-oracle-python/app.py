@@ -277,12 +277,39 @@ def no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+# serde_json refuses lists and objects nested deeper than this.
+MAX_JSON_DEPTH = 127
+
+
+def check_depth(text: str) -> None:
+    """Raises ValueError if lists and objects in the JSON `text` nest past MAX_JSON_DEPTH."""
+    depth, in_string, escaped = 0, False, False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError("recursion limit exceeded")
+        elif c in "]}":
+            depth -= 1
+
+
 def read_json(data: bytes):
     """JSON as strictly as serde_json reads it: no NaN or Infinity, no number past a double,
-    no known field twice. Raises ValueError."""
+    no known field twice, no nesting past its limit. Raises ValueError."""
     try:
+        text = data.decode()
+        check_depth(text)
         return json.loads(
-            data.decode(),
+            text,
             object_pairs_hook=no_duplicate_keys,
             parse_float=finite,
             parse_int=lambda text: int(finite(text)) if len(text) > 300 else int(text),
