@@ -168,7 +168,13 @@ fn schemathesis_finds_no_failures() {
         .args(["--workers", "1"])
         .args(["--request-timeout", "30"])
         // Nothing kept between runs: each run starts from the document alone.
-        .args(["--generation-database", "none"]);
+        .args(["--generation-database", "none"])
+        // The same cases every run. With a random seed, one run in a few thousand cases met a
+        // false positive of the tool's own: a negative case whose only extra query parameter
+        // the HTTP client then leaves out (an empty list), so the request it sent is valid and
+        // its 200 counted as accepting invalid data (the node refuses every unknown parameter
+        // with 400; schemathesis PRs 4087 and 4762 fix such cases after 4.32).
+        .args(["--seed", "1"]);
     let (ok, output) = run(command, &dir, SCHEMATHESIS_TIMEOUT);
     assert!(ok, "schemathesis found failures: {output}");
 }
