@@ -58,10 +58,8 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
             let wit_dir = package.dir().join("wit");
             ensure_carol_wit(&wit_dir)?;
             let compiled = rust::compile(&package, quiet)?;
-            let bytes = std::fs::read(&compiled)
-                .with_context(|| format!("cannot read {}", compiled.display()))?;
             let out_dir = package.target_directory.join("carol");
-            finish(&package.name, &bytes, &wit_dir, &out_dir, quiet)
+            finish(&package.name, &compiled, &wit_dir, &out_dir, quiet)
         }
         Located::Script(script) => {
             let wit_dir = script.dir.join("wit");
@@ -85,13 +83,8 @@ pub fn build(requested: Option<&str>, quiet: bool) -> anyhow::Result<PathBuf> {
                 }
                 Language::Rust => unreachable!("a script project is in Python or JavaScript"),
             };
-            let bytes = compiled.and_then(|compiled| {
-                std::fs::read(&compiled)
-                    .with_context(|| format!("cannot read {}", compiled.display()))
-            });
-            drop(scratch);
-            let bytes = bytes?;
-            finish(&script.name, &bytes, &wit_dir, &out_dir, quiet)
+            // Finished before the scratch directory, which holds the compiled file, goes.
+            compiled.and_then(|compiled| finish(&script.name, &compiled, &wit_dir, &out_dir, quiet))
         }
     }
 }
@@ -150,21 +143,23 @@ fn locate(requested: Option<&str>) -> anyhow::Result<Located> {
     }
 }
 
-/// Embeds the WIT docs of `wit_dir` into the component `bytes`, checks it as a node would,
-/// and writes it to `out_dir/NAME.wasm`.
+/// Embeds the WIT docs of `wit_dir` into the component the toolchain wrote to `compiled`,
+/// checks it as a node would, and writes it to `out_dir/NAME.wasm`.
 fn finish(
     name: &str,
-    bytes: &[u8],
+    compiled: &Path,
     wit_dir: &Path,
     out_dir: &Path,
     quiet: bool,
 ) -> anyhow::Result<PathBuf> {
+    let bytes =
+        std::fs::read(compiled).with_context(|| format!("cannot read {}", compiled.display()))?;
     let docs = if wit_dir.is_dir() {
         docs::wit_docs(wit_dir)?
     } else {
         Default::default()
     };
-    let component = docs.embed(bytes);
+    let component = docs.embed(&bytes);
     Loader::checking()?
         .load(&component)
         .with_context(|| format!("`{name}` built, but a Carol node would refuse it"))?;

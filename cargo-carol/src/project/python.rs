@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 
 /// The helpers Python machines import as `carol_guest` (guest-bindings/python).
 const HELPERS: &str = include_str!("../../../guest-bindings/python/carol_guest.py");
+/// Their module's file name, on the Python path.
+const HELPERS_FILE: &str = "carol_guest.py";
 
 /// Builds the component of the Python project in `dir`, world `world`, in the directory
 /// `scratch`, and returns its path.
@@ -21,11 +23,11 @@ pub(super) fn compile(
     let componentize_py = Tool::ComponentizePy.ensure(quiet)?;
     let out = scratch.join("component.wasm");
     let sources = scratch.join("src");
-    copy_project(dir, &sources, "carol_guest.py")?;
+    copy_project(dir, &sources, HELPERS_FILE)?;
     let helpers = scratch.join("python-helpers");
     std::fs::create_dir_all(&helpers)
         .with_context(|| format!("cannot create {}", helpers.display()))?;
-    std::fs::write(helpers.join("carol_guest.py"), HELPERS)
+    std::fs::write(helpers.join(HELPERS_FILE), HELPERS)
         .with_context(|| format!("cannot write {}", helpers.display()))?;
     if !quiet {
         eprintln!("   Compiling {} with componentize-py", dir.display());

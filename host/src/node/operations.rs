@@ -90,17 +90,15 @@ impl Node {
         }
         // In a data directory the code is a file now: serve the engine's mapping of it rather
         // than the copy the compile produced, so that the code is held once, by the page cache.
+        // The file was written and synced just now, from this very code: it is mapped without
+        // being read back to check it.
         let loader = self.runtime().loader();
-        let binary = match self
-            .store()
-            .is_durable()
-            .then(|| self.store().compiled(&key))
-        {
-            Some(Ok(Some(code @ CompiledCode::File(_)))) => loader
-                .cached(&code)
+        let binary = match code.as_ref().and(self.store().compiled_file(&key)) {
+            Some(path) => loader
+                .cached(&CompiledCode::File(path))
                 .and_then(|component| loader.prepare(bytes, &component).ok())
                 .unwrap_or(binary),
-            _ => binary,
+            None => binary,
         };
         self.metrics().uploaded();
         Ok((registry.insert_binary(binary), true))

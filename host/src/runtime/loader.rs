@@ -130,7 +130,8 @@ impl Loader {
     fn deserialize_file(&self, path: &Path) -> Option<Component> {
         // SAFETY: as for `deserialize`. The file is the node's own cache entry, in a data
         // directory only the node's owner may write, checked against its SHA-256 just before
-        // (`Store::compiled`). Cache files are only ever replaced by renaming a whole file into
+        // (`Store::compiled`) or written and synced by this node just before, from the code it
+        // compiled (an upload). Cache files are only ever replaced by renaming a whole file into
         // place, never changed in place, so the mapping is of one whole file; the store does
         // not rewrite an entry that is already intact, and the only other rewrite of a key
         // (an entry that failed its check) writes this engine's compile of the same binary.

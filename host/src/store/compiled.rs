@@ -41,8 +41,9 @@ pub(super) fn code_length(record: &[u8]) -> u64 {
 }
 
 impl Store {
-    /// The file of the entry under `key`, when the store is in a data directory.
-    fn compiled_file(&self, key: &[u8; 32]) -> Option<PathBuf> {
+    /// The file of the entry under `key`, when the store is in a data directory (whether or
+    /// not it is there).
+    pub fn compiled_file(&self, key: &[u8; 32]) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?.join(DIRECTORY);
         Some(dir.join(format!("{}.cwasm", hex::encode(key))))
     }
