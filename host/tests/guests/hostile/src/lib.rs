@@ -4,7 +4,7 @@
 carol_guest::generate!({ world: "hostile" });
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 const MIB: usize = 1024 * 1024;
 
@@ -13,6 +13,16 @@ const SWALLOWED: &[u8] = b"swallowed";
 
 /// Lives as long as the instance does.
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The pages `scatter` writes into, every other one of each array.
+const SCATTER_PAGES: usize = 80;
+const PAGE: usize = 4096;
+/// What `IMAGE` holds in the binary: not zero, so it is in the memory image.
+const IMAGE_BYTE: u8 = 0xa5;
+static IMAGE: [AtomicU8; SCATTER_PAGES * PAGE] =
+    [const { AtomicU8::new(IMAGE_BYTE) }; SCATTER_PAGES * PAGE];
+static ZEROED: [AtomicU8; SCATTER_PAGES * PAGE] =
+    [const { AtomicU8::new(0) }; SCATTER_PAGES * PAGE];
 
 struct Hostile;
 
@@ -105,6 +115,21 @@ impl Guest for Hostile {
 
     fn count() -> u32 {
         COUNTER.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn scatter() -> u32 {
+        let changed = |bytes: &[AtomicU8], pristine: u8| {
+            bytes
+                .iter()
+                .filter(|b| b.load(Ordering::Relaxed) != pristine)
+                .count()
+        };
+        let seen = changed(&IMAGE, IMAGE_BYTE) + changed(&ZEROED, 0);
+        for page in (0..SCATTER_PAGES).step_by(2) {
+            IMAGE[page * PAGE + 7].store(!IMAGE_BYTE, Ordering::Relaxed);
+            ZEROED[page * PAGE + 7].store(1, Ordering::Relaxed);
+        }
+        seen as u32
     }
 }
 
