@@ -442,12 +442,15 @@ impl<'a> ModuleWithCode<'a> {
         let (array, wasm) = module.compiled_module().funcref_offsets(index);
         #[cfg(feature = "debug")]
         let text = registry.store_code(module.engine_code())?.text();
+        // Sound only because `StoreCodeStorage::Private` exists only with
+        // `debug`: check this again when moving to another wasmtime version.
         #[cfg(not(feature = "debug"))]
         let text = {
             let _ = registry;
             module.engine_code().text()
         };
-        Some((NonNull::from(&text[array]), NonNull::from(&text[wasm])))
+        let at = |offset: usize| NonNull::new(text[offset..].as_ptr().cast_mut()).unwrap();
+        Some((at(array), at(wasm)))
     }
 
     /// Returns the slice in the text section of the function that

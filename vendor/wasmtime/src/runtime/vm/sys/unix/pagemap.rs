@@ -136,7 +136,7 @@ impl PageMap {
 /// this function will perform a scan of `ptr` for `len` bytes which will search
 /// for pages that:
 ///
-/// * Are present.
+/// * Are present, or swapped out.
 /// * Have been written.
 /// * Are NOT backed by the "zero" page.
 /// * Are NOT backed by a "file" page.
@@ -170,9 +170,12 @@ impl PageMap {
 /// Putting this all together this helps explain the search criteria for
 /// `PAGEMAP_SCAN`, notably:
 ///
-/// * `Categories::PRESENT` - we're only interested in present pages, anything
-///   unmapped wasn't touched by the guest so no need for the host to touch it
-///   either.
+/// * `Categories::PRESENT | Categories::SWAPPED` (any of) - a page with no
+///   entry at all wasn't touched by the guest, but a page the guest wrote may
+///   since have been swapped out (or be migrating, which the kernel also
+///   records as a swap-type entry): it is still dirty. Swapped runs are
+///   reported apart (`return_mask(SWAPPED)`) and given to `decommit` rather
+///   than written, which would swap them in only to overwrite them.
 ///
 /// * `Categories::WRITTEN` - if a page was only read by the guest no need to
 ///   take a look at it as the contents aren't changed from the initial image.
@@ -211,10 +214,10 @@ impl PageMap {
 ///   a region of memory to store a list of `page_region` structures. Below this
 ///   is always `MAX_REGIONS`. If there are more than this number of disjoint
 ///   regions of memory that need to be reported then the ioctl will also return
-///   early without reaching the end of memory. Note that this means that all
-///   further memory will be `decommit`'d with reported regions still going to
-///   `reset_manually`. This is arguably something we should detect and improve
-///   in Wasmtime, but for now `MAX_REGIONS` is hardcoded.
+///   early without reaching the end of memory, with `walk_end` at the first
+///   region it could not report. The scan is then run again from `walk_end`
+///   with the budget that is left, so that a working set of more than
+///   `MAX_REGIONS` disjoint runs is still reset in place.
 ///
 /// In the end this ends up being a "more clever" version of this function than
 /// the one in the `pagemap_disabled` module. By using `PAGEMAP_SCAN` we can
@@ -295,7 +298,7 @@ pub unsafe fn reset_with_pagemap(
             .category_inverted(Categories::PFNZERO | Categories::FILE)
             .category_mask(Categories::WRITTEN | Categories::PFNZERO | Categories::FILE)
             .category_anyof_mask(Categories::PRESENT | Categories::SWAPPED)
-            .return_mask(Categories::empty())
+            .return_mask(Categories::SWAPPED)
             .build(&mut storage);
 
         // SAFETY: as in the single-scan version: we control the fd and `scan_arg`.
@@ -311,14 +314,24 @@ pub unsafe fn reset_with_pagemap(
 
         let full = result.regions().len() == MAX_REGIONS;
         for region in result.regions() {
-            // SAFETY: Linux reports regions within the range we passed.
-            unsafe {
-                reset_manually(&mut *region.region().cast_mut());
+            if region.categories().contains(Categories::SWAPPED) {
+                decommit(region.start().cast_mut(), region.len());
+            } else {
+                // SAFETY: Linux reports regions within the range we passed.
+                unsafe {
+                    reset_manually(&mut *region.region().cast_mut());
+                }
+                bytes_resident += region.len();
             }
-            bytes_resident += region.len();
             pages_left = pages_left.saturating_sub(region.len() / host_page_size);
         }
-        scan_start = result.walk_end().cast_mut();
+        let walk_end = result.walk_end().cast_mut();
+        if walk_end <= scan_start || walk_end.addr() > end {
+            // Not what Linux does; whatever was not reset yet is given back.
+            decommit(scan_start, scan_len);
+            return bytes_resident;
+        }
+        scan_start = walk_end;
         if !full || pages_left == 0 || scan_start.addr() >= end {
             break;
         }
@@ -558,10 +571,6 @@ mod ioctl {
         /// Note that this will only contain categories specified in
         /// [`PageMapScanBuilder::return_mask`].
         #[inline]
-        #[cfg_attr(
-            not(test),
-            expect(dead_code, reason = "bindings for the future if we need them")
-        )]
         pub fn categories(&self) -> Categories {
             self.0.categories
         }
