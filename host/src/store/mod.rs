@@ -2,29 +2,256 @@
 //! records of committed nonces and of the keys machines used, and a federation member's records
 //! of its agreements with the others.
 //!
-//! Everything is kept in an embedded transactional database (redb) in the node's data
-//! directory. A write is committed, and synced to disk, before the node answers for it, so what
-//! a client was told is stored survives a crash; a write that did not commit leaves nothing
-//! behind. Without a data directory the database lives in memory and ends with the node.
+//! Everything is kept in an embedded transactional database (redb) in the node's
+//! data directory. A write is committed, and synced to disk, before the node answers for it, so
+//! what a client was told is stored survives a crash; a write that did not commit leaves
+//! nothing behind. Without a data directory the database lives in memory and ends with the
+//! node.
+//!
+//! [`Store`] is the one interface the rest of the node uses, whichever database holds the data.
 //!
 //! The store holds ids and bytes only: the live, compiled binaries and machines a node serves
 //! are its registry's (`crate::registry`).
 
-mod agreements;
-mod backup;
-mod binaries;
-mod compiled;
-mod database;
 mod error;
-mod keys;
 mod records;
-mod removals;
-mod state;
-mod tables;
+mod redb;
 
-pub use backup::Restored;
-pub use compiled::CompiledCode;
-pub use database::{DATABASE_FILE, Store};
 pub use error::StoreError;
-pub use records::{NonceBinding, StoredMachine, UsedKeys};
-pub use removals::{Freed, Removal};
+pub use records::{Freed, NonceBinding, Removal, StoredMachine, UsedKeys};
+pub use redb::{CompiledCode, DATABASE_FILE, Restored};
+
+use self::redb::Redb;
+use carol_core::ids::{BinaryId, MachineId};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A record of an agreement, with its key.
+pub type Agreement = (Vec<u8>, Vec<u8>);
+
+/// The node's database.
+pub struct Store {
+    /// The database in the data directory (or in memory).
+    local: Redb,
+}
+
+impl Store {
+    /// Opens (creating it if needed) the store in `data_dir`, or one in memory.
+    pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
+        Ok(Self {
+            local: Redb::open(data_dir)?,
+        })
+    }
+
+    /// Copies the database in `data_dir` to `to`, readable by its owner alone. The node must be
+    /// stopped.
+    pub fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
+        Redb::backup(data_dir, to)
+    }
+
+    /// Puts the copy `from` in place of the database in `data_dir`, after giving it a fresh
+    /// nonce secret unless `latest`.
+    pub fn restore(
+        data_dir: &Path,
+        from: &Path,
+        latest: bool,
+        replace: bool,
+    ) -> Result<Restored, StoreError> {
+        Redb::restore(data_dir, from, latest, replace)
+    }
+
+    /// The secret this database's committed nonces derive from.
+    pub fn nonce_secret(&self) -> Option<[u8; 32]> {
+        self.local.nonce_secret()
+    }
+
+    /// Whether the database outlives the node.
+    pub fn is_durable(&self) -> bool {
+        self.local.is_durable()
+    }
+
+    /// Every stored binary's bytes, by id.
+    pub fn stored_binaries(&self) -> Result<Vec<(BinaryId, Vec<u8>)>, StoreError> {
+        self.local.stored_binaries()
+    }
+
+    /// Bytes the stored binaries and their compiled code take together.
+    pub fn binaries_bytes(&self) -> Result<u64, StoreError> {
+        self.local.binaries_bytes()
+    }
+
+    /// The stored binary `id`'s bytes, if it is stored.
+    pub fn binary(&self, id: &BinaryId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.local.binary(id)
+    }
+
+    /// Every stored machine, by id.
+    pub fn stored_machines(&self) -> Result<Vec<(MachineId, StoredMachine)>, StoreError> {
+        self.local.stored_machines()
+    }
+
+    /// Stores a component's bytes, with its compiled code (by cache key) when given.
+    pub fn put_binary(
+        &self,
+        id: &BinaryId,
+        bytes: &[u8],
+        compiled: Option<(&[u8; 32], &[u8])>,
+    ) -> Result<(), StoreError> {
+        self.local.put_binary(id, bytes, compiled)
+    }
+
+    /// Stores the machine `id` of `binary` with `params`.
+    pub fn put_machine(
+        &self,
+        id: &MachineId,
+        binary: &BinaryId,
+        params: &[u8],
+    ) -> Result<(), StoreError> {
+        self.local.put_machine(id, binary, params)
+    }
+
+    /// The file of the compiled code cached under `key`, in a data directory.
+    pub fn compiled_file(&self, key: &[u8; 32]) -> Option<PathBuf> {
+        self.local.compiled_file(key)
+    }
+
+    /// The compiled code cached under `key`, if it is cached and intact.
+    pub fn compiled(&self, key: &[u8; 32]) -> Result<Option<CompiledCode>, StoreError> {
+        self.local.compiled(key)
+    }
+
+    /// Caches compiled code under `key`.
+    pub fn put_compiled(&self, key: &[u8; 32], code: &[u8]) -> Result<(), StoreError> {
+        self.local.put_compiled(key, code)
+    }
+
+    /// Drops the cached code of every key but `keys`.
+    pub fn retain_compiled(&self, keys: &[[u8; 32]]) -> Result<(), StoreError> {
+        self.local.retain_compiled(keys)
+    }
+
+    /// The committed value of `key` in `machine`'s state.
+    pub fn state_get(
+        &self,
+        machine: &MachineId,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.local.state_get(machine, key)
+    }
+
+    /// The length of the committed value of `key` in `machine`'s state, if it has one.
+    pub fn state_len(&self, machine: &MachineId, key: &[u8]) -> Result<Option<usize>, StoreError> {
+        self.local.state_len(machine, key)
+    }
+
+    /// Up to `limit` committed keys of `machine`'s state that start with `prefix`, in byte order,
+    /// after `start_after` when given.
+    pub fn state_keys(
+        &self,
+        machine: &MachineId,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.local.state_keys(machine, prefix, start_after, limit)
+    }
+
+    /// Bytes of keys and values `machine`'s committed state holds.
+    pub fn state_bytes(&self, machine: &MachineId) -> Result<u64, StoreError> {
+        self.local.state_bytes(machine)
+    }
+
+    /// Bytes of keys and values all machines' committed state holds together.
+    pub fn state_total_bytes(&self) -> Result<u64, StoreError> {
+        self.local.state_total_bytes()
+    }
+
+    /// Applies an activation's writes to `machine`'s state (`None` deletes) in one transaction.
+    /// Syncs to disk: call it off the async executor.
+    pub fn commit_state(
+        &self,
+        machine: &MachineId,
+        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Result<(), StoreError> {
+        self.local.commit_state(machine, writes)
+    }
+
+    /// Binds `machine`'s nonce `name` to the message whose SHA-256 is `message`, unless it is
+    /// bound already or the machine has `limit` records, and commits that before returning.
+    /// Syncs to disk: call it off the async executor.
+    pub fn bind_nonce(
+        &self,
+        machine: &MachineId,
+        name: &[u8],
+        message: &[u8; 32],
+        limit: u64,
+    ) -> Result<NonceBinding, StoreError> {
+        self.local.bind_nonce(machine, name, message, limit)
+    }
+
+    /// Whether `machine`'s nonce `name` could still be bound.
+    pub fn nonce_available(
+        &self,
+        machine: &MachineId,
+        name: &[u8],
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        self.local.nonce_available(machine, name, limit)
+    }
+
+    /// How many nonce records `machine` has.
+    pub fn nonce_records(&self, machine: &MachineId) -> Result<u64, StoreError> {
+        self.local.nonce_records(machine)
+    }
+
+    /// Which of its keys `machine` has used.
+    pub fn used_keys(&self, machine: &MachineId) -> UsedKeys {
+        self.local.used_keys(machine)
+    }
+
+    /// Records that `machine` used `keys`. May sync to disk: call it off the async executor.
+    pub fn record_used_keys(&self, machine: &MachineId, keys: UsedKeys) -> Result<(), StoreError> {
+        self.local.record_used_keys(machine, keys)
+    }
+
+    /// The removal of the binary or machine whose id is `id`, if it was removed.
+    pub fn removed(&self, id: &[u8; 32]) -> Result<Option<Removal>, StoreError> {
+        self.local.removed(id)
+    }
+
+    /// Removes the binary `id`, its compiled code under `code_key`, and its machines with their
+    /// state, recording each removal, however full the disk is. Syncs to disk.
+    pub fn remove_binary(
+        &self,
+        id: &BinaryId,
+        code_key: &[u8; 32],
+        removal: &Removal,
+    ) -> Result<Freed, StoreError> {
+        self.local.remove_binary(id, code_key, removal)
+    }
+
+    /// Removes the machine `id` with its state, recording the removal. Syncs to disk.
+    pub fn remove_machine(&self, id: &MachineId, removal: &Removal) -> Result<Freed, StoreError> {
+        self.local.remove_machine(id, removal)
+    }
+
+    /// The record of the agreement on `decree`, if there is one.
+    pub fn agreement(&self, decree: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.local.agreement(decree)
+    }
+
+    /// Every agreement record whose key starts with `prefix`, with its key, in order of key.
+    pub fn agreements_under(&self, prefix: &[u8]) -> Result<Vec<Agreement>, StoreError> {
+        self.local.agreements_under(prefix)
+    }
+
+    /// Deletes every agreement record whose key starts with `prefix`.
+    pub fn delete_agreements_under(&self, prefix: &[u8]) -> Result<(), StoreError> {
+        self.local.delete_agreements_under(prefix)
+    }
+
+    /// Keeps the record of the agreement on `decree`.
+    pub fn put_agreement(&self, decree: &[u8], record: &[u8]) -> Result<(), StoreError> {
+        self.local.put_agreement(decree, record)
+    }
+}

@@ -1,6 +1,7 @@
 //! What the store answers with.
 
-use carol_core::ids::BinaryId;
+use carol_core::ids::{BinaryId, MachineId};
+use serde::{Deserialize, Serialize};
 
 /// A machine as stored: its binary and params.
 pub struct StoredMachine {
@@ -36,4 +37,24 @@ pub enum NonceBinding {
     /// The nonce has signed nothing, and the machine already has as many nonce records as it
     /// may keep.
     LimitReached,
+}
+
+/// The record of a removal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    /// Why, as the operator said.
+    pub reason: String,
+    /// When, in seconds since the Unix epoch.
+    pub at: u64,
+}
+
+/// What a removal took away.
+#[derive(Debug, Default)]
+pub struct Freed {
+    /// Bytes of binaries and their compiled code.
+    pub binaries: u64,
+    /// Bytes of machines' state.
+    pub state: u64,
+    /// The machines removed.
+    pub machines: Vec<MachineId>,
 }

@@ -1,14 +1,14 @@
 //! The records of machines' keys: which nonce signed which message, and which keys each
 //! machine has used.
 
-use super::database::Store;
-use super::error::StoreError;
-use super::records::{NonceBinding, UsedKeys};
+use super::Redb;
 use super::tables::{NONCE_COUNTS, NONCES, USED_KEYS, machine_key};
+use crate::store::StoreError;
+use crate::store::records::{NonceBinding, UsedKeys};
 use carol_core::ids::MachineId;
 use redb::{ReadableDatabase, ReadableTable};
 
-impl Store {
+impl Redb {
     /// Binds `machine`'s nonce `name` to the message whose SHA-256 is `message`, unless it is
     /// bound already or the machine has `limit` records, and commits that before returning.
     /// Concurrent calls are serialized by the write transaction. Syncs to disk: call it off the

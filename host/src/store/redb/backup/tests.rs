@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::store::UsedKeys;
-use crate::store::tables::{NONCE_SECRET, USED_KEYS};
+use crate::store::redb::tables::{NONCE_SECRET, USED_KEYS};
 use carol_core::ids::MachineId;
 use redb::Database;
 use std::path::PathBuf;
@@ -26,7 +26,7 @@ const LIMIT: u64 = 1000;
 
 /// Binds `machine`'s nonce `name` to `message` in the database of `dir`.
 fn bind(dir: &Path, name: &[u8], message: u8) -> NonceBinding {
-    Store::open(Some(dir))
+    Redb::open(Some(dir))
         .unwrap()
         .bind_nonce(&MACHINE, name, &[message; 32], LIMIT)
         .unwrap()
@@ -53,15 +53,15 @@ fn legacy(dir: &Path, used: bool) {
 fn a_database_made_before_secrets_keeps_its_derivation_only_if_its_keys_were_used() {
     let used = scratch("legacy-used");
     legacy(&used, true);
-    assert_eq!(Store::open(Some(&used)).unwrap().nonce_secret(), None);
+    assert_eq!(Redb::open(Some(&used)).unwrap().nonce_secret(), None);
     // Opening again does not give it one behind the operator's back.
-    assert_eq!(Store::open(Some(&used)).unwrap().nonce_secret(), None);
+    assert_eq!(Redb::open(Some(&used)).unwrap().nonce_secret(), None);
 
     let unused = scratch("legacy-unused");
     legacy(&unused, false);
-    let secret = Store::open(Some(&unused)).unwrap().nonce_secret();
+    let secret = Redb::open(Some(&unused)).unwrap().nonce_secret();
     assert!(secret.is_some());
-    assert_eq!(Store::open(Some(&unused)).unwrap().nonce_secret(), secret);
+    assert_eq!(Redb::open(Some(&unused)).unwrap().nonce_secret(), secret);
 }
 
 #[test]
@@ -69,17 +69,17 @@ fn a_restore_gives_a_legacy_copy_a_secret_and_latest_keeps_it_without() {
     let dir = scratch("legacy-restore");
     legacy(&dir, true);
     let copy = dir.join("copy.redb");
-    Store::backup(&dir, &copy).unwrap();
+    Redb::backup(&dir, &copy).unwrap();
     assert_eq!(
-        Store::restore(&dir, &copy, true, true).unwrap(),
+        Redb::restore(&dir, &copy, true, true).unwrap(),
         Restored::AsTheLatest
     );
-    assert_eq!(Store::open(Some(&dir)).unwrap().nonce_secret(), None);
+    assert_eq!(Redb::open(Some(&dir)).unwrap().nonce_secret(), None);
     assert_eq!(
-        Store::restore(&dir, &copy, false, true).unwrap(),
+        Redb::restore(&dir, &copy, false, true).unwrap(),
         Restored::WithAFreshNonceSecret
     );
-    assert!(Store::open(Some(&dir)).unwrap().nonce_secret().is_some());
+    assert!(Redb::open(Some(&dir)).unwrap().nonce_secret().is_some());
 }
 
 #[test]
@@ -87,15 +87,15 @@ fn a_copy_that_lacks_records_is_not_restored_as_the_latest_and_nothing_changes()
     let dir = scratch("not-latest");
     assert_eq!(bind(&dir, b"a", 1), NonceBinding::Bound);
     let copy = dir.join("copy.redb");
-    Store::backup(&dir, &copy).unwrap();
+    Redb::backup(&dir, &copy).unwrap();
     // The copy has every record: it may be restored as the latest.
     assert_eq!(
-        Store::restore(&dir, &copy, true, true).unwrap(),
+        Redb::restore(&dir, &copy, true, true).unwrap(),
         Restored::AsTheLatest
     );
     // Then nonce `b` signs, which the copy does not know.
     assert_eq!(bind(&dir, b"b", 2), NonceBinding::Bound);
-    let refused = Store::restore(&dir, &copy, true, true).unwrap_err();
+    let refused = Redb::restore(&dir, &copy, true, true).unwrap_err();
     assert!(
         matches!(refused, StoreError::NotLatest { missing: 1 }),
         "{refused}"
@@ -108,9 +108,9 @@ fn a_copy_that_lacks_records_is_not_restored_as_the_latest_and_nothing_changes()
     assert_eq!(bind(&dir, b"b", 3), NonceBinding::Used);
     assert!(!dir.join(format!("{DATABASE_FILE}.restoring")).exists());
     // Without --latest the nonces derive anew: every record goes with the old secret.
-    let before = Store::open(Some(&dir)).unwrap().nonce_secret();
-    Store::restore(&dir, &copy, false, true).unwrap();
-    let store = Store::open(Some(&dir)).unwrap();
+    let before = Redb::open(Some(&dir)).unwrap().nonce_secret();
+    Redb::restore(&dir, &copy, false, true).unwrap();
+    let store = Redb::open(Some(&dir)).unwrap();
     assert_ne!(store.nonce_secret(), before);
     assert_eq!(store.nonce_records(&MACHINE).unwrap(), 0);
 }
@@ -119,7 +119,7 @@ fn a_copy_that_lacks_records_is_not_restored_as_the_latest_and_nothing_changes()
 fn rotating_the_secret_clears_the_counts_so_a_full_machine_binds_again() {
     let dir = scratch("counts");
     {
-        let store = Store::open(Some(&dir)).unwrap();
+        let store = Redb::open(Some(&dir)).unwrap();
         assert_eq!(
             store.bind_nonce(&MACHINE, b"a", &[1; 32], 1).unwrap(),
             NonceBinding::Bound
@@ -130,9 +130,9 @@ fn rotating_the_secret_clears_the_counts_so_a_full_machine_binds_again() {
         );
     }
     let copy = dir.join("copy.redb");
-    Store::backup(&dir, &copy).unwrap();
-    Store::restore(&dir, &copy, false, true).unwrap();
-    let store = Store::open(Some(&dir)).unwrap();
+    Redb::backup(&dir, &copy).unwrap();
+    Redb::restore(&dir, &copy, false, true).unwrap();
+    let store = Redb::open(Some(&dir)).unwrap();
     assert!(store.nonce_available(&MACHINE, b"b", 1).unwrap());
     assert_eq!(
         store.bind_nonce(&MACHINE, b"b", &[1; 32], 1).unwrap(),
@@ -145,20 +145,20 @@ fn databases_in_use_are_neither_replaced_nor_restored_from() {
     let dir = scratch("in-use");
     let copy = dir.join("copy.redb");
     bind(&dir, b"a", 1);
-    Store::backup(&dir, &copy).unwrap();
+    Redb::backup(&dir, &copy).unwrap();
 
-    let running = Store::open(Some(&dir)).unwrap();
-    let refused = Store::restore(&dir, &copy, false, true).unwrap_err();
+    let running = Redb::open(Some(&dir)).unwrap();
+    let refused = Redb::restore(&dir, &copy, false, true).unwrap_err();
     assert!(matches!(refused, StoreError::Open { .. }), "{refused}");
     drop(running);
 
     let other = scratch("in-use-target");
-    let source = Store::open_file(&copy).unwrap();
-    let refused = Store::restore(&other, &copy, false, false).unwrap_err();
+    let source = Redb::open_file(&copy).unwrap();
+    let refused = Redb::restore(&other, &copy, false, false).unwrap_err();
     assert!(matches!(refused, StoreError::Source { .. }), "{refused}");
     assert!(!other.join(DATABASE_FILE).exists());
     drop(source);
-    Store::restore(&other, &copy, false, false).unwrap();
+    Redb::restore(&other, &copy, false, false).unwrap();
 }
 
 #[test]
@@ -166,13 +166,13 @@ fn what_a_restore_stopped_half_way_left_does_no_harm() {
     let dir = scratch("leftover");
     bind(&dir, b"a", 1);
     let copy = dir.join("copy.redb");
-    Store::backup(&dir, &copy).unwrap();
+    Redb::backup(&dir, &copy).unwrap();
     std::fs::write(
         dir.join(format!("{DATABASE_FILE}.restoring")),
         b"half a copy",
     )
     .unwrap();
-    Store::restore(&dir, &copy, true, true).unwrap();
+    Redb::restore(&dir, &copy, true, true).unwrap();
     assert_eq!(bind(&dir, b"a", 2), NonceBinding::Used);
 }
 
@@ -182,7 +182,7 @@ fn a_copy_that_is_no_database_replaces_nothing() {
     bind(&dir, b"a", 1);
     let junk = dir.join("junk.redb");
     std::fs::write(&junk, b"not a database").unwrap();
-    let refused = Store::restore(&dir, &junk, false, true).unwrap_err();
+    let refused = Redb::restore(&dir, &junk, false, true).unwrap_err();
     assert!(matches!(refused, StoreError::Source { .. }), "{refused}");
     assert!(refused.to_string().contains("carol backup"), "{refused}");
     assert_eq!(bind(&dir, b"a", 2), NonceBinding::Used);
@@ -194,12 +194,12 @@ fn the_database_its_directory_and_copies_are_private_from_creation() {
     use std::os::unix::fs::PermissionsExt;
     let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let dir = scratch("private").join("data");
-    let store = Store::open(Some(&dir)).unwrap();
+    let store = Redb::open(Some(&dir)).unwrap();
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join(DATABASE_FILE)), 0o600);
     drop(store);
     let copy = dir.join("copy.redb");
-    Store::backup(&dir, &copy).unwrap();
+    Redb::backup(&dir, &copy).unwrap();
     assert_eq!(mode(&copy), 0o600);
     // One made before with a wider mode is narrowed when opened.
     std::fs::set_permissions(
@@ -207,10 +207,10 @@ fn the_database_its_directory_and_copies_are_private_from_creation() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    drop(Store::open(Some(&dir)).unwrap());
+    drop(Redb::open(Some(&dir)).unwrap());
     assert_eq!(mode(&dir.join(DATABASE_FILE)), 0o600);
-    let store = Store::open(Some(&dir)).unwrap();
+    let store = Redb::open(Some(&dir)).unwrap();
     let stored = store.db.begin_read().unwrap();
-    let meta = stored.open_table(crate::store::tables::META).unwrap();
+    let meta = stored.open_table(crate::store::redb::tables::META).unwrap();
     assert!(meta.get(NONCE_SECRET).unwrap().is_some());
 }

@@ -7,9 +7,9 @@
 //! length, and the file is synced before the record commits, so a record always names a whole
 //! file. In memory the database holds the code itself.
 
-use super::database::Store;
-use super::error::StoreError;
+use super::Redb;
 use super::tables::COMPILED;
+use crate::store::StoreError;
 use redb::ReadableDatabase;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -40,7 +40,7 @@ pub(super) fn code_length(record: &[u8]) -> u64 {
     }
 }
 
-impl Store {
+impl Redb {
     /// The file of the entry under `key`, when the store is in a data directory (whether or
     /// not it is there).
     pub fn compiled_file(&self, key: &[u8; 32]) -> Option<PathBuf> {
@@ -158,7 +158,7 @@ impl Store {
     }
 
     /// Removes the file of the entry under `key`, after its record went (a crash in between
-    /// leaves the file to [`Store::sweep_compiled_files`]).
+    /// leaves the file to [`Redb::sweep_compiled_files`]).
     pub(super) fn remove_compiled_file(&self, key: &[u8; 32]) {
         if let Some(path) = self.compiled_file(key)
             && let Err(error) = std::fs::remove_file(&path)
@@ -216,15 +216,15 @@ fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CompiledCode, Store, code_length};
-    use crate::store::tables::COMPILED;
+    use super::{CompiledCode, Redb, code_length};
+    use crate::store::redb::tables::COMPILED;
     use sha2::{Digest, Sha256};
 
     #[test]
     fn entries_in_the_database_and_in_files_are_read_only_when_intact() {
         let dir = std::env::temp_dir().join(format!("carol-compiled-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(Some(&dir)).unwrap();
+        let store = Redb::open(Some(&dir)).unwrap();
         let key = [7; 32];
         let code = b"compiled".repeat(100);
         // As a node before the files kept it: the code in the record.
@@ -266,7 +266,7 @@ mod tests {
         std::fs::write(&partial, b"cut off").unwrap();
         std::fs::write(&stray, b"its record went").unwrap();
         drop(store);
-        let store = Store::open(Some(&dir)).unwrap();
+        let store = Redb::open(Some(&dir)).unwrap();
         assert!(!partial.exists() && !stray.exists());
         assert!(path.exists());
         store.retain_compiled(&[key]).unwrap();
@@ -285,7 +285,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
 
         // In memory the code stays in the database.
-        let store = Store::open(None).unwrap();
+        let store = Redb::open(None).unwrap();
         store.put_compiled(&key, &code).unwrap();
         assert!(matches!(store.compiled(&key).unwrap(), Some(CompiledCode::Bytes(b)) if b == code));
     }

@@ -1,14 +1,14 @@
 //! Binaries, machines and the compiled-code cache.
 
+use super::Redb;
 use super::compiled::code_length;
-use super::database::Store;
-use super::error::StoreError;
-use super::records::StoredMachine;
 use super::tables::{BINARIES, COMPILED, MACHINES, REMOVED};
+use crate::store::StoreError;
+use crate::store::records::StoredMachine;
 use carol_core::ids::{BinaryId, MachineId};
 use redb::{ReadableDatabase, ReadableTable};
 
-impl Store {
+impl Redb {
     /// Every stored binary's bytes, by id.
     pub fn stored_binaries(&self) -> Result<Vec<(BinaryId, Vec<u8>)>, StoreError> {
         let txn = self.db.begin_read()?;

@@ -1,11 +1,24 @@
-//! Opening the database.
+//! The embedded database (redb) in the node's data directory, or in memory: everything a
+//! single node keeps, and on a node of a group sharing PostgreSQL its compiled-code cache alone.
 
-use super::error::StoreError;
-use super::records::UsedKeys;
-use super::tables::{
+mod agreements;
+mod backup;
+mod binaries;
+mod compiled;
+mod keys;
+mod removals;
+mod state;
+mod tables;
+
+pub use backup::Restored;
+pub use compiled::CompiledCode;
+
+use self::tables::{
     AGREEMENTS, BINARIES, COMPILED, MACHINES, META, NONCE_COUNTS, NONCE_SECRET, NONCES, REMOVED,
     STATE, STATE_BYTES, USED_KEYS,
 };
+use crate::store::StoreError;
+use crate::store::records::UsedKeys;
 use carol_core::ids::MachineId;
 use redb::backends::{FileBackend, InMemoryBackend};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
@@ -16,13 +29,13 @@ use std::sync::RwLock;
 /// The database's file name in the data directory.
 pub const DATABASE_FILE: &str = "carol.redb";
 
-/// The node's database. Binaries and machines are never replaced: an id names its content.
-pub struct Store {
+/// The embedded database. Binaries and machines are never replaced: an id names its content.
+pub struct Redb {
     pub(super) db: Database,
     /// The durable `used_keys` table, mirrored so that each bit is written once.
     pub(super) used_keys: RwLock<BTreeMap<MachineId, UsedKeys>>,
     /// The secret committed nonces derive from; `None` for a database made before there was
-    /// one whose machines may have published nonces (see [`Store::nonce_secret`]).
+    /// one whose machines may have published nonces (see [`Redb::nonce_secret`]).
     nonce_secret: RwLock<Option<[u8; 32]>>,
     /// The directory of its file, whose free space each write checks; `None` in memory, when
     /// the database does not outlive the node.
@@ -72,7 +85,7 @@ pub(super) fn private_dir(dir: &Path) -> Result<(), StoreError> {
 /// records are small, so a little holds what is read again.
 const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
-impl Store {
+impl Redb {
     /// Opens (creating it if needed) the store in `data_dir`, or one in memory.
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
         match data_dir {
@@ -160,7 +173,7 @@ impl Store {
 
     /// The secret this database's committed nonces derive from. `None` for a database made
     /// before there were secrets, whose machines had used their keys: its nonces derive from
-    /// the node's key alone, as then, until a restore without `latest` ([`Store::restore`]) gives it one.
+    /// the node's key alone, as then, until a restore without `latest` ([`Redb::restore`]) gives it one.
     pub fn nonce_secret(&self) -> Option<[u8; 32]> {
         *self.nonce_secret.read().expect("store lock")
     }

@@ -1,14 +1,11 @@
 //! A federation member's records of the agreements among the members, by decree.
 
-use super::database::Store;
-use super::error::StoreError;
+use super::Redb;
 use super::tables::AGREEMENTS;
+use crate::store::{Agreement, StoreError};
 use redb::ReadableDatabase;
 
-/// A record of an agreement, with its key.
-pub type Agreement = (Vec<u8>, Vec<u8>);
-
-impl Store {
+impl Redb {
     /// The record of the agreement on `decree`, if there is one.
     pub fn agreement(&self, decree: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;

@@ -1,14 +1,14 @@
 //! Machines' state: each machine's keys and values, and their size.
 
-use super::database::Store;
-use super::error::StoreError;
+use super::Redb;
 use super::tables::{REMOVED, STATE, STATE_BYTES, machine_key};
+use crate::store::StoreError;
 use carol_core::ids::MachineId;
 use redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-impl Store {
+impl Redb {
     /// The committed value of `key` in `machine`'s state.
     pub fn state_get(
         &self,

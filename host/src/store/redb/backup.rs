@@ -7,11 +7,11 @@
 //! latest: no nonce signed after it was taken. (Ethereum validator clients treat their
 //! slashing-protection database the same way.)
 
-use super::database::{DATABASE_FILE, Store, private_dir};
-use super::error::StoreError;
-#[cfg(test)]
-use super::records::NonceBinding;
 use super::tables::NONCES;
+use super::{DATABASE_FILE, Redb, private_dir};
+use crate::store::StoreError;
+#[cfg(test)]
+use crate::store::records::NonceBinding;
 use redb::{DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable};
 use std::path::Path;
 
@@ -24,7 +24,7 @@ pub enum Restored {
     WithAFreshNonceSecret,
 }
 
-impl Store {
+impl Redb {
     /// Copies the database in `data_dir` to `to`, readable by its owner alone. The node must be
     /// stopped: the copy is taken holding the database's lock.
     pub fn backup(data_dir: &Path, to: &Path) -> Result<(), StoreError> {
@@ -119,7 +119,7 @@ impl Store {
 
     /// Refuses to be replaced by `copy` as the latest while it holds records of nonces, under
     /// the secret they share, that `copy` lacks: those nonces would sign again.
-    fn signed_no_more_than(&self, copy: &Store) -> Result<(), StoreError> {
+    fn signed_no_more_than(&self, copy: &Redb) -> Result<(), StoreError> {
         if self.nonce_secret() != copy.nonce_secret() {
             return Ok(());
         }

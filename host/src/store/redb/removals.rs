@@ -2,24 +2,15 @@
 //! its routes answer afterwards (410 Gone). An id is a hash of its content, so a removed one
 //! can never come back as something else; the record keeps it from coming back at all.
 
+use super::Redb;
 use super::compiled::code_length;
-use super::database::Store;
-use super::error::StoreError;
 use super::tables::{BINARIES, COMPILED, MACHINES, REMOVED, STATE, STATE_BYTES};
+use crate::store::StoreError;
+use crate::store::records::{Freed, Removal};
 use carol_core::ids::{BinaryId, MachineId};
 use redb::{ReadableDatabase, ReadableTable};
-use serde::{Deserialize, Serialize};
 
-/// The record of a removal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Removal {
-    /// Why, as the operator said.
-    pub reason: String,
-    /// When, in seconds since the Unix epoch.
-    pub at: u64,
-}
-
-impl Store {
+impl Redb {
     /// The removal of the binary or machine whose id is `id`, if it was removed.
     pub fn removed(&self, id: &[u8; 32]) -> Result<Option<Removal>, StoreError> {
         let txn = self.db.begin_read()?;
@@ -91,17 +82,6 @@ impl Store {
     }
 }
 
-/// What a removal took away.
-#[derive(Debug, Default)]
-pub struct Freed {
-    /// Bytes of binaries and their compiled code.
-    pub binaries: u64,
-    /// Bytes of machines' state.
-    pub state: u64,
-    /// The machines removed.
-    pub machines: Vec<MachineId>,
-}
-
 /// Deletes machine `id`'s record and state in `txn`; returns the bytes of state it held. Its
 /// nonce records stay: they cost little, and a nonce that signed must never sign anything else.
 fn remove_machine(txn: &redb::WriteTransaction, id: &MachineId) -> Result<u64, StoreError> {
@@ -135,7 +115,7 @@ mod tests {
     /// freed is counted once.
     #[test]
     fn writes_begun_before_a_removal_store_nothing_after_it() {
-        let store = Store::open(None).unwrap();
+        let store = Redb::open(None).unwrap();
         let binary = BinaryId::of(b"component");
         let (kept, doomed) = (
             MachineId::of(&binary, b"kept"),
