@@ -12,7 +12,7 @@ mod operations;
 mod removals;
 
 pub use errors::{ActivateError, AddError, CreateError};
-pub use node_config::{HttpAccess, NodeConfig};
+pub use node_config::{HttpAccess, NodeConfig, SharedStore};
 pub use operations::Turn;
 pub use removals::{RemoveError, Removed};
 
@@ -56,7 +56,10 @@ impl Node {
     /// A node with what its data directory holds (nothing, the first time). Binaries are
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
-        let store = Arc::new(Store::open(config.data_dir.as_deref())?);
+        let store = Arc::new(match &config.shared_store {
+            Some(shared) => Store::open_shared(config.data_dir.as_deref(), &shared.0)?,
+            None => Store::open(config.data_dir.as_deref())?,
+        });
         let metrics = Arc::new(Metrics::default());
         if store.nonce_secret().is_none() {
             tracing::warn!(

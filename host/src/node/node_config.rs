@@ -46,6 +46,9 @@ pub struct NodeConfig {
     pub rates: crate::rates::RateLimits,
     /// Bounds on compiling uploads.
     pub compiles: crate::compiles::CompileLimits,
+    /// The PostgreSQL database this node shares with the other nodes of its group, if it is
+    /// one of a group; else everything is in the data directory.
+    pub shared_store: Option<SharedStore>,
     /// The federation file of the federation this node is a member of, if it is one.
     pub federation: Option<PathBuf>,
     /// How long the federation's key generation may take before the node gives up (and
@@ -113,6 +116,7 @@ impl NodeConfig {
             access: crate::access::Access::default(),
             rates: crate::rates::RateLimits::default(),
             compiles: crate::compiles::CompileLimits::default(),
+            shared_store: None,
             federation: None,
             keygen_timeout: Duration::from_secs(600),
         }
@@ -164,5 +168,16 @@ mod tests {
         ] {
             assert!(!access.answers_for(host), "{host}");
         }
+    }
+}
+
+/// The connection string of a shared PostgreSQL database. It may hold a password, so its
+/// `Debug` shows none of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedStore(pub String);
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedStore(..)")
     }
 }

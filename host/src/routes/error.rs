@@ -83,6 +83,9 @@ impl From<StoreError> for ApiError {
             return Self::new(StatusCode::GONE, error.to_string());
         }
         tracing::error!(%error, "storing failed");
+        if let StoreError::Unavailable { .. } = error {
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).retry_after(1);
+        }
         if error.is_disk_full() {
             let message = match error {
                 StoreError::DiskFull { .. } => format!("{error}; nothing was stored"),

@@ -103,6 +103,34 @@ pub enum StoreError {
     /// A stored record is not what this node writes.
     #[error("the node's database holds a malformed {0} record")]
     Malformed(&'static str),
+    /// `[store] postgres` is not a connection string.
+    #[error(
+        "`[store] postgres` is not a PostgreSQL connection string: write it as \
+         `postgresql://USER@HOST:PORT/DATABASE` or `host=HOST port=PORT user=USER dbname=DATABASE`"
+    )]
+    PostgresUrl,
+    /// The shared database cannot be reached: the connection could not be opened, or broke.
+    #[error(
+        "the node's shared database (PostgreSQL at {database}) cannot be reached: {source}; \
+         nothing was stored, and the node connects again by itself: try again shortly"
+    )]
+    Unavailable {
+        /// Where it is, without credentials.
+        database: String,
+        /// What went wrong.
+        source: postgres::Error,
+    },
+    /// A statement of the shared database failed.
+    #[error("the node's shared database (PostgreSQL) failed: {0}")]
+    Postgres(postgres::Error),
+    /// The shared database's schema could not be brought up to date.
+    #[error("cannot bring the shared database's schema (PostgreSQL at {database}) up to date: {why}")]
+    Migrate {
+        /// Where it is, without credentials.
+        database: String,
+        /// Why.
+        why: String,
+    },
 }
 
 impl StoreError {

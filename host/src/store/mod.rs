@@ -3,10 +3,11 @@
 //! of its agreements with the others.
 //!
 //! Everything is kept in an embedded transactional database (redb) in the node's
-//! data directory. A write is committed, and synced to disk, before the node answers for it, so
-//! what a client was told is stored survives a crash; a write that did not commit leaves
-//! nothing behind. Without a data directory the database lives in memory and ends with the
-//! node.
+//! data directory, or, for a group of nodes that serve as one, in a PostgreSQL database they
+//! share (`[store] postgres`), each node keeping its compiled code in its own data directory.
+//! A write is committed, and synced to disk, before the node answers for it, so what a client
+//! was told is stored survives a crash; a write that did not commit leaves nothing behind.
+//! Without a data directory the database lives in memory and ends with the node.
 //!
 //! [`Store`] is the one interface the rest of the node uses, whichever database holds the data.
 //!
@@ -14,6 +15,7 @@
 //! are its registry's (`crate::registry`).
 
 mod error;
+mod postgres;
 mod records;
 mod redb;
 
@@ -21,6 +23,7 @@ pub use error::StoreError;
 pub use records::{Freed, NonceBinding, Removal, StoredMachine, UsedKeys};
 pub use redb::{CompiledCode, DATABASE_FILE, Restored};
 
+use self::postgres::Postgres;
 use self::redb::Redb;
 use carol_core::ids::{BinaryId, MachineId};
 use std::collections::BTreeMap;
@@ -31,8 +34,21 @@ pub type Agreement = (Vec<u8>, Vec<u8>);
 
 /// The node's database.
 pub struct Store {
-    /// The database in the data directory (or in memory).
+    /// The database in the data directory (or in memory): everything, or with `shared` the
+    /// compiled-code cache alone.
     local: Redb,
+    /// The database the node shares with the other nodes of its group.
+    shared: Option<Postgres>,
+}
+
+/// `self.shared.METHOD(ARGS)` when the node shares a database, else `self.local.METHOD(ARGS)`.
+macro_rules! shared_or_local {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.shared {
+            Some(shared) => shared.$method($($arg),*),
+            None => $self.local.$method($($arg),*),
+        }
+    };
 }
 
 impl Store {
@@ -40,6 +56,16 @@ impl Store {
     pub fn open(data_dir: Option<&Path>) -> Result<Self, StoreError> {
         Ok(Self {
             local: Redb::open(data_dir)?,
+            shared: None,
+        })
+    }
+
+    /// Opens the store of a node of a group: the PostgreSQL database of the connection string
+    /// `url`, its schema brought up to date, with the compiled-code cache in `data_dir`.
+    pub fn open_shared(data_dir: Option<&Path>, url: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            local: Redb::open(data_dir)?,
+            shared: Some(Postgres::open(url)?),
         })
     }
 
@@ -62,32 +88,40 @@ impl Store {
 
     /// The secret this database's committed nonces derive from.
     pub fn nonce_secret(&self) -> Option<[u8; 32]> {
-        self.local.nonce_secret()
+        match &self.shared {
+            Some(shared) => Some(shared.nonce_secret()),
+            None => self.local.nonce_secret(),
+        }
     }
 
     /// Whether the database outlives the node.
     pub fn is_durable(&self) -> bool {
-        self.local.is_durable()
+        self.shared.is_some() || self.local.is_durable()
     }
 
     /// Every stored binary's bytes, by id.
     pub fn stored_binaries(&self) -> Result<Vec<(BinaryId, Vec<u8>)>, StoreError> {
-        self.local.stored_binaries()
+        shared_or_local!(self.stored_binaries())
     }
 
-    /// Bytes the stored binaries and their compiled code take together.
+    /// Bytes the stored binaries and their compiled code take together (on a node of a group,
+    /// the group's binaries and this node's compiled code).
     pub fn binaries_bytes(&self) -> Result<u64, StoreError> {
-        self.local.binaries_bytes()
+        let local = self.local.binaries_bytes()?;
+        match &self.shared {
+            Some(shared) => Ok(shared.binaries_bytes()?.saturating_add(local)),
+            None => Ok(local),
+        }
     }
 
     /// The stored binary `id`'s bytes, if it is stored.
     pub fn binary(&self, id: &BinaryId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.local.binary(id)
+        shared_or_local!(self.binary(id))
     }
 
     /// Every stored machine, by id.
     pub fn stored_machines(&self) -> Result<Vec<(MachineId, StoredMachine)>, StoreError> {
-        self.local.stored_machines()
+        shared_or_local!(self.stored_machines())
     }
 
     /// Stores a component's bytes, with its compiled code (by cache key) when given.
@@ -97,7 +131,15 @@ impl Store {
         bytes: &[u8],
         compiled: Option<(&[u8; 32], &[u8])>,
     ) -> Result<(), StoreError> {
-        self.local.put_binary(id, bytes, compiled)
+        let Some(shared) = &self.shared else {
+            return self.local.put_binary(id, bytes, compiled);
+        };
+        // The code first: were the binary's write to fail, the entry is dropped at the next
+        // start as one no binary needs.
+        if let Some((key, code)) = compiled {
+            self.local.put_compiled(key, code)?;
+        }
+        shared.put_binary(id, bytes)
     }
 
     /// Stores the machine `id` of `binary` with `params`.
@@ -107,7 +149,7 @@ impl Store {
         binary: &BinaryId,
         params: &[u8],
     ) -> Result<(), StoreError> {
-        self.local.put_machine(id, binary, params)
+        shared_or_local!(self.put_machine(id, binary, params))
     }
 
     /// The file of the compiled code cached under `key`, in a data directory.
@@ -136,12 +178,12 @@ impl Store {
         machine: &MachineId,
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.local.state_get(machine, key)
+        shared_or_local!(self.state_get(machine, key))
     }
 
     /// The length of the committed value of `key` in `machine`'s state, if it has one.
     pub fn state_len(&self, machine: &MachineId, key: &[u8]) -> Result<Option<usize>, StoreError> {
-        self.local.state_len(machine, key)
+        shared_or_local!(self.state_len(machine, key))
     }
 
     /// Up to `limit` committed keys of `machine`'s state that start with `prefix`, in byte order,
@@ -153,17 +195,17 @@ impl Store {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.local.state_keys(machine, prefix, start_after, limit)
+        shared_or_local!(self.state_keys(machine, prefix, start_after, limit))
     }
 
     /// Bytes of keys and values `machine`'s committed state holds.
     pub fn state_bytes(&self, machine: &MachineId) -> Result<u64, StoreError> {
-        self.local.state_bytes(machine)
+        shared_or_local!(self.state_bytes(machine))
     }
 
     /// Bytes of keys and values all machines' committed state holds together.
     pub fn state_total_bytes(&self) -> Result<u64, StoreError> {
-        self.local.state_total_bytes()
+        shared_or_local!(self.state_total_bytes())
     }
 
     /// Applies an activation's writes to `machine`'s state (`None` deletes) in one transaction.
@@ -173,7 +215,7 @@ impl Store {
         machine: &MachineId,
         writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     ) -> Result<(), StoreError> {
-        self.local.commit_state(machine, writes)
+        shared_or_local!(self.commit_state(machine, writes))
     }
 
     /// Binds `machine`'s nonce `name` to the message whose SHA-256 is `message`, unless it is
@@ -186,7 +228,7 @@ impl Store {
         message: &[u8; 32],
         limit: u64,
     ) -> Result<NonceBinding, StoreError> {
-        self.local.bind_nonce(machine, name, message, limit)
+        shared_or_local!(self.bind_nonce(machine, name, message, limit))
     }
 
     /// Whether `machine`'s nonce `name` could still be bound.
@@ -196,27 +238,27 @@ impl Store {
         name: &[u8],
         limit: u64,
     ) -> Result<bool, StoreError> {
-        self.local.nonce_available(machine, name, limit)
+        shared_or_local!(self.nonce_available(machine, name, limit))
     }
 
     /// How many nonce records `machine` has.
     pub fn nonce_records(&self, machine: &MachineId) -> Result<u64, StoreError> {
-        self.local.nonce_records(machine)
+        shared_or_local!(self.nonce_records(machine))
     }
 
     /// Which of its keys `machine` has used.
     pub fn used_keys(&self, machine: &MachineId) -> UsedKeys {
-        self.local.used_keys(machine)
+        shared_or_local!(self.used_keys(machine))
     }
 
     /// Records that `machine` used `keys`. May sync to disk: call it off the async executor.
     pub fn record_used_keys(&self, machine: &MachineId, keys: UsedKeys) -> Result<(), StoreError> {
-        self.local.record_used_keys(machine, keys)
+        shared_or_local!(self.record_used_keys(machine, keys))
     }
 
     /// The removal of the binary or machine whose id is `id`, if it was removed.
     pub fn removed(&self, id: &[u8; 32]) -> Result<Option<Removal>, StoreError> {
-        self.local.removed(id)
+        shared_or_local!(self.removed(id))
     }
 
     /// Removes the binary `id`, its compiled code under `code_key`, and its machines with their
@@ -227,31 +269,36 @@ impl Store {
         code_key: &[u8; 32],
         removal: &Removal,
     ) -> Result<Freed, StoreError> {
-        self.local.remove_binary(id, code_key, removal)
+        let Some(shared) = &self.shared else {
+            return self.local.remove_binary(id, code_key, removal);
+        };
+        let mut freed = shared.remove_binary(id, removal)?;
+        freed.binaries += self.local.remove_binary(id, code_key, removal)?.binaries;
+        Ok(freed)
     }
 
     /// Removes the machine `id` with its state, recording the removal. Syncs to disk.
     pub fn remove_machine(&self, id: &MachineId, removal: &Removal) -> Result<Freed, StoreError> {
-        self.local.remove_machine(id, removal)
+        shared_or_local!(self.remove_machine(id, removal))
     }
 
     /// The record of the agreement on `decree`, if there is one.
     pub fn agreement(&self, decree: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.local.agreement(decree)
+        shared_or_local!(self.agreement(decree))
     }
 
     /// Every agreement record whose key starts with `prefix`, with its key, in order of key.
     pub fn agreements_under(&self, prefix: &[u8]) -> Result<Vec<Agreement>, StoreError> {
-        self.local.agreements_under(prefix)
+        shared_or_local!(self.agreements_under(prefix))
     }
 
     /// Deletes every agreement record whose key starts with `prefix`.
     pub fn delete_agreements_under(&self, prefix: &[u8]) -> Result<(), StoreError> {
-        self.local.delete_agreements_under(prefix)
+        shared_or_local!(self.delete_agreements_under(prefix))
     }
 
     /// Keeps the record of the agreement on `decree`.
     pub fn put_agreement(&self, decree: &[u8], record: &[u8]) -> Result<(), StoreError> {
-        self.local.put_agreement(decree, record)
+        shared_or_local!(self.put_agreement(decree, record))
     }
 }

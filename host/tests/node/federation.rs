@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// A port nothing listens on now, below Linux's ephemeral range (32768 and up): members restart
 /// on their ports, and an outbound connection of one of the many members running could take a
 /// port of that range in between.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let start = std::process::id().wrapping_mul(7919);

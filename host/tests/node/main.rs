@@ -30,6 +30,7 @@ mod oracle;
 mod pages;
 mod policy;
 mod rates;
+mod shared_store;
 mod removals;
 mod resharing;
 mod state;

@@ -709,6 +709,37 @@ pub(super) const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        name: Some("store"),
+        docs: "Where binaries, machines and their state are kept: the data directory, or a \
+               PostgreSQL database shared by several nodes serving as one; see \
+               docs/operations.md.",
+        settings: &[Setting {
+            name: "postgres",
+            docs: "The PostgreSQL database this node shares with the other nodes of its group, \
+                   as a connection string (`postgresql://carol@db.internal:5432/carol`, or \
+                   `host=/run/postgresql dbname=carol`); empty for none, when everything is \
+                   kept in `data_dir`. Binaries, machines, their state and the records of \
+                   committed nonces are then in the database, the compiled code in each node's \
+                   `data_dir`. Its schema is brought up to date at start.",
+            required: false,
+            get: |c| {
+                Written::Text(
+                    c.node
+                        .shared_store
+                        .as_ref()
+                        .map(|shared| shared.0.clone())
+                        .unwrap_or_default(),
+                )
+            },
+            set: |c, v| {
+                let url: String = read(v)?;
+                c.node.shared_store = (!url.trim().is_empty())
+                    .then(|| crate::node::SharedStore(url.trim().to_owned()));
+                Ok(())
+            },
+        }],
+    },
+    Section {
         name: Some("federation"),
         docs: "Membership of a federation of nodes that sign together; see docs/federation.md.",
         settings: &[

@@ -244,7 +244,7 @@ fn free_bytes(_dir: &Path) -> Option<u64> {
     None
 }
 
-fn fresh_secret() -> [u8; 32] {
+pub(in crate::store) fn fresh_secret() -> [u8; 32] {
     let mut secret = [0; 32];
     getrandom::fill(&mut secret).expect("the operating system's random source failed");
     secret

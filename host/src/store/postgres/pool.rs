@@ -1,0 +1,117 @@
+//! Connections to the database: kept open for reuse, opened again when one breaks, and used off
+//! the async executor.
+
+use crate::store::StoreError;
+use postgres::config::Host;
+use postgres::{Client, Config, NoTls};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Connections kept open while unused.
+const IDLE: usize = 16;
+/// How long opening a connection may take, unless the connection string says.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The database's connections.
+pub(super) struct Pool {
+    config: Config,
+    idle: Mutex<Vec<Client>>,
+    /// Where the database is, for errors: hosts and database, never the password.
+    shown: String,
+}
+
+impl Pool {
+    /// A pool for the database of the connection string `url` (`postgresql://…` or
+    /// `host=… dbname=…`); nothing is opened yet.
+    pub(super) fn new(url: &str) -> Result<Self, StoreError> {
+        let mut config: Config = url.parse().map_err(|_| StoreError::PostgresUrl)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("carol");
+        }
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        let shown = format!(
+            "{}/{}",
+            hosts.join(","),
+            config.get_dbname().unwrap_or("(default database)")
+        );
+        Ok(Self {
+            config,
+            idle: Mutex::new(Vec::new()),
+            shown,
+        })
+    }
+
+    /// Where the database is, without credentials.
+    pub(super) fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// Runs `work` with a connection, off the async executor: a broken connection is dropped,
+    /// and its error is [`StoreError::Unavailable`], as is one that could not be opened.
+    pub(super) fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        blocking(|| {
+            let mut client = self.take()?;
+            let result = work(&mut client);
+            let broken = client.is_closed();
+            if !broken {
+                self.give_back(client);
+            }
+            result.map_err(|source| self.error(source, broken))
+        })
+    }
+
+    fn take(&self) -> Result<Client, StoreError> {
+        let idle = self.idle.lock().expect("pool lock").pop();
+        match idle {
+            Some(client) if !client.is_closed() => Ok(client),
+            _ => self
+                .config
+                .connect(NoTls)
+                .map_err(|source| self.error(source, true)),
+        }
+    }
+
+    fn give_back(&self, client: Client) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < IDLE {
+            idle.push(client);
+        }
+    }
+
+    /// What `source` means for the node: the database out of reach (the connection broke or
+    /// could not be opened), or a statement that failed.
+    fn error(&self, source: postgres::Error, broken: bool) -> StoreError {
+        if broken || source.as_db_error().is_none() {
+            StoreError::Unavailable {
+                database: self.shown.clone(),
+                source,
+            }
+        } else {
+            StoreError::Postgres(source)
+        }
+    }
+}
+
+/// Runs `work`, which blocks on the database, so that it does not stall the async executor: on
+/// one of its worker threads, the worker's other tasks move to another thread meanwhile.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}

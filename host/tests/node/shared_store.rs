@@ -1,0 +1,150 @@
+//! Nodes on a PostgreSQL store (`[store] postgres`): each test makes a database cluster of its
+//! own (`initdb` in a temporary directory, listening on a loopback port) and stops it.
+
+use crate::durability::{Carol, node_with, scratch};
+use crate::harness::guest;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A PostgreSQL server of one test's own, stopped when dropped.
+pub struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl Postgres {
+    /// `initdb` and start a server on a free loopback port, trusting local connections of
+    /// user `carol`. Run as root, the server runs as the `postgres` user (it refuses root).
+    pub fn start(name: &str) -> Self {
+        let bin = postgres_bin();
+        let data = std::env::temp_dir().join(format!("carol-pg-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).unwrap();
+        if is_root() {
+            run(Command::new("chown").args(["postgres:postgres"]).arg(&data));
+        }
+        run(as_server(&bin.join("initdb"))
+            .args(["-U", "carol", "--auth=trust", "-E", "UTF8", "--no-instructions", "-D"])
+            .arg(data.join("cluster")));
+        let server = Self {
+            bin,
+            data,
+            port: crate::federation::free_port(),
+        };
+        server.resume();
+        server
+    }
+
+    /// The connection string of its database `postgres`.
+    pub fn url(&self) -> String {
+        format!("postgresql://carol@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (as a crash would: `immediate`).
+    pub fn stop(&self) {
+        run(as_server(&self.bin.join("pg_ctl"))
+            .args(["stop", "-m", "immediate", "-D"])
+            .arg(self.data.join("cluster")));
+    }
+
+    /// Starts it again on the same port, waiting until it accepts connections.
+    pub fn resume(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={}",
+            self.port,
+            self.data.display()
+        );
+        run(as_server(&self.bin.join("pg_ctl"))
+            .args(["start", "-w", "-t", "60", "-l"])
+            .arg(self.data.join("server.log"))
+            .args(["-o", &options, "-D"])
+            .arg(self.data.join("cluster")));
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_server(&self.bin.join("pg_ctl"))
+            .args(["stop", "-m", "immediate", "-D"])
+            .arg(self.data.join("cluster"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// Where PostgreSQL's server programs are: `$CAROL_TEST_POSTGRES` (scripts/test sets it), else
+/// the newest `/usr/lib/postgresql/*/bin`.
+fn postgres_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CAROL_TEST_POSTGRES") {
+        return dir.into();
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    found.sort_by_key(|bin| {
+        let version = bin.parent().and_then(Path::file_name);
+        version.and_then(|v| v.to_str()?.parse::<u32>().ok())
+    });
+    found.pop().expect(
+        "PostgreSQL's server programs are missing: run the tests with scripts/test, which \
+         installs them (Debian's `postgresql`)",
+    )
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `program`, as the `postgres` user when run as root.
+fn as_server(program: &Path) -> Command {
+    match is_root() {
+        true => {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        }
+        false => Command::new(program),
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command.stdin(Stdio::null()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A node on `db` in `dir`.
+fn node_on(dir: &Path, db: &Postgres) -> Carol {
+    node_with(dir, &[("store", "postgres", &format!("\"{}\"", db.url()))])
+}
+
+#[test]
+fn what_a_node_stored_in_postgres_is_served_by_a_node_with_an_empty_data_directory() {
+    let db = Postgres::start("served");
+    let first = node_on(&scratch("shared-first"), &db);
+    let machine = first.machine(&guest("stateful"), b"");
+    let increment = format!("/machines/{machine}/activate/increment?key=6b");
+    for count in 1..=3 {
+        assert_eq!(first.get(&increment), (200, json!(count)));
+    }
+    // Killed, and another node with nothing in its data directory: binaries, machines and
+    // state came from the database; its compiled code is its own.
+    drop(first);
+    let second = node_on(&scratch("shared-second"), &db);
+    assert_eq!(second.get(&increment), (200, json!(4)));
+    let (status, body) = second.get(&format!("/machines/{machine}"));
+    assert_eq!(status, 200, "{body}");
+}
