@@ -202,9 +202,10 @@ fn too_few(error: MachineKeyError, member: &Member) -> wasmtime::Error {
 }
 
 /// What a failed store write does to the activation: it traps rather than answer without the
-/// record the answer depends on.
+/// record the answer depends on. The error is kept, so that a database out of reach is answered
+/// as such.
 fn trap(what: &str, error: StoreError) -> wasmtime::Error {
-    wasmtime::Error::msg(format!("{what} failed: {error}"))
+    wasmtime::Error::new(error).context(format!("{what} failed"))
 }
 
 /// The 32-byte message BIP340 signs, or the error naming the length given.

@@ -92,9 +92,9 @@ fn pend(session: &mut StateSession, key: Vec<u8>, value: Option<Vec<u8>>) -> was
 }
 
 /// What a failed store read does to the activation: it traps, since an answer without the data
-/// would be wrong.
+/// would be wrong. The error is kept, so that a database out of reach is answered as such.
 fn trap(error: StoreError) -> wasmtime::Error {
-    wasmtime::Error::msg(format!("reading the machine's state failed: {error}"))
+    wasmtime::Error::new(error).context("reading the machine's state failed")
 }
 
 impl Host for MachineContext {

@@ -260,6 +260,22 @@ impl From<ActivationError> for ApiError {
             ActivationError::State {
                 machine,
                 activation,
+                error: crate::store::StoreError::Unavailable { .. },
+            }
+            | ActivationError::StoreUnavailable {
+                machine,
+                activation,
+                ..
+            } => {
+                tracing::warn!(%machine, activation, "the node's database is out of reach");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+                    .retry_after(1)
+                    .with("machine", machine.to_string())
+                    .with("activation", activation)
+            }
+            ActivationError::State {
+                machine,
+                activation,
                 error,
             } => Self::new(
                 match error.is_disk_full() {

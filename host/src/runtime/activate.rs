@@ -64,6 +64,19 @@ pub enum ActivationError {
         /// What went wrong.
         error: crate::store::StoreError,
     },
+    /// The activation needed the node's database, which could not be reached.
+    #[error(
+        "machine {machine} needed the node's database in activation `{activation}` ({error}); \
+         nothing it wrote was kept"
+    )]
+    StoreUnavailable {
+        /// The machine.
+        machine: MachineId,
+        /// The activation.
+        activation: String,
+        /// What went wrong.
+        error: crate::store::StoreError,
+    },
     /// More data left the instance at once than the node holds as values: the result, or what
     /// the machine handed one call to the node.
     #[error(
@@ -252,6 +265,11 @@ impl Runtime {
                 activation: activation.name.clone(),
                 limit: self.limits.memory_bytes,
             }),
+            Ok(Err(error)) if unreachable_store(&error) => Err(ActivationError::StoreUnavailable {
+                machine: machine.id(),
+                activation: activation.name.clone(),
+                error: error.downcast().expect("checked"),
+            }),
             Ok(Err(error)) if error.downcast_ref::<TooFewAgreed>().is_some() => {
                 let agreed = error.downcast_ref::<TooFewAgreed>().expect("checked");
                 Err(ActivationError::Unsigned {
@@ -301,6 +319,14 @@ pub struct Ran {
     /// Whether, on a federation member, a signature with a committed nonce was refused to it
     /// because the nonce signs another message, one that other members' runs asked for.
     pub outvoted: bool,
+}
+
+/// Whether the activation trapped because the node's database could not be reached.
+fn unreachable_store(error: &wasmtime::Error) -> bool {
+    matches!(
+        error.downcast_ref::<crate::store::StoreError>(),
+        Some(crate::store::StoreError::Unavailable { .. })
+    )
 }
 
 /// Whether wasmtime stopped copying values out of the instance at the store's hostcall fuel.

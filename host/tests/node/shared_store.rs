@@ -42,7 +42,7 @@ impl Postgres {
         format!("postgresql://carol@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// Stops the server (as a crash would: `immediate`).
+    /// Stops the server at once, as a crash would (`immediate`).
     pub fn stop(&self) {
         run(as_server(&self.bin.join("pg_ctl"))
             .args(["stop", "-m", "immediate", "-D"])
@@ -147,4 +147,41 @@ fn what_a_node_stored_in_postgres_is_served_by_a_node_with_an_empty_data_directo
     assert_eq!(second.get(&increment), (200, json!(4)));
     let (status, body) = second.get(&format!("/machines/{machine}"));
     assert_eq!(status, 200, "{body}");
+}
+
+/// The database stopped: activations that need it answer 503 saying so, with `Retry-After`,
+/// and keep nothing; the others go on; once it is back the node reconnects by itself and
+/// nothing acknowledged was lost.
+#[test]
+fn with_the_database_down_only_activations_that_need_it_fail_and_the_node_reconnects() {
+    let db = Postgres::start("outage");
+    let node = node_on(&scratch("shared-outage"), &db);
+    let counter = node.machine(&guest("stateful"), b"");
+    let stateless = node.machine(&guest("all-types"), b"");
+    let increment = format!("/machines/{counter}/activate/increment?key=6b");
+    let multiply = format!("/machines/{stateless}/activate/calc/mul?a=6&b=7");
+    assert_eq!(node.get(&increment), (200, json!(1)));
+    assert_eq!(node.get(&multiply), (200, json!(42)));
+
+    db.stop();
+    for _ in 0..3 {
+        let (status, body) = node.get(&increment);
+        assert_eq!(status, 503, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("database"), "{error}");
+        assert!(!error.contains("carol@"), "no credentials in errors: {error}");
+        assert_eq!(node.get(&multiply), (200, json!(42)));
+    }
+
+    db.resume();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answer = loop {
+        let (status, body) = node.get(&increment);
+        if status != 503 || std::time::Instant::now() > deadline {
+            break (status, body);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // One increment before the outage, none during it.
+    assert_eq!(answer, (200, json!(2)));
 }

@@ -65,9 +65,15 @@ impl Pool {
         blocking(|| {
             let mut client = self.take()?;
             let result = work(&mut client);
-            let broken = client.is_closed();
-            if !broken {
-                self.give_back(client);
+            // Any error but the server's own answer to a statement may have left the
+            // connection unusable.
+            let broken = client.is_closed()
+                || matches!(&result, Err(error) if error.is_closed() || error.as_db_error().is_none());
+            match broken {
+                false => self.give_back(client),
+                // The server went away (restarted, or out of reach): the idle connections went
+                // with it, so the next use opens a fresh one.
+                true => self.idle.lock().expect("pool lock").clear(),
             }
             result.map_err(|source| self.error(source, broken))
         })
