@@ -27,6 +27,9 @@ impl StateLocks {
 pub(super) struct StateSession {
     /// The machine's state lock, released when the writes are committed or dropped.
     pub(super) lock: OwnedMutexGuard<()>,
+    /// Its hold in the store, which serializes the machine's activations across the nodes of
+    /// a group; committed with the writes, or released with the session.
+    pub(super) hold: crate::store::StateHold,
     /// Bytes of keys and values the machine holds, as this activation sees it.
     pub(super) bytes: u64,
     /// Bytes of keys and values the machine held when the session opened, committed.

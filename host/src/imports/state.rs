@@ -30,10 +30,12 @@ impl MachineContext {
     async fn open_state(&mut self) -> Result<&mut StateSession, StoreError> {
         if self.state.is_none() {
             let lock = self.services.state_locks.lock(&self.machine).await;
-            // Read under the lock: no other activation commits to this machine while it is held.
-            let bytes = self.services.store.state_bytes(&self.machine)?;
+            // Read under the locks: no other activation, on this node or another of its group,
+            // commits to this machine while they are held.
+            let (hold, bytes) = self.services.store.hold_state(&self.machine)?;
             self.state = Some(StateSession {
                 lock,
+                hold,
                 bytes,
                 committed: bytes,
                 writes: BTreeMap::new(),
@@ -65,7 +67,7 @@ impl MachineContext {
         // while the commit runs, the next activation must still wait for it to finish.
         let services = self.services.clone();
         tokio::task::spawn_blocking(move || {
-            let result = store.commit_state(&machine, &session.writes);
+            let result = store.commit_state(&machine, &session.writes, session.hold);
             if result.is_ok() {
                 services.state_committed(session.committed, session.bytes);
             }

@@ -124,7 +124,9 @@ pub enum StoreError {
     #[error("the node's shared database (PostgreSQL) failed: {0}")]
     Postgres(postgres::Error),
     /// The shared database's schema could not be brought up to date.
-    #[error("cannot bring the shared database's schema (PostgreSQL at {database}) up to date: {why}")]
+    #[error(
+        "cannot bring the shared database's schema (PostgreSQL at {database}) up to date: {why}"
+    )]
     Migrate {
         /// Where it is, without credentials.
         database: String,

@@ -23,11 +23,15 @@ pub use error::StoreError;
 pub use records::{Freed, NonceBinding, Removal, StoredMachine, UsedKeys};
 pub use redb::{CompiledCode, DATABASE_FILE, Restored};
 
-use self::postgres::Postgres;
+use self::postgres::{Held, Postgres};
 use self::redb::Redb;
 use carol_core::ids::{BinaryId, MachineId};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// A machine's state held by one activation ([`Store::hold_state`]): on a node sharing a
+/// database, a transaction of it that locked the machine's row, rolled back if dropped.
+pub struct StateHold(Option<Held>);
 
 /// A record of an agreement, with its key.
 pub type Agreement = (Vec<u8>, Vec<u8>);
@@ -208,14 +212,33 @@ impl Store {
         shared_or_local!(self.state_total_bytes())
     }
 
-    /// Applies an activation's writes to `machine`'s state (`None` deletes) in one transaction.
-    /// Syncs to disk: call it off the async executor.
+    /// Holds `machine`'s state for one activation, so that no other activation, on any node of
+    /// the group, commits to it until the hold is committed or dropped; returns the hold and
+    /// the bytes the state holds. On a single node the node's own lock of the machine's state
+    /// is what serializes (`crate::imports`), and the hold is empty. Blocks on the shared
+    /// database when there is one.
+    pub fn hold_state(&self, machine: &MachineId) -> Result<(StateHold, u64), StoreError> {
+        match &self.shared {
+            Some(shared) => {
+                let (held, bytes) = shared.hold_state(machine)?;
+                Ok((StateHold(Some(held)), bytes))
+            }
+            None => Ok((StateHold(None), self.local.state_bytes(machine)?)),
+        }
+    }
+
+    /// Applies an activation's writes to `machine`'s state (`None` deletes) in one transaction,
+    /// under its hold. Syncs to disk: call it off the async executor.
     pub fn commit_state(
         &self,
         machine: &MachineId,
         writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        hold: StateHold,
     ) -> Result<(), StoreError> {
-        shared_or_local!(self.commit_state(machine, writes))
+        match (&self.shared, hold.0) {
+            (Some(shared), Some(held)) => shared.commit_state(machine, writes, held),
+            _ => self.local.commit_state(machine, writes),
+        }
     }
 
     /// Binds `machine`'s nonce `name` to the message whose SHA-256 is `message`, unless it is

@@ -26,7 +26,15 @@ impl Postgres {
             run(Command::new("chown").args(["postgres:postgres"]).arg(&data));
         }
         run(as_server(&bin.join("initdb"))
-            .args(["-U", "carol", "--auth=trust", "-E", "UTF8", "--no-instructions", "-D"])
+            .args([
+                "-U",
+                "carol",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+                "-D",
+            ])
             .arg(data.join("cluster")));
         let server = Self {
             bin,
@@ -169,7 +177,10 @@ fn with_the_database_down_only_activations_that_need_it_fail_and_the_node_reconn
         assert_eq!(status, 503, "{body}");
         let error = body["error"].as_str().unwrap();
         assert!(error.contains("database"), "{error}");
-        assert!(!error.contains("carol@"), "no credentials in errors: {error}");
+        assert!(
+            !error.contains("carol@"),
+            "no credentials in errors: {error}"
+        );
         assert_eq!(node.get(&multiply), (200, json!(42)));
     }
 
@@ -184,4 +195,106 @@ fn with_the_database_down_only_activations_that_need_it_fail_and_the_node_reconn
     };
     // One increment before the outage, none during it.
     assert_eq!(answer, (200, json!(2)));
+}
+
+/// `n` nodes on `db` with one node key, as a group's nodes are configured, each in a data
+/// directory of its own; `prepare` runs on the first before the others start, so that they
+/// find what it stored when they start.
+fn group(name: &str, db: &Postgres, n: usize, prepare: impl FnOnce(&Carol)) -> Vec<Carol> {
+    let first_dir = scratch(&format!("{name}-1"));
+    let first = node_on(&first_dir, db);
+    prepare(&first);
+    let generated = first_dir.join("carol.toml.generated");
+    let mut nodes = vec![first];
+    for i in 2..=n {
+        let dir = scratch(&format!("{name}-{i}"));
+        std::fs::copy(&generated, dir.join("carol.toml.generated")).unwrap();
+        nodes.push(node_on(&dir, db));
+    }
+    nodes
+}
+
+/// Activations of one machine that use its state, spread over three nodes at once, are
+/// serializable: each saw the count the one before it left, none was lost.
+#[test]
+fn increments_spread_over_three_nodes_lose_no_update() {
+    let db = Postgres::start("increments");
+    let machine = std::sync::OnceLock::new();
+    let nodes = group("shared-increments", &db, 3, |first| {
+        machine.set(first.machine(&guest("stateful"), b"")).unwrap();
+    });
+    let increment = format!(
+        "/machines/{}/activate/increment?key=6b",
+        machine.get().unwrap()
+    );
+    let (clients, each) = (4, 100);
+    let counts = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for node in &nodes {
+            for _ in 0..clients {
+                let (node, increment, counts) = (node, &increment, &counts);
+                scope.spawn(move || {
+                    for _ in 0..each {
+                        let (status, body) = node.get(increment);
+                        assert_eq!(status, 200, "{body}");
+                        counts.lock().unwrap().push(body.as_u64().unwrap());
+                    }
+                });
+            }
+        }
+    });
+    let mut counts = counts.into_inner().unwrap();
+    counts.sort_unstable();
+    let total = (nodes.len() * clients * each) as u64;
+    assert_eq!(counts, (1..=total).collect::<Vec<_>>());
+    assert_eq!(nodes[1].get(&increment), (200, json!(total + 1)));
+}
+
+/// Eight different messages racing for one committed nonce on three nodes: exactly one is
+/// signed, ever, and every node then refuses the others.
+#[test]
+fn of_eight_messages_racing_for_a_nonce_on_three_nodes_exactly_one_is_signed() {
+    let db = Postgres::start("nonces");
+    let machine = std::sync::OnceLock::new();
+    let nodes = group("shared-nonces", &db, 3, |first| {
+        machine.set(first.machine(&guest("stateful"), b"")).unwrap();
+    });
+    let machine = machine.get().unwrap();
+    let sign = |node: &Carol, message: u8| {
+        let message = hex::encode([message; 32]);
+        node.get(&format!(
+            "/machines/{machine}/activate/sign-with-nonce?name=event&message={message}"
+        ))
+    };
+    let answers: Vec<(u8, u16, serde_json::Value)> = std::thread::scope(|scope| {
+        let racing: Vec<_> = (0..8u8)
+            .map(|message| {
+                let node = &nodes[message as usize % nodes.len()];
+                scope.spawn(move || {
+                    let (status, body) = sign(node, message);
+                    (message, status, body)
+                })
+            })
+            .collect();
+        racing
+            .into_iter()
+            .map(|racer| racer.join().unwrap())
+            .collect()
+    });
+    let signed: Vec<_> = answers
+        .iter()
+        .filter(|(_, status, _)| *status == 200)
+        .collect();
+    assert_eq!(signed.len(), 1, "{answers:?}");
+    for (_, status, body) in &answers {
+        assert!(*status == 200 || *status == 422, "{body}");
+    }
+    // Every node signs the winner again, the same signature, and refuses the others.
+    let (winner, _, first) = signed[0];
+    for node in &nodes {
+        assert_eq!(sign(node, *winner), (200, first.clone()));
+        for message in (0..8u8).filter(|m| m != winner) {
+            assert_eq!(sign(node, message).0, 422);
+        }
+    }
 }

@@ -7,7 +7,10 @@ impl Postgres {
     /// The record of the agreement on `decree`, if there is one.
     pub(in crate::store) fn agreement(&self, decree: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self.pool.with(|c| {
-            c.query_opt("SELECT record FROM agreements WHERE decree = $1", &[&decree])
+            c.query_opt(
+                "SELECT record FROM agreements WHERE decree = $1",
+                &[&decree],
+            )
         })?;
         Ok(row.map(|row| row.get(0)))
     }
@@ -25,11 +28,17 @@ impl Postgres {
                 &[&prefix, &end],
             )
         })?;
-        Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
     }
 
     /// Deletes every record whose key starts with `prefix`.
-    pub(in crate::store) fn delete_agreements_under(&self, prefix: &[u8]) -> Result<(), StoreError> {
+    pub(in crate::store) fn delete_agreements_under(
+        &self,
+        prefix: &[u8],
+    ) -> Result<(), StoreError> {
         let end = prefix_end(prefix);
         self.pool.with(|c| {
             c.execute(
@@ -41,7 +50,11 @@ impl Postgres {
     }
 
     /// Replaces the record of the agreement on `decree`.
-    pub(in crate::store) fn put_agreement(&self, decree: &[u8], record: &[u8]) -> Result<(), StoreError> {
+    pub(in crate::store) fn put_agreement(
+        &self,
+        decree: &[u8],
+        record: &[u8],
+    ) -> Result<(), StoreError> {
         self.pool.with(|c| {
             c.execute(
                 "INSERT INTO agreements (decree, record) VALUES ($1, $2) \

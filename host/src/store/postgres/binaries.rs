@@ -13,14 +13,22 @@ impl Postgres {
             .pool
             .with(|c| c.query("SELECT id, bytes FROM binaries ORDER BY id", &[]))?;
         rows.into_iter()
-            .map(|row| Ok((BinaryId::from_bytes(id32(row.get(0), "binary")?), row.get(1))))
+            .map(|row| {
+                Ok((
+                    BinaryId::from_bytes(id32(row.get(0), "binary")?),
+                    row.get(1),
+                ))
+            })
             .collect()
     }
 
     /// Bytes the stored binaries take together.
     pub(in crate::store) fn binaries_bytes(&self) -> Result<u64, StoreError> {
         let row = self.pool.with(|c| {
-            c.query_one("SELECT COALESCE(SUM(length(bytes)), 0)::BIGINT FROM binaries", &[])
+            c.query_one(
+                "SELECT COALESCE(SUM(length(bytes)), 0)::BIGINT FROM binaries",
+                &[],
+            )
         })?;
         Ok(row.get::<_, i64>(0) as u64)
     }
@@ -60,7 +68,11 @@ impl Postgres {
     }
 
     /// Stores a component's bytes, unless it was removed.
-    pub(in crate::store) fn put_binary(&self, id: &BinaryId, bytes: &[u8]) -> Result<(), StoreError> {
+    pub(in crate::store) fn put_binary(
+        &self,
+        id: &BinaryId,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         let removed = self.pool.with(|c| {
             let mut txn = c.transaction()?;
             if is_removed(&mut txn, id.as_bytes())? {
@@ -104,7 +116,11 @@ impl Postgres {
             txn.execute(
                 "INSERT INTO machines (id, binary_id, params) VALUES ($1, $2, $3) \
                  ON CONFLICT (id) DO NOTHING",
-                &[&id.as_bytes().as_slice(), &binary.as_bytes().as_slice(), &params],
+                &[
+                    &id.as_bytes().as_slice(),
+                    &binary.as_bytes().as_slice(),
+                    &params,
+                ],
             )?;
             txn.commit()?;
             Ok(None)
@@ -117,7 +133,10 @@ impl Postgres {
 }
 
 /// Whether the binary or machine `id` was removed.
-pub(super) fn is_removed(txn: &mut Transaction<'_>, id: &[u8; 32]) -> Result<bool, postgres::Error> {
+pub(super) fn is_removed(
+    txn: &mut Transaction<'_>,
+    id: &[u8; 32],
+) -> Result<bool, postgres::Error> {
     Ok(txn
         .query_opt("SELECT 1 FROM removed WHERE id = $1", &[&id.as_slice()])?
         .is_some())

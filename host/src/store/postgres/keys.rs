@@ -119,7 +119,8 @@ impl Postgres {
                 &[&machine.as_bytes().as_slice(), &bits],
             )
         })?;
-        let bits = u8::try_from(row.get::<_, i16>(0)).map_err(|_| StoreError::Malformed("used keys"))?;
+        let bits =
+            u8::try_from(row.get::<_, i16>(0)).map_err(|_| StoreError::Malformed("used keys"))?;
         self.used_keys
             .write()
             .expect("store lock")

@@ -13,6 +13,7 @@ mod pool;
 mod removals;
 mod state;
 
+pub(super) use self::pool::Held;
 use self::pool::Pool;
 use crate::store::StoreError;
 use crate::store::records::UsedKeys;
@@ -58,11 +59,12 @@ impl Postgres {
                  ON CONFLICT (name) DO NOTHING",
                 &[&fresh.as_slice()],
             )?;
-            let row = client.query_one("SELECT value FROM meta WHERE name = 'nonce-secret'", &[])?;
+            let row =
+                client.query_one("SELECT value FROM meta WHERE name = 'nonce-secret'", &[])?;
             Ok(row.get::<_, Vec<u8>>(0))
         })?;
-        let nonce_secret =
-            <[u8; 32]>::try_from(nonce_secret).map_err(|_| StoreError::Malformed("nonce secret"))?;
+        let nonce_secret = <[u8; 32]>::try_from(nonce_secret)
+            .map_err(|_| StoreError::Malformed("nonce secret"))?;
         let store = Self {
             pool,
             nonce_secret,

@@ -4,7 +4,7 @@
 use crate::store::StoreError;
 use postgres::config::Host;
 use postgres::{Client, Config, NoTls};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Connections kept open while unused.
@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The database's connections.
 pub(super) struct Pool {
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    idle: Arc<Mutex<Vec<Client>>>,
     /// Where the database is, for errors: hosts and database, never the password.
     shown: String,
 }
@@ -46,7 +46,7 @@ impl Pool {
         );
         Ok(Self {
             config,
-            idle: Mutex::new(Vec::new()),
+            idle: Arc::default(),
             shown,
         })
     }
@@ -79,6 +79,48 @@ impl Pool {
         })
     }
 
+    /// Runs `open` with a connection that is then kept for its caller, in the transaction
+    /// `open` began, until [`Held::finish`] or drop (which rolls it back).
+    pub(super) fn hold<T>(
+        &self,
+        open: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<(Held, T), StoreError> {
+        blocking(|| {
+            let mut client = self.take()?;
+            match open(&mut client) {
+                Ok(value) => Ok((
+                    Held {
+                        client: Mutex::new(Some(client)),
+                        idle: self.idle.clone(),
+                    },
+                    value,
+                )),
+                // Closing the connection rolls back what `open` began.
+                Err(source) => Err(self.error(source, true)),
+            }
+        })
+    }
+
+    /// Runs `work` on the connection of `held`, which must end its transaction; the connection
+    /// goes back to the pool if it did.
+    pub(super) fn finish<T>(
+        &self,
+        mut held: Held,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut client = take_held(&mut held).expect("a held connection");
+        blocking(|| match work(&mut client) {
+            Ok(value) => {
+                self.give_back(client);
+                Ok(value)
+            }
+            Err(source) => {
+                drop(client);
+                Err(self.error(source, true))
+            }
+        })
+    }
+
     fn take(&self) -> Result<Client, StoreError> {
         let idle = self.idle.lock().expect("pool lock").pop();
         match idle {
@@ -91,10 +133,7 @@ impl Pool {
     }
 
     fn give_back(&self, client: Client) {
-        let mut idle = self.idle.lock().expect("pool lock");
-        if idle.len() < IDLE {
-            idle.push(client);
-        }
+        give_back(&self.idle, client);
     }
 
     /// What `source` means for the node: the database out of reach (the connection broke or
@@ -108,6 +147,37 @@ impl Pool {
         } else {
             StoreError::Postgres(source)
         }
+    }
+}
+
+/// A connection in a transaction of its holder's, rolled back if dropped unfinished.
+pub(in crate::store) struct Held {
+    /// In a mutex only to be `Sync`, as what holds it is; never contended.
+    client: Mutex<Option<Client>>,
+    idle: Arc<Mutex<Vec<Client>>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(mut client) = take_held(self) {
+            // Closing a connection, like using it, blocks.
+            blocking(|| {
+                if client.batch_execute("ROLLBACK").is_ok() {
+                    give_back(&self.idle, client);
+                }
+            });
+        }
+    }
+}
+
+fn take_held(held: &mut Held) -> Option<Client> {
+    held.client.get_mut().expect("held lock").take()
+}
+
+fn give_back(idle: &Mutex<Vec<Client>>, client: Client) {
+    let mut idle = idle.lock().expect("pool lock");
+    if idle.len() < IDLE {
+        idle.push(client);
     }
 }
 

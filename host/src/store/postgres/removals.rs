@@ -10,7 +10,10 @@ impl Postgres {
     /// The removal of the binary or machine whose id is `id`, if it was removed.
     pub(in crate::store) fn removed(&self, id: &[u8; 32]) -> Result<Option<Removal>, StoreError> {
         let row = self.pool.with(|c| {
-            c.query_opt("SELECT record FROM removed WHERE id = $1", &[&id.as_slice()])
+            c.query_opt(
+                "SELECT record FROM removed WHERE id = $1",
+                &[&id.as_slice()],
+            )
         })?;
         row.map(|row| {
             serde_json::from_slice(&row.get::<_, Vec<u8>>(0))
@@ -47,7 +50,11 @@ impl Postgres {
                 record_removal(&mut txn, machine, &record)?;
             }
             txn.commit()?;
-            Ok((gone.map_or(0, |row| row.get::<_, i64>(0) as u64), state, machines))
+            Ok((
+                gone.map_or(0, |row| row.get::<_, i64>(0) as u64),
+                state,
+                machines,
+            ))
         })?;
         let machines = machines
             .into_iter()
@@ -98,7 +105,11 @@ fn remove_machine(txn: &mut Transaction<'_>, id: &[u8]) -> Result<u64, postgres:
     Ok(bytes)
 }
 
-fn record_removal(txn: &mut Transaction<'_>, id: &[u8], record: &[u8]) -> Result<(), postgres::Error> {
+fn record_removal(
+    txn: &mut Transaction<'_>,
+    id: &[u8],
+    record: &[u8],
+) -> Result<(), postgres::Error> {
     txn.execute(
         "INSERT INTO removed (id, record) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
         &[&id, &record],

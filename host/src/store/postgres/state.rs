@@ -1,6 +1,6 @@
 //! Machines' state: each machine's keys and values, and their size.
 
-use super::binaries::is_removed;
+use super::pool::Held;
 use super::{Postgres, prefix_end};
 use crate::store::StoreError;
 use carol_core::ids::MachineId;
@@ -54,7 +54,13 @@ impl Postgres {
                 "SELECT key FROM state WHERE machine = $1 \
                  AND key >= $2 AND ($3::BYTEA IS NULL OR key > $3) \
                  AND ($4::BYTEA IS NULL OR key < $4) ORDER BY key LIMIT $5",
-                &[&machine.as_bytes().as_slice(), &prefix, &after, &end, &limit],
+                &[
+                    &machine.as_bytes().as_slice(),
+                    &prefix,
+                    &after,
+                    &end,
+                    &limit,
+                ],
             )
         })?;
         Ok(rows.into_iter().map(|row| row.get(0)).collect())
@@ -74,36 +80,58 @@ impl Postgres {
     /// Bytes of keys and values all machines' committed state holds together.
     pub(in crate::store) fn state_total_bytes(&self) -> Result<u64, StoreError> {
         let row = self.pool.with(|c| {
-            c.query_one("SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM state_bytes", &[])
+            c.query_one(
+                "SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM state_bytes",
+                &[],
+            )
         })?;
         Ok(row.get::<_, i64>(0) as u64)
     }
 
-    /// Applies an activation's writes to `machine`'s state (`None` deletes) in one transaction,
-    /// with the machine's byte count, whose row it locks.
-    pub(in crate::store) fn commit_state(
+    /// Holds `machine`'s state for one activation, on every node of the group: a transaction
+    /// that locked the machine's byte count, which no other node's hold or commit gets past
+    /// until it ends. Returns the hold and the bytes the state holds.
+    pub(in crate::store) fn hold_state(
         &self,
         machine: &MachineId,
-        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(Held, u64), StoreError> {
         let id = machine.as_bytes().as_slice();
-        let removed = self.pool.with(|c| {
-            let mut txn = c.transaction()?;
-            if is_removed(&mut txn, machine.as_bytes())? {
-                return Ok(true);
-            }
-            txn.execute(
+        self.pool.hold(|c| {
+            c.batch_execute("BEGIN")?;
+            c.execute(
                 "INSERT INTO state_bytes (machine, bytes) VALUES ($1, 0) \
                  ON CONFLICT (machine) DO NOTHING",
                 &[&id],
             )?;
-            let row = txn.query_one(
+            let row = c.query_one(
                 "SELECT bytes FROM state_bytes WHERE machine = $1 FOR UPDATE",
                 &[&id],
             )?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    /// Applies an activation's writes to `machine`'s state (`None` deletes), with the machine's
+    /// byte count, in the transaction of its hold, and commits it.
+    pub(in crate::store) fn commit_state(
+        &self,
+        machine: &MachineId,
+        writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        held: Held,
+    ) -> Result<(), StoreError> {
+        let id = machine.as_bytes().as_slice();
+        let removed = self.pool.finish(held, |c| {
+            let removed = c
+                .query_opt("SELECT 1 FROM removed WHERE id = $1", &[&id])?
+                .is_some();
+            if removed {
+                c.batch_execute("ROLLBACK")?;
+                return Ok(true);
+            }
+            let row = c.query_one("SELECT bytes FROM state_bytes WHERE machine = $1", &[&id])?;
             let mut bytes = row.get::<_, i64>(0) as u64;
             for (key, value) in writes {
-                let old = txn.query_opt(
+                let old = c.query_opt(
                     "DELETE FROM state WHERE machine = $1 AND key = $2 \
                      RETURNING length(value)::BIGINT",
                     &[&id, key],
@@ -112,7 +140,7 @@ impl Postgres {
                     bytes = bytes.saturating_sub((key.len() as u64) + old.get::<_, i64>(0) as u64);
                 }
                 if let Some(value) = value {
-                    txn.execute(
+                    c.execute(
                         "INSERT INTO state (machine, key, value) VALUES ($1, $2, $3)",
                         &[&id, key, value],
                     )?;
@@ -120,11 +148,11 @@ impl Postgres {
                 }
             }
             let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
-            txn.execute(
+            c.execute(
                 "UPDATE state_bytes SET bytes = $2 WHERE machine = $1",
                 &[&id, &bytes],
             )?;
-            txn.commit()?;
+            c.batch_execute("COMMIT")?;
             Ok(false)
         })?;
         match removed {
