@@ -7,6 +7,7 @@
 mod copies;
 mod describe;
 mod errors;
+mod group;
 mod node_config;
 mod operations;
 mod removals;

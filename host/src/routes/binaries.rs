@@ -1,6 +1,7 @@
 //! `/binaries`: uploading components, describing them, and creating machines from them.
 
 use super::error::ApiError;
+use super::lookup::Wanted;
 use super::{body, lookup};
 use crate::bindings::carol::machine::http_fetch::Method;
 use crate::federation::FORWARDED;
@@ -100,6 +101,7 @@ pub(super) async fn describe(
     State(node): State<Node>,
     Path(id): Path<String>,
 ) -> Result<Json<BinaryDescription>, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Binary).await;
     Ok(Json(lookup::binary(&node, &id)?.description()))
 }
 
@@ -109,6 +111,7 @@ pub(super) async fn component(
     State(node): State<Node>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Binary).await;
     let id = lookup::binary(&node, &id)?.id();
     let reader = node.clone();
     let bytes = tokio::task::spawn_blocking(move || reader.store().binary(&id))
@@ -132,6 +135,7 @@ pub(super) async fn create_machine(
     headers: HeaderMap,
     request_body: Body,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
+    lookup::from_group(&node, &id, Wanted::Binary).await;
     let binary = lookup::binary(&node, &id)?;
     bytes_body(&headers, "params")?;
     let params = body::read(request_body, node.config().max_params_bytes, "params").await?;

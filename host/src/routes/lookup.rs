@@ -64,13 +64,45 @@ pub(super) fn machine(node: &Node, id: &str) -> Result<Machine, ApiError> {
         })
 }
 
-/// Like [`activation`], but a federation member that lacks the machine first copies it from
-/// another member.
+/// On a node of a group, loads the machine or binary whose id is `id` from the shared database
+/// when this node does not serve it yet: another node of the group stored it. Afterwards
+/// [`machine`] and [`binary`] find it.
+pub(super) async fn from_group(node: &Node, id: &str, what: Wanted) {
+    if !node.store().is_shared() {
+        return;
+    }
+    match what {
+        Wanted::Machine => {
+            if let Ok(machine) = id.parse::<MachineId>()
+                && node.registry().machine(&machine).is_none()
+            {
+                node.machine_from_group(&machine).await;
+            }
+        }
+        Wanted::Binary => {
+            if let Ok(binary) = id.parse::<BinaryId>()
+                && node.registry().binary(&binary).is_none()
+            {
+                node.binary_from_group(&binary).await;
+            }
+        }
+    }
+}
+
+/// What a path names.
+pub(super) enum Wanted {
+    Machine,
+    Binary,
+}
+
+/// Like [`activation`], but a node of a group, or a federation member, that lacks the machine
+/// first loads it from the group's database, or copies it from another member.
 pub(super) async fn activation_or_copy(
     node: &Node,
     id: &str,
     name: &str,
 ) -> Result<(Machine, usize), ApiError> {
+    from_group(node, id, Wanted::Machine).await;
     if let Ok(machine) = id.parse::<MachineId>()
         && node.federation().is_some()
         && node.registry().machine(&machine).is_none()

@@ -1,6 +1,7 @@
 //! `/machines/{id}`: what a machine is, as JSON, as a page, and as an OpenAPI document.
 
 use super::error::ApiError;
+use super::lookup::Wanted;
 use super::negotiate::{prefers_html, vary_on_accept};
 use super::{lookup, pages};
 use crate::node::Node;
@@ -17,6 +18,7 @@ pub(super) async fn describe(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Machine).await;
     let machine = lookup::machine(&node, &id)?;
     let response = if prefers_html(&headers) {
         pages::machine(&node, &machine)?
@@ -31,6 +33,7 @@ pub(super) async fn page(
     State(node): State<Node>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Machine).await;
     pages::machine(&node, &lookup::machine(&node, &id)?)
 }
 
@@ -39,6 +42,7 @@ pub(super) async fn openapi(
     State(node): State<Node>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Machine).await;
     Ok(Json(crate::openapi::document(&lookup::machine(
         &node, &id,
     )?)))

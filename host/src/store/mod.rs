@@ -128,6 +128,20 @@ impl Store {
         shared_or_local!(self.stored_machines())
     }
 
+    /// Whether the node shares its database with the other nodes of a group.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// On a node of a group, the machine `id` as the shared database holds it, whichever node
+    /// created it; `None` on a single node.
+    pub fn group_machine(&self, id: &MachineId) -> Result<Option<StoredMachine>, StoreError> {
+        match &self.shared {
+            Some(shared) => shared.machine(id),
+            None => Ok(None),
+        }
+    }
+
     /// Stores a component's bytes, with its compiled code (by cache key) when given.
     pub fn put_binary(
         &self,

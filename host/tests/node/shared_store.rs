@@ -298,3 +298,39 @@ fn of_eight_messages_racing_for_a_nonce_on_three_nodes_exactly_one_is_signed() {
         }
     }
 }
+
+/// What one running node of a group acknowledged, every other running node serves: the
+/// machine, its page and description, its binary (for new machines too), and its state.
+#[test]
+fn an_upload_acknowledged_by_one_node_is_served_by_the_others() {
+    let db = Postgres::start("served-by-all");
+    let nodes = group("shared-served", &db, 2, |_| {});
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let component = guest("stateful");
+    let (status, body) = a.post("/binaries", &component);
+    assert_eq!(status, 201, "{body}");
+    let binary = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = a.post(&format!("/binaries/{binary}"), b"on a");
+    assert_eq!(status, 201, "{body}");
+    let machine = body["id"].as_str().unwrap().to_owned();
+
+    let increment = format!("/machines/{machine}/activate/increment?key=6b");
+    assert_eq!(b.get(&increment), (200, json!(1)));
+    assert_eq!(a.get(&increment), (200, json!(2)));
+    let (status, description) = b.get(&format!("/machines/{machine}"));
+    assert_eq!(status, 200, "{description}");
+    assert_eq!(description["binary_id"], json!(binary));
+
+    // A machine created on b of the binary uploaded to a, served by a.
+    let (status, body) = b.post(&format!("/binaries/{binary}"), b"on b");
+    assert_eq!(status, 201, "{body}");
+    let other = body["id"].as_str().unwrap();
+    assert_eq!(
+        a.get(&format!("/machines/{other}/activate/increment?key=6b")),
+        (200, json!(1))
+    );
+    // Ids that no node stored are still 404 on every node.
+    let unknown = "0".repeat(64);
+    assert_eq!(b.get(&format!("/machines/{unknown}")).0, 404);
+    assert_eq!(b.get(&format!("/binaries/{unknown}")).0, 404);
+}

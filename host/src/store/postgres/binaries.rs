@@ -67,6 +67,26 @@ impl Postgres {
             .collect()
     }
 
+    /// The machine `id`, if it is stored.
+    pub(in crate::store) fn machine(
+        &self,
+        id: &MachineId,
+    ) -> Result<Option<StoredMachine>, StoreError> {
+        let row = self.pool.with(|c| {
+            c.query_opt(
+                "SELECT binary_id, params FROM machines WHERE id = $1",
+                &[&id.as_bytes().as_slice()],
+            )
+        })?;
+        row.map(|row| {
+            Ok(StoredMachine {
+                binary: BinaryId::from_bytes(id32(row.get(0), "machine")?),
+                params: row.get(1),
+            })
+        })
+        .transpose()
+    }
+
     /// Stores a component's bytes, unless it was removed.
     pub(in crate::store) fn put_binary(
         &self,
