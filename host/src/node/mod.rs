@@ -58,7 +58,11 @@ impl Node {
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
         let store = Arc::new(match &config.shared_store {
-            Some(shared) => Store::open_shared(config.data_dir.as_deref(), &shared.0)?,
+            Some(shared) => Store::open_shared(
+                config.data_dir.as_deref(),
+                &shared.0,
+                &config.key.public_key().to_bytes(),
+            )?,
             None => Store::open(config.data_dir.as_deref())?,
         });
         let metrics = Arc::new(Metrics::default());

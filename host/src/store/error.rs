@@ -120,6 +120,20 @@ pub enum StoreError {
         /// What went wrong.
         source: postgres::Error,
     },
+    /// The shared database is another group's: its nodes sign with another key.
+    #[error(
+        "the shared database (PostgreSQL at {database}) belongs to a group of nodes whose key is \
+         {group}, and this node's public key is {node}: give every node of a group the same \
+         `secret_key`, or this node a database of its own"
+    )]
+    OtherGroup {
+        /// Where it is, without credentials.
+        database: String,
+        /// The group's public key, in hex.
+        group: String,
+        /// This node's public key, in hex.
+        node: String,
+    },
     /// A statement of the shared database failed.
     #[error("the node's shared database (PostgreSQL) failed: {0}")]
     Postgres(postgres::Error),

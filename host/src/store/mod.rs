@@ -64,12 +64,17 @@ impl Store {
         })
     }
 
-    /// Opens the store of a node of a group: the PostgreSQL database of the connection string
-    /// `url`, its schema brought up to date, with the compiled-code cache in `data_dir`.
-    pub fn open_shared(data_dir: Option<&Path>, url: &str) -> Result<Self, StoreError> {
+    /// Opens the store of a node of a group whose public key is `node_key`: the PostgreSQL
+    /// database of the connection string `url`, its schema brought up to date, with the
+    /// compiled-code cache in `data_dir`. Refused if the database is another group's.
+    pub fn open_shared(
+        data_dir: Option<&Path>,
+        url: &str,
+        node_key: &[u8],
+    ) -> Result<Self, StoreError> {
         Ok(Self {
             local: Redb::open(data_dir)?,
-            shared: Some(Postgres::open(url)?),
+            shared: Some(Postgres::open(url, node_key)?),
         })
     }
 

@@ -142,16 +142,23 @@ fn node_on(dir: &Path, db: &Postgres) -> Carol {
 #[test]
 fn what_a_node_stored_in_postgres_is_served_by_a_node_with_an_empty_data_directory() {
     let db = Postgres::start("served");
-    let first = node_on(&scratch("shared-first"), &db);
+    let first_dir = scratch("shared-first");
+    let first = node_on(&first_dir, &db);
     let machine = first.machine(&guest("stateful"), b"");
     let increment = format!("/machines/{machine}/activate/increment?key=6b");
     for count in 1..=3 {
         assert_eq!(first.get(&increment), (200, json!(count)));
     }
-    // Killed, and another node with nothing in its data directory: binaries, machines and
-    // state came from the database; its compiled code is its own.
+    // Killed, and another node of the group (its key) with nothing in its data directory:
+    // binaries, machines and state came from the database; its compiled code is its own.
     drop(first);
-    let second = node_on(&scratch("shared-second"), &db);
+    let dir = scratch("shared-second");
+    std::fs::copy(
+        first_dir.join("carol.toml.generated"),
+        dir.join("carol.toml.generated"),
+    )
+    .unwrap();
+    let second = node_on(&dir, &db);
     assert_eq!(second.get(&increment), (200, json!(4)));
     let (status, body) = second.get(&format!("/machines/{machine}"));
     assert_eq!(status, 200, "{body}");
@@ -333,4 +340,38 @@ fn an_upload_acknowledged_by_one_node_is_served_by_the_others() {
     let unknown = "0".repeat(64);
     assert_eq!(b.get(&format!("/machines/{unknown}")).0, 404);
     assert_eq!(b.get(&format!("/binaries/{unknown}")).0, 404);
+}
+
+/// A node whose key is not the group's is refused at start, saying why and what to do: the
+/// group's nodes sign as one, with one key.
+#[test]
+fn a_node_with_another_key_is_refused_by_the_groups_database() {
+    let db = Postgres::start("other-key");
+    let member = node_on(&scratch("shared-key-member"), &db);
+    let dir = scratch("shared-key-stranger");
+    let cfg = crate::durability::configure(&dir, "");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen(
+        "\npostgres = \"\"\n",
+        &format!("\npostgres = \"{}\"\n", db.url()),
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_carol"))
+        .args(["run", "--listen", "127.0.0.1:0", "--cfg"])
+        .arg(&cfg)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("belongs to a group of nodes whose key is")
+            && stderr.contains("secret_key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("carol@"), "no credentials: {stderr}");
+    // The group's node is unaffected.
+    assert_eq!(member.get("/healthz").0, 200);
 }

@@ -38,8 +38,10 @@ pub(super) struct Postgres {
 }
 
 impl Postgres {
-    /// Connects to the database of the connection string `url`, bringing its schema up to date.
-    pub(super) fn open(url: &str) -> Result<Self, StoreError> {
+    /// Connects to the database of the connection string `url`, bringing its schema up to date,
+    /// for a node whose public key is `node_key`: the first node to use the database records
+    /// it, and a node with another key is refused, since the group's nodes sign as one.
+    pub(super) fn open(url: &str, node_key: &[u8]) -> Result<Self, StoreError> {
         let pool = Pool::new(url)?;
         let migrate = |why: String| StoreError::Migrate {
             database: pool.shown().to_owned(),
@@ -65,6 +67,23 @@ impl Postgres {
         })?;
         let nonce_secret = <[u8; 32]>::try_from(nonce_secret)
             .map_err(|_| StoreError::Malformed("nonce secret"))?;
+        let group_key = pool.with(|client| {
+            client.execute(
+                "INSERT INTO meta (name, value) VALUES ('node-public-key', $1) \
+                 ON CONFLICT (name) DO NOTHING",
+                &[&node_key],
+            )?;
+            let row =
+                client.query_one("SELECT value FROM meta WHERE name = 'node-public-key'", &[])?;
+            Ok(row.get::<_, Vec<u8>>(0))
+        })?;
+        if group_key != node_key {
+            return Err(StoreError::OtherGroup {
+                database: pool.shown().to_owned(),
+                group: hex::encode(group_key),
+                node: hex::encode(node_key),
+            });
+        }
         let store = Self {
             pool,
             nonce_secret,

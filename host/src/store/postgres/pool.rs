@@ -150,6 +150,14 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a connection, like using it, blocks.
+        let idle = std::mem::take(&mut *self.idle.lock().expect("pool lock"));
+        blocking(|| drop(idle));
+    }
+}
+
 /// A connection in a transaction of its holder's, rolled back if dropped unfinished.
 pub(in crate::store) struct Held {
     /// In a mutex only to be `Sync`, as what holds it is; never contended.

@@ -48,7 +48,8 @@ CREATE TABLE agreements (
     record BYTEA NOT NULL
 );
 -- The database's own facts: `nonce-secret`, the salt committed nonces derive from with the
--- node key (32 random bytes; without the node key it derives nothing).
+-- node key (32 random bytes; without the node key it derives nothing), and `node-public-key`,
+-- the public key every node of the group signs with.
 CREATE TABLE meta (
     name TEXT PRIMARY KEY,
     value BYTEA NOT NULL
