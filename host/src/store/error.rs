@@ -134,6 +134,29 @@ pub enum StoreError {
         /// This node's public key, in hex.
         node: String,
     },
+    /// A migration found no database to move.
+    #[error(
+        "{0} holds no node database (carol.redb) to migrate: give the data directory of the node to move"
+    )]
+    NothingToMigrate(PathBuf),
+    /// A migration's source has no nonce secret of its own.
+    #[error(
+        "the database to migrate was made before committed nonces had a secret of their own: give \
+         it one first (`carol backup`, then `carol restore --replace`; docs/operations.md), then \
+         migrate"
+    )]
+    NoNonceSecret,
+    /// A migration's target holds records already.
+    #[error(
+        "the shared database (PostgreSQL at {database}) already holds records ({holding}): a node's \
+         database moves only into an empty one; nothing was written"
+    )]
+    NotEmpty {
+        /// Where it is, without credentials.
+        database: String,
+        /// The tables that hold records.
+        holding: String,
+    },
     /// A statement of the shared database failed.
     #[error("the node's shared database (PostgreSQL) failed: {0}")]
     Postgres(postgres::Error),

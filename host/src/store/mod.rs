@@ -15,11 +15,13 @@
 //! are its registry's (`crate::registry`).
 
 mod error;
+mod migrate;
 mod postgres;
 mod records;
 mod redb;
 
 pub use error::StoreError;
+pub use migrate::Migrated;
 pub use records::{Freed, NonceBinding, Removal, StoredMachine, UsedKeys};
 pub use redb::{CompiledCode, DATABASE_FILE, Restored};
 

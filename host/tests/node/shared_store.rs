@@ -375,3 +375,74 @@ fn a_node_with_another_key_is_refused_by_the_groups_database() {
     // The group's node is unaffected.
     assert_eq!(member.get("/healthz").0, 200);
 }
+
+/// `carol store migrate --from-redb DIR` moves a single node's database into an empty shared
+/// one: the group serves its machines with their state, and its committed nonces derive as
+/// they did (the nonce that signed still signs that message alone). A second migration, into a
+/// database that holds records, is refused and writes nothing.
+#[test]
+fn a_single_nodes_database_migrates_into_postgres_with_its_state_and_nonces() {
+    let db = Postgres::start("migrate");
+    let single_dir = scratch("shared-migrate-single");
+    let single = node_with(&single_dir, &[]);
+    let machine = single.machine(&guest("stateful"), b"");
+    let call =
+        |node: &Carol, query: &str| node.get(&format!("/machines/{machine}/activate/{query}"));
+    for count in 1..=3 {
+        assert_eq!(call(&single, "increment?key=6b"), (200, json!(count)));
+    }
+    let (m1, m2) = (hex::encode([1u8; 32]), hex::encode([2u8; 32]));
+    let signed = call(&single, &format!("sign-with-nonce?name=event&message={m1}"));
+    assert_eq!(signed.0, 200, "{:?}", signed.1);
+    drop(single);
+
+    // The group's configuration: the single node's key, the shared database.
+    let group_dir = scratch("shared-migrate-group");
+    let generated = std::fs::read_to_string(single_dir.join("carol.toml.generated")).unwrap();
+    let with_db = generated.replacen(
+        "\npostgres = \"\"\n",
+        &format!("\npostgres = \"{}\"\n", db.url()),
+        1,
+    );
+    let cfg = group_dir.join("migrate.toml");
+    std::fs::write(&cfg, &with_db).unwrap();
+    let migrate = || {
+        Command::new(env!("CARGO_BIN_EXE_carol"))
+            .args(["store", "migrate", "--cfg"])
+            .arg(&cfg)
+            .arg("--from-redb")
+            .arg(single_dir.join("carol-data"))
+            .output()
+            .unwrap()
+    };
+    let moved = migrate();
+    let stderr = String::from_utf8_lossy(&moved.stderr);
+    assert!(moved.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 binaries, 1 machines, 1 keys of state, 1 committed-nonce records"),
+        "{stderr}"
+    );
+    let again = migrate();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(
+        stderr.contains("already holds records") && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+
+    std::fs::copy(
+        single_dir.join("carol.toml.generated"),
+        group_dir.join("carol.toml.generated"),
+    )
+    .unwrap();
+    let node = node_on(&group_dir, &db);
+    assert_eq!(call(&node, "increment?key=6b"), (200, json!(4)));
+    assert_eq!(
+        call(&node, &format!("sign-with-nonce?name=event&message={m1}")),
+        signed
+    );
+    assert_eq!(
+        call(&node, &format!("sign-with-nonce?name=event&message={m2}")).0,
+        422
+    );
+}

@@ -79,6 +79,11 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// The node's database.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Compile the component on stdin and write its code to stdout: what a node runs to
     /// compile an upload within `[compiles]` budgets.
     #[command(hide = true)]
@@ -89,6 +94,19 @@ enum Command {
         /// How large a machine's memory may grow on the node.
         #[arg(long)]
         slot_memory_bytes: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Move a single node's database (its data directory DIR) into the PostgreSQL database of
+    /// this configuration's `[store] postgres`, which must be empty, in one transaction: its
+    /// binaries, machines, their state, the records of committed nonces (which derive as
+    /// before), removals and agreements. Stop that node first; its database is left as it was.
+    Migrate {
+        /// The data directory of the node to move.
+        #[arg(long, value_name = "DIR")]
+        from_redb: PathBuf,
     },
 }
 
@@ -136,6 +154,9 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Store {
+            command: StoreCommand::Migrate { from_redb },
+        } => migrate(cli.cfg.as_deref(), from_redb).await,
         Command::Backup { to } => {
             let data_dir = data_dir(cli.cfg.as_deref())?;
             Store::backup(&data_dir, &to).with_context(|| {
@@ -184,6 +205,31 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `carol store migrate --from-redb DIR`.
+async fn migrate(cfg: Option<&Path>, from: PathBuf) -> anyhow::Result<()> {
+    let path = cfg.context(
+        "say which node's configuration names the PostgreSQL database: `carol store migrate \
+         --cfg carol.toml --from-redb DIR`",
+    )?;
+    let config = Config::load(path)?;
+    let shared = config.node.shared_store.clone().context(
+        "the configuration has no `[store] postgres`: set it to the database to move into",
+    )?;
+    let key = config.node.key.public_key().to_bytes();
+    let shown = from.display().to_string();
+    let migrated =
+        tokio::task::spawn_blocking(move || Store::migrate_from_redb(&from, &shared.0, &key))
+            .await
+            .context("the migration stopped")?
+            .with_context(|| format!("cannot migrate {shown} (is its node stopped?)"))?;
+    eprintln!(
+        "moved {shown} into the shared database: {} binaries, {} machines, {} keys of state, {} \
+         committed-nonce records; nodes of this configuration's group now serve them",
+        migrated.binaries, migrated.machines, migrated.state_keys, migrated.nonces
+    );
+    Ok(())
 }
 
 /// The data directory of the configuration at `cfg` (or the default one).

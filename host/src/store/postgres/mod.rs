@@ -8,6 +8,7 @@
 
 mod agreements;
 mod binaries;
+mod import;
 mod keys;
 mod pool;
 mod removals;

@@ -101,6 +101,26 @@ impl Pool {
         })
     }
 
+    /// Runs `work` on the connection of `held`, in its transaction. On an error the
+    /// connection is closed, which rolls the transaction back.
+    pub(super) fn in_held<T>(
+        &self,
+        held: &mut Held,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut slot = held.client.lock().expect("held lock");
+        let client = slot
+            .as_mut()
+            .ok_or_else(|| StoreError::Malformed("held connection"))?;
+        let result = blocking(|| work(client));
+        result.map_err(|source| {
+            // Dropped with the connection: nothing of the transaction is kept.
+            let closed = slot.take();
+            blocking(|| drop(closed));
+            self.error(source, true)
+        })
+    }
+
     /// Runs `work` on the connection of `held`, which must end its transaction; the connection
     /// goes back to the pool if it did.
     pub(super) fn finish<T>(
@@ -108,7 +128,9 @@ impl Pool {
         mut held: Held,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
-        let mut client = take_held(&mut held).expect("a held connection");
+        let Some(mut client) = take_held(&mut held) else {
+            return Err(StoreError::Malformed("held connection"));
+        };
         blocking(|| match work(&mut client) {
             Ok(value) => {
                 self.give_back(client);

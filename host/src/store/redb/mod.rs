@@ -5,6 +5,7 @@ mod agreements;
 mod backup;
 mod binaries;
 mod compiled;
+mod export;
 mod keys;
 mod removals;
 mod state;
