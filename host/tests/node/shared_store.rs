@@ -50,6 +50,34 @@ impl Postgres {
         format!("postgresql://carol@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// The answer of `psql` to `sql`, one line per row.
+    pub fn query(&self, sql: &str) -> String {
+        let output = Command::new(self.bin.join("psql"))
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "carol",
+                "-d",
+                "postgres",
+                "-p",
+            ])
+            .arg(self.port.to_string())
+            .args(["-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     /// Stops the server at once, as a crash would (`immediate`).
     pub fn stop(&self) {
         run(as_server(&self.bin.join("pg_ctl"))
@@ -445,4 +473,74 @@ fn a_single_nodes_database_migrates_into_postgres_with_its_state_and_nonces() {
         call(&node, &format!("sign-with-nonce?name=event&message={m2}")).0,
         422
     );
+}
+
+/// A node killed with `kill -9` while an activation's state writes are being committed (the
+/// database shows its statements running) leaves none of them, and the machine's byte count
+/// as it was.
+#[test]
+fn kill_9_in_the_middle_of_a_state_write_leaves_nothing_half_written() {
+    let db = Postgres::start("kill-9");
+    let dir = scratch("shared-kill");
+    let machine = {
+        let node = node_on(&dir, &db);
+        node.machine(&guest("stateful"), b"")
+    };
+    let pairs = 2000;
+    // Bytes of state the completed writes keep.
+    let mut kept = 0;
+    for attempt in 0..3 {
+        let node = node_on(&dir, &db);
+        let prefix = format!("w{attempt}-");
+        let body = json!({
+            "pairs": (0..pairs)
+                .map(|i| json!([hex::encode(format!("{prefix}{i:05}")), hex::encode([7u8; 64])]))
+                .collect::<Vec<_>>()
+        });
+        let url = format!("{}/machines/{machine}/activate/put-all", node.url);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                // Killed while answering, or after: either way the answer may never come.
+                let _ = Carol::agent().post(&url).send_json(&body);
+            });
+            // Killed once its commit is writing the state rows, as the database shows.
+            let writing = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'carol' \
+                           AND state IN ('active', 'idle in transaction') AND (query LIKE 'DELETE FROM state WHERE%' \
+                           OR query LIKE 'INSERT INTO state (%')";
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while db.query(writing).trim() == "0" {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the commit never began"
+                );
+            }
+            drop(node);
+        });
+        let node = node_on(&dir, &db);
+        let list = json!({"prefix": hex::encode(&prefix), "start-after": null, "limit": 1000});
+        let (mut seen, mut after) = (0, None::<String>);
+        loop {
+            let mut query = list.clone();
+            query["start-after"] = json!(after);
+            let (status, keys) =
+                node.post_json(&format!("/machines/{machine}/activate/list-keys"), &query);
+            assert_eq!(status, 200, "{keys}");
+            let keys = keys.as_array().unwrap();
+            seen += keys.len();
+            match keys.last() {
+                Some(last) => after = Some(last.as_str().unwrap().to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, 0, "attempt {attempt}: {seen} of {pairs} keys written");
+        let state_bytes =
+            |node: &Carol| node.get(&format!("/machines/{machine}")).1["state"]["bytes"].clone();
+        assert_eq!(state_bytes(&node), json!(kept));
+        // Not killed, the same writes are all kept.
+        let (status, answer) =
+            node.post_json(&format!("/machines/{machine}/activate/put-all"), &body);
+        assert_eq!(status, 200, "{answer}");
+        kept += pairs * (prefix.len() + 5 + 64);
+        assert_eq!(state_bytes(&node), json!(kept));
+    }
 }
