@@ -1,10 +1,14 @@
 //! A node of a group sharing a database: what another node of the group stored, served here
-//! on first use.
+//! on first use; what another node removed, no longer served here within a second.
 
 use super::Node;
 use crate::runtime::{Binary, Machine};
 use carol_core::ids::{BinaryId, MachineId};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a node of a group looks for what the others removed.
+const REMOVALS_EVERY: Duration = Duration::from_secs(1);
 
 impl Node {
     /// On a node of a group, the binary `id` another node stored, loaded from the shared
@@ -65,5 +69,44 @@ impl Node {
                 None
             }
         }
+    }
+
+    /// On a node of a group, and in a Tokio runtime: follows the removals the group's other
+    /// nodes make, every [`REMOVALS_EVERY`], for as long as the node lives.
+    pub(super) fn follow_group_removals(&self) -> Result<(), crate::store::StoreError> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Ok(());
+        };
+        if !self.store().is_shared() {
+            return Ok(());
+        }
+        let mut seen = self.store().group_latest_removal()?;
+        let node = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(REMOVALS_EVERY).await;
+                let Some(inner) = node.upgrade() else { return };
+                let node = Node { inner };
+                let reader = node.clone();
+                let removals =
+                    tokio::task::spawn_blocking(move || reader.store().group_removals_after(seen))
+                        .await;
+                match removals {
+                    Ok(Ok(removals)) => {
+                        for (number, id) in removals {
+                            node.registry().remove_binary(&BinaryId::from_bytes(id));
+                            node.registry().remove_machine(&MachineId::from_bytes(id));
+                            seen = number;
+                        }
+                    }
+                    // Tried again at the next turn.
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "cannot read the group's removals")
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        Ok(())
     }
 }

@@ -172,6 +172,7 @@ impl Node {
             }),
         };
         node.restore()?;
+        node.follow_group_removals()?;
         // Counted once what the restore compiled again is stored too.
         let held = node.store().binaries_bytes()?;
         node.inner

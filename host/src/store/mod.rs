@@ -149,6 +149,23 @@ impl Store {
         }
     }
 
+    /// On a node of a group, the ids of binaries and machines removed (by any node) after the
+    /// removal numbered `after`, with their numbers, in order; nothing on a single node.
+    pub fn group_removals_after(&self, after: i64) -> Result<Vec<(i64, [u8; 32])>, StoreError> {
+        match &self.shared {
+            Some(shared) => shared.removals_after(after),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// On a node of a group, the number of the latest removal (0 for none, or on a single node).
+    pub fn group_latest_removal(&self) -> Result<i64, StoreError> {
+        match &self.shared {
+            Some(shared) => shared.latest_removal(),
+            None => Ok(0),
+        }
+    }
+
     /// Stores a component's bytes, with its compiled code (by cache key) when given.
     pub fn put_binary(
         &self,

@@ -10,7 +10,7 @@ use carol_core::ids::BinaryId;
 use serde_json::{Value, json};
 
 /// `DELETE path` with `body` and, if given, `Authorization: Bearer token`: status and JSON.
-fn delete(node: &Carol, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+pub fn delete(node: &Carol, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
     let mut request = Carol::agent()
         .delete(&format!("{}{path}", node.url))
         .force_send_body()
@@ -23,7 +23,7 @@ fn delete(node: &Carol, path: &str, body: &Value, token: Option<&str>) -> (u16, 
     (status, response.body_mut().read_json().unwrap())
 }
 
-fn gone((status, body): (u16, Value), reason: &str) {
+pub fn gone((status, body): (u16, Value), reason: &str) {
     assert_eq!(status, 410, "{body}");
     assert_eq!(body["reason"], json!(reason), "{body}");
     let error = body["error"].as_str().unwrap();

@@ -544,3 +544,47 @@ fn kill_9_in_the_middle_of_a_state_write_leaves_nothing_half_written() {
         assert_eq!(state_bytes(&node), json!(kept));
     }
 }
+
+/// What an operator removes on one node of a group, every node stops serving within a few
+/// seconds, answering 410 with the reason; no write to it is kept meanwhile.
+#[test]
+fn a_removal_on_one_node_holds_on_every_node_of_the_group() {
+    let db = Postgres::start("removals");
+    let (admin, entry) = crate::tokens::access_token("ops");
+    let admins = format!("[\"{entry}\"]");
+    let url = format!("\"{}\"", db.url());
+    let settings = [
+        ("store", "postgres", url.as_str()),
+        ("access", "admin_tokens", admins.as_str()),
+    ];
+    let first_dir = scratch("shared-removals-1");
+    let a = node_with(&first_dir, &settings);
+    let second_dir = scratch("shared-removals-2");
+    std::fs::copy(
+        first_dir.join("carol.toml.generated"),
+        second_dir.join("carol.toml.generated"),
+    )
+    .unwrap();
+    let b = node_with(&second_dir, &settings);
+
+    let machine = a.machine(&guest("stateful"), b"");
+    let increment = format!("/machines/{machine}/activate/increment?key=6b");
+    assert_eq!(b.get(&increment), (200, json!(1)));
+    let why = json!({"reason": "phishing page"});
+    let (status, body) =
+        crate::removals::delete(&a, &format!("/machines/{machine}"), &why, Some(&admin));
+    assert_eq!(status, 200, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // Until b sees the removal, its activations still run, but none of their writes is kept.
+    while b.get(&increment).0 != 410 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b still serves the removed machine"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for node in [&a, &b] {
+        crate::removals::gone(node.get(&increment), "phishing page");
+        crate::removals::gone(node.get(&format!("/machines/{machine}")), "phishing page");
+    }
+}

@@ -22,6 +22,31 @@ impl Postgres {
         .transpose()
     }
 
+    /// The ids removed after the removal numbered `after` (0 for all), with their numbers, in
+    /// order.
+    pub(in crate::store) fn removals_after(
+        &self,
+        after: i64,
+    ) -> Result<Vec<(i64, [u8; 32])>, StoreError> {
+        let rows = self.pool.with(|c| {
+            c.query(
+                "SELECT seq, id FROM removed WHERE seq > $1 ORDER BY seq",
+                &[&after],
+            )
+        })?;
+        rows.into_iter()
+            .map(|row| Ok((row.get(0), id32(row.get(1), "removal")?)))
+            .collect()
+    }
+
+    /// The number of the latest removal, 0 if there was none.
+    pub(in crate::store) fn latest_removal(&self) -> Result<i64, StoreError> {
+        let row = self
+            .pool
+            .with(|c| c.query_one("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM removed", &[]))?;
+        Ok(row.get(0))
+    }
+
     /// Removes the binary `id` and its machines with their state, recording each removal, in
     /// one transaction. Returns the bytes of the binary, and of state, that went (compiled code
     /// is each node's own).

@@ -38,10 +38,12 @@ CREATE TABLE used_keys (
     machine BYTEA PRIMARY KEY,
     bits SMALLINT NOT NULL
 );
--- Binaries and machines the operator removed: JSON of the removal.
+-- Binaries and machines the operator removed: JSON of the removal; `seq` orders them, for the
+-- other nodes of the group to follow.
 CREATE TABLE removed (
     id BYTEA PRIMARY KEY,
-    record BYTEA NOT NULL
+    record BYTEA NOT NULL,
+    seq BIGSERIAL NOT NULL
 );
 CREATE TABLE agreements (
     decree BYTEA PRIMARY KEY,
