@@ -218,6 +218,14 @@ fn with_the_database_down_only_activations_that_need_it_fail_and_the_node_reconn
         );
         assert_eq!(node.get(&multiply), (200, json!(42)));
     }
+    // An upload is refused likewise, and stores nothing.
+    let hostile = guest("hostile");
+    let (status, body) = node.post("/binaries", &hostile);
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("database"),
+        "{body}"
+    );
 
     db.resume();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -230,6 +238,8 @@ fn with_the_database_down_only_activations_that_need_it_fail_and_the_node_reconn
     };
     // One increment before the outage, none during it.
     assert_eq!(answer, (200, json!(2)));
+    let binary = carol_core::ids::BinaryId::of(&hostile);
+    assert_eq!(node.get(&format!("/binaries/{binary}")).0, 404);
 }
 
 /// `n` nodes on `db` with one node key, as a group's nodes are configured, each in a data
