@@ -44,7 +44,15 @@ impl Node {
                 Some(binary) => binary,
                 None => node.load_binary(&stored.binary)?,
             };
-            Some(node.registry().insert_machine(Machine::new(binary, stored.params)))
+            let machine = node.registry().insert_machine(Machine::new(binary, stored.params));
+            // Removed while it was being loaded, the follower may have passed the removal.
+            match node.removal(id.as_bytes()) {
+                Some(_) => {
+                    node.registry().remove_machine(&id);
+                    None
+                }
+                None => Some(machine),
+            }
         })
         .await
         .ok()
@@ -61,8 +69,14 @@ impl Node {
             .ok()??;
         match self.compiled(id, &bytes) {
             Ok(binary) => {
+                let binary = self.registry().insert_binary(binary);
+                // As for a machine: removed while it compiled, it is not served.
+                if self.removal(id.as_bytes()).is_some() {
+                    self.registry().remove_binary(id);
+                    return None;
+                }
                 tracing::info!(binary = %id, "serving a binary another node of the group stored");
-                Some(self.registry().insert_binary(binary))
+                Some(binary)
             }
             Err(error) => {
                 tracing::error!(binary = %id, %error, "a binary of the group cannot run on this node");
@@ -71,16 +85,16 @@ impl Node {
         }
     }
 
-    /// On a node of a group, and in a Tokio runtime: follows the removals the group's other
-    /// nodes make, every [`REMOVALS_EVERY`], for as long as the node lives.
-    pub(super) fn follow_group_removals(&self) -> Result<(), crate::store::StoreError> {
+    /// On a node of a group, and in a Tokio runtime: follows the removals the group's nodes
+    /// make after the one numbered `seen`, every [`REMOVALS_EVERY`], for as long as the node
+    /// lives.
+    pub(super) fn follow_group_removals(&self, mut seen: i64) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Ok(());
+            return;
         };
         if !self.store().is_shared() {
-            return Ok(());
+            return;
         }
-        let mut seen = self.store().group_latest_removal()?;
         let node = Arc::downgrade(&self.inner);
         runtime.spawn(async move {
             loop {
@@ -107,6 +121,5 @@ impl Node {
                 }
             }
         });
-        Ok(())
     }
 }

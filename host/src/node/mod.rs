@@ -57,6 +57,13 @@ impl Node {
     /// A node with what its data directory holds (nothing, the first time). Binaries are
     /// loaded from the compiled-code cache where it has them, else compiled again.
     pub fn new(config: NodeConfig) -> anyhow::Result<Self> {
+        // A member's agreements are serialized by a lock of its process alone.
+        if config.federation.is_some() && config.shared_store.is_some() {
+            anyhow::bail!(
+                "a federation member cannot share a PostgreSQL store (`[store] postgres`) with \
+                 other nodes yet: run each member as one node with its own data directory"
+            );
+        }
         let store = Arc::new(match &config.shared_store {
             Some(shared) => Store::open_shared(
                 config.data_dir.as_deref(),
@@ -171,8 +178,11 @@ impl Node {
                 binaries_bytes: 0.into(),
             }),
         };
+        // Read before the restore, which may compile for a while: a removal meanwhile is
+        // followed afterwards.
+        let removals_seen = node.store().group_latest_removal()?;
         node.restore()?;
-        node.follow_group_removals()?;
+        node.follow_group_removals(removals_seen);
         // Counted once what the restore compiled again is stored too.
         let held = node.store().binaries_bytes()?;
         node.inner

@@ -3,6 +3,7 @@
 //! holders of an `[access] admin_tokens` token may.
 
 use super::error::ApiError;
+use super::lookup::Wanted;
 use super::{body, lookup};
 use crate::node::{Node, Removed};
 use axum::Json;
@@ -58,6 +59,7 @@ pub(super) async fn binary(
     Path(id): Path<String>,
     request_body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Binary).await;
     let binary = lookup::binary(&node, &id)?.id();
     let reason = reason(request_body).await?;
     let removed = node.remove_binary(&binary, &reason).await?;
@@ -70,6 +72,7 @@ pub(super) async fn machine(
     Path(id): Path<String>,
     request_body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    lookup::from_group(&node, &id, Wanted::Machine).await;
     let machine = lookup::machine(&node, &id)?.id();
     let reason = reason(request_body).await?;
     let removed = node.remove_machine(&machine, &reason).await?;

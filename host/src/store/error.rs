@@ -134,6 +134,13 @@ pub enum StoreError {
         /// This node's public key, in hex.
         node: String,
     },
+    /// A node of a group was given a single node's data directory.
+    #[error(
+        "{0} holds a single node's database (binaries, machines or committed-nonce records), \
+         which a node sharing PostgreSQL would ignore: move it into the shared database with \
+         `carol store migrate --from-redb`, or give this node another data directory"
+    )]
+    SingleNodeData(PathBuf),
     /// A migration found no database to move.
     #[error(
         "{0} holds no node database (carol.redb) to migrate: give the data directory of the node to move"
@@ -156,6 +163,17 @@ pub enum StoreError {
         database: String,
         /// The tables that hold records.
         holding: String,
+    },
+    /// A migration found nodes using the database.
+    #[error(
+        "{nodes} other connection(s) of Carol nodes use the shared database (PostgreSQL at \
+         {database}): stop every node of the group before migrating into it; nothing was written"
+    )]
+    GroupRunning {
+        /// Where it is, without credentials.
+        database: String,
+        /// Connections of nodes, this migration's own left out.
+        nodes: u64,
     },
     /// A statement of the shared database failed.
     #[error("the node's shared database (PostgreSQL) failed: {0}")]

@@ -59,7 +59,9 @@ impl Store {
     /// records of committed nonces and used keys, removals, agreements, and the nonce secret, so
     /// that committed nonces derive as before) into the empty PostgreSQL database of `url`,
     /// for the group whose node key is `node_key`, in one transaction. The node of `data_dir`
-    /// must be stopped; its database is left as it was.
+    /// must be stopped. Its database is then given a fresh nonce secret (its nonce records go
+    /// with the old one): started again, or migrated again, it can never sign a second
+    /// message with a nonce the group now holds.
     pub fn migrate_from_redb(
         data_dir: &Path,
         url: &str,
@@ -84,6 +86,7 @@ impl Store {
                 sink(row)
             })
         })?;
+        from.rotate_nonce_secret()?;
         Ok(migrated)
     }
 }

@@ -74,8 +74,15 @@ impl Store {
         url: &str,
         node_key: &[u8],
     ) -> Result<Self, StoreError> {
+        let local = Redb::open(data_dir)?;
+        // What a single node kept there would be ignored, and might sign again elsewhere.
+        if let Some(dir) = data_dir
+            && local.holds_records()?
+        {
+            return Err(StoreError::SingleNodeData(dir.to_owned()));
+        }
         Ok(Self {
-            local: Redb::open(data_dir)?,
+            local,
             shared: Some(Postgres::open(url, node_key)?),
         })
     }
@@ -275,7 +282,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         match (&self.shared, hold.0) {
             (Some(shared), Some(held)) => shared.commit_state(machine, writes, held),
-            _ => self.local.commit_state(machine, writes),
+            (None, _) => self.local.commit_state(machine, writes),
+            (Some(_), None) => Err(StoreError::Malformed("state hold")),
         }
     }
 

@@ -311,11 +311,13 @@ fn of_eight_messages_racing_for_a_nonce_on_three_nodes_exactly_one_is_signed() {
             "/machines/{machine}/activate/sign-with-nonce?name=event&message={message}"
         ))
     };
+    let start = std::sync::Barrier::new(8);
     let answers: Vec<(u8, u16, serde_json::Value)> = std::thread::scope(|scope| {
         let racing: Vec<_> = (0..8u8)
             .map(|message| {
-                let node = &nodes[message as usize % nodes.len()];
+                let (node, start) = (&nodes[message as usize % nodes.len()], &start);
                 scope.spawn(move || {
+                    start.wait();
                     let (status, body) = sign(node, message);
                     (message, status, body)
                 })
@@ -432,6 +434,9 @@ fn a_single_nodes_database_migrates_into_postgres_with_its_state_and_nonces() {
     let (m1, m2) = (hex::encode([1u8; 32]), hex::encode([2u8; 32]));
     let signed = call(&single, &format!("sign-with-nonce?name=event&message={m1}"));
     assert_eq!(signed.0, 200, "{:?}", signed.1);
+    let announced = call(&single, "nonce?name=event");
+    let keys = single.get(&format!("/machines/{machine}")).1["keys"].clone();
+    assert!(keys.get("secp256k1").is_some(), "{keys}");
     drop(single);
 
     // The group's configuration: the single node's key, the shared database.
@@ -475,6 +480,7 @@ fn a_single_nodes_database_migrates_into_postgres_with_its_state_and_nonces() {
     .unwrap();
     let node = node_on(&group_dir, &db);
     assert_eq!(call(&node, "increment?key=6b"), (200, json!(4)));
+    assert_eq!(call(&node, "nonce?name=event"), announced);
     assert_eq!(
         call(&node, &format!("sign-with-nonce?name=event&message={m1}")),
         signed
@@ -482,6 +488,30 @@ fn a_single_nodes_database_migrates_into_postgres_with_its_state_and_nonces() {
     assert_eq!(
         call(&node, &format!("sign-with-nonce?name=event&message={m2}")).0,
         422
+    );
+    assert_eq!(node.get(&format!("/machines/{machine}")).1["keys"], keys);
+    drop(node);
+
+    // The single node's database got a fresh nonce secret: started again it announces another
+    // nonce, so it can never sign a second message with the one the group holds.
+    let single = node_with(&single_dir, &[]);
+    assert_ne!(call(&single, "nonce?name=event"), announced);
+    drop(single);
+    // And its data directory is no group node's: what it holds would be ignored.
+    let in_single = single_dir.join("group.toml");
+    std::fs::write(&in_single, &with_db).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_carol"))
+        .args(["run", "--listen", "127.0.0.1:0", "--cfg"])
+        .arg(&in_single)
+        .current_dir(&single_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("holds a single node's database"),
+        "{stderr}"
     );
 }
 

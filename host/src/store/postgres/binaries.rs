@@ -1,5 +1,6 @@
 //! Binaries and machines.
 
+use super::removals::lock_id;
 use super::{Postgres, id32};
 use crate::store::StoreError;
 use crate::store::records::StoredMachine;
@@ -9,9 +10,13 @@ use postgres::Transaction;
 impl Postgres {
     /// Every stored binary's bytes, by id.
     pub(in crate::store) fn stored_binaries(&self) -> Result<Vec<(BinaryId, Vec<u8>)>, StoreError> {
-        let rows = self
-            .pool
-            .with(|c| c.query("SELECT id, bytes FROM binaries ORDER BY id", &[]))?;
+        let rows = self.pool.with(|c| {
+            c.query(
+                "SELECT id, bytes FROM binaries WHERE id NOT IN (SELECT id FROM removed) \
+                 ORDER BY id",
+                &[],
+            )
+        })?;
         rows.into_iter()
             .map(|row| {
                 Ok((
@@ -37,7 +42,8 @@ impl Postgres {
     pub(in crate::store) fn binary(&self, id: &BinaryId) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self.pool.with(|c| {
             c.query_opt(
-                "SELECT bytes FROM binaries WHERE id = $1",
+                "SELECT bytes FROM binaries WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM removed WHERE removed.id = $1)",
                 &[&id.as_bytes().as_slice()],
             )
         })?;
@@ -50,7 +56,8 @@ impl Postgres {
     ) -> Result<Vec<(MachineId, StoredMachine)>, StoreError> {
         let rows = self.pool.with(|c| {
             c.query(
-                "SELECT id, binary_id, params FROM machines ORDER BY id",
+                "SELECT id, binary_id, params FROM machines \
+                 WHERE id NOT IN (SELECT id FROM removed) ORDER BY id",
                 &[],
             )
         })?;
@@ -74,7 +81,8 @@ impl Postgres {
     ) -> Result<Option<StoredMachine>, StoreError> {
         let row = self.pool.with(|c| {
             c.query_opt(
-                "SELECT binary_id, params FROM machines WHERE id = $1",
+                "SELECT binary_id, params FROM machines WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM removed WHERE removed.id = $1)",
                 &[&id.as_bytes().as_slice()],
             )
         })?;
@@ -95,6 +103,7 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let removed = self.pool.with(|c| {
             let mut txn = c.transaction()?;
+            lock_id(&mut txn, id.as_bytes())?;
             if is_removed(&mut txn, id.as_bytes())? {
                 return Ok(true);
             }
@@ -121,6 +130,9 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let refused = self.pool.with(|c| {
             let mut txn = c.transaction()?;
+            // The binary's lock first, then the machine's, as a removal of the binary takes them.
+            lock_id(&mut txn, binary.as_bytes())?;
+            lock_id(&mut txn, id.as_bytes())?;
             if is_removed(&mut txn, id.as_bytes())? {
                 return Ok(Some(format!("machine {id}")));
             }

@@ -24,8 +24,22 @@ impl Postgres {
         nonce_secret: &[u8; 32],
         export: impl FnOnce(&mut dyn FnMut(Row<'_>) -> Result<(), StoreError>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let (mut held, holding) = self.pool.hold(|c| {
+        let (mut held, (holding, nodes)) = self.pool.hold(|c| {
             c.batch_execute("BEGIN")?;
+            // Nodes starting meanwhile wait for this transaction (they take the same lock to
+            // bring the schema up to date); nodes already running would keep another nonce
+            // secret: the migration is refused while any is connected.
+            c.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&super::MIGRATION_LOCK],
+            )?;
+            let nodes: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'carol' \
+                     AND pid <> pg_backend_pid()",
+                    &[],
+                )?
+                .get(0);
             let mut holding = Vec::new();
             for table in TABLES {
                 let row = c.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])?;
@@ -33,8 +47,14 @@ impl Postgres {
                     holding.push(table);
                 }
             }
-            Ok(holding)
+            Ok((holding, nodes))
         })?;
+        if nodes > 0 {
+            return Err(StoreError::GroupRunning {
+                database: self.pool.shown().to_owned(),
+                nodes: nodes as u64,
+            });
+        }
         if !holding.is_empty() {
             return Err(StoreError::NotEmpty {
                 database: self.pool.shown().to_owned(),

@@ -30,6 +30,8 @@ impl Postgres {
                 return Ok(bound(row.get(0)));
             }
             let mut txn = c.transaction()?;
+            // Whatever the server's default: a binding lost in a crash could sign twice.
+            txn.batch_execute("SET LOCAL synchronous_commit = on")?;
             txn.execute(
                 "INSERT INTO nonce_counts (machine, count) VALUES ($1, 0) \
                  ON CONFLICT (machine) DO NOTHING",

@@ -34,7 +34,8 @@ pub(super) struct Postgres {
     /// The salt committed nonces derive from, with the node key: made with the database, so
     /// that every node of the group derives the same nonces and another database other ones.
     nonce_secret: [u8; 32],
-    /// The `used_keys` records this node has seen, mirrored so that each bit is written once.
+    /// The `used_keys` records, as read at start and written by this node since, mirrored so
+    /// that each bit is written once by a node.
     used_keys: RwLock<BTreeMap<MachineId, UsedKeys>>,
 }
 
@@ -85,10 +86,20 @@ impl Postgres {
                 node: hex::encode(node_key),
             });
         }
+        let rows = pool.with(|client| client.query("SELECT machine, bits FROM used_keys", &[]))?;
+        let mut used_keys = BTreeMap::new();
+        for row in rows {
+            let bits = u8::try_from(row.get::<_, i16>(1))
+                .map_err(|_| StoreError::Malformed("used keys"))?;
+            used_keys.insert(
+                MachineId::from_bytes(id32(row.get(0), "used keys")?),
+                UsedKeys(bits),
+            );
+        }
         let store = Self {
             pool,
             nonce_secret,
-            used_keys: RwLock::new(BTreeMap::new()),
+            used_keys: RwLock::new(used_keys),
         };
         Ok(store)
     }

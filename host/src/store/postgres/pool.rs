@@ -11,6 +11,12 @@ use std::time::Duration;
 const IDLE: usize = 16;
 /// How long opening a connection may take, unless the connection string says.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// TCP keepalives and the time unacknowledged data may wait, unless the connection string
+/// says: a connection to a host that stopped answering is dropped within about 30 s.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 4;
+const USER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The database's connections.
 pub(super) struct Pool {
@@ -30,6 +36,20 @@ impl Pool {
         }
         if config.get_application_name().is_none() {
             config.application_name("carol");
+        }
+        // A database host that went away is noticed in about half a minute, not at the
+        // system's TCP timeouts (hours): a held row lock is given up with its connection.
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(KEEPALIVE_IDLE);
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(KEEPALIVE_INTERVAL);
+        }
+        if config.get_keepalives_retries().is_none() {
+            config.keepalives_retries(KEEPALIVE_RETRIES);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(USER_TIMEOUT);
         }
         let hosts: Vec<String> = config
             .get_hosts()
@@ -67,8 +87,7 @@ impl Pool {
             let result = work(&mut client);
             // Any error but the server's own answer to a statement may have left the
             // connection unusable.
-            let broken = client.is_closed()
-                || matches!(&result, Err(error) if error.is_closed() || error.as_db_error().is_none());
+            let broken = client.is_closed() || matches!(&result, Err(error) if out_of_reach(error));
             match broken {
                 false => self.give_back(client),
                 // The server went away (restarted, or out of reach): the idle connections went
@@ -161,7 +180,7 @@ impl Pool {
     /// What `source` means for the node: the database out of reach (the connection broke or
     /// could not be opened), or a statement that failed.
     fn error(&self, source: postgres::Error, broken: bool) -> StoreError {
-        if broken || source.as_db_error().is_none() {
+        if broken || out_of_reach(&source) {
             StoreError::Unavailable {
                 database: self.shown.clone(),
                 source,
@@ -177,6 +196,21 @@ impl Drop for Pool {
         // Closing a connection, like using it, blocks.
         let idle = std::mem::take(&mut *self.idle.lock().expect("pool lock"));
         blocking(|| drop(idle));
+    }
+}
+
+/// Whether `error` means the server is out of reach rather than that a statement failed: no
+/// answer from it, or one saying the connection ends (class 08, connection exception; 57P01 to
+/// 57P03, shutting down or not yet started; class 53, out of resources).
+fn out_of_reach(error: &postgres::Error) -> bool {
+    match error.code() {
+        None => error.is_closed() || error.as_db_error().is_none(),
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(code, "57P01" | "57P02" | "57P03")
+        }
     }
 }
 

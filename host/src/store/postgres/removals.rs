@@ -59,6 +59,8 @@ impl Postgres {
         let binary = id.as_bytes().as_slice();
         let (binaries, state, machines) = self.pool.with(|c| {
             let mut txn = c.transaction()?;
+            serialize_removals(&mut txn)?;
+            lock_id(&mut txn, binary)?;
             let gone = txn.query_opt(
                 "DELETE FROM binaries WHERE id = $1 RETURNING length(bytes)::BIGINT",
                 &[&binary],
@@ -71,6 +73,7 @@ impl Postgres {
                 .collect();
             let mut state = 0;
             for machine in &machines {
+                lock_id(&mut txn, machine)?;
                 state += remove_machine(&mut txn, machine)?;
                 record_removal(&mut txn, machine, &record)?;
             }
@@ -103,6 +106,8 @@ impl Postgres {
         let machine = id.as_bytes().as_slice();
         let state = self.pool.with(|c| {
             let mut txn = c.transaction()?;
+            serialize_removals(&mut txn)?;
+            lock_id(&mut txn, machine)?;
             let state = remove_machine(&mut txn, machine)?;
             record_removal(&mut txn, machine, &record)?;
             txn.commit()?;
@@ -116,9 +121,48 @@ impl Postgres {
     }
 }
 
-/// Deletes the machine `id` and its state (locking its byte count, as a commit does); returns
-/// the bytes of state that went.
+/// Held by each removal until it commits, so that removals commit in the order of their `seq`:
+/// a node that has followed them up to one has seen every one before it.
+const REMOVALS_LOCK: i64 = 0x6361_726f_6c00_0002;
+
+fn serialize_removals(txn: &mut Transaction<'_>) -> Result<(), postgres::Error> {
+    txn.execute("SELECT pg_advisory_xact_lock($1)", &[&REMOVALS_LOCK])?;
+    Ok(())
+}
+
+/// Locks the binary or machine `id` until the transaction ends: a removal and a write that
+/// would store it (an upload, a creation) take it, so that one of them sees the other whole.
+pub(super) fn lock_id(txn: &mut Transaction<'_>, id: &[u8]) -> Result<(), postgres::Error> {
+    let (high, low) = id_lock(id);
+    txn.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&high, &low])?;
+    Ok(())
+}
+
+/// The two 32-bit keys of `id`'s advisory lock (a key space apart from the one-key locks').
+fn id_lock(id: &[u8]) -> (i32, i32) {
+    let word = |at: usize| {
+        let mut bytes = [0; 4];
+        for (i, byte) in id.iter().skip(at).take(4).enumerate() {
+            bytes[i] = *byte;
+        }
+        i32::from_be_bytes(bytes)
+    };
+    (word(0), word(4))
+}
+
+/// Deletes the machine `id` and its state; returns the bytes of state that went. It takes the
+/// machine's byte count row first, as a hold does (making it if it is missing, as a first hold
+/// would), so that it waits for an activation holding the machine's state, and one that holds
+/// it next finds the removal.
 fn remove_machine(txn: &mut Transaction<'_>, id: &[u8]) -> Result<u64, postgres::Error> {
+    txn.execute(
+        "INSERT INTO state_bytes (machine, bytes) VALUES ($1, 0) ON CONFLICT (machine) DO NOTHING",
+        &[&id],
+    )?;
+    txn.execute(
+        "SELECT bytes FROM state_bytes WHERE machine = $1 FOR UPDATE",
+        &[&id],
+    )?;
     let bytes = txn
         .query_opt(
             "DELETE FROM state_bytes WHERE machine = $1 RETURNING bytes",

@@ -184,7 +184,7 @@ impl Redb {
     /// again, and announcements made before cannot be attested. The records of what the old
     /// nonces signed go with them: no nonce this database can derive has signed yet. Syncs to
     /// disk.
-    pub(super) fn rotate_nonce_secret(&self) -> Result<(), StoreError> {
+    pub(in crate::store) fn rotate_nonce_secret(&self) -> Result<(), StoreError> {
         let secret = fresh_secret();
         let txn = self.begin_write(0)?;
         txn.open_table(META)?
@@ -214,6 +214,15 @@ impl Redb {
     /// disk is, so that space can always be freed.
     pub(super) fn begin_freeing(&self) -> Result<redb::WriteTransaction, StoreError> {
         Ok(self.db.begin_write()?)
+    }
+
+    /// Whether it holds binaries, machines or records of committed nonces: a single node's
+    /// database, not only a compiled-code cache.
+    pub(in crate::store) fn holds_records(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(!txn.open_table(BINARIES)?.is_empty()?
+            || !txn.open_table(MACHINES)?.is_empty()?
+            || !txn.open_table(NONCES)?.is_empty()?)
     }
 
     /// Whether the database outlives the node: it is in a data directory, not in memory.

@@ -45,6 +45,7 @@ CREATE TABLE removed (
     record BYTEA NOT NULL,
     seq BIGSERIAL NOT NULL
 );
+CREATE INDEX removed_by_seq ON removed (seq);
 CREATE TABLE agreements (
     decree BYTEA PRIMARY KEY,
     record BYTEA NOT NULL
