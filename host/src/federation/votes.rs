@@ -15,7 +15,7 @@
 //! Honest runs that split so that no message has `t` of them decide nothing, and sign nothing.
 
 use super::Member;
-use super::agreement::{AgreementError, Endorsed};
+use super::agreement::{AgreementError, Endorsed, USE_PREFIX};
 use super::exchange::{TooFewAgreed, authenticated};
 use super::peers::Answer;
 use carol_core::ids::MachineId;
@@ -34,9 +34,6 @@ const LABEL: &[u8] = b"carol-federation/nonce-vote/v2";
 const MAX_HELD: usize = 10_000;
 /// How long the first of the voters for a message is let propose before the others do.
 const HEAD_START: Duration = Duration::from_millis(100);
-
-/// What every [`use_decree`] starts with.
-pub(super) const USE_PREFIX: &[u8] = b"nonce-use/secp256k1/";
 
 /// What names the decision on the one message machine `machine`'s nonce `name` signs.
 pub fn use_decree(machine: &MachineId, name: &[u8]) -> Vec<u8> {

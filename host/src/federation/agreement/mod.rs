@@ -29,13 +29,17 @@ pub const MAX_JUSTIFICATION_DEPTH: usize = 32;
 /// How many proven acceptances a member remembers; past it, it forgets them all.
 const PROVEN_REMEMBERED: usize = 10_000;
 
+/// What every decree on the one message a committed nonce signs starts with
+/// (`super::votes::use_decree`).
+pub(super) const USE_PREFIX: &[u8] = b"nonce-use/secp256k1/";
+
 /// What every decree names: its prefix, and for a nonce's use whether every vote must be for one
 /// message.
 const DECREE_PREFIXES: [&[u8]; 4] = [
     carol_federation::machine_key::DECREE_PREFIX,
     carol_federation::machine_key::SECP256K1_DECREE_PREFIX,
     carol_federation::machine_key::NONCE_DECREE_PREFIX,
-    super::votes::USE_PREFIX,
+    USE_PREFIX,
 ];
 
 /// Why an agreement could not be taken part in or reached.
@@ -429,8 +433,8 @@ impl Member {
         if !DECREE_PREFIXES.iter().any(|p| decree.starts_with(p)) {
             return Err(AgreementError::UnknownDecree);
         }
-        let one_message = !decree.starts_with(super::votes::USE_PREFIX)
-            || value.windows(2).all(|w| w[0].digest == w[1].digest);
+        let one_message =
+            !decree.starts_with(USE_PREFIX) || value.windows(2).all(|w| w[0].digest == w[1].digest);
         let ordered = value.windows(2).all(|w| w[0].member < w[1].member);
         let members = value.iter().all(|c| self.group.member(c.member).is_some());
         match one_message && ordered && members && value.len() >= self.file.threshold {
